@@ -1,0 +1,62 @@
+# selpo's task runner. `make run` serves the bundled region; `make test` checks everything.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+export SELPO_DATABASE_URL ?= sqlite:///var/selpo.db
+
+.PHONY: run test install install-dev fmt lint types test-pg check migrate serve bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@ $(STAMP)
+
+install: $(STAMP)
+install-dev: $(DEV_STAMP)
+
+## run: set up, migrate, import the bundled region and serve on http://127.0.0.1:8000
+run: $(STAMP)
+	$(BIN)/selpo db upgrade
+	$(BIN)/selpo import-region
+	$(BIN)/selpo serve --host 127.0.0.1 --port 8000
+
+migrate: $(STAMP)
+	$(BIN)/selpo db upgrade
+
+serve: $(STAMP)
+	$(BIN)/selpo serve
+
+fmt: $(DEV_STAMP)
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
+
+types: $(DEV_STAMP)
+	$(BIN)/mypy
+
+## test: lint, type-check and run the whole suite (PostgreSQL half runs when reachable)
+test: lint types
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-pg: $(DEV_STAMP)
+	SELPO_TEST_DATABASE_URL=$${SELPO_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/selpo_test} $(BIN)/pytest $(PYTEST_ARGS)
+
+check: test
+
+bench: $(DEV_STAMP)
+	$(BIN)/python bench/pickup_search.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""selpo: marketplace orders to village post offices."""

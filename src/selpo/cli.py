@@ -1,0 +1,138 @@
+"""The command-line composition root: thin commands over the same services as the API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from selpo.config import Settings
+from selpo.db import create_db_engine, make_session_factory, session_scope
+from selpo.errors import DomainError
+from selpo.network import service as network_service
+from selpo.network.bundle import BundleMissing
+from selpo.network.importer import import_region as run_import
+
+app = typer.Typer(help="selpo: marketplace orders to village post offices.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+@app.callback()
+def main() -> None:
+    """selpo: marketplace orders to village post offices."""
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration to the configured database."""
+    from selpo.migrate import upgrade_to_head
+
+    settings = _settings()
+    engine = create_db_engine(settings.database_url)
+    upgrade_to_head(engine)
+    engine.dispose()
+    console.print(f"database at head: {engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command("import-region")
+def import_region(
+    directory: Annotated[
+        Path | None, typer.Argument(help="Region folder (default: the bundled Ivanovo data)")
+    ] = None,
+) -> None:
+    """Import (or re-import) a region's offices, settlements and hubs; report what changed."""
+    settings = _settings()
+    folder = directory or settings.region_dir
+    engine = create_db_engine(settings.database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            report = run_import(session, directory=folder)
+    except BundleMissing as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    console.print(
+        f"offices: {len(report.added)} added, {len(report.changed)} changed, "
+        f"{len(report.unchanged)} unchanged, {len(report.closed)} closed; "
+        f"{report.settlements} settlements, {report.districts} districts, {report.hubs} hubs; "
+        f"{report.connections_added} marketplace connections seeded"
+    )
+    for error in report.refused:
+        err_console.print(f"[yellow]refused[/yellow] {error}")
+    console.print(f"{report.offices_total} offices loaded from {folder}")
+
+
+@app.command("offices")
+def offices(
+    district: Annotated[str | None, typer.Option(help="Only this district or okrug")] = None,
+    rural: Annotated[bool, typer.Option("--rural", help="Only rural offices")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """List the imported post offices."""
+    settings = _settings()
+    engine = create_db_engine(settings.database_url)
+    with session_scope(make_session_factory(engine)) as session:
+        rows = network_service.list_offices(
+            session, district=district, rural=True if rural else None
+        )
+    engine.dispose()
+    if as_json:
+        typer.echo(json.dumps([r.model_dump() for r in rows], ensure_ascii=False, indent=1))
+        return
+    table = Table(title=f"{len(rows)} post offices")
+    for column in ("index", "name", "district", "rural", "status", "marketplaces"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row.index,
+            row.name,
+            row.district,
+            "yes" if row.rural else "",
+            row.status,
+            ", ".join(row.marketplaces),
+        )
+    console.print(table)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+) -> None:
+    """Serve the API and the web pages."""
+    import uvicorn
+
+    from selpo.app import create_app
+
+    settings = _settings()
+    application = create_app(settings)
+    with session_scope(application.state.session_factory) as session:
+        count = len(network_service.list_offices(session))
+    base = f"http://{host}:{port}"
+    console.print(f"selpo on {base} with {count} offices ({settings.database_url})")
+    console.print(f"  API docs:       {base}/docs")
+    console.print(f"  pickup points:  {base}/v1/pickup-points?lat=56.7086&lon=42.6695")
+    console.print(f"  health:         {base}/healthz")
+    uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+def run() -> None:
+    """Entry point that renders domain errors as a message and an exit code."""
+    try:
+        app()
+    except DomainError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        raise SystemExit(2) from exc

@@ -1,0 +1,45 @@
+"""Settings: every knob of selpo, from the environment (prefix ``SELPO_``) or ``.env``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_REGION_DIR = Path(__file__).parent / "region_data" / "ivanovo"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; construct one explicitly in tests and the CLI."""
+
+    model_config = SettingsConfigDict(env_prefix="SELPO_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///var/selpo.db",
+        description="SQLAlchemy URL: SQLite by default, postgresql+psycopg://... in production.",
+    )
+    database_echo: bool = Field(default=False, description="Log every SQL statement.")
+    region_dir: Path = Field(
+        default=BUNDLED_REGION_DIR,
+        description="Folder with the region's CSV files imported by `selpo import-region`.",
+    )
+    timezone: str = Field(
+        default="Europe/Moscow", description="IANA time zone of the region's offices."
+    )
+    search_max_limit: int = Field(
+        default=100, description="Largest `limit` the pickup-point search accepts."
+    )
+    search_max_radius_km: float = Field(
+        default=500.0, description="Largest `radius_km` the pickup-point search accepts."
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Base URL printed by `selpo serve`."
+    )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process settings (cached; tests build their own ``Settings``)."""
+    return Settings()

@@ -1,0 +1,36 @@
+"""FastAPI dependencies as ``Annotated`` aliases, so signatures read ``session: SessionDep``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from selpo.config import Settings
+from selpo.db import session_scope
+from selpo.kit.clock import Clock
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The settings the app was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed on success, rolled back on any error."""
+    with session_scope(request.app.state.session_factory) as session:
+        yield session
+
+
+def get_clock(request: Request) -> Clock:
+    """The clock the app runs on (the wall clock, or a virtual one in the simulation)."""
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[Session, Depends(get_session)]
+ClockDep = Annotated[Clock, Depends(get_clock)]

@@ -1,0 +1,26 @@
+"""Refusals of the network domain."""
+
+from __future__ import annotations
+
+from selpo.errors import InvalidInput, NotFound
+
+
+class PostOfficeNotFound(NotFound):
+    """No office has this index."""
+
+    def __init__(self, index: str) -> None:
+        super().__init__(f"no post office has index {index}", field="index")
+
+
+class UnknownMarketplace(InvalidInput):
+    """The marketplace code is not known."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"unknown marketplace {code!r}", field="marketplace")
+
+
+class InvalidIndex(InvalidInput):
+    """A postal index that is not six digits."""
+
+    def __init__(self, value: str, field: str = "index") -> None:
+        super().__init__(f"postal index {value!r} is not 6 digits", field=field)

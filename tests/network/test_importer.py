@@ -1,0 +1,170 @@
+"""Importing the region: the real files, malformed rows, re-import, closures."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from selpo.config import BUNDLED_REGION_DIR
+from selpo.db import create_db_engine, make_session_factory, session_scope
+from selpo.kit.clock import FrozenClock
+from selpo.migrate import upgrade_to_head
+from selpo.models import District, Hub, MarketplaceConnection, PostOffice, Settlement
+from selpo.network.importer import import_region
+from tests.conftest import TEST_NOW
+
+
+def _copy_bundle(tmp_path: Path) -> Path:
+    target = tmp_path / "region"
+    shutil.copytree(BUNDLED_REGION_DIR, target)
+    return target
+
+
+def _rewrite_offices(folder: Path, edit: dict[str, dict[str, str]], drop: set[str]) -> None:
+    path = folder / "post_offices.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        fields = list(reader.fieldnames or [])
+        rows = [row for row in reader if row["index"] not in drop]
+    for row in rows:
+        row.update(edit.get(row["index"], {}))
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+class TestImportRegion:
+    def test_the_bundled_region_is_loaded(self, session: Session) -> None:
+        offices = session.scalar(select(func.count()).select_from(PostOffice))
+        rural = session.scalar(select(func.count()).where(PostOffice.rural.is_(True)))
+        assert offices == 301
+        # 188 derived rural + Новые Горки, which the 2021 census lists as a rural locality.
+        assert rural == 189
+        assert session.scalar(select(func.count()).select_from(District)) == 27
+
+    def test_every_office_has_coordinates_and_flags_its_defaults(self, session: Session) -> None:
+        for office in session.scalars(select(PostOffice)):
+            assert 55.5 < office.lat < 58.5
+            assert 39.0 < office.lon < 44.0
+            assert office.opening_hours_is_default
+            assert office.address_is_estimate
+        fallback = session.scalars(
+            select(PostOffice).where(PostOffice.coord_precision == "district_centre_fallback")
+        ).all()
+        # 26 offices have no usable point in the data; 2 of them get their village's
+        # coordinate from its Wikipedia page, the other 24 fall back to the district centre.
+        assert len(fallback) == 24
+
+    def test_district_populations_match_the_census(self, session: Session) -> None:
+        for district in session.scalars(select(District)):
+            placed = session.scalar(
+                select(func.sum(Settlement.population)).where(Settlement.district_id == district.id)
+            )
+            assert placed == district.population, district.name
+        total = session.scalar(select(func.sum(District.population)))
+        assert total == 927_828  # the region at the 2021 census
+
+    def test_estimates_are_never_shown_as_measured(self, session: Session) -> None:
+        for settlement in session.scalars(select(Settlement)):
+            basis = settlement.population_basis or ""
+            if basis == "census_2021":
+                assert not settlement.population_is_estimate
+            if basis.startswith("estimate") or basis.endswith("scaled_to_census2021"):
+                assert settlement.population_is_estimate
+
+    def test_nineteen_offices_are_assumed_to_serve_ozon(self, session: Session) -> None:
+        connections = session.scalars(select(MarketplaceConnection)).all()
+        assert len(connections) == 19
+        assert {c.basis for c in connections} == {"assumption"}
+        assert {c.status for c in connections} == {"active"}
+
+    def test_hubs_are_the_sorting_centre_and_district_centres(self, session: Session) -> None:
+        hubs = session.scalars(select(Hub)).all()
+        kinds = [h.kind for h in hubs]
+        assert kinds.count("regional_sorting_centre") == 1
+        assert "DH-155650" in {h.code for h in hubs}  # Пестяки's main office
+
+    def test_reimport_changes_nothing(self, session: Session) -> None:
+        report = import_region(session, directory=BUNDLED_REGION_DIR, clock=FrozenClock(TEST_NOW))
+        assert report.added == []
+        assert report.changed == []
+        assert report.closed == []
+        assert len(report.unchanged) == 301
+        assert report.connections_added == 0
+
+
+class TestImportIntoFreshDatabase:
+    @pytest.fixture
+    def factory(self, scratch_url: str) -> Iterator[sessionmaker[Session]]:
+        engine = create_db_engine(scratch_url)
+        upgrade_to_head(engine)
+        yield make_session_factory(engine)
+        engine.dispose()
+
+    def test_malformed_rows_are_refused_and_the_rest_imported(
+        self,
+        factory: sessionmaker[Session],
+        tmp_path: Path,
+    ) -> None:
+        folder = _copy_bundle(tmp_path)
+        _rewrite_offices(
+            folder,
+            {
+                "155650": {"index": "15565"},
+                "155210": {"lat": "95.0"},
+                "155217": {"ops_type": "Почтомат"},
+            },
+            drop=set(),
+        )
+        with session_scope(factory) as session:
+            report = import_region(session, directory=folder, clock=FrozenClock(TEST_NOW))
+        reasons = {(e.file, e.reason) for e in report.refused}
+        assert ("post_offices.csv", "index '15565' is not 6 digits") in reasons
+        assert any("lat 95.0 is outside" in r for f, r in reasons if f == "post_offices.csv")
+        assert any("not a post office" in r for _, r in reasons)
+        lines = {e.line for e in report.refused if e.file == "post_offices.csv"}
+        assert all(line > 1 for line in lines)
+        assert len(report.added) == 298
+
+    def test_an_office_gone_from_the_data_is_closed_not_deleted(
+        self,
+        factory: sessionmaker[Session],
+        tmp_path: Path,
+    ) -> None:
+        with session_scope(factory) as session:
+            import_region(session, directory=BUNDLED_REGION_DIR, clock=FrozenClock(TEST_NOW))
+        folder = _copy_bundle(tmp_path)
+        _rewrite_offices(folder, {}, drop={"155217"})
+        with session_scope(factory) as session:
+            report = import_region(session, directory=folder, clock=FrozenClock(TEST_NOW))
+        assert report.closed == ["155217"]
+        with session_scope(factory) as session:
+            office = session.scalars(select(PostOffice).where(PostOffice.index == "155217")).one()
+            assert office.status == "closed"
+
+    def test_what_an_operator_set_survives_a_reimport(
+        self,
+        factory: sessionmaker[Session],
+    ) -> None:
+        real_hours = [[["08:00", "12:00"]]] * 6 + [[]]
+        with session_scope(factory) as session:
+            import_region(session, directory=BUNDLED_REGION_DIR, clock=FrozenClock(TEST_NOW))
+            office = session.scalars(select(PostOffice).where(PostOffice.index == "155650")).one()
+            office.opening_hours = real_hours
+            office.opening_hours_is_default = False
+            office.modernised_year = 2022
+        with session_scope(factory) as session:
+            report = import_region(
+                session, directory=BUNDLED_REGION_DIR, clock=FrozenClock(TEST_NOW)
+            )
+            assert report.changed == []
+            office = session.scalars(select(PostOffice).where(PostOffice.index == "155650")).one()
+            assert office.opening_hours == real_hours
+            assert office.modernised_year == 2022

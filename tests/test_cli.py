@@ -1,0 +1,56 @@
+"""The command line, as an operator runs it, on a database of its own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from selpo.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def database(scratch_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("SELPO_DATABASE_URL", scratch_url)
+    return scratch_url
+
+
+def test_upgrade_import_and_list_offices(database: str) -> None:
+    upgraded = runner.invoke(app, ["db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    imported = runner.invoke(app, ["import-region"])
+    assert imported.exit_code == 0, imported.output
+    assert "301 added" in imported.output
+    assert "301 offices loaded" in imported.output
+
+    listed = runner.invoke(app, ["offices", "--json"])
+    assert listed.exit_code == 0, listed.output
+    offices = json.loads(listed.stdout)
+    assert len(offices) == 301
+    pestyaki = next(o for o in offices if o["index"] == "155650")
+    assert pestyaki["name"] == "Пестяки"
+    assert pestyaki["rural"] is False
+
+    rural = json.loads(runner.invoke(app, ["offices", "--json", "--rural"]).stdout)
+    assert len(rural) == 189
+    assert all(o["rural"] for o in rural)
+
+    district = json.loads(
+        runner.invoke(app, ["offices", "--json", "--district", "Пестяковский район"]).stdout
+    )
+    assert {o["district"] for o in district} == {"Пестяковский район"}
+    assert len(district) == 5
+
+    again = runner.invoke(app, ["import-region"])
+    assert "0 added, 0 changed, 301 unchanged" in again.output
+
+
+def test_import_from_a_missing_folder_fails_clearly(database: str, tmp_path: Path) -> None:
+    runner.invoke(app, ["db", "upgrade"])
+    result = runner.invoke(app, ["import-region", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2
+    assert "post_offices.csv" in result.output
