@@ -14,6 +14,7 @@ from selpo.db import create_db_engine, make_session_factory
 from selpo.errors import DomainError
 from selpo.kit.clock import Clock, SystemClock
 from selpo.network import endpoints as network_endpoints
+from selpo.shipment import endpoints as shipment_endpoints
 from selpo.network.service import CatalogueCache
 
 PROBLEM_JSON = "application/problem+json"
@@ -71,4 +72,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         return {"status": "ok", "database": engine.dialect.name}
 
     app.include_router(network_endpoints.router)
+    app.include_router(shipment_endpoints.router)
     return app

@@ -13,6 +13,8 @@ from rich.table import Table
 from selpo.config import Settings
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.errors import DomainError
+from selpo.kit.clock import SystemClock
+from selpo.marketplace import service as marketplace_service
 from selpo.network import service as network_service
 from selpo.network.bundle import BundleMissing
 from selpo.network.importer import import_region as run_import
@@ -20,6 +22,8 @@ from selpo.network.importer import import_region as run_import
 app = typer.Typer(help="selpo: marketplace orders to village post offices.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+marketplace_app = typer.Typer(help="Marketplaces, their API keys and offices.", no_args_is_help=True)
+app.add_typer(marketplace_app, name="marketplace")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -105,6 +109,136 @@ def offices(
             ", ".join(row.marketplaces),
         )
     console.print(table)
+
+
+@marketplace_app.command("add")
+def marketplace_add(
+    code: Annotated[str, typer.Argument(help="Code, e.g. OZON")],
+    name: Annotated[str, typer.Argument(help="Display name")],
+    storage_days: Annotated[int, typer.Option(help="Storage period in days")] = 7,
+) -> None:
+    """Create a marketplace if needed and print a new API key alone on the last line."""
+    settings = _settings()
+    engine = create_db_engine(settings.database_url)
+    now = SystemClock().now()
+    with session_scope(make_session_factory(engine)) as session:
+        marketplace = marketplace_service.add_marketplace(
+            session, code=code, name=name, storage_days=storage_days
+        )
+        issued = marketplace_service.issue_key(session, now=now, marketplace=marketplace)
+        marketplace_code = marketplace.code
+    engine.dispose()
+    err_console.print(f"marketplace {marketplace_code}: new API key (shown once):")
+    typer.echo(issued.secret)
+
+
+@marketplace_app.command("admin-key")
+def marketplace_admin_key(label: Annotated[str, typer.Option(help="Whose key")] = "operator") -> None:
+    """Print a new operator (admin) API key alone on the last line."""
+    settings = _settings()
+    engine = create_db_engine(settings.database_url)
+    with session_scope(make_session_factory(engine)) as session:
+        issued = marketplace_service.issue_key(
+            session, now=SystemClock().now(), marketplace=None, label=label
+        )
+    engine.dispose()
+    err_console.print("new admin API key (shown once):")
+    typer.echo(issued.secret)
+
+
+@marketplace_app.command("connect")
+def marketplace_connect(
+    code: Annotated[str, typer.Argument(help="Marketplace code")],
+    indexes: Annotated[list[str] | None, typer.Argument(help="Office indexes")] = None,
+    all_offices: Annotated[bool, typer.Option("--all", help="Every open office")] = False,
+) -> None:
+    """Connect offices to a marketplace (activate them as its pickup points)."""
+    if not indexes and not all_offices:
+        err_console.print("[red]error:[/red] give office indexes or --all")
+        raise typer.Exit(2)
+    settings = _settings()
+    engine = create_db_engine(settings.database_url)
+    now = SystemClock().now()
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            marketplace = marketplace_service.get_by_code(session, code.upper())
+            changed = marketplace_service.connect_offices(
+                session,
+                marketplace=marketplace,
+                indexes=None if all_offices else list(indexes or []),
+                today=now.date(),
+                now=now,
+            )
+    except DomainError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    console.print(f"{changed} offices connected to {code.upper()}")
+
+
+@marketplace_app.command("keys")
+def marketplace_keys(code: Annotated[str, typer.Argument(help="Marketplace code")]) -> None:
+    """List a marketplace's API keys (prefixes and use, never the secrets)."""
+    settings = _settings()
+    engine = create_db_engine(settings.database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            marketplace = marketplace_service.get_by_code(session, code.upper())
+            keys = marketplace_service.list_keys(session, marketplace=marketplace)
+            rows = [
+                (k.prefix, str(k.created_at), str(k.last_used_at or "-"), str(k.revoked_at or "-"))
+                for k in keys
+            ]
+    except DomainError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    table = Table(title=f"API keys of {code.upper()}")
+    for column in ("prefix", "created", "last used", "revoked"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+@marketplace_app.command("revoke")
+def marketplace_revoke(prefix: Annotated[str, typer.Argument(help="Key prefix")]) -> None:
+    """Revoke an API key by its prefix."""
+    settings = _settings()
+    engine = create_db_engine(settings.database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            marketplace_service.revoke_key(session, prefix=prefix, now=SystemClock().now())
+    except DomainError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    console.print(f"key {prefix} revoked")
+
+
+@app.command("first-start-keys")
+def first_start_keys() -> None:
+    """Issue and print an API key for each marketplace and the operator that has none yet."""
+    settings = _settings()
+    engine = create_db_engine(settings.database_url)
+    with session_scope(make_session_factory(engine)) as session:
+        issued = marketplace_service.issue_first_keys(session, now=SystemClock().now())
+    engine.dispose()
+    if not issued:
+        console.print(
+            "API keys were issued on the first start; "
+            "`selpo marketplace add CODE NAME` issues another."
+        )
+        return
+    table = Table(title="API keys (shown once: keep them)")
+    table.add_column("who")
+    table.add_column("key")
+    for who, secret in issued.items():
+        table.add_row(who, secret)
+    console.print(table, width=200)
 
 
 @app.command("serve")

@@ -34,6 +34,20 @@ class Settings(BaseSettings):
     search_max_radius_km: float = Field(
         default=500.0, description="Largest `radius_km` the pickup-point search accepts."
     )
+    pickup_code_pepper: str = Field(
+        default="selpo-development-pepper-change-me",
+        description="Server secret that keys the pickup-code hashes; set a long random one.",
+    )
+    pickup_code_max_failures: int = Field(
+        default=5, description="Wrong pickup codes in a row before the code locks."
+    )
+    pickup_code_lock_minutes: int = Field(default=15, description="How long a locked code stays locked.")
+    personal_data_retention_days: int = Field(
+        default=90, description="Days after a shipment ends before the recipient's data is purged."
+    )
+    storage_reminder_days: int = Field(
+        default=2, description="Days before the storage deadline the reminder SMS goes out."
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Base URL printed by `selpo serve`."
     )

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numpy.typing import NDArray
 
+from selpo.network import geo
 from selpo.network.geo import (
     EARTH_RADIUS_M,
     NeighbourBatch,
@@ -20,6 +22,9 @@ from selpo.network.geo import (
     nearest_brute_force,
     unit_vectors,
 )
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
 
 HALF_CIRCUMFERENCE_M = math.pi * EARTH_RADIUS_M
 
@@ -65,7 +70,7 @@ def queries(draw: st.DrawFn, points: list[tuple[float, float]]) -> tuple[float, 
     return draw(POINT)
 
 
-def _arrays(points: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+def _arrays(points: list[tuple[float, float]]) -> tuple[FloatArray, FloatArray]:
     lat = np.array([p[0] for p in points], dtype=np.float64)
     lon = np.array([p[1] for p in points], dtype=np.float64)
     return lat, lon
@@ -78,14 +83,14 @@ def _assert_same(found: Neighbours, expected: Neighbours) -> None:
 
 def _assert_batch_matches(
     batch: NeighbourBatch,
-    lat: np.ndarray,
-    lon: np.ndarray,
-    query_lat: np.ndarray,
-    query_lon: np.ndarray,
+    lat: FloatArray,
+    lon: FloatArray,
+    query_lat: FloatArray,
+    query_lon: FloatArray,
     *,
     radius_m: float,
     limit: int,
-    mask: np.ndarray | None,
+    mask: BoolArray | None,
 ) -> None:
     assert len(batch) == query_lat.shape[0]
     for i, (q_lat, q_lon) in enumerate(zip(query_lat, query_lon, strict=True)):
@@ -306,6 +311,24 @@ def test_a_selective_filter_takes_the_ball_query_and_stays_exact() -> None:
         batch, lat, lon, query_lat, query_lon, radius_m=150_000.0, limit=10, mask=mask
     )
     assert set(batch.positions[batch.positions >= 0].tolist()) <= set(np.flatnonzero(mask))
+
+
+def test_a_batch_split_into_many_rounds_matches_single_queries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Tiny rounds, so every query lands in a different chunk and some need a second round.
+    monkeypatch.setattr(geo, "_ROUND_PAIRS", 40)
+    rng = np.random.default_rng(11)
+    lat = np.round(rng.uniform(56.5, 57.5, 800), 2)  # rounding makes ties
+    lon = np.round(rng.uniform(40.5, 41.5, 800), 2)
+    mask = rng.random(800) < 0.4
+    index = PointIndex(lat, lon)
+    query_lat, query_lon = rng.uniform(56.5, 57.5, 60), rng.uniform(40.5, 41.5, 60)
+    for m in (None, mask):
+        batch = index.nearest_batch(query_lat, query_lon, radius_m=8_000.0, limit=7, mask=m)
+        _assert_batch_matches(
+            batch, lat, lon, query_lat, query_lon, radius_m=8_000.0, limit=7, mask=m
+        )
 
 
 def test_many_offices_at_one_point_are_returned_in_position_order() -> None:

@@ -15,7 +15,14 @@ from selpo.config import BUNDLED_REGION_DIR
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import FrozenClock
 from selpo.migrate import upgrade_to_head
-from selpo.models import District, Hub, MarketplaceConnection, PostOffice, Settlement
+from selpo.models import (
+    District,
+    Hub,
+    Marketplace,
+    MarketplaceConnection,
+    PostOffice,
+    Settlement,
+)
 from selpo.network.importer import import_region
 from tests.conftest import TEST_NOW
 
@@ -80,7 +87,10 @@ class TestImportRegion:
                 assert settlement.population_is_estimate
 
     def test_nineteen_offices_are_assumed_to_serve_ozon(self, session: Session) -> None:
-        connections = session.scalars(select(MarketplaceConnection)).all()
+        ozon = session.scalars(select(Marketplace).where(Marketplace.code == "OZON")).one()
+        connections = session.scalars(
+            select(MarketplaceConnection).where(MarketplaceConnection.marketplace_id == ozon.id)
+        ).all()
         assert len(connections) == 19
         assert {c.basis for c in connections} == {"assumption"}
         assert {c.status for c in connections} == {"active"}

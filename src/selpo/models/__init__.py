@@ -1,21 +1,37 @@
 """ORM tables, one module per table; importing this package registers them all on ``Base``."""
 
+from selpo.models.api_key import ApiKey
 from selpo.models.district import District
 from selpo.models.hub import Hub
+from selpo.models.idempotency_record import IdempotencyRecord
 from selpo.models.marketplace import Marketplace
 from selpo.models.marketplace_connection import MarketplaceConnection
 from selpo.models.network_version import NetworkVersion
+from selpo.models.outbox_message import OutboxMessage
 from selpo.models.post_office import PostOffice
 from selpo.models.region import Region
 from selpo.models.settlement import Settlement
+from selpo.models.shipment import Shipment
+from selpo.models.shipment_item import ShipmentItem
+from selpo.models.tracking_event import TrackingEvent
+from selpo.models.tracking_serial import TrackingSerial
+from selpo.models.webhook_subscription import WebhookSubscription
 
 __all__ = [
+    "ApiKey",
     "District",
     "Hub",
+    "IdempotencyRecord",
     "Marketplace",
     "MarketplaceConnection",
     "NetworkVersion",
+    "OutboxMessage",
     "PostOffice",
     "Region",
     "Settlement",
+    "Shipment",
+    "ShipmentItem",
+    "TrackingEvent",
+    "TrackingSerial",
+    "WebhookSubscription",
 ]

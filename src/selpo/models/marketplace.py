@@ -16,3 +16,6 @@ class Marketplace(Base):
     name: Mapped[str] = mapped_column(String(200))
     storage_days: Mapped[int] = mapped_column(Integer, default=7)
     storage_extension_days: Mapped[int] = mapped_column(Integer, default=7)
+    # Index of the point that accepts this marketplace's parcels: the first 6 digits of its
+    # tracking numbers (the regional sorting centre unless the operator sets another).
+    accepting_index: Mapped[str] = mapped_column(String(6), server_default="153950")

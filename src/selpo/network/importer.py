@@ -46,13 +46,16 @@ from selpo.network.rules import OfficeKind, office_defaults
 
 REGION_CODE = "37"  # Ivanovo oblast: the code of the federal subject (ОКАТО 24, ГИБДД 37)
 REGION_NAME = "Ивановская область"
+SORTING_CENTRE_INDEX = "153950"  # «Иваново Уооп», the region's processing unit
 PINDX_SOURCE = "Russian Post PIndx 2026-06-22 via sanmai/pindx"
 
-# Marketplaces seeded with the region (code, name, storage days).
-MARKETPLACES: tuple[tuple[str, str, int], ...] = (
-    ("OZON", "OZON", 7),
-    ("YANDEX_MARKET", "Яндекс Маркет", 7),
-    ("SBER_MEGAMARKET", "СберМегаМаркет", 7),
+# Marketplaces seeded with the region: code, name, storage days, and how many offices are
+# assumed to serve it today (the main office of that many of the most populous settlements).
+# OZON's 19 is the regional press figure; the other two are demo assumptions.
+MARKETPLACES: tuple[tuple[str, str, int, int], ...] = (
+    ("OZON", "OZON", 7, 19),
+    ("YANDEX_MARKET", "Яндекс Маркет", 7, 10),
+    ("SBER_MEGAMARKET", "СберМегаМаркет", 5, 6),
 )
 ASSUMED_OZON_OFFICES = 19
 
@@ -461,13 +464,16 @@ def _import_hubs(
     return len(wanted)
 
 
-def assumed_ozon_offices(
-    offices: dict[str, PostOffice], settlements: dict[tuple[int, str], Settlement]
+def assumed_connected_offices(
+    offices: dict[str, PostOffice],
+    settlements: dict[tuple[int, str], Settlement],
+    count: int = ASSUMED_OZON_OFFICES,
 ) -> list[PostOffice]:
-    """The 19 offices assumed to serve OZON today: the main office of the largest places.
+    """The offices assumed to serve a marketplace today: the main office of the largest places.
 
-    The data does not say which offices these are. The assumption: the 19 most populous
-    settlements of the region each have their main office (lowest index) connected.
+    The data does not say which offices serve OZON (19 of them, by the regional press). The
+    assumption: the ``count`` most populous settlements each have their main office (lowest
+    index) connected.
     """
     by_settlement: dict[int, list[PostOffice]] = defaultdict(list)
     for office in offices.values():
@@ -478,7 +484,7 @@ def assumed_ozon_offices(
         key=lambda s: (-(s.population or 0), s.name),
     )
     chosen = []
-    for settlement in ranked[:ASSUMED_OZON_OFFICES]:
+    for settlement in ranked[:count]:
         main = _main_office(by_settlement[settlement.id])
         if main is not None:
             chosen.append(main)
@@ -491,30 +497,35 @@ def _seed_marketplaces(
     settlements: dict[tuple[int, str], Settlement],
     today: date,
 ) -> int:
-    """Create the marketplaces and the assumed OZON connections where they are missing."""
+    """Create the marketplaces and their assumed connections where they have none yet."""
     marketplaces = repository.marketplaces_by_code(session)
-    for code, name, storage_days in MARKETPLACES:
+    for code, name, storage_days, _count in MARKETPLACES:
         if code not in marketplaces:
             marketplace = Marketplace(
-                code=code, name=name, storage_days=storage_days, storage_extension_days=7
+                code=code,
+                name=name,
+                storage_days=storage_days,
+                storage_extension_days=7,
+                accepting_index=SORTING_CENTRE_INDEX,
             )
             session.add(marketplace)
             marketplaces[code] = marketplace
     session.flush()
-    ozon = marketplaces["OZON"]
     pairs = repository.connection_pairs(session)
-    if any(m == ozon.id for _, m in pairs):
-        return 0  # OZON's network is the operator's now: never re-seed over it
     added = 0
-    for office in assumed_ozon_offices(offices, settlements):
-        session.add(
-            MarketplaceConnection(
-                post_office_id=office.id,
-                marketplace_id=ozon.id,
-                status="active",
-                since_date=today,
-                basis="assumption",
+    for code, _name, _days, count in MARKETPLACES:
+        marketplace = marketplaces[code]
+        if any(m == marketplace.id for _, m in pairs):
+            continue  # its network is the operator's now: never re-seed over it
+        for office in assumed_connected_offices(offices, settlements, count):
+            session.add(
+                MarketplaceConnection(
+                    post_office_id=office.id,
+                    marketplace_id=marketplace.id,
+                    status="active",
+                    since_date=today,
+                    basis="assumption",
+                )
             )
-        )
-        added += 1
+            added += 1
     return added

@@ -1,0 +1,214 @@
+"""Marketplaces, their API keys and their offices."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from selpo.errors import InvalidInput
+from selpo.marketplace.errors import MarketplaceNotFound, MissingApiKey
+from selpo.models import ApiKey, Marketplace, MarketplaceConnection, PostOffice
+from selpo.network import repository as network_repository
+from selpo.network.errors import PostOfficeNotFound
+
+KEY_PREFIX = "selpo"
+_LAST_USED_PRECISION_S = 60  # write last_used_at at most once a minute per key
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a marketplace (its id and code) or the operator (admin)."""
+
+    role: str
+    key_id: int
+    marketplace_id: int | None
+    marketplace_code: str | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A new key: the secret is shown once and never stored."""
+
+    id: int
+    prefix: str
+    secret: str
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def get_by_code(session: Session, code: str) -> Marketplace:
+    """The marketplace with this code."""
+    marketplace = session.scalars(select(Marketplace).where(Marketplace.code == code)).first()
+    if marketplace is None:
+        raise MarketplaceNotFound(code)
+    return marketplace
+
+
+def add_marketplace(
+    session: Session, *, code: str, name: str, storage_days: int = 7, extension_days: int = 7
+) -> Marketplace:
+    """Create a marketplace, or return the existing one with this code."""
+    code = code.strip().upper()
+    if not code or not code.replace("_", "").isalnum():
+        raise InvalidInput("a marketplace code is letters, digits and _", field="code")
+    existing = session.scalars(select(Marketplace).where(Marketplace.code == code)).first()
+    if existing is not None:
+        return existing
+    marketplace = Marketplace(
+        code=code, name=name, storage_days=storage_days, storage_extension_days=extension_days
+    )
+    session.add(marketplace)
+    session.flush()
+    return marketplace
+
+
+def issue_key(
+    session: Session,
+    *,
+    now: datetime,
+    marketplace: Marketplace | None,
+    label: str | None = None,
+) -> IssuedKey:
+    """Make a new API key for a marketplace (or an admin key when ``marketplace`` is None)."""
+    prefix = secrets.token_hex(6)
+    secret = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(
+        marketplace_id=marketplace.id if marketplace else None,
+        role="marketplace" if marketplace else "admin",
+        prefix=prefix,
+        secret_sha256=_digest(secret),
+        label=label,
+        created_at=now,
+    )
+    session.add(key)
+    session.flush()
+    return IssuedKey(id=key.id, prefix=prefix, secret=secret)
+
+
+def authenticate(session: Session, *, secret: str | None, now: datetime) -> Principal:
+    """Resolve a bearer secret to its principal, recording its use; refuse unknown keys."""
+    if not secret:
+        raise MissingApiKey()
+    parts = secret.split("_")
+    if len(parts) < 3 or parts[0] != KEY_PREFIX:
+        raise MissingApiKey("the API key is malformed")
+    key = session.scalars(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
+    if key is None or not hmac.compare_digest(key.secret_sha256, _digest(secret)):
+        raise MissingApiKey("the API key is not valid")
+    if key.revoked_at is not None:
+        raise MissingApiKey("the API key was revoked")
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > _LAST_USED_PRECISION_S:
+        key.last_used_at = now
+    code = None
+    if key.marketplace_id is not None:
+        marketplace = session.get(Marketplace, key.marketplace_id)
+        code = marketplace.code if marketplace else None
+    return Principal(key.role, key.id, key.marketplace_id, code)
+
+
+def list_keys(session: Session, *, marketplace: Marketplace) -> list[ApiKey]:
+    """A marketplace's keys (never their secrets)."""
+    query = select(ApiKey).where(ApiKey.marketplace_id == marketplace.id).order_by(ApiKey.id)
+    return list(session.scalars(query))
+
+
+def revoke_key(session: Session, *, prefix: str, now: datetime) -> ApiKey:
+    """Revoke a key by its prefix; it stops working at once."""
+    key = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    if key is None:
+        raise InvalidInput(f"no API key has prefix {prefix!r}", field="prefix")
+    if key.revoked_at is None:
+        key.revoked_at = now
+    return key
+
+
+def connect_offices(
+    session: Session,
+    *,
+    marketplace: Marketplace,
+    indexes: list[str] | None,
+    today: date,
+    now: datetime,
+) -> int:
+    """Connect offices (all open ones when ``indexes`` is None) to a marketplace; return how
+    many connections were added or reactivated."""
+    offices = network_repository.offices_by_index(session)
+    if indexes is None:
+        targets = [o for o in offices.values() if o.status == "open"]
+    else:
+        targets = []
+        for index in indexes:
+            office = offices.get(index)
+            if office is None:
+                raise PostOfficeNotFound(index)
+            targets.append(office)
+    existing = {
+        c.post_office_id: c
+        for c in session.scalars(
+            select(MarketplaceConnection).where(
+                MarketplaceConnection.marketplace_id == marketplace.id
+            )
+        )
+    }
+    changed = 0
+    for office in targets:
+        connection = existing.get(office.id)
+        if connection is None:
+            session.add(
+                MarketplaceConnection(
+                    post_office_id=office.id,
+                    marketplace_id=marketplace.id,
+                    status="active",
+                    since_date=today,
+                    basis="operator",
+                )
+            )
+            changed += 1
+        elif connection.status != "active":
+            connection.status = "active"
+            connection.since_date = today
+            connection.basis = "operator"
+            changed += 1
+    if changed:
+        network_repository.bump_network_version(session, now)
+    session.flush()
+    return changed
+
+
+def serves(session: Session, *, office: PostOffice, marketplace_id: int) -> bool:
+    """Whether the office actively serves this marketplace."""
+    query = select(MarketplaceConnection.status).where(
+        MarketplaceConnection.post_office_id == office.id,
+        MarketplaceConnection.marketplace_id == marketplace_id,
+    )
+    return session.scalars(query).first() == "active"
+
+
+def issue_first_keys(session: Session, *, now: datetime) -> dict[str, str]:
+    """Give every marketplace without a key, and the operator if it has no admin key, a first
+    key; return them by code ("ADMIN" for the operator). Nothing is issued twice."""
+    issued: dict[str, str] = {}
+    keyed = set(session.scalars(select(ApiKey.marketplace_id).where(ApiKey.revoked_at.is_(None))))
+    for marketplace in session.scalars(select(Marketplace).order_by(Marketplace.code)):
+        if marketplace.id not in keyed:
+            issued[marketplace.code] = issue_key(
+                session, now=now, marketplace=marketplace, label="first start"
+            ).secret
+    has_admin = session.scalars(
+        select(ApiKey.id).where(ApiKey.role == "admin", ApiKey.revoked_at.is_(None))
+    ).first()
+    if has_admin is None:
+        issued["ADMIN"] = issue_key(session, now=now, marketplace=None, label="first start").secret
+    return issued

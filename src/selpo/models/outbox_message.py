@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from selpo.db import Base, UTCDateTime
+
+
+class OutboxMessage(Base):
+    """One message to deliver (a webhook POST to one subscription, or one SMS), written in the
+    transaction of the change it reports and sent later by the worker."""
+
+    __tablename__ = "outbox_message"
+    # The worker's claim query: pending rows by due time.
+    __table_args__ = (Index("ix_outbox_message_due", "status", "available_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # webhook | sms
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | dead | cancelled
+    # Webhooks: the event (one event fans out to a row per subscription, all with its id).
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhook_subscription.id"), index=True
+    )
+    event_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    event_type: Mapped[str | None] = mapped_column(String(64))
+    event_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The webhook body ({event_id, type, created_at, data}) or the SMS ({phone, text}).
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reference: Mapped[str | None] = mapped_column(String(100))
+    # Delivery: retried until created_at + 24 h, so a replay (a new row) gets a fresh day.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(500))

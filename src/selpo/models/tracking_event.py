@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from selpo.db import Base, UTCDateTime
+
+
+class TrackingEvent(Base):
+    """An append-only fact about a shipment: never updated, never deleted."""
+
+    __tablename__ = "tracking_event"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("shipment.id"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(40))
+    status_after: Mapped[str] = mapped_column(String(32))
+    applied: Mapped[bool] = mapped_column(default=True)  # False: late event, state kept
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    office_index: Mapped[str | None] = mapped_column(String(6))
+    actor: Mapped[str] = mapped_column(String(100))
+    source: Mapped[dict[str, Any] | None] = mapped_column(JSON)

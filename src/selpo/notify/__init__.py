@@ -1,0 +1,1 @@
+"""Notifications: the transactional outbox, webhook subscriptions and delivery, the SMS gateway."""

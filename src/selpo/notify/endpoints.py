@@ -1,0 +1,117 @@
+"""Webhook subscriptions of the calling marketplace: a thin shell over the notify service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response, status
+
+from selpo.deps import ClockDep, SessionDep
+from selpo.errors import InvalidInput
+from selpo.marketplace.deps import MarketplaceDep
+from selpo.marketplace.errors import MissingApiKey
+from selpo.marketplace.service import Principal
+from selpo.notify import service
+from selpo.notify.schemas import (
+    ReplayResult,
+    WebhookDeliveryPage,
+    WebhookDeliveryRead,
+    WebhookSubscriptionCreate,
+    WebhookSubscriptionCreated,
+    WebhookSubscriptionPage,
+    WebhookSubscriptionRead,
+)
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+
+def _marketplace_id(principal: Principal) -> int:
+    # MarketplaceDep already refuses keys without a marketplace; this narrows the type.
+    if principal.marketplace_id is None:
+        raise MissingApiKey("this route needs a marketplace's API key")
+    return principal.marketplace_id
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=WebhookSubscriptionCreated)
+def create_webhook(
+    subscription_in: WebhookSubscriptionCreate,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: MarketplaceDep,
+) -> WebhookSubscriptionCreated:
+    """Subscribe a URL to events; the answer holds the signing secret, shown this once."""
+    subscription = service.create_subscription(
+        session,
+        marketplace_id=_marketplace_id(principal),
+        url=subscription_in.url,
+        events=subscription_in.events,
+        now=clock.now(),
+    )
+    return WebhookSubscriptionCreated.model_validate(subscription)
+
+
+@router.get("", response_model=WebhookSubscriptionPage)
+def list_webhooks(session: SessionDep, principal: MarketplaceDep) -> WebhookSubscriptionPage:
+    """List the marketplace's active subscriptions (without secrets)."""
+    rows = service.list_subscriptions(session, marketplace_id=_marketplace_id(principal))
+    return WebhookSubscriptionPage(items=[WebhookSubscriptionRead.model_validate(r) for r in rows])
+
+
+@router.delete("/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_webhook(
+    subscription_id: int, session: SessionDep, clock: ClockDep, principal: MarketplaceDep
+) -> Response:
+    """Stop a subscription; its undelivered events are dropped."""
+    service.deactivate_subscription(
+        session,
+        marketplace_id=_marketplace_id(principal),
+        subscription_id=subscription_id,
+        now=clock.now(),
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{subscription_id}/deliveries", response_model=WebhookDeliveryPage)
+def list_webhook_deliveries(
+    subscription_id: int,
+    session: SessionDep,
+    principal: MarketplaceDep,
+    status_filter: Annotated[
+        Literal["pending", "sent", "dead", "cancelled"] | None,
+        Query(alias="status", description="Only deliveries in this status (dead: gave up)"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Most deliveries to return")] = 100,
+) -> WebhookDeliveryPage:
+    """List a subscription's latest deliveries, newest first, dead letters included."""
+    rows = service.list_deliveries(
+        session,
+        marketplace_id=_marketplace_id(principal),
+        subscription_id=subscription_id,
+        status=status_filter,
+        limit=limit,
+    )
+    return WebhookDeliveryPage(items=[WebhookDeliveryRead.model_validate(r) for r in rows])
+
+
+@router.post("/{subscription_id}/replay", response_model=ReplayResult)
+def replay_webhook_events(
+    subscription_id: int,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: MarketplaceDep,
+    since: Annotated[datetime, Query(description="ISO 8601 with offset: events from then on")],
+) -> ReplayResult:
+    """Queue again every event of the subscription created since then, with the same ids."""
+    if since.tzinfo is None:
+        raise InvalidInput(
+            "since needs a UTC offset, e.g. 2026-11-25T10:00:00+03:00", field="since"
+        )
+    requeued = service.replay_events(
+        session,
+        marketplace_id=_marketplace_id(principal),
+        subscription_id=subscription_id,
+        since=since,
+        now=clock.now(),
+    )
+    return ReplayResult(requeued=requeued)

@@ -1,0 +1,335 @@
+"""The transactional outbox and webhook subscriptions.
+
+Other domains call ``publish_event`` and ``queue_sms`` inside their own transaction: the outbox
+rows commit or roll back with the change they report, and the worker sends them afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from selpo.errors import InvalidInput
+from selpo.models import OutboxMessage, WebhookSubscription
+from selpo.notify.errors import WebhookSubscriptionNotFound
+
+EVENT_TYPES = (
+    "shipment.created",
+    "shipment.status_changed",
+    "shipment.promised_date_changed",
+    "shipment.cancelled",
+)
+ALL_EVENTS = "*"
+SECRET_PREFIX = "whsec_"
+MAX_URL_LENGTH = 2000
+# Finished rows (sent, dead, cancelled) are kept this long, the replay window, then purged
+# with the personal data they carry.
+OUTBOX_RETENTION = timedelta(days=30)
+_PHONE = re.compile(r"\+?\d{10,15}")
+
+
+@dataclass(frozen=True)
+class OutboxCounts:
+    """How many outbox rows are in each status."""
+
+    pending: int
+    sent: int
+    dead: int
+    cancelled: int
+
+
+def _json_default(value: object) -> str:
+    # Let callers pass dates and ids as they hold them; the body carries them as ISO text.
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"event data holds a {type(value).__name__}, which JSON cannot carry")
+
+
+def format_timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z``, as the rest of the API writes times."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _new_webhook_row(
+    subscription_id: int,
+    *,
+    event_id: str,
+    event_type: str,
+    event_created_at: datetime,
+    payload: dict[str, Any],
+    now: datetime,
+) -> OutboxMessage:
+    return OutboxMessage(
+        kind="webhook",
+        status="pending",
+        subscription_id=subscription_id,
+        event_id=event_id,
+        event_type=event_type,
+        event_created_at=event_created_at,
+        payload=payload,
+        created_at=now,
+        available_at=now,
+        attempts=0,
+    )
+
+
+def subscribes_to(subscription: WebhookSubscription, event_type: str) -> bool:
+    """Whether the subscription wants this event type."""
+    return ALL_EVENTS in subscription.events or event_type in subscription.events
+
+
+def publish_event(
+    session: Session,
+    *,
+    marketplace_id: int,
+    event_type: str,
+    data: dict[str, Any],
+    now: datetime,
+) -> str:
+    """Queue an event for every active subscription of the marketplace that wants it; return
+    the event id."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}; known: {', '.join(EVENT_TYPES)}")
+    event_id = str(uuid.uuid4())
+    payload = {
+        "event_id": event_id,
+        "type": event_type,
+        "created_at": format_timestamp(now),
+        "data": json.loads(json.dumps(data, default=_json_default)),
+    }
+    subscriptions = session.scalars(
+        select(WebhookSubscription).where(
+            WebhookSubscription.marketplace_id == marketplace_id,
+            WebhookSubscription.active.is_(True),
+        )
+    )
+    for subscription in subscriptions:
+        if subscribes_to(subscription, event_type):
+            session.add(
+                _new_webhook_row(
+                    subscription.id,
+                    event_id=event_id,
+                    event_type=event_type,
+                    event_created_at=now,
+                    payload=payload,
+                    now=now,
+                )
+            )
+    session.flush()
+    return event_id
+
+
+def normalise_phone(phone: str) -> str:
+    """Strip spaces, dashes and brackets; refuse anything but 10 to 15 digits (with a +)."""
+    compact = re.sub(r"[\s\-()]", "", phone)
+    if not _PHONE.fullmatch(compact):
+        raise InvalidInput("a phone number is 10 to 15 digits, optionally after +", field="phone")
+    return compact
+
+
+def queue_sms(
+    session: Session, *, phone: str, text: str, now: datetime, reference: str | None = None
+) -> None:
+    """Queue a text message to a recipient's phone."""
+    if not text.strip():
+        raise InvalidInput("an SMS needs a text", field="text")
+    session.add(
+        OutboxMessage(
+            kind="sms",
+            status="pending",
+            payload={"phone": normalise_phone(phone), "text": text},
+            reference=reference[:100] if reference else None,
+            created_at=now,
+            available_at=now,
+            attempts=0,
+        )
+    )
+    session.flush()
+
+
+def _checked_url(url: str) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+        raise InvalidInput("the webhook URL must be an absolute http(s) URL", field="url")
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidInput(f"the webhook URL is longer than {MAX_URL_LENGTH}", field="url")
+    return url
+
+
+def _checked_events(events: Sequence[str]) -> list[str]:
+    if not events:
+        raise InvalidInput("name at least one event type, or *", field="events")
+    unknown = [e for e in events if e != ALL_EVENTS and e not in EVENT_TYPES]
+    if unknown:
+        raise InvalidInput(
+            f"unknown event type {unknown[0]!r}; known: {', '.join(EVENT_TYPES)} or *",
+            field="events",
+        )
+    if ALL_EVENTS in events:
+        return [ALL_EVENTS]
+    return list(dict.fromkeys(events))
+
+
+def create_subscription(
+    session: Session, *, marketplace_id: int, url: str, events: Sequence[str], now: datetime
+) -> WebhookSubscription:
+    """Subscribe a URL of the marketplace to event types, with a new signing secret."""
+    subscription = WebhookSubscription(
+        marketplace_id=marketplace_id,
+        url=_checked_url(url),
+        events=_checked_events(events),
+        secret=SECRET_PREFIX + secrets.token_urlsafe(32),
+        active=True,
+        created_at=now,
+    )
+    session.add(subscription)
+    session.flush()
+    return subscription
+
+
+def list_subscriptions(session: Session, *, marketplace_id: int) -> list[WebhookSubscription]:
+    """The marketplace's active subscriptions, oldest first."""
+    query = (
+        select(WebhookSubscription)
+        .where(
+            WebhookSubscription.marketplace_id == marketplace_id,
+            WebhookSubscription.active.is_(True),
+        )
+        .order_by(WebhookSubscription.id)
+    )
+    return list(session.scalars(query))
+
+
+def get_subscription(
+    session: Session, *, marketplace_id: int, subscription_id: int
+) -> WebhookSubscription:
+    """One active subscription of the marketplace (another marketplace's is not found)."""
+    subscription = session.get(WebhookSubscription, subscription_id)
+    if (
+        subscription is None
+        or subscription.marketplace_id != marketplace_id
+        or not subscription.active
+    ):
+        raise WebhookSubscriptionNotFound(subscription_id)
+    return subscription
+
+
+def deactivate_subscription(
+    session: Session, *, marketplace_id: int, subscription_id: int, now: datetime
+) -> None:
+    """Stop a subscription; its undelivered messages are cancelled."""
+    subscription = get_subscription(
+        session, marketplace_id=marketplace_id, subscription_id=subscription_id
+    )
+    subscription.active = False
+    subscription.deactivated_at = now
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.subscription_id == subscription.id, OutboxMessage.status == "pending")
+        .values(status="cancelled", claim_token=None, claimed_until=None)
+    )
+    session.flush()
+
+
+def replay_events(
+    session: Session,
+    *,
+    marketplace_id: int,
+    subscription_id: int,
+    since: datetime,
+    now: datetime,
+) -> int:
+    """Queue again every event of the subscription created since ``since`` (same event ids);
+    return how many. Events still waiting for delivery are not queued twice."""
+    subscription = get_subscription(
+        session, marketplace_id=marketplace_id, subscription_id=subscription_id
+    )
+    rows = session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.subscription_id == subscription.id,
+            OutboxMessage.event_created_at >= since,
+        )
+        .order_by(OutboxMessage.event_created_at, OutboxMessage.id)
+    )
+    latest: dict[str, OutboxMessage] = {}
+    waiting: set[str] = set()
+    for row in rows:
+        if row.event_id is None:
+            continue
+        latest[row.event_id] = row
+        if row.status == "pending":
+            waiting.add(row.event_id)
+    requeued = 0
+    for event_id, row in latest.items():
+        if event_id in waiting or row.event_type is None or row.event_created_at is None:
+            continue
+        session.add(
+            _new_webhook_row(
+                subscription.id,
+                event_id=event_id,
+                event_type=row.event_type,
+                event_created_at=row.event_created_at,
+                payload=row.payload,
+                now=now,
+            )
+        )
+        requeued += 1
+    session.flush()
+    return requeued
+
+
+def list_deliveries(
+    session: Session,
+    *,
+    marketplace_id: int,
+    subscription_id: int,
+    status: str | None = None,
+    limit: int = 100,
+) -> list[OutboxMessage]:
+    """The subscription's latest deliveries, newest first (dead letters with ``status="dead"``)."""
+    subscription = get_subscription(
+        session, marketplace_id=marketplace_id, subscription_id=subscription_id
+    )
+    query = select(OutboxMessage).where(OutboxMessage.subscription_id == subscription.id)
+    if status is not None:
+        query = query.where(OutboxMessage.status == status)
+    query = query.order_by(OutboxMessage.id.desc()).limit(limit)
+    return list(session.scalars(query))
+
+
+def count_messages(session: Session) -> OutboxCounts:
+    """How many outbox rows are pending, sent, dead and cancelled."""
+    counts = dict.fromkeys(("pending", "sent", "dead", "cancelled"), 0)
+    query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    for status, count in session.execute(query):
+        counts[status] = count
+    return OutboxCounts(**counts)
+
+
+def purge_finished_messages(session: Session, now: datetime) -> int:
+    """Delete outbox rows created more than 30 days ago that are no longer pending."""
+    result = session.execute(
+        delete(OutboxMessage)
+        .where(
+            OutboxMessage.created_at < now - OUTBOX_RETENTION,
+            OutboxMessage.status != "pending",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], result).rowcount

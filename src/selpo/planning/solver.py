@@ -1,0 +1,554 @@
+"""Solving planning problems: maximal covering, p-median and the coverage curve.
+
+Every solver works the same way on the shared LocationInstance (see ``location.py``):
+
+1. build the instance from the problem (columns = offices that are fixed or candidates);
+2. reduce it exactly (``reduce.py``) — results are mapped back to the original offices;
+3. lazy greedy, which also yields the online submodular bound;
+4. ``exact`` (or ``auto`` on a small reduced model): HiGHS MIP warm-started from the greedy;
+   ``heuristic`` (or ``auto`` on a large one): 1-swap local search, then a Lagrangian bound
+   (and the LP relaxation through HiGHS when the model is small enough to afford it).
+
+The heuristics are deterministic; ``seed`` feeds HiGHS. A binding time limit can stop the
+local search or the MIP early, which is the only source of run-to-run variation.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from selpo.planning.bound import lagrangian_bound
+from selpo.planning.exact import model_size, solve_lp, solve_mip
+from selpo.planning.geometry import nearest_road_distances, unit_vectors
+from selpo.planning.greedy import greedy_order, lazy_greedy, swap_search
+from selpo.planning.location import (
+    IntArray,
+    LocationInstance,
+    exclusive_losses,
+    open_mask,
+    row_costs,
+    total_cost,
+)
+from selpo.planning.problem import (
+    ChosenFacility,
+    CoverageCurve,
+    CoveringProblem,
+    CoveringResult,
+    CurvePoint,
+    Facilities,
+    MedianProblem,
+    MedianResult,
+    Method,
+    Status,
+)
+from selpo.planning.reduce import Reduced, no_reduction, reduce_instance
+
+# ``auto`` solves the MIP when the reduced model has at most this many non-zeros; HiGHS proves
+# region-size covering models (a few thousand non-zeros) in well under a second.
+AUTO_EXACT_NONZEROS = 60_000
+# Larger models get the LP relaxation (HiGHS solves the 150,000 × 42,000 synthetic one, 214,000
+# non-zeros, in about 2 s) up to this size, the Lagrangian bound beyond it.
+LP_NONZEROS = 3_000_000
+# Gaps below this (relative) count as closed.
+CLOSED_GAP = 1e-9
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    columns: list[int]
+    cost: float
+    bound: float
+    optimal: bool
+    method: str
+    bound_method: str
+
+
+def _check_limits(k: int | None, budget: float | None, facilities: Facilities) -> None:
+    if (k is None) == (budget is None):
+        raise ValueError("give exactly one of k (offices to add) or budget")
+    if k is not None and k < 0:
+        raise ValueError("k must be ≥ 0")
+    if budget is not None:
+        if budget < 0:
+            raise ValueError("budget must be ≥ 0")
+        if facilities.cost is None:
+            raise ValueError("a budget needs a cost per facility")
+
+
+def _columns_of(facilities: Facilities) -> tuple[IntArray, IntArray]:
+    """Openable facility positions, and each facility's column (-1: never open)."""
+    openable = np.flatnonzero(facilities.openable).astype(np.int64)
+    column = np.full(len(facilities), -1, dtype=np.int64)
+    column[openable] = np.arange(len(openable))
+    return openable, column
+
+
+def _instance_from_csr(
+    indptr: IntArray,
+    indices: IntArray,
+    values: np.ndarray,
+    weight: np.ndarray,
+    fallback: np.ndarray,
+    facilities: Facilities,
+    use_cost: bool,
+) -> tuple[LocationInstance, IntArray]:
+    openable, column = _columns_of(facilities)
+    rows = np.repeat(np.arange(len(weight), dtype=np.int64), np.diff(indptr))
+    cols = column[np.asarray(indices, dtype=np.int64)]
+    keep = cols >= 0
+    cost = (
+        np.asarray(facilities.cost, dtype=np.float64)[openable]
+        if use_cost and facilities.cost is not None
+        else np.ones(len(openable))
+    )
+    inst = LocationInstance.from_pairs(
+        weight=np.asarray(weight, dtype=np.float64),
+        fallback=np.asarray(fallback, dtype=np.float64),
+        row=rows[keep],
+        col=cols[keep],
+        dist=np.asarray(values, dtype=np.float64)[keep],
+        cost=cost,
+        forced=facilities.fixed[openable],
+    )
+    return inst, openable
+
+
+def covering_instance(
+    problem: CoveringProblem, use_cost: bool
+) -> tuple[LocationInstance, IntArray]:
+    """The covering problem as a LocationInstance (distance 0, fallback 1) and column labels."""
+    coverage = problem.coverage
+    n = len(problem.demand)
+    return _instance_from_csr(
+        np.asarray(coverage.indptr, dtype=np.int64),
+        np.asarray(coverage.indices, dtype=np.int64),
+        np.zeros(len(coverage.indices)),
+        problem.demand.weight,
+        np.ones(n),
+        problem.facilities,
+        use_cost,
+    )
+
+
+def median_instance(problem: MedianProblem, use_cost: bool) -> tuple[LocationInstance, IntArray]:
+    """The p-median problem as a LocationInstance (road metres) and column labels."""
+    d = problem.distances
+    return _instance_from_csr(
+        np.asarray(d.indptr, dtype=np.int64),
+        np.asarray(d.indices, dtype=np.int64),
+        np.asarray(d.data, dtype=np.float64),
+        problem.demand.weight,
+        problem.fallback_m,
+        problem.facilities,
+        use_cost,
+    )
+
+
+def _closed(cost: float, bound: float) -> bool:
+    return cost - bound <= CLOSED_GAP * max(1.0, abs(cost))
+
+
+def _solve(
+    red: Reduced,
+    *,
+    k: int | None,
+    budget: float | None,
+    method: Method,
+    deadline: float,
+    seed: int,
+) -> _Outcome:
+    """Best columns of the reduced instance with a lower bound on the optimal cost."""
+    inst = red.instance
+    free = int((~inst.forced).sum())
+    if free == 0 or k == 0 or inst.n_rows == 0:
+        cost = total_cost(inst, inst.forced.copy())
+        return _Outcome([], cost, cost, True, "trivial", "trivial")
+    greedy = lazy_greedy(inst, k=k, budget=budget, deadline=deadline)
+    columns, cost = list(greedy.order), greedy.cost
+    bound, bound_method = greedy.bound, "submodular"
+    if budget is not None:
+        columns, cost = _best_single_if_better(inst, budget, columns, cost)
+    if k is not None and k >= free:
+        # Every candidate fits: opening all of them is optimal (savings never hurt).
+        bound, bound_method = cost, "all-open"
+    if _closed(cost, bound):
+        return _Outcome(columns, cost, bound, True, "greedy", bound_method)
+
+    _, nonzeros = model_size(inst)
+    if method == "exact" or (method == "auto" and nonzeros <= AUTO_EXACT_NONZEROS):
+        mip = solve_mip(
+            inst,
+            k=k,
+            budget=budget,
+            time_limit=deadline - time.perf_counter(),
+            seed=seed,
+            start=columns,
+        )
+        if mip.cost <= cost:
+            columns, cost = mip.columns, mip.cost
+        if mip.bound > bound:
+            bound, bound_method = mip.bound, "mip"
+        optimal = mip.optimal or _closed(cost, bound)
+        return _Outcome(columns, cost, bound, optimal, "exact", bound_method)
+
+    # Large model: the LP relaxation gives the bound, and its (nearly integral) solution a
+    # start far better than greedy; the Lagrangian bound stands in when the LP is too big.
+    method_name = "greedy+swap"
+    lp = None
+    if nonzeros <= LP_NONZEROS:
+        lp = solve_lp(inst, k=k, budget=budget, time_limit=_share(deadline, 0.5), seed=seed)
+    if lp is not None:
+        if lp.bound > bound:
+            bound, bound_method = min(lp.bound, cost), "lp"
+        guided = _lp_guided(inst, lp.x, k=k, budget=budget, deadline=deadline, seed=seed)
+        if guided is not None and guided[1] < cost:
+            columns, cost = guided
+            method_name = "lp-guided+swap"
+    if not _closed(cost, bound):
+        swap_deadline = deadline if lp is not None else time.perf_counter() + _share(deadline, 0.5)
+        columns, _ = swap_search(inst, columns, k=k, budget=budget, deadline=swap_deadline)
+        cost = total_cost(inst, open_mask(inst, columns))
+    if lp is None and not _closed(cost, bound):
+        lagrange = lagrangian_bound(
+            inst,
+            k=k,
+            budget=budget,
+            upper=cost,
+            start=inst.weight * row_costs(inst, open_mask(inst, columns)),
+            deadline=deadline,
+        )
+        if lagrange.bound > bound:
+            bound, bound_method = min(lagrange.bound, cost), "lagrangian"
+    return _Outcome(columns, cost, bound, _closed(cost, bound), method_name, bound_method)
+
+
+def _share(deadline: float, fraction: float) -> float:
+    """A fraction of the time left before ``deadline`` (never negative)."""
+    return max(0.0, fraction * (deadline - time.perf_counter()))
+
+
+def _lp_guided(
+    inst: LocationInstance,
+    x: np.ndarray,
+    *,
+    k: int | None,
+    budget: float | None,
+    deadline: float,
+    seed: int,
+) -> tuple[list[int], float] | None:
+    """Fix the columns the LP opens fully, drop those it leaves shut, solve what remains.
+
+    The MCLP relaxation is nearly integral on real-like instances (hundreds of fractional
+    columns out of tens of thousands), so the remaining MIP is tiny and usually optimal.
+    """
+    free = ~inst.forced
+    ones = free & (x >= 1.0 - 1e-6)
+    zeros = free & (x <= 1e-6)
+    keep = ~zeros[inst.col]
+    sub = LocationInstance.from_pairs(
+        weight=inst.weight,
+        fallback=inst.fallback,
+        row=inst.row_of[keep],
+        col=inst.col[keep],
+        dist=inst.dist[keep],
+        cost=inst.cost,
+        forced=inst.forced | ones,
+    )
+    k_left = None if k is None else max(0, k - int(ones.sum()))
+    budget_left = None if budget is None else max(0.0, budget - float(inst.cost[ones].sum()))
+    red = reduce_instance(sub, np.arange(inst.n_cols, dtype=np.int64), budget=budget_left)
+    rest = red.instance
+    picks: list[int] = []
+    if rest.n_cols and rest.n_rows and k_left != 0:
+        greedy = lazy_greedy(rest, k=k_left, budget=budget_left, deadline=deadline)
+        picks = greedy.order
+        _, nonzeros = model_size(rest)
+        if nonzeros <= AUTO_EXACT_NONZEROS and _share(deadline, 0.5) > 0.05:
+            mip = solve_mip(
+                rest,
+                k=k_left,
+                budget=budget_left,
+                time_limit=_share(deadline, 0.5),
+                seed=seed,
+                start=picks,
+            )
+            if mip.cost <= greedy.cost:
+                picks = mip.columns
+    columns = [int(j) for j in np.flatnonzero(ones)] + [int(red.labels[j]) for j in picks]
+    return columns, total_cost(inst, open_mask(inst, columns))
+
+
+def _best_single_if_better(
+    inst: LocationInstance, budget: float, columns: list[int], cost: float
+) -> tuple[list[int], float]:
+    """Budgeted greedy's guarantee needs the best single affordable column as a rival."""
+    affordable = np.flatnonzero(~inst.forced & (inst.cost <= budget + 1e-9))
+    if len(affordable) == 0:
+        return columns, cost
+    base = row_costs(inst, inst.forced.copy())
+    saving_of = np.zeros(inst.n_cols)
+    rows, d = inst.row_of, inst.dist
+    np.add.at(saving_of, inst.col, inst.weight[rows] * np.maximum(0.0, base[rows] - d))
+    best = int(affordable[np.argmax(saving_of[affordable])])
+    single = float(inst.weight @ base) - float(saving_of[best])
+    if single < cost:
+        return [best], single
+    return columns, cost
+
+
+def _reduced(
+    inst: LocationInstance, labels: IntArray, budget: float | None, reduce: bool
+) -> Reduced:
+    if reduce:
+        return reduce_instance(inst, labels, budget=budget)
+    return no_reduction(inst, labels)
+
+
+def _chosen(
+    red: Reduced, columns: list[int], facilities: Facilities, budget: float | None
+) -> tuple[tuple[ChosenFacility, ...], float]:
+    """Chosen offices in marginal order with marginal and exclusive contributions."""
+    inst = red.instance
+    ordered = greedy_order(inst, columns)
+    is_open = inst.forced.copy()
+    is_open[columns] = True
+    exclusive = exclusive_losses(inst, is_open)
+    chosen: list[ChosenFacility] = []
+    spent = 0.0
+    for j, marginal in zip(ordered.order, ordered.savings, strict=True):
+        position = int(red.labels[j])
+        cost = None if facilities.cost is None else float(facilities.cost[position])
+        spent += cost or 0.0
+        twins = tuple(facilities.index[t] for t in sorted(red.twins.get(position, [])))
+        chosen.append(
+            ChosenFacility(
+                position=position,
+                index=facilities.index[position],
+                marginal=float(marginal),
+                exclusive=float(exclusive[j]),
+                cost=cost,
+                twins=twins,
+            )
+        )
+    return tuple(chosen), spent if budget is not None else 0.0
+
+
+def _status(optimal: bool) -> Status:
+    return "optimal" if optimal else "feasible"
+
+
+def solve_max_covering(
+    problem: CoveringProblem,
+    *,
+    k: int | None = None,
+    budget: float | None = None,
+    method: Method = "auto",
+    time_limit_s: float = 30.0,
+    seed: int = 0,
+    reduce: bool = True,
+) -> CoveringResult:
+    """Open k more candidates (or spend at most ``budget``) to cover the most weight."""
+    started = time.perf_counter()
+    facilities = problem.facilities
+    _check_limits(k, budget, facilities)
+    inst, labels = covering_instance(problem, use_cost=budget is not None)
+    red = _reduced(inst, labels, budget, reduce)
+    out = _solve(red, k=k, budget=budget, method=method, deadline=started + time_limit_s, seed=seed)
+    total = float(problem.demand.weight.sum())
+    covered_after = total - red.constant - out.cost
+    bound = max(total - red.constant - out.bound, covered_after)
+    covered_before = _covered_by(problem, facilities.fixed)
+    chosen, spent = _chosen(red, out.columns, facilities, budget)
+    gap = 0.0 if bound <= 0 else max(0.0, (bound - covered_after) / bound)
+    return CoveringResult(
+        status=_status(out.optimal),
+        method=out.method,
+        bound_method=out.bound_method,
+        objective=covered_after,
+        bound=bound,
+        gap=gap,
+        seconds=time.perf_counter() - started,
+        chosen=chosen,
+        covered_before=covered_before,
+        covered_after=covered_after,
+        total_weight=total,
+        k=k,
+        budget=budget,
+        spent=spent,
+        reduction=red.stats,
+    )
+
+
+def _covered_by(problem: CoveringProblem, is_open: np.ndarray) -> float:
+    """Weight of places covered by at least one open facility."""
+    reach = problem.coverage @ np.asarray(is_open, dtype=np.float64)
+    return float(problem.demand.weight[np.asarray(reach) > 0].sum())
+
+
+def covered_places(problem: CoveringProblem, positions: list[int]) -> np.ndarray:
+    """Mask of places covered by the fixed offices plus the given facility positions."""
+    is_open = problem.facilities.fixed.copy()
+    is_open[positions] = True
+    reach = problem.coverage @ is_open.astype(np.float64)
+    return np.asarray(reach) > 0
+
+
+def solve_p_median(
+    problem: MedianProblem,
+    *,
+    k: int | None = None,
+    budget: float | None = None,
+    method: Method = "auto",
+    time_limit_s: float = 30.0,
+    seed: int = 0,
+    reduce: bool = True,
+) -> MedianResult:
+    """Open k more candidates (or spend at most ``budget``) to minimise weighted road metres."""
+    started = time.perf_counter()
+    facilities = problem.facilities
+    _check_limits(k, budget, facilities)
+    inst, labels = median_instance(problem, use_cost=budget is not None)
+    red = _reduced(inst, labels, budget, reduce)
+    out = _solve(red, k=k, budget=budget, method=method, deadline=started + time_limit_s, seed=seed)
+    objective = red.constant + out.cost
+    bound = min(red.constant + out.bound, objective)
+    before = total_cost(inst, inst.forced.copy())
+    chosen, spent = _chosen(red, out.columns, facilities, budget)
+    total = float(problem.demand.weight.sum())
+    gap = 0.0 if objective <= 0 else max(0.0, (objective - bound) / objective)
+    return MedianResult(
+        status=_status(out.optimal),
+        method=out.method,
+        bound_method=out.bound_method,
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        seconds=time.perf_counter() - started,
+        chosen=chosen,
+        objective_before=before,
+        total_weight=total,
+        mean_distance_m=objective / total if total > 0 else 0.0,
+        unrestricted_objective=_unrestricted(problem, [c.position for c in chosen]),
+        k=k,
+        budget=budget,
+        spent=spent,
+        reduction=red.stats,
+    )
+
+
+def _unrestricted(problem: MedianProblem, positions: list[int]) -> float | None:
+    """Σ weight × road metres to the truly nearest open office (coordinates needed)."""
+    if problem.circuity is None:
+        return None
+    facilities = problem.facilities
+    is_open = facilities.fixed.copy()
+    is_open[positions] = True
+    where = np.flatnonzero(is_open)
+    if len(where) == 0:
+        return None
+    d, _ = nearest_road_distances(
+        unit_vectors(problem.demand.lat, problem.demand.lon),
+        unit_vectors(facilities.lat[where], facilities.lon[where]),
+        1,
+        problem.circuity,
+    )
+    return float(problem.demand.weight @ d[:, 0])
+
+
+def coverage_curve(
+    problem: CoveringProblem,
+    *,
+    k_max: int,
+    exact: bool | None = None,
+    time_limit_s: float = 60.0,
+    seed: int = 0,
+) -> CoverageCurve:
+    """Covered weight for k = 0..k_max more offices, with a proven upper bound at every k.
+
+    The greedy order is nested (the plan for k is the plan for k−1 plus one office); its
+    bounds come from the online submodular bound taken at every greedy step. With ``exact``
+    (default: when the reduced model is small) each k is also solved by the MIP, warm-started
+    from the better of the greedy prefix and the previous optimum plus one office; those
+    points are optimal but not nested.
+    """
+    started = time.perf_counter()
+    deadline = started + time_limit_s
+    facilities = problem.facilities
+    if k_max < 0:
+        raise ValueError("k_max must be ≥ 0")
+    inst, labels = covering_instance(problem, use_cost=False)
+    red = reduce_instance(inst, labels, budget=None)
+    reduced = red.instance
+    total = float(problem.demand.weight.sum())
+    base = total - red.constant
+    greedy = lazy_greedy(reduced, k=k_max, deadline=deadline, track_curve=True)
+    prefix_cost = np.asarray(greedy.prefix_cost)
+    greedy_cost = np.array([prefix_cost[min(k, len(prefix_cost) - 1)] for k in range(k_max + 1)])
+    lower = greedy.curve_bound if len(greedy.curve_bound) else np.full(k_max + 1, -np.inf)
+    best_cost = greedy_cost.copy()
+    best_sets: list[list[int]] = [greedy.order[:k] for k in range(k_max + 1)]
+    _, nonzeros = model_size(reduced)
+    use_exact = exact if exact is not None else nonzeros <= AUTO_EXACT_NONZEROS
+    if use_exact:
+        for k in range(1, k_max + 1):
+            if _closed(best_cost[k], lower[k]):
+                continue
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                break
+            start = best_sets[k]
+            extended = _extend(reduced, best_sets[k - 1])
+            if extended is not None and extended[1] < best_cost[k]:
+                start, best_cost[k] = extended[0], extended[1]
+            mip = solve_mip(
+                reduced,
+                k=k,
+                budget=None,
+                time_limit=remaining / max(1, k_max - k + 1) * 2,
+                seed=seed,
+                start=start,
+            )
+            if mip.cost < best_cost[k]:
+                best_cost[k], best_sets[k] = mip.cost, mip.columns
+            else:
+                best_sets[k] = start
+            lower[k] = max(lower[k], mip.bound)
+    # More offices never cover less: carry a better plan forward, a bound backward.
+    for k in range(1, k_max + 1):
+        if best_cost[k - 1] < best_cost[k]:
+            best_cost[k], best_sets[k] = best_cost[k - 1], best_sets[k - 1]
+    lower = np.maximum.accumulate(lower[::-1])[::-1]
+    points = []
+    for k in range(k_max + 1):
+        proven = _closed(float(best_cost[k]), float(lower[k]))
+        names = tuple(facilities.index[int(red.labels[j])] for j in best_sets[k])
+        points.append(
+            CurvePoint(
+                k=k,
+                covered=base - float(best_cost[k]),
+                bound=max(base - float(lower[k]), base - float(best_cost[k])),
+                status=_status(proven),
+                greedy_covered=base - float(greedy_cost[k]),
+                facilities=names,
+            )
+        )
+    return CoverageCurve(
+        points=tuple(points),
+        greedy_order=tuple(facilities.index[int(red.labels[j])] for j in greedy.order),
+        covered_before=_covered_by(problem, facilities.fixed),
+        total_weight=total,
+        seconds=time.perf_counter() - started,
+        exact_points=sum(p.status == "optimal" for p in points),
+        reduction=red.stats,
+    )
+
+
+def _extend(inst: LocationInstance, columns: list[int]) -> tuple[list[int], float] | None:
+    """The given set plus the single column that saves most; None if nothing saves."""
+    run = lazy_greedy(inst, k=len(columns) + 1, start=list(columns))
+    if not run.order:
+        return None
+    return list(columns) + run.order, run.cost

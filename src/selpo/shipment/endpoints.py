@@ -1,0 +1,270 @@
+"""The marketplace's shipment API: a thin shell over the shipment service."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from selpo.deps import ClockDep, SessionDep, SettingsDep
+from selpo.errors import InvalidInput
+from selpo.marketplace.deps import AdminDep, MarketplaceDep
+from selpo.models import Marketplace
+from selpo.shipment import service
+from selpo.shipment.label import render_label
+from selpo.shipment.rules import mask_name
+from selpo.shipment.schemas import (
+    BatchItemResult,
+    BatchResult,
+    CodReport,
+    ShipmentCreate,
+    ShipmentPage,
+    ShipmentRead,
+    TrackingEventCreate,
+)
+from selpo.shipment.tracking import InvalidTrackingNumber, parse_tracking_number
+
+router = APIRouter(prefix="/v1", tags=["shipments"])
+MAX_BATCH = 1000
+
+
+def _tracking(value: str) -> str:
+    try:
+        return parse_tracking_number(value)
+    except InvalidTrackingNumber as exc:
+        raise InvalidInput(str(exc), field="tracking_number") from None
+
+
+def _marketplace(session: SessionDep, principal: Any) -> Marketplace:
+    marketplace = session.get(Marketplace, principal.marketplace_id)
+    assert marketplace is not None
+    return marketplace
+
+
+def _validation_errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(p) for p in e["loc"]) or "body", "reason": e["msg"]}
+        for e in exc.errors()
+    ]
+
+
+@router.post("/shipments", status_code=201, response_model=ShipmentRead)
+def create_shipment(
+    shipment_in: ShipmentCreate,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: MarketplaceDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Any:
+    """Create a shipment addressed to a post office (retry safely with Idempotency-Key)."""
+    marketplace = _marketplace(session, principal)
+    now = clock.now()
+    body = shipment_in.model_dump(mode="json")
+    if idempotency_key is not None:
+        earlier = service.claim_idempotency_key(
+            session,
+            marketplace_id=marketplace.id,
+            key=idempotency_key,
+            fingerprint=service.request_fingerprint(body),
+            now=now,
+        )
+        if earlier is not None and earlier.status_code is not None:
+            return JSONResponse(earlier.response, status_code=earlier.status_code)
+    outcome = service.create_shipments(
+        session, marketplace=marketplace, shipments_in=[shipment_in], now=now
+    )[0]
+    if outcome.error is not None:
+        raise outcome.error
+    assert outcome.shipment is not None
+    response = outcome.shipment.model_dump(mode="json")
+    if idempotency_key is not None:
+        service.store_idempotent_response(
+            session, marketplace_id=marketplace.id, key=idempotency_key, status_code=201,
+            response=response,
+        )
+    return JSONResponse(response, status_code=201)
+
+
+@router.post("/shipments/batch", response_model=BatchResult)
+def create_shipments_batch(
+    payload: list[dict[str, Any]],
+    session: SessionDep,
+    clock: ClockDep,
+    principal: MarketplaceDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Any:
+    """Create up to 1,000 shipments; each gets its own result, a bad one fails alone."""
+    if not 1 <= len(payload) <= MAX_BATCH:
+        raise InvalidInput(f"a batch holds 1 to {MAX_BATCH} shipments", field="body")
+    marketplace = _marketplace(session, principal)
+    now = clock.now()
+    if idempotency_key is not None:
+        earlier = service.claim_idempotency_key(
+            session,
+            marketplace_id=marketplace.id,
+            key=idempotency_key,
+            fingerprint=service.request_fingerprint(payload),
+            now=now,
+        )
+        if earlier is not None and earlier.status_code is not None:
+            return JSONResponse(earlier.response, status_code=earlier.status_code)
+    results: dict[int, BatchItemResult] = {}
+    valid: list[tuple[int, ShipmentCreate]] = []
+    for position, raw in enumerate(payload):
+        try:
+            valid.append((position, ShipmentCreate.model_validate(raw)))
+        except ValidationError as exc:
+            results[position] = BatchItemResult(
+                position=position,
+                status_code=422,
+                error={"title": "Invalid input", "errors": _validation_errors(exc)},
+            )
+    outcomes = service.create_shipments(
+        session, marketplace=marketplace, shipments_in=[s for _, s in valid], now=now
+    )
+    for (position, _), outcome in zip(valid, outcomes, strict=True):
+        if outcome.error is not None:
+            results[position] = BatchItemResult(
+                position=position, status_code=outcome.error.status_code,
+                error=outcome.error.problem(),
+            )
+        else:
+            results[position] = BatchItemResult(
+                position=position, status_code=201, shipment=outcome.shipment
+            )
+    ordered = [results[i] for i in sorted(results)]
+    created = sum(1 for r in ordered if r.status_code == 201)
+    result = BatchResult(created=created, failed=len(ordered) - created, results=ordered)
+    response = result.model_dump(mode="json")
+    if idempotency_key is not None:
+        service.store_idempotent_response(
+            session, marketplace_id=marketplace.id, key=idempotency_key, status_code=200,
+            response=response,
+        )
+    return JSONResponse(response)
+
+
+@router.get("/shipments", response_model=ShipmentPage)
+def list_shipments(
+    session: SessionDep,
+    principal: MarketplaceDep,
+    status: str | None = None,
+    updated_since: Annotated[datetime | None, Query(description="ISO 8601 with offset")] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> ShipmentPage:
+    """List this marketplace's shipments, oldest first, with a cursor to the next page."""
+    if updated_since is not None and updated_since.tzinfo is None:
+        raise InvalidInput("updated_since needs a UTC offset", field="updated_since")
+    assert principal.marketplace_id is not None
+    return service.list_shipments(
+        session,
+        marketplace_id=principal.marketplace_id,
+        status=status,
+        updated_since=updated_since,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@router.get("/shipments/{tracking_number}", response_model=ShipmentRead)
+def get_shipment(tracking_number: str, session: SessionDep, principal: MarketplaceDep) -> ShipmentRead:
+    """One shipment with its tracking events."""
+    shipment = service.get_shipment(
+        session, marketplace_id=principal.marketplace_id, tracking_number=_tracking(tracking_number)
+    )
+    return service.read_shipment(session, shipment)
+
+
+@router.post("/shipments/{tracking_number}/cancel", response_model=ShipmentRead)
+def cancel_shipment(
+    tracking_number: str, session: SessionDep, clock: ClockDep, principal: MarketplaceDep
+) -> ShipmentRead:
+    """Cancel a shipment that has not been handed over yet."""
+    shipment = service.get_shipment(
+        session, marketplace_id=principal.marketplace_id, tracking_number=_tracking(tracking_number)
+    )
+    service.cancel_shipment(session, shipment=shipment, now=clock.now())
+    return service.read_shipment(session, shipment)
+
+
+@router.post("/shipments/{tracking_number}/extend-storage", response_model=ShipmentRead)
+def extend_storage(
+    tracking_number: str, session: SessionDep, clock: ClockDep, principal: MarketplaceDep
+) -> ShipmentRead:
+    """Extend the storage period once."""
+    shipment = service.get_shipment(
+        session, marketplace_id=principal.marketplace_id, tracking_number=_tracking(tracking_number)
+    )
+    service.extend_storage(session, shipment=shipment, now=clock.now())
+    return service.read_shipment(session, shipment)
+
+
+@router.get(
+    "/shipments/{tracking_number}/label",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def get_label(tracking_number: str, session: SessionDep, principal: MarketplaceDep) -> Response:
+    """The shipping label as a PDF with a Code 128 barcode."""
+    shipment = service.get_shipment(
+        session, marketplace_id=principal.marketplace_id, tracking_number=_tracking(tracking_number)
+    )
+    read = service.read_shipment(session, shipment)
+    from selpo.models import PostOffice
+
+    office = session.get(PostOffice, shipment.destination_office_id)
+    marketplace = session.get(Marketplace, shipment.marketplace_id)
+    assert office is not None and marketplace is not None
+    pdf = render_label(
+        tracking_number=shipment.tracking_number,
+        office_index=office.index,
+        office_name=office.name,
+        office_address=office.address,
+        recipient_masked=mask_name(shipment.recipient_name),
+        marketplace_name=marketplace.name,
+        external_order_id=read.external_order_id,
+        weight_g=shipment.weight_g,
+        cod_kop=shipment.cod_kop,
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{shipment.tracking_number}.pdf"'},
+    )
+
+
+@router.post("/tracking-events", status_code=201, response_model=ShipmentRead, tags=["operations"])
+def record_tracking_event(
+    event_in: TrackingEventCreate, session: SessionDep, clock: ClockDep, _admin: AdminDep
+) -> ShipmentRead:
+    """Record a scan from a hub or an office system (operator key)."""
+    shipment = service.record_scan(
+        session,
+        tracking_number=_tracking(event_in.tracking_number),
+        code=event_in.code,
+        occurred_at=event_in.occurred_at,
+        now=clock.now(),
+        office_index=event_in.office_index,
+        actor=event_in.actor,
+        raw=event_in.raw,
+    )
+    return service.read_shipment(session, shipment)
+
+
+@router.get("/reports/cod", response_model=CodReport, tags=["reports"])
+def cod_report(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: MarketplaceDep,
+    day: Annotated[date, Query(alias="date", description="Local date, YYYY-MM-DD")],
+) -> CodReport:
+    """Cash on delivery collected for this marketplace on a day, reconciled against what is due."""
+    return service.cod_report(
+        session, marketplace=_marketplace(session, principal), day=day, timezone=settings.timezone
+    )
+
+

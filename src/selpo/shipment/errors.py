@@ -1,0 +1,66 @@
+"""Refusals of the shipment domain."""
+
+from __future__ import annotations
+
+from selpo.errors import Conflict, DomainError, InvalidInput, NotFound
+
+
+class ShipmentNotFound(NotFound):
+    """No shipment of this marketplace has this tracking number."""
+
+    def __init__(self, tracking_number: str) -> None:
+        super().__init__(
+            f"no shipment with tracking number {tracking_number}", field="tracking_number"
+        )
+
+
+class DuplicateOrder(Conflict):
+    """The marketplace already sent a shipment for this order."""
+
+    def __init__(self, external_order_id: str, tracking_number: str) -> None:
+        super().__init__(
+            f"order {external_order_id!r} already has shipment {tracking_number}",
+            field="external_order_id",
+            tracking_number=tracking_number,
+        )
+
+
+class TransitionRefused(Conflict):
+    """The lifecycle does not allow this change now."""
+
+    def __init__(self, message: str, *, current: str, allowed: list[str]) -> None:
+        super().__init__(message, field="status", current_status=current, allowed=allowed)
+
+
+class IdempotencyKeyReused(InvalidInput):
+    """The same Idempotency-Key came with another request body."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this Idempotency-Key was used with a different request body",
+            field="Idempotency-Key",
+        )
+
+
+class PickupCodeLocked(Conflict):
+    """Too many wrong codes: the code is locked for a while."""
+
+    def __init__(self, until: str) -> None:
+        super().__init__(f"the pickup code is locked until {until}", field="code")
+
+
+class WrongPickupCode(InvalidInput):
+    """The code does not match."""
+
+    def __init__(self, attempts_left: int) -> None:
+        super().__init__(
+            f"wrong pickup code; {attempts_left} attempts left", field="code",
+            attempts_left=attempts_left,
+        )
+
+
+class SerialsExhausted(DomainError):
+    """The month's 99,999 serials of an accepting index are used up."""
+
+    status_code = 503
+    title = "Tracking numbers exhausted"

@@ -1,0 +1,127 @@
+"""The shipment lifecycle as an explicit transition table (pure).
+
+    created → handed_over → in_transit → arrived_at_office → ready_for_pickup
+    ready_for_pickup → delivered | partially_delivered | refused | storage_expired
+    partially_delivered | refused | storage_expired → returning → returned
+    created → cancelled;  handed_over | in_transit | arrived_at_office | returning → lost
+
+Every change is recorded as a tracking event. A status change not in the table is refused
+with the current status and what is allowed. Events that arrive late (a scan uploaded hours
+after a later one) are recorded in time order but never move the status backwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """Where a shipment is in its life."""
+
+    CREATED = "created"
+    HANDED_OVER = "handed_over"
+    IN_TRANSIT = "in_transit"
+    ARRIVED_AT_OFFICE = "arrived_at_office"
+    READY_FOR_PICKUP = "ready_for_pickup"
+    DELIVERED = "delivered"
+    PARTIALLY_DELIVERED = "partially_delivered"
+    REFUSED = "refused"
+    STORAGE_EXPIRED = "storage_expired"
+    RETURNING = "returning"
+    RETURNED = "returned"
+    CANCELLED = "cancelled"
+    LOST = "lost"
+
+
+S = Status
+
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    S.CREATED: frozenset({S.HANDED_OVER, S.CANCELLED}),
+    # A hub may scan a parcel straight into transit or at the office (scans can be missed).
+    S.HANDED_OVER: frozenset({S.IN_TRANSIT, S.ARRIVED_AT_OFFICE, S.LOST}),
+    S.IN_TRANSIT: frozenset({S.IN_TRANSIT, S.ARRIVED_AT_OFFICE, S.LOST}),
+    S.ARRIVED_AT_OFFICE: frozenset({S.READY_FOR_PICKUP, S.RETURNING, S.LOST}),
+    S.READY_FOR_PICKUP: frozenset(
+        {S.DELIVERED, S.PARTIALLY_DELIVERED, S.REFUSED, S.STORAGE_EXPIRED}
+    ),
+    S.PARTIALLY_DELIVERED: frozenset({S.RETURNING}),
+    S.REFUSED: frozenset({S.RETURNING}),
+    S.STORAGE_EXPIRED: frozenset({S.RETURNING}),
+    S.RETURNING: frozenset({S.RETURNED, S.LOST}),
+    S.DELIVERED: frozenset(),
+    S.RETURNED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.LOST: frozenset(),
+}
+
+FINAL: frozenset[Status] = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
+# A partially delivered parcel is finished for the recipient once its rest is back.
+ENDED: frozenset[Status] = FINAL
+
+# How far along the road a status is: a late event whose status is not further along than
+# the current one is recorded without changing the status.
+PROGRESS: dict[Status, int] = {
+    S.CREATED: 0,
+    S.HANDED_OVER: 1,
+    S.IN_TRANSIT: 2,
+    S.ARRIVED_AT_OFFICE: 3,
+    S.READY_FOR_PICKUP: 4,
+    S.DELIVERED: 5,
+    S.PARTIALLY_DELIVERED: 5,
+    S.REFUSED: 5,
+    S.STORAGE_EXPIRED: 5,
+    S.RETURNING: 6,
+    S.RETURNED: 7,
+    S.CANCELLED: 8,
+    S.LOST: 8,
+}
+
+# Event codes a hub or office scan may report, and the status each leads to.
+EVENT_CODES: dict[str, Status] = {
+    "handed_over": S.HANDED_OVER,
+    "arrived_at_sorting_centre": S.IN_TRANSIT,
+    "departed_sorting_centre": S.IN_TRANSIT,
+    "arrived_at_hub": S.IN_TRANSIT,
+    "departed_hub": S.IN_TRANSIT,
+    "in_transit": S.IN_TRANSIT,
+    "arrived_at_office": S.ARRIVED_AT_OFFICE,
+    "lost": S.LOST,
+    "returned_to_sender": S.RETURNED,
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with an event: record it, and whether it moves the status."""
+
+    applies: bool
+    status_after: Status
+
+
+class IllegalTransition(Exception):
+    """A status change the table does not allow."""
+
+    def __init__(self, current: Status, target: Status) -> None:
+        self.current = current
+        self.target = target
+        self.allowed = sorted(TRANSITIONS[current])
+        allowed = ", ".join(self.allowed) or "nothing (final)"
+        super().__init__(f"a {current} shipment cannot become {target}; allowed: {allowed}")
+
+
+def decide(current: Status, target: Status, *, late: bool) -> Decision:
+    """Decide whether an event with status ``target`` moves a shipment at ``current``.
+
+    ``late`` says the event happened before the latest event already recorded.
+    """
+    if late and PROGRESS[target] <= PROGRESS[current]:
+        return Decision(applies=False, status_after=current)
+    if target not in TRANSITIONS[current]:
+        raise IllegalTransition(current, target)
+    return Decision(applies=True, status_after=target)
+
+
+def can_become(current: Status, target: Status) -> bool:
+    """Whether the table allows ``current`` → ``target``."""
+    return target in TRANSITIONS[current]

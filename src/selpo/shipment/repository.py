@@ -1,0 +1,139 @@
+"""Queries of the shipment domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from selpo.models import (
+    IdempotencyRecord,
+    PostOffice,
+    Shipment,
+    ShipmentItem,
+    TrackingEvent,
+    TrackingSerial,
+)
+
+
+def get_by_tracking_number(
+    session: Session, tracking_number: str, *, marketplace_id: int | None = None
+) -> Shipment | None:
+    """The shipment with this number (only if it belongs to ``marketplace_id`` when given)."""
+    query = select(Shipment).where(Shipment.tracking_number == tracking_number)
+    if marketplace_id is not None:
+        query = query.where(Shipment.marketplace_id == marketplace_id)
+    return session.scalars(query).first()
+
+
+def lock_by_tracking_number(session: Session, tracking_number: str) -> Shipment | None:
+    """The shipment, locked for update until the transaction ends (PostgreSQL)."""
+    query = select(Shipment).where(Shipment.tracking_number == tracking_number).with_for_update()
+    return session.scalars(query).first()
+
+
+def existing_orders(
+    session: Session, marketplace_id: int, external_ids: Sequence[str]
+) -> dict[str, str]:
+    """external_order_id → tracking number for the ids this marketplace already used."""
+    found: dict[str, str] = {}
+    ids = list(external_ids)
+    for start in range(0, len(ids), 500):
+        query = select(Shipment.external_order_id, Shipment.tracking_number).where(
+            Shipment.marketplace_id == marketplace_id,
+            Shipment.external_order_id.in_(ids[start : start + 500]),
+        )
+        found.update({e: t for e, t in session.execute(query)})
+    return found
+
+
+def items_of(session: Session, shipment_id: int) -> list[ShipmentItem]:
+    """A shipment's order lines in order."""
+    query = (
+        select(ShipmentItem)
+        .where(ShipmentItem.shipment_id == shipment_id)
+        .order_by(ShipmentItem.position)
+    )
+    return list(session.scalars(query))
+
+
+def events_of(session: Session, shipment_id: int) -> list[TrackingEvent]:
+    """A shipment's tracking events in the order they happened."""
+    query = (
+        select(TrackingEvent)
+        .where(TrackingEvent.shipment_id == shipment_id)
+        .order_by(TrackingEvent.occurred_at, TrackingEvent.id)
+    )
+    return list(session.scalars(query))
+
+
+def latest_event_time(session: Session, shipment_id: int) -> datetime | None:
+    """When the latest recorded event happened."""
+    query = (
+        select(TrackingEvent.occurred_at)
+        .where(TrackingEvent.shipment_id == shipment_id)
+        .order_by(TrackingEvent.occurred_at.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()
+
+
+def page(
+    session: Session,
+    *,
+    marketplace_id: int,
+    status: str | None,
+    updated_since: datetime | None,
+    after_id: int,
+    limit: int,
+) -> list[tuple[Shipment, str]]:
+    """Shipments with their destination index, by id after ``after_id``."""
+    query = (
+        select(Shipment, PostOffice.index)
+        .join(PostOffice, Shipment.destination_office_id == PostOffice.id)
+        .where(Shipment.marketplace_id == marketplace_id, Shipment.id > after_id)
+        .order_by(Shipment.id)
+        .limit(limit)
+    )
+    if status is not None:
+        query = query.where(Shipment.status == status)
+    if updated_since is not None:
+        query = query.where(Shipment.updated_at >= updated_since)
+    return [(s, i) for s, i in session.execute(query)]
+
+
+def allocate_serials(session: Session, prefix: str, count: int) -> int:
+    """Reserve ``count`` serials under ``prefix``; return the last one reserved.
+
+    One atomic UPDATE ... RETURNING: concurrent callers queue on the row lock, so two
+    transactions never get the same serial.
+    """
+    statement = (
+        update(TrackingSerial)
+        .where(TrackingSerial.prefix == prefix)
+        .values(last_serial=TrackingSerial.last_serial + count)
+        .returning(TrackingSerial.last_serial)
+    )
+    last = session.execute(statement).scalar_one_or_none()
+    if last is not None:
+        return int(last)
+    try:
+        with session.begin_nested():
+            session.add(TrackingSerial(prefix=prefix, last_serial=0))
+    except IntegrityError:
+        pass  # another transaction created the row first: use it
+    last = session.execute(statement).scalar_one()
+    return int(last)
+
+
+def get_idempotency_record(
+    session: Session, marketplace_id: int, key: str
+) -> IdempotencyRecord | None:
+    """The stored first answer for this key."""
+    query = select(IdempotencyRecord).where(
+        IdempotencyRecord.marketplace_id == marketplace_id, IdempotencyRecord.key == key
+    )
+    return session.scalars(query).first()

@@ -1,0 +1,70 @@
+"""Pure shipment rules: phone numbers, masking, storage deadlines, pickup codes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+_PHONE_DIGITS = re.compile(r"\D")
+
+
+def normalise_russian_mobile(phone: str) -> str:
+    """Return ``+79XXXXXXXXX`` or raise ValueError: Russian mobile numbers only."""
+    digits = _PHONE_DIGITS.sub("", phone)
+    if len(digits) == 11 and digits[0] in "78":
+        digits = "7" + digits[1:]
+    elif len(digits) == 10:
+        digits = "7" + digits
+    if len(digits) != 11 or digits[1] != "9":
+        raise ValueError("a Russian mobile number is +7 9XX XXX-XX-XX")
+    return "+" + digits
+
+
+def mask_phone(phone: str | None) -> str:
+    """``+79161234567`` → ``+7******4567``."""
+    if not phone:
+        return "[удалено]"
+    return phone[:2] + "*" * (len(phone) - 6) + phone[-4:]
+
+
+def mask_name(name: str | None) -> str:
+    """``Иванова Мария Петровна`` → ``Иванова М. П.``: a surname and initials at most."""
+    if not name:
+        return "[удалено]"
+    parts = name.split()
+    if len(parts) == 1:
+        return parts[0][0] + "."
+    return " ".join([parts[0][0] + "*" * (len(parts[0]) - 1)] + [p[0] + "." for p in parts[1:]])
+
+
+def storage_deadline(ready_at: datetime, days: int, timezone: str) -> datetime:
+    """The end of the office's local day ``days`` days after the parcel became ready."""
+    local = ready_at.astimezone(ZoneInfo(timezone))
+    last_day: date = local.date() + timedelta(days=days)
+    end = datetime.combine(last_day, time(23, 59, 59), tzinfo=ZoneInfo(timezone))
+    return end
+
+
+def new_pickup_code() -> str:
+    """A fresh 6-digit pickup code."""
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+def hash_pickup_code(code: str, *, tracking_number: str, pepper: str) -> str:
+    """HMAC of the code keyed by the server's pepper and salted with the tracking number.
+
+    Six digits are a million guesses: a plain hash would fall to an offline search, a keyed
+    one needs the pepper, which is never in the database.
+    """
+    message = f"{tracking_number}:{code}".encode()
+    return hmac.new(pepper.encode(), message, hashlib.sha256).hexdigest()
+
+
+def pickup_code_matches(code: str, stored: str, *, tracking_number: str, pepper: str) -> bool:
+    """Constant-time check of a pickup code against its stored hash."""
+    candidate = hash_pickup_code(code, tracking_number=tracking_number, pepper=pepper)
+    return hmac.compare_digest(candidate, stored)

@@ -1,0 +1,184 @@
+"""Shapes of the shipment API (pydantic): what marketplaces send and what they get back."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from selpo.shipment.rules import normalise_russian_mobile
+
+MAX_KOP = 100_000_000_00  # 100 million roubles: beyond any parcel
+
+
+class Recipient(BaseModel):
+    """Who collects the parcel."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    phone: str = Field(description="Russian mobile number, +79XXXXXXXXX", examples=["+79161234567"])
+
+    @field_validator("phone")
+    @classmethod
+    def _mobile(cls, value: str) -> str:
+        return normalise_russian_mobile(value)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not value:
+            raise ValueError("the recipient's name is empty")
+        return value
+
+
+class Parcel(BaseModel):
+    """The parcel's weight, outer size and value, in grams, millimetres and kopecks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weight_g: int = Field(gt=0, le=100_000)
+    length_mm: int = Field(gt=0, le=3000)
+    width_mm: int = Field(gt=0, le=3000)
+    height_mm: int = Field(gt=0, le=3000)
+    declared_value_kop: int = Field(ge=0, le=MAX_KOP)
+    cod_kop: int = Field(default=0, ge=0, le=MAX_KOP)
+
+
+class Item(BaseModel):
+    """One line of the order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=300)
+    quantity: int = Field(gt=0, le=10_000)
+    price_kop: int = Field(ge=0, le=MAX_KOP)
+
+
+class Options(BaseModel):
+    """Services the marketplace orders with the shipment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fitting: bool = False
+    contents_check: bool = False
+    partial_redemption: bool = False
+
+
+class ShipmentCreate(BaseModel):
+    """A new shipment addressed to a post office."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    external_order_id: str = Field(min_length=1, max_length=100)
+    destination_index: str = Field(pattern=r"^\d{6}$", examples=["155650"])
+    recipient: Recipient
+    parcel: Parcel
+    items: list[Item] = Field(min_length=1, max_length=500)
+    options: Options = Field(default_factory=Options)
+
+
+class TrackingEventRead(BaseModel):
+    """One tracking event."""
+
+    code: str
+    status: str
+    applied: bool
+    occurred_at: datetime
+    office_index: str | None
+    actor: str
+
+
+class ItemRead(Item):
+    """An order line with what the recipient refused."""
+
+    refused_quantity: int
+
+
+class ShipmentRead(BaseModel):
+    """A shipment as its marketplace sees it (personal data masked)."""
+
+    tracking_number: str
+    external_order_id: str
+    status: str
+    destination_index: str
+    recipient: dict[str, str] = Field(description="Masked name and phone")
+    parcel: Parcel
+    items: list[ItemRead]
+    options: dict[str, Any]
+    promised_date: date | None
+    ready_at: datetime | None
+    storage_deadline: datetime | None
+    storage_extended: bool
+    cod_collected_kop: int
+    cod_method: str | None
+    created_at: datetime
+    updated_at: datetime
+    events: list[TrackingEventRead]
+
+
+class ShipmentSummary(BaseModel):
+    """A shipment in a list (no events, personal data masked)."""
+
+    tracking_number: str
+    external_order_id: str
+    status: str
+    destination_index: str
+    recipient: dict[str, str]
+    promised_date: date | None
+    storage_deadline: datetime | None
+    updated_at: datetime
+
+
+class ShipmentPage(BaseModel):
+    """One page of shipments with the cursor of the next."""
+
+    items: list[ShipmentSummary]
+    next_cursor: str | None
+
+
+class BatchItemResult(BaseModel):
+    """The outcome of one shipment of a batch."""
+
+    position: int
+    status_code: int
+    shipment: ShipmentRead | None = None
+    error: dict[str, Any] | None = None
+
+
+class BatchResult(BaseModel):
+    """Per-item outcomes of a batch."""
+
+    created: int
+    failed: int
+    results: list[BatchItemResult]
+
+
+class TrackingEventCreate(BaseModel):
+    """A scan reported by a hub or an office system (operator key)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tracking_number: str
+    code: str
+    occurred_at: datetime
+    office_index: str | None = Field(default=None, pattern=r"^\d{6}$")
+    actor: str = Field(default="hub-scan", max_length=100)
+    raw: dict[str, Any] | None = None
+
+
+class CodReport(BaseModel):
+    """Cash on delivery reconciled for one marketplace and day."""
+
+    date: date
+    marketplace: str
+    shipments: int
+    due_kop: int
+    collected_kop: int
+    collected_cash_kop: int
+    collected_card_kop: int
+    difference_kop: int
+    tracking_numbers: list[str]
