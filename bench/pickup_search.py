@@ -13,6 +13,13 @@ with a candidate filter, and 100,000 queries through ``PointIndex.nearest_batch`
 brute force (timed on a sample and extrapolated; the table says so). Every brute-force answer
 is compared with the kernel's; the script exits 1 if any differ.
 
+A second section measures the search through the real HTTP stack: a fresh SQLite database in
+a temporary folder (migrated; the bundled Ivanovo region imported, or the synthetic national
+network inserted), the real application under uvicorn in a subprocess on 127.0.0.1, and a
+bounded number of sequential ``GET /v1/pickup-points`` requests over one keep-alive
+``httpx.Client``, against the kernel call and the in-process service call for the same points.
+Every HTTP answer is compared with the kernel's.
+
 The script is a list of sections (``SECTIONS``), each a function of the shared ``Context``
 (networks, query points, options) returning a table; further sections are appended there.
 """
@@ -22,20 +29,47 @@ from __future__ import annotations
 import argparse
 import csv
 import gc
+import importlib.util
+import json
 import os
 import platform
+import socket
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+import httpx
 import numpy as np
 import scipy
+import uvicorn
+from fastapi import FastAPI
 from numpy.typing import NDArray
+from sqlalchemy import Engine, insert
+from sqlalchemy.orm import Session, sessionmaker
 
+from selpo.app import create_app
+from selpo.config import BUNDLED_REGION_DIR, Settings
+from selpo.db import Base, create_db_engine, make_session_factory, session_scope
+from selpo.migrate import upgrade_to_head
+from selpo.models import District, Region
 from selpo.network.geo import Neighbours, PointIndex, nearest_brute_force
+from selpo.network.importer import import_region
+from selpo.network.repository import bump_network_version
+from selpo.network.rules import OfficeKind, office_defaults
+from selpo.network.service import (
+    CatalogueCache,
+    PickupCatalogue,
+    PickupSearch,
+    search_pickup_points,
+)
 
 # Run as a script, only bench/ is on sys.path; importing it as a package keeps mypy happy.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -43,6 +77,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.synthetic_network import (
     DEFAULT_SEED,
     NATIONAL_SIZE,
+    REGIONS,
     SyntheticNetwork,
     generate_network,
     offices_near,
@@ -92,6 +127,7 @@ class Options:
     batch_size: int
     brute_batch_sample: int
     builds: int
+    http_requests: int = 2_000
 
 
 @dataclass
@@ -208,6 +244,8 @@ def _seconds(call: Callable[[], object], repeat: int = 1) -> float:
 
 
 def _us(value: float) -> str:
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.2f} s"
     return f"{value / 1000:.2f} ms" if value >= 1000 else f"{value:.0f} µs"
 
 
@@ -344,6 +382,357 @@ def bench_kernel(ctx: Context) -> Table:
     return Table("Pickup-point search kernel", header, rows, notes)
 
 
+# --- through HTTP ----------------------------------------------------------------------------
+
+# The server subprocess reads its database from here (see ``http_app``).
+DATABASE_URL_ENV = "SELPO_DATABASE_URL"
+SERVER_START_TIMEOUT_S = 60.0
+# The issue's aim for a search answered through the whole stack at national size.
+HTTP_P99_AIM_US = 15_000.0
+SYNTHETIC_SOURCE = f"bench/synthetic_network.py, seed {DEFAULT_SEED}"
+
+
+def http_app() -> FastAPI:
+    """The application the benchmark's uvicorn runs (``--factory``), on the bench database."""
+    return create_app(Settings(database_url=os.environ[DATABASE_URL_ENV]))
+
+
+def _free_port() -> int:
+    # Ask the kernel for a free loopback port; uvicorn binds it a moment later.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_ready(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    with httpx.Client(base_url=base, trust_env=False, timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                output = log.read_text(encoding="utf-8", errors="replace")
+                raise RuntimeError(f"the server exited with {process.returncode}:\n{output}")
+            try:
+                if client.get("/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+    raise RuntimeError(f"the server did not answer /healthz within {SERVER_START_TIMEOUT_S:g} s")
+
+
+@contextmanager
+def _server(database_url: str, log: Path) -> Iterator[str]:
+    """Run the real application under uvicorn on 127.0.0.1 until the block ends."""
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.pickup_search:http_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    env = {**os.environ, DATABASE_URL_ENV: database_url}
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_ready(process, base, log)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _fresh_database(directory: Path, name: str) -> tuple[str, Engine]:
+    url = f"sqlite:///{directory / name}"
+    engine = create_db_engine(url)
+    upgrade_to_head(engine)
+    return url, engine
+
+
+def _import_ivanovo(engine: Engine) -> None:
+    with session_scope(make_session_factory(engine)) as session:
+        import_region(session, directory=BUNDLED_REGION_DIR)
+
+
+def _synthetic_office_rows(
+    net: SyntheticNetwork, district_ids: list[int], now: datetime
+) -> list[dict[str, Any]]:
+    # Every NOT NULL column of post_office, from the synthetic arrays and the kind's defaults.
+    defaults = {kind: office_defaults(kind) for kind in OfficeKind}
+    rows: list[dict[str, Any]] = []
+    for i in range(len(net)):
+        index = str(net.index[i])
+        kind = OfficeKind(str(net.kind[i]))
+        region = int(net.region[i])
+        rows.append(
+            {
+                "postal_index": index,
+                "name": f"Синтетическое ОПС {index}",
+                "district_id": district_ids[region],
+                "settlement_id": None,
+                "address": f"{index}, {REGIONS[region].name} (synthetic)",
+                "address_is_estimate": True,
+                "lat": float(net.lat[i]),
+                "lon": float(net.lon[i]),
+                "coord_source": "synthetic",
+                "coord_precision": "synthetic",
+                "rural": bool(net.rural[i]),
+                "opening_hours": defaults[kind].opening_hours,
+                "opening_hours_is_default": True,
+                "timezone": "Europe/Moscow",
+                "cells_s": int(net.cells_s[i]),
+                "cells_m": int(net.cells_m[i]),
+                "cells_l": int(net.cells_l[i]),
+                "cells_is_default": False,
+                "max_weight_g": int(net.max_weight_g[i]),
+                "max_length_mm": int(net.max_length_mm[i]),
+                "max_width_mm": int(net.max_width_mm[i]),
+                "max_height_mm": int(net.max_height_mm[i]),
+                "limits_is_default": False,
+                "accepts_cash": True,
+                "accepts_card": defaults[kind].accepts_card,
+                "status": "open",
+                "source": SYNTHETIC_SOURCE,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    return rows
+
+
+def _insert_synthetic(engine: Engine, net: SyntheticNetwork) -> None:
+    """The synthetic national network as registry rows: a region and a district per region."""
+    now = datetime.now(UTC)
+    with session_scope(make_session_factory(engine)) as session:
+        district_ids: list[int] = []
+        for number, spec in enumerate(REGIONS):
+            region = Region(code=f"SYN{number:02d}", name=spec.name, timezone="Europe/Moscow")
+            session.add(region)
+            session.flush()
+            district = District(region_id=region.id, name="synthetic", kind="municipal_district")
+            session.add(district)
+            session.flush()
+            district_ids.append(district.id)
+        office_table = Base.metadata.tables["post_office"]
+        session.execute(insert(office_table), _synthetic_office_rows(net, district_ids, now))
+        bump_network_version(session, now)
+
+
+def _request_read(factory: sessionmaker[Session], cache: CatalogueCache, _i: int) -> object:
+    # What every search request does before the kernel: a session and a network_version read.
+    with session_scope(factory) as session:
+        return cache.get(session)
+
+
+def _catalogue_kernel(
+    catalogue: PickupCatalogue, lat: FloatArray, lon: FloatArray, i: int
+) -> Neighbours:
+    # What the service asks of the index: open offices, k nearest within the radius.
+    return catalogue.index.nearest(
+        float(lat[i]),
+        float(lon[i]),
+        radius_m=RADIUS_M,
+        limit=LIMIT,
+        mask=catalogue.candidate_mask(None),
+    )
+
+
+def _in_process(
+    catalogue: PickupCatalogue, lat: FloatArray, lon: FloatArray, now: datetime, i: int
+) -> object:
+    search = PickupSearch(
+        lat=float(lat[i]), lon=float(lon[i]), radius_km=RADIUS_M / 1000.0, limit=LIMIT
+    )
+    return search_pickup_points(catalogue, search, now=now, max_limit=100, max_radius_km=500.0)
+
+
+def _search_params(lat: FloatArray, lon: FloatArray, i: int) -> dict[str, str]:
+    # repr() of a float round-trips, so the server searches exactly the kernel's point.
+    return {
+        "lat": repr(float(lat[i])),
+        "lon": repr(float(lon[i])),
+        "radius_km": f"{RADIUS_M / 1000.0:g}",
+        "limit": str(LIMIT),
+    }
+
+
+def _get_search(
+    client: httpx.Client, lat: FloatArray, lon: FloatArray, answers: list[bytes], i: int
+) -> None:
+    response = client.get("/v1/pickup-points", params=_search_params(lat, lon, i))
+    answers[i] = response.content if response.status_code == 200 else b""
+
+
+def _get_health(client: httpx.Client, _i: int) -> httpx.Response:
+    return client.get("/healthz")
+
+
+def _check_http(
+    ctx: Context,
+    name: str,
+    catalogue: PickupCatalogue,
+    lat: FloatArray,
+    lon: FloatArray,
+    answers: list[bytes],
+) -> None:
+    for i, body in enumerate(answers):
+        expected = _catalogue_kernel(catalogue, lat, lon, i)
+        want = [
+            (catalogue.points[p].index, round(d))
+            for p, d in zip(expected.positions.tolist(), expected.distances_m.tolist(), strict=True)
+        ]
+        items = json.loads(body)["items"] if body else None
+        got = None if items is None else [(it["index"], it["distance_m"]) for it in items]
+        if got != want:
+            ctx.failures.append(f"{name}: HTTP answer {i} differs from the kernel's")
+            return
+
+
+def _http_network(
+    ctx: Context,
+    name: str,
+    engine: Engine,
+    url: str,
+    points: tuple[FloatArray, FloatArray],
+    log: Path,
+) -> list[tuple[str, ...]]:
+    """Kernel, in-process service and HTTP over the same points; rows for one network."""
+    count = ctx.options.http_requests
+    lat, lon = points[0][:count], points[1][:count]
+    factory, cache = make_session_factory(engine), CatalogueCache()
+    with session_scope(factory) as session:
+        catalogue = cache.get(session)
+    size = f"{len(catalogue.points):,}"
+    now = datetime.now(UTC)
+    kernel = _latencies_us(partial(_catalogue_kernel, catalogue, lat, lon), count)
+    service = _latencies_us(partial(_in_process, catalogue, lat, lon, now), count)
+    read = _latencies_us(partial(_request_read, factory, cache), count)
+    answers: list[bytes] = [b""] * count
+    with (
+        _server(url, log) as base,
+        httpx.Client(base_url=base, trust_env=False, timeout=60.0) as client,
+    ):
+        # The first search after start reads the registry and builds the catalogue.
+        start = time.perf_counter()
+        client.get("/v1/pickup-points", params=_search_params(lat, lon, 0)).raise_for_status()
+        first_us = (time.perf_counter() - start) * 1e6
+        health = _latencies_us(partial(_get_health, client), count)
+        http = _latencies_us(partial(_get_search, client, lat, lon, answers), count)
+    _check_http(ctx, name, catalogue, lat, lon, answers)
+
+    rows: list[tuple[str, ...]] = [
+        (name, size, "first search after start (builds catalogue)", "", "", _us(first_us), "", "")
+    ]
+    for pct in (50, 99):
+        k, s, h = (float(np.percentile(a, pct)) for a in (kernel, service, http))
+        measure = f"search p{pct}"
+        rows.append((name, size, measure, _us(k), _us(s), _us(h), _ratio(h / k), _ratio(h / s)))
+    k, s, h = (count / (float(a.sum()) / 1e6) for a in (kernel, service, http))
+    rows.append(
+        (name, size, "sequential rate", _rate(k), _rate(s), _rate(h), _ratio(k / h), _ratio(s / h))
+    )
+    read_pct = " / ".join(_us(float(np.percentile(read, pct))) for pct in (50, 99))
+    rows.append((name, size, "session + version read p50 / p99", "", read_pct, "", "", ""))
+    floor = " / ".join(_us(float(np.percentile(health, pct))) for pct in (50, 99))
+    rows.append((name, size, "GET /healthz p50 / p99 (floor)", "", "", floor, "", ""))
+    if name == "synthetic national":
+        p99 = float(np.percentile(http, 99))
+        verdict = "met" if p99 < HTTP_P99_AIM_US else "MISSED"
+        rows.append(
+            (name, size, f"aim: HTTP p99 < {_us(HTTP_P99_AIM_US)}", "", "", verdict, "", "")
+        )
+    return rows
+
+
+def _points(ctx: Context, name: str) -> tuple[FloatArray, FloatArray] | None:
+    net = next((n for n in ctx.networks if n.name == name), None)
+    return None if net is None else (net.query_lat, net.query_lon)
+
+
+def bench_http(ctx: Context) -> Table:
+    """The search through uvicorn and FastAPI against the kernel and the service, same points."""
+    rows: list[tuple[str, ...]] = []
+    notes: list[str] = []
+    failures_before = len(ctx.failures)
+    with tempfile.TemporaryDirectory(prefix="selpo-bench-http-") as tmp:
+        directory = Path(tmp)
+        ivanovo = _points(ctx, "Ivanovo region")
+        if ivanovo is None:
+            notes.append("Ivanovo skipped: no query points (post_offices.csv not found).")
+        else:
+            start = time.perf_counter()
+            url, engine = _fresh_database(directory, "ivanovo.db")
+            try:
+                _import_ivanovo(engine)
+                notes.append(
+                    f"Ivanovo database: migrate + import_region of the bundled region "
+                    f"({time.perf_counter() - start:.1f} s)."
+                )
+                log = directory / "ivanovo.log"
+                rows += _http_network(ctx, "Ivanovo region", engine, url, ivanovo, log)
+            finally:
+                engine.dispose()
+        national = _points(ctx, "synthetic national")
+        if national is not None:
+            start = time.perf_counter()
+            url, engine = _fresh_database(directory, "national.db")
+            try:
+                _insert_synthetic(engine, generate_network(NATIONAL_SIZE, seed=DEFAULT_SEED))
+                notes.append(
+                    f"National database: migrate + the {NATIONAL_SIZE:,} synthetic offices "
+                    f"inserted with one executemany, a region and a district row per synthetic "
+                    f"region, network_version bumped ({time.perf_counter() - start:.1f} s)."
+                )
+                log = directory / "national.log"
+                rows += _http_network(ctx, "synthetic national", engine, url, national, log)
+            finally:
+                engine.dispose()
+    count = ctx.options.http_requests
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    notes += [
+        f"{count:,} sequential GET /v1/pickup-points?lat=&lon=&radius_km={RADIUS_M / 1000:g}"
+        f"&limit={LIMIT} per network (no filter) over one keep-alive httpx.Client, after 50 "
+        "warm-up requests; the same query points as the kernel section (the first ones).",
+        f"Server: uvicorn {uvicorn.__version__} ({loop} loop, {http} parser; the sync "
+        "endpoint runs in the threadpool), one process, access log off, SQLite in a temporary "
+        "folder, in a subprocess on 127.0.0.1; the client runs in this process. A request = "
+        "one session, one network_version read, the kernel, the response models, JSON.",
+        "kernel = catalogue.index.nearest (open offices); service = search_pickup_points in "
+        "process (kernel + response models); session + version read = what each request "
+        "does before the search (session_scope + CatalogueCache.get on a warm cache), in "
+        "process. HTTP latency is measured at the client; /healthz (a SELECT 1) is the floor.",
+        "Every HTTP answer (indices and rounded distances, in order) compared with the kernel's: "
+        + ("all identical." if len(ctx.failures) == failures_before else "DIFFERENCES FOUND."),
+    ]
+    header = (
+        "network",
+        "offices",
+        "measure",
+        "kernel",
+        "service",
+        "HTTP",
+        "HTTP/kernel",
+        "HTTP/service",
+    )
+    return Table("Pickup-point search through HTTP", header, rows, notes)
+
+
 # --- output ----------------------------------------------------------------------------------
 
 
@@ -377,8 +766,8 @@ def machine() -> str:
     )
 
 
-# Sections run in order over one Context; append new ones (e.g. an HTTP benchmark) here.
-SECTIONS: list[Callable[[Context], Table]] = [bench_kernel]
+# Sections run in order over one Context; append new ones here.
+SECTIONS: list[Callable[[Context], Table]] = [bench_kernel, bench_http]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -387,9 +776,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer queries, for a smoke run")
     args = parser.parse_args(argv)
     options = (
-        Options(True, 2_000, 200, 20_000, 200, 3)
+        Options(True, 2_000, 200, 20_000, 200, 3, 300)
         if args.quick
-        else Options(False, 20_000, 2_000, BATCH_SIZE, 1_000, 7)
+        else Options(False, 20_000, 2_000, BATCH_SIZE, 1_000, 7, 2_000)
     )
     queries = max(options.single_queries, options.brute_queries)
     networks = [national_network(queries)]

@@ -14,8 +14,8 @@ from selpo.db import create_db_engine, make_session_factory
 from selpo.errors import DomainError
 from selpo.kit.clock import Clock, SystemClock
 from selpo.network import endpoints as network_endpoints
-from selpo.shipment import endpoints as shipment_endpoints
 from selpo.network.service import CatalogueCache
+from selpo.shipment import endpoints as shipment_endpoints
 
 PROBLEM_JSON = "application/problem+json"
 

@@ -22,7 +22,9 @@ from selpo.network.importer import import_region as run_import
 app = typer.Typer(help="selpo: marketplace orders to village post offices.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-marketplace_app = typer.Typer(help="Marketplaces, their API keys and offices.", no_args_is_help=True)
+marketplace_app = typer.Typer(
+    help="Marketplaces, their API keys and offices.", no_args_is_help=True
+)
 app.add_typer(marketplace_app, name="marketplace")
 
 console = Console()
@@ -133,7 +135,9 @@ def marketplace_add(
 
 
 @marketplace_app.command("admin-key")
-def marketplace_admin_key(label: Annotated[str, typer.Option(help="Whose key")] = "operator") -> None:
+def marketplace_admin_key(
+    label: Annotated[str, typer.Option(help="Whose key")] = "operator",
+) -> None:
     """Print a new operator (admin) API key alone on the last line."""
     settings = _settings()
     engine = create_db_engine(settings.database_url)

@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     pickup_code_max_failures: int = Field(
         default=5, description="Wrong pickup codes in a row before the code locks."
     )
-    pickup_code_lock_minutes: int = Field(default=15, description="How long a locked code stays locked.")
+    pickup_code_lock_minutes: int = Field(
+        default=15, description="How long a locked code stays locked."
+    )
     personal_data_retention_days: int = Field(
         default=90, description="Days after a shipment ends before the recipient's data is purged."
     )

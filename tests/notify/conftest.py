@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -93,7 +93,9 @@ class Receiver:
     def start(self) -> None:
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -104,6 +106,22 @@ class Receiver:
         self._thread.join()
         self._server = None
         self._thread = None
+
+
+class RecordingSmsGateway:
+    """An SMS provider double: records what it is given, or fails while ``failing``."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.failing = False
+        self.on_send: Callable[[], None] | None = None
+
+    def send(self, phone: str, text: str) -> None:
+        if self.failing:
+            raise ConnectionError(f"provider refused {phone}")
+        self.sent.append((phone, text))
+        if self.on_send is not None:
+            self.on_send()
 
 
 @pytest.fixture

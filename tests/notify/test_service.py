@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selpo.db import session_scope
@@ -17,6 +18,19 @@ from tests.conftest import TEST_NOW
 from tests.notify.conftest import MarketplaceKey, make_marketplace, outbox_rows, subscribe
 
 URL = "https://market.example/hooks"
+
+
+def _publish_then_fail(session_factory: sessionmaker[Session], marketplace_id: int) -> None:
+    with session_scope(session_factory) as session:
+        service.publish_event(
+            session,
+            marketplace_id=marketplace_id,
+            event_type="shipment.created",
+            data={},
+            now=TEST_NOW,
+        )
+        service.queue_sms(session, phone="+79161234567", text="hi", now=TEST_NOW)
+        raise RuntimeError("the shipment change failed after publishing")
 
 
 class TestPublishEvent:
@@ -70,7 +84,7 @@ class TestPublishEvent:
             now=TEST_NOW,
         )
         assert len(event_id) == 36
-        assert session.query(OutboxMessage).count() == 0
+        assert session.scalars(select(OutboxMessage)).all() == []
 
     def test_an_unknown_event_type_is_a_programming_error(
         self, session: Session, marketplace: MarketplaceKey
@@ -100,16 +114,8 @@ class TestPublishEvent:
         self, session_factory: sessionmaker[Session], marketplace: MarketplaceKey
     ) -> None:
         subscribe(session_factory, marketplace.marketplace_id, URL, now=TEST_NOW)
-        with pytest.raises(RuntimeError), session_scope(session_factory) as session:
-            service.publish_event(
-                session,
-                marketplace_id=marketplace.marketplace_id,
-                event_type="shipment.created",
-                data={},
-                now=TEST_NOW,
-            )
-            service.queue_sms(session, phone="+79161234567", text="hi", now=TEST_NOW)
-            raise RuntimeError("the shipment change failed after publishing")
+        with pytest.raises(RuntimeError, match="failed after publishing"):
+            _publish_then_fail(session_factory, marketplace.marketplace_id)
         assert outbox_rows(session_factory) == []
 
 
@@ -233,10 +239,11 @@ class TestReplayEvents:
             clock.advance(timedelta(hours=1))
         with session_scope(session_factory) as session:
             # The first two were delivered, the last still waits: it is not queued twice.
-            for row in session.query(OutboxMessage).filter(
-                OutboxMessage.event_id.in_(published[:2])
-            ):
-                row.status = "sent"
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.event_id.in_(published[:2]))
+                .values(status="sent")
+            )
             since = TEST_NOW + timedelta(minutes=30)
             count = service.replay_events(
                 session,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from selpo.notify.signing import sign, verify_signature
 
@@ -65,3 +67,28 @@ class TestVerifySignature:
         v1 = sign(SECRET, BODY, T).split(",")[1]
         for header in ("", "garbage", v1, f"t={T}", f"t=abc,{v1}", f"t={T},v1="):
             assert not verify_signature(SECRET, header, BODY, SENT), header
+
+
+class TestDocumentedVerifier:
+    def test_the_function_in_the_docs_agrees_with_selpo(self) -> None:
+        docs = (Path(__file__).resolve().parents[2] / "docs" / "notify.md").read_text("utf-8")
+        block = next(
+            b.split("\n", 1)[1]
+            for b in docs.split("```python")[1:]
+            if "def verify_signature" in b.split("```")[0]
+        ).split("```")[0]
+        namespace: dict[str, Any] = {}
+        exec(compile(block, "docs/notify.md", "exec"), namespace)
+        documented = namespace["verify_signature"]
+        header = sign(SECRET, BODY, T)
+        cases: list[tuple[bytes | str, datetime | float]] = [
+            (BODY, SENT),
+            (BODY + b" ", SENT),
+            (BODY, T + 301),
+            (BODY.decode(), T),
+        ]
+        for body, now in cases:
+            assert documented(SECRET, header, body, now) == verify_signature(
+                SECRET, header, body, now
+            )
+        assert documented(SECRET, header, BODY, SENT)

@@ -79,4 +79,5 @@ def test_nearest_marks_missing_neighbours() -> None:
     assert where[0].tolist() == [0, -1, -1]
     assert np.isinf(distance[0, 1:]).all()
     empty_d, empty_w = nearest_road_distances(xyz[:1], xyz[:0], 2, 1.3)
-    assert empty_d.shape == (1, 2) and (empty_w == -1).all()
+    assert empty_d.shape == (1, 2)
+    assert (empty_w == -1).all()

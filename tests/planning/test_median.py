@@ -20,7 +20,7 @@ from selpo.planning.problem import (
 from selpo.planning.solver import solve_p_median
 from selpo.planning.synthetic import named_instance
 
-FAST = settings(max_examples=50, deadline=None)
+FAST = settings(max_examples=30, deadline=None)
 
 
 def allowed_pairs(problem: MedianProblem) -> dict[tuple[int, int], float]:
@@ -110,7 +110,7 @@ def check(problem: MedianProblem, result: MedianResult, k: int) -> None:
     assert result.bound <= result.objective + 1e-6
     assert result.objective_before == pytest.approx(restricted_cost(problem, []))
     assert sum(c.marginal for c in result.chosen) == pytest.approx(
-        result.objective_before - result.objective
+        result.objective_before - result.objective, abs=1e-9 * max(1.0, result.objective_before)
     )
 
 
@@ -143,7 +143,8 @@ def test_restricted_bound_is_a_bound_of_the_true_problem(problem: MedianProblem,
     assert result.bound <= true_best + 1e-6
     positions = [c.position for c in result.chosen]
     if result.unrestricted_objective is None:  # nothing open at all
-        assert not positions and not problem.facilities.fixed.any()
+        assert not positions
+        assert not problem.facilities.fixed.any()
         return
     assert result.unrestricted_objective == pytest.approx(true_cost(problem, positions))
     assert result.unrestricted_objective >= result.objective - 1e-6

@@ -21,7 +21,7 @@ from selpo.planning.problem import (
 from selpo.planning.solver import coverage_curve, covered_places, solve_max_covering
 from selpo.planning.synthetic import named_instance
 
-FAST = settings(max_examples=60, deadline=None)
+FAST = settings(max_examples=40, deadline=None)
 
 
 @dataclass(frozen=True)
@@ -137,9 +137,9 @@ def test_heuristic_is_feasible_never_beats_the_optimum_and_its_bound_holds(
     tiny: Tiny, k: int, use_budget: bool
 ) -> None:
     limits = {"budget": float(2 * k)} if use_budget else {"k": k}
-    result = solve_max_covering(tiny.problem(), method="heuristic", **limits)  # type: ignore[arg-type]
+    result = solve_max_covering(tiny.problem(), method="heuristic", **limits)
     check_plan(tiny, result)
-    best = tiny.best(**limits)  # type: ignore[arg-type]
+    best = tiny.best(**limits)
     assert result.objective <= best + 1e-9
     assert result.bound >= best - 1e-6
     if result.status == "optimal":
@@ -159,7 +159,9 @@ def test_curve_is_nested_non_decreasing_and_bounded(tiny: Tiny, k_max: int) -> N
         assert point.greedy_covered <= best + 1e-9  # greedy never beats the optimum
         assert point.covered <= best + 1e-9
         assert point.bound >= best - 1e-6
-        assert len(point.facilities) <= point.k
+        assert len(curve.plan(point.k)) == point.opened <= point.k
+        opened = [int(i) - 100000 for i in curve.plan(point.k)]
+        assert tiny.covered(opened) == pytest.approx(point.covered)
         assert point.greedy_covered == pytest.approx(tiny.covered(order[: point.k]))
     covered = [p.covered for p in points]
     assert covered == sorted(covered)
@@ -174,7 +176,7 @@ def test_exact_curve_points_are_optimal(tiny: Tiny, k_max: int) -> None:
     for point in curve.points:
         assert point.status == "optimal"
         assert point.covered == pytest.approx(tiny.best(k=point.k))
-        opened = [int(i) - 100000 for i in point.facilities]
+        opened = [int(i) - 100000 for i in curve.plan(point.k)]
         assert tiny.covered(opened) == pytest.approx(point.covered)
     assert curve.exact_points == k_max + 1
 

@@ -31,7 +31,8 @@ def test_region_size_instance_looks_like_a_region() -> None:
     assert demand.weight.sum() == pytest.approx(930_000, rel=0.01)
     # Zipf towns: the biggest place holds far more people than the median one.
     assert demand.weight.max() > 100 * np.median(demand.weight)
-    assert offices.cost is not None and (offices.cost > 0).all()
+    assert offices.cost is not None
+    assert (offices.cost > 0).all()
     # Points stay inside the square (about 146 km across) without piling up at its edge.
     assert np.ptp(demand.lat) < 1.5
     assert len(np.unique(np.column_stack((demand.lat, demand.lon)), axis=0)) == len(demand)

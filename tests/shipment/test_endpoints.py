@@ -67,8 +67,12 @@ class TestCreateShipment:
             (
                 {
                     "parcel": {
-                        "weight_g": 1200, "length_mm": 300, "width_mm": 200, "height_mm": 100,
-                        "declared_value_kop": 150000, "cod_kop": 150001,
+                        "weight_g": 1200,
+                        "length_mm": 300,
+                        "width_mm": 200,
+                        "height_mm": 100,
+                        "declared_value_kop": 150000,
+                        "cod_kop": 150001,
                     }
                 },
                 "parcel.cod_kop",
@@ -80,8 +84,12 @@ class TestCreateShipment:
             (
                 {
                     "parcel": {
-                        "weight_g": 21000, "length_mm": 300, "width_mm": 200, "height_mm": 100,
-                        "declared_value_kop": 150000, "cod_kop": 0,
+                        "weight_g": 21000,
+                        "length_mm": 300,
+                        "width_mm": 200,
+                        "height_mm": 100,
+                        "declared_value_kop": 150000,
+                        "cod_kop": 0,
                     }
                 },
                 "parcel.weight_g",
@@ -89,8 +97,12 @@ class TestCreateShipment:
             (
                 {
                     "parcel": {
-                        "weight_g": 1000, "length_mm": 900, "width_mm": 200, "height_mm": 100,
-                        "declared_value_kop": 150000, "cod_kop": 0,
+                        "weight_g": 1000,
+                        "length_mm": 900,
+                        "width_mm": 200,
+                        "height_mm": 100,
+                        "declared_value_kop": 150000,
+                        "cod_kop": 0,
                     }
                 },
                 "parcel.length_mm",
@@ -317,7 +329,11 @@ class TestLifecycleThroughTheApi:
         self, client: TestClient, ozon_key: MarketplaceWithKey
     ) -> None:
         number = _create(client, ozon_key)["tracking_number"]
-        body = {"tracking_number": number, "code": "handed_over", "occurred_at": TEST_NOW.isoformat()}
+        body = {
+            "tracking_number": number,
+            "code": "handed_over",
+            "occurred_at": TEST_NOW.isoformat(),
+        }
         response = client.post("/v1/tracking-events", json=body, headers=ozon_key.headers)
         assert response.status_code == 403
 

@@ -15,9 +15,7 @@ from selpo.shipment.lifecycle import (
 )
 
 ALLOWED = [(a, b) for a, targets in TRANSITIONS.items() for b in sorted(targets)]
-ILLEGAL = [
-    (a, b) for a, b in itertools.product(Status, Status) if b not in TRANSITIONS[a]
-]
+ILLEGAL = [(a, b) for a, b in itertools.product(Status, Status) if b not in TRANSITIONS[a]]
 
 
 @pytest.mark.parametrize(("current", "target"), ALLOWED)

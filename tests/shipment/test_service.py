@@ -101,7 +101,9 @@ class TestPickupCode:
     ) -> None:
         shipment = _create(session, ozon, shipment_payload())
         code = _ready(session, shipment, clock)
-        service.verify_pickup_code(session, shipment=shipment, code=code, now=clock.now(), policy=POLICY)
+        service.verify_pickup_code(
+            session, shipment=shipment, code=code, now=clock.now(), policy=POLICY
+        )
         service.issue_to_recipient(session, shipment=shipment, now=clock.now())
         assert shipment.status == "delivered"
         assert shipment.finished_at is not None
@@ -127,20 +129,26 @@ class TestPickupCode:
                 session, shipment=shipment, code=code, now=clock.now(), policy=POLICY
             )
         clock.advance(timedelta(minutes=15, seconds=1))
-        service.verify_pickup_code(session, shipment=shipment, code=code, now=clock.now(), policy=POLICY)
+        service.verify_pickup_code(
+            session, shipment=shipment, code=code, now=clock.now(), policy=POLICY
+        )
 
     def test_a_reissued_code_replaces_the_old_one(
         self, session: Session, ozon: Marketplace, clock: FrozenClock
     ) -> None:
         shipment = _create(session, ozon, shipment_payload())
         old = _ready(session, shipment, clock)
-        new = service.reissue_pickup_code(session, shipment=shipment, now=clock.now(), policy=POLICY)
+        new = service.reissue_pickup_code(
+            session, shipment=shipment, now=clock.now(), policy=POLICY
+        )
         if new != old:
             with pytest.raises(WrongPickupCode):
                 service.verify_pickup_code(
                     session, shipment=shipment, code=old, now=clock.now(), policy=POLICY
                 )
-        service.verify_pickup_code(session, shipment=shipment, code=new, now=clock.now(), policy=POLICY)
+        service.verify_pickup_code(
+            session, shipment=shipment, code=new, now=clock.now(), policy=POLICY
+        )
         assert len(_sms(session, shipment.tracking_number)) == 2
 
 
@@ -188,7 +196,11 @@ class TestIssueToRecipient:
             session, shipment=full, now=clock.now(), cod_method="card", cod_paid_kop=60000
         )
         service.issue_to_recipient(
-            session, shipment=part, now=clock.now(), refused_items={0: 1}, cod_method="cash",
+            session,
+            shipment=part,
+            now=clock.now(),
+            refused_items={0: 1},
+            cod_method="cash",
             cod_paid_kop=50000,
         )
         day = clock.now().astimezone(ZoneInfo("Europe/Moscow")).date()
@@ -204,7 +216,9 @@ class TestIssueToRecipient:
         )
         assert empty.shipments == 0
 
-    def test_refusal_goes_back(self, session: Session, ozon: Marketplace, clock: FrozenClock) -> None:
+    def test_refusal_goes_back(
+        self, session: Session, ozon: Marketplace, clock: FrozenClock
+    ) -> None:
         shipment = _create(session, ozon, shipment_payload())
         _ready(session, shipment, clock)
         service.refuse(session, shipment=shipment, now=clock.now())

@@ -109,7 +109,10 @@ def authenticate(session: Session, *, secret: str | None, now: datetime) -> Prin
         raise MissingApiKey("the API key is not valid")
     if key.revoked_at is not None:
         raise MissingApiKey("the API key was revoked")
-    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > _LAST_USED_PRECISION_S:
+    if (
+        key.last_used_at is None
+        or (now - key.last_used_at).total_seconds() > _LAST_USED_PRECISION_S
+    ):
         key.last_used_at = now
     code = None
     if key.marketplace_id is not None:

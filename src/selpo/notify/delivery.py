@@ -106,9 +106,9 @@ def claim_due(
     )
     claim = update(OutboxMessage).values(claim_token=token, claimed_until=now + lease)
     if session.get_bind().dialect.name == "postgresql":
-        # Lock the chosen rows until commit and skip rows another worker holds. Kept as its own
-        # statement: inside "UPDATE ... WHERE id IN (subquery)" PostgreSQL may rescan the
-        # subquery and claim more (or other) rows than it locked.
+        # Lock the chosen rows until commit and skip rows another worker holds. A statement of
+        # its own, so the rows claimed are exactly the rows locked whatever plan PostgreSQL
+        # would pick for a locking subquery inside the UPDATE.
         ids = list(session.scalars(due.with_for_update(skip_locked=True)))
         if not ids:
             return []
@@ -205,6 +205,10 @@ def record_result(
         # The last retry falls on the deadline itself rather than after it.
         next_attempt = min(now + retry_delay(message.attempts + 1, rng), deadline)
         values.update(status="pending", available_at=next_attempt, last_error=result.error)
+    if message.kind == "sms" and values["status"] != "pending":
+        # The text may hold a pickup code (stored hashed elsewhere) and the phone is personal
+        # data: once the SMS is sent or given up, keep only the masked number.
+        values["payload"] = {"phone": mask_phone(str(message.payload["phone"])), "text": None}
     outcome = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == message.claim_token)

@@ -107,11 +107,29 @@ def lagrangian_bound(
         # Multipliers already at a bound cannot move further that way: do not count them.
         subgradient[(mu <= 0) & (subgradient < 0)] = 0.0
         subgradient[(mu >= c_fallback) & (subgradient > 0)] = 0.0
+        if float(subgradient @ subgradient) <= 1e-18:
+            break  # zero subgradient: μ is optimal for the dual
         # Deflection (Camerini–Fratta–Maffioli) damps the zig-zag of plain subgradients.
         direction = subgradient + 0.3 * direction
-        norm = float(direction @ direction)
-        if norm <= 0.0:
-            break  # zero subgradient: μ is optimal for the dual
+        norm = max(float(direction @ direction), 1e-12)
         step = theta * max(upper - value, 1e-9 * scale) / norm
         mu = np.clip(mu + step * direction, 0.0, c_fallback)
     return LagrangianOutcome(bound=best, multipliers=best_mu, iterations=iteration)
+
+
+def bound_for_every_k(inst: LocationInstance, multipliers: FloatArray, k_max: int) -> FloatArray:
+    """L(μ) for k = 0..k_max at once: lower bounds on the optimal cost for every k.
+
+    The inner minimum takes the k most negative ρ_j, so one sort of ρ serves every k; with μ
+    from the LP at some k this is tight there and stays valid (if looser) everywhere else.
+    """
+    rows, cols = inst.row_of, inst.col
+    c_fallback = inst.weight * inst.fallback
+    mu = np.clip(multipliers, 0.0, c_fallback)
+    reduced = inst.weight[rows] * inst.dist - mu[rows]
+    rho = weighted_sum_by(cols, np.minimum(reduced, 0.0), inst.n_cols)
+    base = float(np.minimum(mu, c_fallback).sum() + rho[inst.forced].sum())
+    best = np.sort(rho[~inst.forced & (rho < 0)])
+    steps = np.concatenate(([0.0], np.cumsum(best)))
+    taken = np.minimum(np.arange(k_max + 1), len(best))
+    return np.asarray(base + steps[taken], dtype=np.float64)

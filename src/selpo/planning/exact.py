@@ -226,10 +226,15 @@ def solve_mip(
 
 @dataclass(frozen=True)
 class LpOutcome:
-    """The LP relaxation's optimum (a lower bound on the cost) and its x values."""
+    """The LP relaxation's optimum (a lower bound on the cost), its x, and row multipliers.
+
+    ``multipliers`` are the duals of the covering rows (one level per row, so only for
+    covering-shaped instances): fed to ``bound.bound_for_every_k`` they bound every k at once.
+    """
 
     bound: float
     x: FloatArray
+    multipliers: FloatArray | None
 
 
 def solve_lp(
@@ -241,8 +246,16 @@ def solve_lp(
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
-    x = np.asarray(h.getSolution().col_value, dtype=np.float64)[: model.n_x]
-    return LpOutcome(bound=float(h.getInfo().objective_function_value), x=x)
+    solution = h.getSolution()
+    x = np.asarray(solution.col_value, dtype=np.float64)[: model.n_x]
+    multipliers = None
+    levels = len(model.level_row)
+    if levels == inst.n_rows and np.array_equal(model.level_row, np.arange(levels)):
+        # The sign convention of duals does not matter: any multipliers give a valid bound.
+        multipliers = np.abs(np.asarray(solution.row_dual, dtype=np.float64)[:levels])
+    return LpOutcome(
+        bound=float(h.getInfo().objective_function_value), x=x, multipliers=multipliers
+    )
 
 
 def model_size(inst: LocationInstance) -> tuple[int, int]:

@@ -408,14 +408,20 @@ class MedianResult:
 
 @dataclass(frozen=True)
 class CurvePoint:
-    """Covered weight with k more offices: best known, a proven upper bound, and the greedy."""
+    """Covered weight with k more offices: best known, a proven upper bound, and the greedy.
+
+    The best known plan opens ``opened`` (≤ k) offices: the first ``opened`` of the curve's
+    ``greedy_order`` when ``facilities`` is None (nested plans, stored once), else the listed
+    ones (an optimal or LP-guided plan for this k, not nested).
+    """
 
     k: int
     covered: float
     bound: float
     status: Status
     greedy_covered: float
-    facilities: tuple[str, ...]
+    opened: int
+    facilities: tuple[str, ...] | None
 
 
 @dataclass(frozen=True)
@@ -429,3 +435,10 @@ class CoverageCurve:
     seconds: float
     exact_points: int
     reduction: ReductionStats
+
+    def plan(self, k: int) -> tuple[str, ...]:
+        """Postal indexes of the best known plan with k more offices."""
+        point = self.points[k]
+        if point.facilities is not None:
+            return point.facilities
+        return self.greedy_order[: point.opened]

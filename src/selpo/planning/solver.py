@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from selpo.planning.bound import lagrangian_bound
+from selpo.planning.bound import bound_for_every_k, lagrangian_bound
 from selpo.planning.exact import model_size, solve_lp, solve_mip
 from selpo.planning.geometry import nearest_road_distances, unit_vectors
 from selpo.planning.greedy import greedy_order, lazy_greedy, swap_search
@@ -52,6 +52,10 @@ AUTO_EXACT_NONZEROS = 60_000
 # Larger models get the LP relaxation (HiGHS solves the 150,000 × 42,000 synthetic one, 214,000
 # non-zeros, in about 2 s) up to this size, the Lagrangian bound beyond it.
 LP_NONZEROS = 3_000_000
+# The curve is solved exactly point by point when non-zeros × k_max stays under this (the
+# region: ~3,000 × 132); otherwise greedy, with the LP at a few sampled k for bounds.
+CURVE_EXACT_WORK = 2_000_000
+CURVE_LP_SAMPLES = 24
 # Gaps below this (relative) count as closed.
 CLOSED_GAP = 1e-9
 
@@ -470,9 +474,11 @@ def coverage_curve(
 
     The greedy order is nested (the plan for k is the plan for k−1 plus one office); its
     bounds come from the online submodular bound taken at every greedy step. With ``exact``
-    (default: when the reduced model is small) each k is also solved by the MIP, warm-started
-    from the better of the greedy prefix and the previous optimum plus one office; those
-    points are optimal but not nested.
+    (default: when the reduced model is small, as for a region) each k is also solved by the
+    MIP, warm-started from the better of the greedy prefix and the previous optimum plus one
+    office; those points are optimal but not nested. Otherwise the LP relaxation is solved at
+    a few sampled k: its duals give a bound for every k, and its guided plans replace the
+    greedy ones at those k when better.
     """
     started = time.perf_counter()
     deadline = started + time_limit_s
@@ -486,12 +492,16 @@ def coverage_curve(
     base = total - red.constant
     greedy = lazy_greedy(reduced, k=k_max, deadline=deadline, track_curve=True)
     prefix_cost = np.asarray(greedy.prefix_cost)
-    greedy_cost = np.array([prefix_cost[min(k, len(prefix_cost) - 1)] for k in range(k_max + 1)])
+    steps = np.minimum(np.arange(k_max + 1), len(prefix_cost) - 1)
+    greedy_cost = prefix_cost[steps]
     lower = greedy.curve_bound if len(greedy.curve_bound) else np.full(k_max + 1, -np.inf)
     best_cost = greedy_cost.copy()
-    best_sets: list[list[int]] = [greedy.order[:k] for k in range(k_max + 1)]
+    # Plans that are not a greedy prefix, by k; every other k uses the first k greedy picks.
+    plans: dict[int, list[int]] = {}
     _, nonzeros = model_size(reduced)
-    use_exact = exact if exact is not None else nonzeros <= AUTO_EXACT_NONZEROS
+    use_exact = exact if exact is not None else nonzeros * max(k_max, 1) <= CURVE_EXACT_WORK
+    if not use_exact and nonzeros <= LP_NONZEROS:
+        _sample_with_lp(reduced, k_max, best_cost, plans, lower, deadline, seed)
     if use_exact:
         for k in range(1, k_max + 1):
             if _closed(best_cost[k], lower[k]):
@@ -499,39 +509,39 @@ def coverage_curve(
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 break
-            start = best_sets[k]
-            extended = _extend(reduced, best_sets[k - 1])
+            previous = plans.get(k - 1, greedy.order[: k - 1])
+            extended = _extend(reduced, previous)
             if extended is not None and extended[1] < best_cost[k]:
-                start, best_cost[k] = extended[0], extended[1]
+                plans[k], best_cost[k] = extended
             mip = solve_mip(
                 reduced,
                 k=k,
                 budget=None,
                 time_limit=remaining / max(1, k_max - k + 1) * 2,
                 seed=seed,
-                start=start,
+                start=plans.get(k, greedy.order[:k]),
             )
             if mip.cost < best_cost[k]:
-                best_cost[k], best_sets[k] = mip.cost, mip.columns
-            else:
-                best_sets[k] = start
+                best_cost[k], plans[k] = mip.cost, mip.columns
             lower[k] = max(lower[k], mip.bound)
     # More offices never cover less: carry a better plan forward, a bound backward.
     for k in range(1, k_max + 1):
         if best_cost[k - 1] < best_cost[k]:
-            best_cost[k], best_sets[k] = best_cost[k - 1], best_sets[k - 1]
+            best_cost[k] = best_cost[k - 1]
+            plans[k] = plans.get(k - 1, greedy.order[: k - 1])
     lower = np.maximum.accumulate(lower[::-1])[::-1]
     points = []
     for k in range(k_max + 1):
-        proven = _closed(float(best_cost[k]), float(lower[k]))
-        names = tuple(facilities.index[int(red.labels[j])] for j in best_sets[k])
+        plan = plans.get(k)
+        names = None if plan is None else tuple(facilities.index[red.labels[j]] for j in plan)
         points.append(
             CurvePoint(
                 k=k,
                 covered=base - float(best_cost[k]),
                 bound=max(base - float(lower[k]), base - float(best_cost[k])),
-                status=_status(proven),
+                status=_status(_closed(float(best_cost[k]), float(lower[k]))),
                 greedy_covered=base - float(greedy_cost[k]),
+                opened=int(steps[k]) if plan is None else len(plan),
                 facilities=names,
             )
         )
@@ -544,6 +554,51 @@ def coverage_curve(
         exact_points=sum(p.status == "optimal" for p in points),
         reduction=red.stats,
     )
+
+
+def _sample_with_lp(
+    inst: LocationInstance,
+    k_max: int,
+    best_cost: np.ndarray,
+    plans: dict[int, list[int]],
+    lower: np.ndarray,
+    deadline: float,
+    seed: int,
+) -> None:
+    """Solve the LP at k_max, then wherever the gap is widest, while time allows.
+
+    The duals of each LP bound every k at once (tight near the k solved); the LP-guided plan
+    at that k replaces the greedy one when better.
+    """
+    scale = max(float(inst.weight @ inst.fallback), 1e-12)
+    tried: set[int] = set()
+    k = k_max
+    while len(tried) < CURVE_LP_SAMPLES and k not in tried:
+        tried.add(k)
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0.05:
+            break
+        lp = solve_lp(inst, k=k, budget=None, time_limit=remaining / 2, seed=seed)
+        if lp is not None:
+            if lp.multipliers is not None:
+                np.maximum(lower, bound_for_every_k(inst, lp.multipliers, k_max), out=lower)
+            lower[k] = max(lower[k], min(lp.bound, float(best_cost[k])))
+            guided = _lp_guided(
+                inst,
+                lp.x,
+                k=k,
+                budget=None,
+                deadline=time.perf_counter() + remaining / 4,
+                seed=seed,
+            )
+            if guided is not None and guided[1] < best_cost[k]:
+                plans[k], best_cost[k] = guided
+        gaps = (best_cost - np.maximum.accumulate(lower[::-1])[::-1]) / scale
+        gaps[0] = 0.0
+        gaps[list(tried)] = 0.0
+        if float(gaps.max()) <= CLOSED_GAP:
+            break
+        k = int(np.argmax(gaps))
 
 
 def _extend(inst: LocationInstance, columns: list[int]) -> tuple[list[int], float] | None:

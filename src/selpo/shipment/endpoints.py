@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from selpo.deps import ClockDep, SessionDep, SettingsDep
 from selpo.errors import InvalidInput
 from selpo.marketplace.deps import AdminDep, MarketplaceDep
-from selpo.models import Marketplace
+from selpo.models import Marketplace, PostOffice
 from selpo.shipment import service
 from selpo.shipment.label import render_label
 from selpo.shipment.rules import mask_name
@@ -82,7 +82,10 @@ def create_shipment(
     response = outcome.shipment.model_dump(mode="json")
     if idempotency_key is not None:
         service.store_idempotent_response(
-            session, marketplace_id=marketplace.id, key=idempotency_key, status_code=201,
+            session,
+            marketplace_id=marketplace.id,
+            key=idempotency_key,
+            status_code=201,
             response=response,
         )
     return JSONResponse(response, status_code=201)
@@ -128,7 +131,8 @@ def create_shipments_batch(
     for (position, _), outcome in zip(valid, outcomes, strict=True):
         if outcome.error is not None:
             results[position] = BatchItemResult(
-                position=position, status_code=outcome.error.status_code,
+                position=position,
+                status_code=outcome.error.status_code,
                 error=outcome.error.problem(),
             )
         else:
@@ -141,7 +145,10 @@ def create_shipments_batch(
     response = result.model_dump(mode="json")
     if idempotency_key is not None:
         service.store_idempotent_response(
-            session, marketplace_id=marketplace.id, key=idempotency_key, status_code=200,
+            session,
+            marketplace_id=marketplace.id,
+            key=idempotency_key,
+            status_code=200,
             response=response,
         )
     return JSONResponse(response)
@@ -171,7 +178,9 @@ def list_shipments(
 
 
 @router.get("/shipments/{tracking_number}", response_model=ShipmentRead)
-def get_shipment(tracking_number: str, session: SessionDep, principal: MarketplaceDep) -> ShipmentRead:
+def get_shipment(
+    tracking_number: str, session: SessionDep, principal: MarketplaceDep
+) -> ShipmentRead:
     """One shipment with its tracking events."""
     shipment = service.get_shipment(
         session, marketplace_id=principal.marketplace_id, tracking_number=_tracking(tracking_number)
@@ -214,11 +223,10 @@ def get_label(tracking_number: str, session: SessionDep, principal: MarketplaceD
         session, marketplace_id=principal.marketplace_id, tracking_number=_tracking(tracking_number)
     )
     read = service.read_shipment(session, shipment)
-    from selpo.models import PostOffice
-
     office = session.get(PostOffice, shipment.destination_office_id)
     marketplace = session.get(Marketplace, shipment.marketplace_id)
-    assert office is not None and marketplace is not None
+    assert office is not None
+    assert marketplace is not None
     pdf = render_label(
         tracking_number=shipment.tracking_number,
         office_index=office.index,
@@ -266,5 +274,3 @@ def cod_report(
     return service.cod_report(
         session, marketplace=_marketplace(session, principal), day=day, timezone=settings.timezone
     )
-
-

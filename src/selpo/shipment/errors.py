@@ -54,7 +54,8 @@ class WrongPickupCode(InvalidInput):
 
     def __init__(self, attempts_left: int) -> None:
         super().__init__(
-            f"wrong pickup code; {attempts_left} attempts left", field="code",
+            f"wrong pickup code; {attempts_left} attempts left",
+            field="code",
             attempts_left=attempts_left,
         )
 

@@ -67,7 +67,8 @@ def render_label(
     barcode = code128.Code128(tracking_number, barHeight=22 * mm, barWidth=0.36 * mm)
     barcode.drawOn(pdf, (width - barcode.width) / 2, 22 * mm)
     pdf.setFont(font, 12)
-    spaced = f"{tracking_number[:6]} {tracking_number[6:8]} {tracking_number[8:13]} {tracking_number[13]}"
+    number = tracking_number
+    spaced = f"{number[:6]} {number[6:8]} {number[8:13]} {number[13]}"
     pdf.drawCentredString(width / 2, 15 * mm, spaced)
     pdf.showPage()
     pdf.save()

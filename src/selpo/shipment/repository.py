@@ -46,7 +46,7 @@ def existing_orders(
             Shipment.marketplace_id == marketplace_id,
             Shipment.external_order_id.in_(ids[start : start + 500]),
         )
-        found.update({e: t for e, t in session.execute(query)})
+        found.update((e, t) for e, t in session.execute(query))
     return found
 
 

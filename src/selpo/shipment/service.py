@@ -230,7 +230,9 @@ def _tracking_numbers(
         raise SerialsExhausted(
             f"the serials of {accepting_index}/{code} are used up for this month"
         )
-    return [make_tracking_number(accepting_index, code, s) for s in range(last - count + 1, last + 1)]
+    return [
+        make_tracking_number(accepting_index, code, s) for s in range(last - count + 1, last + 1)
+    ]
 
 
 @dataclass
@@ -239,7 +241,9 @@ class _Destination:
     serves: bool
 
 
-def _destinations(session: Session, marketplace_id: int, indexes: set[str]) -> dict[str, _Destination]:
+def _destinations(
+    session: Session, marketplace_id: int, indexes: set[str]
+) -> dict[str, _Destination]:
     offices = session.scalars(select(PostOffice).where(PostOffice.index.in_(sorted(indexes))))
     found = {o.index: _Destination(o, False) for o in offices}
     if found:
@@ -381,7 +385,9 @@ def create_shipments(
         try:
             with session.begin_nested():
                 ids = list(
-                    session.scalars(insert(Shipment).returning(Shipment.id, sort_by_parameter_order=True), rows)
+                    session.scalars(
+                        insert(Shipment).returning(Shipment.id, sort_by_parameter_order=True), rows
+                    )
                 )
         except IntegrityError:
             # A concurrent request created one of these orders first: tell which.
@@ -389,12 +395,12 @@ def create_shipments(
                 session, marketplace.id, [s.external_order_id for _, s, _ in accepted]
             )
             for position, s, _ in accepted:
-                error = (
+                refusal = (
                     DuplicateOrder(s.external_order_id, taken[s.external_order_id])
                     if s.external_order_id in taken
                     else DomainError("created concurrently; retry", field="external_order_id")
                 )
-                outcomes[position] = CreateOutcome(position, error=error)
+                outcomes[position] = CreateOutcome(position, error=refusal)
             return [outcomes[i] for i in sorted(outcomes)]
         item_rows = [
             {
@@ -431,7 +437,10 @@ def create_shipments(
                 external_order_id=s.external_order_id,
                 status=S.CREATED.value,
                 destination_index=office.index,
-                recipient={"name": mask_name(s.recipient.name), "phone": mask_phone(s.recipient.phone)},
+                recipient={
+                    "name": mask_name(s.recipient.name),
+                    "phone": mask_phone(s.recipient.phone),
+                },
                 parcel=s.parcel,
                 items=[ItemRead(**i.model_dump(), refused_quantity=0) for i in s.items],
                 options=s.options.model_dump(),
@@ -522,7 +531,9 @@ def store_idempotent_response(
 # ---------------------------------------------------------------------------- lifecycle
 
 
-def _publish_status(session: Session, shipment: Shipment, event: TrackingEvent, now: datetime) -> None:
+def _publish_status(
+    session: Session, shipment: Shipment, event: TrackingEvent, now: datetime
+) -> None:
     notify_service.publish_event(
         session,
         marketplace_id=shipment.marketplace_id,
@@ -699,10 +710,15 @@ def _queue_ready_sms(
     text = (
         f"Заказ {marketplace.name} {shipment.external_order_id} ждёт вас в отделении "
         f"{office.index}: {office.address}. Часы: {_format_hours(office.opening_hours)}. "
-        f"Код получения: {code}. Хранение до {_local_date(shipment.storage_deadline, office.timezone)}."
+        f"Код получения: {code}. "
+        f"Хранение до {_local_date(shipment.storage_deadline, office.timezone)}."
     )
     notify_service.queue_sms(
-        session, phone=shipment.recipient_phone, text=text, now=now, reference=shipment.tracking_number
+        session,
+        phone=shipment.recipient_phone,
+        text=text,
+        now=now,
+        reference=shipment.tracking_number,
     )
 
 
@@ -759,7 +775,10 @@ def verify_pickup_code(
     if shipment.pickup_code_locked_until is not None and now < shipment.pickup_code_locked_until:
         raise PickupCodeLocked(shipment.pickup_code_locked_until.isoformat())
     if pickup_code_matches(
-        code, shipment.pickup_code_hash, tracking_number=shipment.tracking_number, pepper=policy.pepper
+        code,
+        shipment.pickup_code_hash,
+        tracking_number=shipment.tracking_number,
+        pepper=policy.pepper,
     ):
         shipment.pickup_code_failures = 0
         shipment.pickup_code_locked_until = None
@@ -831,16 +850,32 @@ def issue_to_recipient(
     target = S.PARTIALLY_DELIVERED if refused_count else S.DELIVERED
     shipment.pickup_code_hash = None
     _transition(
-        session, shipment, target, code=target.value, now=now, office_index=office.index, actor=clerk
+        session,
+        shipment,
+        target,
+        code=target.value,
+        now=now,
+        office_index=office.index,
+        actor=clerk,
     )
     return shipment
 
 
-def refuse(session: Session, *, shipment: Shipment, now: datetime, clerk: str = "office") -> Shipment:
+def refuse(
+    session: Session, *, shipment: Shipment, now: datetime, clerk: str = "office"
+) -> Shipment:
     """The recipient refuses the whole parcel at the counter."""
     office = _office(session, shipment)
     shipment.pickup_code_hash = None
-    _transition(session, shipment, S.REFUSED, code="refused", now=now, office_index=office.index, actor=clerk)
+    _transition(
+        session,
+        shipment,
+        S.REFUSED,
+        code="refused",
+        now=now,
+        office_index=office.index,
+        actor=clerk,
+    )
     return shipment
 
 
@@ -880,14 +915,26 @@ def extend_storage(session: Session, *, shipment: Shipment, now: datetime) -> Sh
     return shipment
 
 
-def start_return(session: Session, *, shipment: Shipment, now: datetime, actor: str = "office") -> Shipment:
+def start_return(
+    session: Session, *, shipment: Shipment, now: datetime, actor: str = "office"
+) -> Shipment:
     """Send a refused, expired or partly taken parcel back."""
     office = _office(session, shipment)
-    _transition(session, shipment, S.RETURNING, code="returning", now=now, office_index=office.index, actor=actor)
+    _transition(
+        session,
+        shipment,
+        S.RETURNING,
+        code="returning",
+        now=now,
+        office_index=office.index,
+        actor=actor,
+    )
     return shipment
 
 
-def complete_return(session: Session, *, shipment: Shipment, now: datetime, actor: str = "hub-scan") -> Shipment:
+def complete_return(
+    session: Session, *, shipment: Shipment, now: datetime, actor: str = "hub-scan"
+) -> Shipment:
     """The parcel is back with the marketplace."""
     _transition(session, shipment, S.RETURNED, code="returned_to_sender", now=now, actor=actor)
     return shipment
@@ -907,7 +954,9 @@ def expire_storage(session: Session, now: datetime) -> int:
     count = 0
     for shipment in session.scalars(query):
         shipment.pickup_code_hash = None
-        _transition(session, shipment, S.STORAGE_EXPIRED, code="storage_expired", now=now, actor="worker")
+        _transition(
+            session, shipment, S.STORAGE_EXPIRED, code="storage_expired", now=now, actor="worker"
+        )
         count += 1
     return count
 
@@ -933,7 +982,8 @@ def send_storage_reminders(session: Session, now: datetime, *, days_before: int 
         if shipment.recipient_phone and shipment.storage_deadline and marketplace:
             text = (
                 f"Напоминаем: заказ {marketplace.name} {shipment.external_order_id} ждёт вас в "
-                f"отделении {office.index} до {_local_date(shipment.storage_deadline, office.timezone)}. "
+                f"отделении {office.index} до "
+                f"{_local_date(shipment.storage_deadline, office.timezone)}. "
                 f"Код получения — в первом сообщении."
             )
             notify_service.queue_sms(
@@ -972,24 +1022,32 @@ def purge_personal_data(session: Session, now: datetime, *, retention_days: int 
 # ---------------------------------------------------------------------------- reports
 
 
-def cod_report(session: Session, *, marketplace: Marketplace, day: date, timezone: str) -> CodReport:
+def cod_report(
+    session: Session, *, marketplace: Marketplace, day: date, timezone: str
+) -> CodReport:
     """Reconcile cash on delivery for one marketplace and local day."""
     zone = ZoneInfo(timezone)
     start = datetime.combine(day, time(0, 0), tzinfo=zone)
     end = start + timedelta(days=1)
-    query = select(Shipment).where(
-        Shipment.marketplace_id == marketplace.id,
-        Shipment.cod_collected_at >= start,
-        Shipment.cod_collected_at < end,
-    ).order_by(Shipment.tracking_number)
+    query = (
+        select(Shipment)
+        .where(
+            Shipment.marketplace_id == marketplace.id,
+            Shipment.cod_collected_at >= start,
+            Shipment.cod_collected_at < end,
+        )
+        .order_by(Shipment.tracking_number)
+    )
     rows = list(session.scalars(query))
     collected = sum(s.cod_collected_kop for s in rows)
     due = 0
     for s in rows:
         items = repository.items_of(session, s.id)
         taken = sum(i.price_kop * (i.quantity - i.refused_quantity) for i in items)
-        due += s.cod_kop if not s.declared_value_kop else min(
-            s.cod_kop, s.cod_kop * taken // s.declared_value_kop
+        due += (
+            s.cod_kop
+            if not s.declared_value_kop
+            else min(s.cod_kop, s.cod_kop * taken // s.declared_value_kop)
         )
     return CodReport(
         date=day,

@@ -1,0 +1,175 @@
+"""Webhook subscriptions through the whole HTTP stack."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from selpo.db import session_scope
+from selpo.kit.clock import FrozenClock
+from selpo.models import OutboxMessage
+from selpo.notify import service
+from tests.conftest import TEST_NOW
+from tests.notify.conftest import MarketplaceKey, make_marketplace
+
+URL = "https://market.example/selpo/hooks"
+
+
+@pytest.fixture
+def other(session_factory: sessionmaker[Session]) -> MarketplaceKey:
+    with session_scope(session_factory) as session:
+        return make_marketplace(session, "NOTIFY_OTHER", now=TEST_NOW)
+
+
+def _create(
+    client: TestClient, key: MarketplaceKey, events: list[str] | None = None
+) -> dict[str, object]:
+    response = client.post(
+        "/v1/webhooks", json={"url": URL, "events": events or ["*"]}, headers=key.headers
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+class TestCreateWebhook:
+    def test_answers_the_subscription_with_its_secret_once(
+        self, client: TestClient, marketplace: MarketplaceKey
+    ) -> None:
+        body = _create(client, marketplace, ["shipment.created", "shipment.cancelled"])
+        assert body["url"] == URL
+        assert body["events"] == ["shipment.created", "shipment.cancelled"]
+        assert body["active"] is True
+        assert str(body["secret"]).startswith("whsec_")
+        listed = client.get("/v1/webhooks", headers=marketplace.headers).json()["items"]
+        assert [item["id"] for item in listed] == [body["id"]]
+        assert "secret" not in listed[0]
+        assert (
+            str(body["secret"]) not in client.get("/v1/webhooks", headers=marketplace.headers).text
+        )
+
+    def test_no_key_is_401(self, client: TestClient) -> None:
+        response = client.post("/v1/webhooks", json={"url": URL, "events": ["*"]})
+        assert response.status_code == 401
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert client.get("/v1/webhooks").status_code == 401
+        assert client.delete("/v1/webhooks/1").status_code == 401
+        bad = client.get("/v1/webhooks", headers={"Authorization": "Bearer selpo_x_y"})
+        assert bad.status_code == 401
+
+    @pytest.mark.parametrize(
+        ("payload", "field"),
+        [
+            ({"url": "ftp://market.example/h", "events": ["*"]}, "url"),
+            ({"url": "not a url", "events": ["*"]}, "url"),
+            ({"url": URL, "events": ["shipment.exploded"]}, "events"),
+            ({"url": URL, "events": []}, "events"),
+            ({"events": ["*"]}, "url"),
+        ],
+    )
+    def test_bad_input_names_the_field(
+        self,
+        client: TestClient,
+        marketplace: MarketplaceKey,
+        payload: dict[str, object],
+        field: str,
+    ) -> None:
+        response = client.post("/v1/webhooks", json=payload, headers=marketplace.headers)
+        assert response.status_code == 422
+        assert field in {error["field"] for error in response.json()["errors"]}
+        assert client.get("/v1/webhooks", headers=marketplace.headers).json()["items"] == []
+
+
+class TestListWebhooks:
+    def test_a_marketplace_sees_only_its_own(
+        self, client: TestClient, marketplace: MarketplaceKey, other: MarketplaceKey
+    ) -> None:
+        mine = _create(client, marketplace)
+        _create(client, other)
+        listed = client.get("/v1/webhooks", headers=marketplace.headers).json()["items"]
+        assert [item["id"] for item in listed] == [mine["id"]]
+
+
+class TestDeleteWebhook:
+    def test_deactivates_it(self, client: TestClient, marketplace: MarketplaceKey) -> None:
+        created = _create(client, marketplace)
+        response = client.delete(f"/v1/webhooks/{created['id']}", headers=marketplace.headers)
+        assert response.status_code == 204
+        assert client.get("/v1/webhooks", headers=marketplace.headers).json()["items"] == []
+        again = client.delete(f"/v1/webhooks/{created['id']}", headers=marketplace.headers)
+        assert again.status_code == 404
+
+    def test_another_marketplaces_subscription_is_404(
+        self, client: TestClient, marketplace: MarketplaceKey, other: MarketplaceKey
+    ) -> None:
+        theirs = _create(client, other)
+        response = client.delete(f"/v1/webhooks/{theirs['id']}", headers=marketplace.headers)
+        assert response.status_code == 404
+        assert response.json()["errors"] == [
+            {"field": "id", "reason": f"no webhook subscription has id {theirs['id']}"}
+        ]
+        assert len(client.get("/v1/webhooks", headers=other.headers).json()["items"]) == 1
+
+
+class TestReplayAndDeliveries:
+    def test_replay_answers_the_count_and_deliveries_show_them(
+        self,
+        client: TestClient,
+        session_factory: sessionmaker[Session],
+        marketplace: MarketplaceKey,
+        other: MarketplaceKey,
+        clock: FrozenClock,
+    ) -> None:
+        created = _create(client, marketplace)
+        with session_scope(session_factory) as session:
+            event_id = service.publish_event(
+                session,
+                marketplace_id=marketplace.marketplace_id,
+                event_type="shipment.created",
+                data={"tracking_number": "15395012345678"},
+                now=clock.now(),
+            )
+            session.execute(update(OutboxMessage).values(status="dead"))  # gave up long ago
+        clock.advance(timedelta(days=2))
+        path = f"/v1/webhooks/{created['id']}"
+
+        dead = client.get(f"{path}/deliveries?status=dead", headers=marketplace.headers).json()
+        assert [d["event_id"] for d in dead["items"]] == [event_id]
+        assert dead["items"][0]["status"] == "dead"
+
+        since = "2026-11-25T11:59:00+03:00"  # 08:59 UTC, a minute before the event
+        replay = client.post(f"{path}/replay", params={"since": since}, headers=marketplace.headers)
+        assert replay.status_code == 200, replay.text
+        assert replay.json() == {"requeued": 1}
+        everything = client.get(f"{path}/deliveries", headers=marketplace.headers).json()["items"]
+        assert [(d["event_id"], d["status"]) for d in everything] == [
+            (event_id, "pending"),
+            (event_id, "dead"),
+        ]
+
+        later = "2026-11-25T12:01:00+03:00"
+        none = client.post(f"{path}/replay", params={"since": later}, headers=marketplace.headers)
+        assert none.json() == {"requeued": 0}
+        assert (
+            client.post(
+                f"{path}/replay", params={"since": since}, headers=other.headers
+            ).status_code
+            == 404
+        )
+        assert client.get(f"{path}/deliveries", headers=other.headers).status_code == 404
+
+    @pytest.mark.parametrize("since", ["2026-11-25T10:00:00", "yesterday", None])
+    def test_replay_needs_an_aware_since(
+        self, client: TestClient, marketplace: MarketplaceKey, since: str | None
+    ) -> None:
+        created = _create(client, marketplace)
+        params = {"since": since} if since else {}
+        response = client.post(
+            f"/v1/webhooks/{created['id']}/replay", params=params, headers=marketplace.headers
+        )
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "since"

@@ -1,0 +1,197 @@
+"""A hypothesis state machine drives one parcel through random operations on the real service.
+
+Whatever the order, the events only grow (append-only), a delivered parcel never changes again,
+a refused operation changes nothing, and collected cash equals what was due on full delivery.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from selpo.errors import DomainError
+from selpo.kit.clock import FrozenClock
+from selpo.models import Marketplace, TrackingEvent
+from selpo.shipment import service
+from selpo.shipment.schemas import ShipmentCreate
+from tests.conftest import TEST_NOW
+from tests.fixtures.builders import marketplace_key, two_item_payload
+
+POLICY = service.PickupPolicy(pepper="stateful", max_failures=5, lock_minutes=15)
+_orders = itertools.count()
+
+
+def test_lifecycle_invariants_hold_under_any_sequence(session: Session) -> None:
+    marketplace = marketplace_key(session, "OZON", now=TEST_NOW).marketplace
+
+    class ParcelMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.clock = FrozenClock(TEST_NOW)
+            self.market: Marketplace = marketplace
+            payload = two_item_payload(f"SM-{next(_orders)}", cod=True)
+            outcome = service.create_shipments(
+                session,
+                marketplace=self.market,
+                shipments_in=[ShipmentCreate.model_validate(payload)],
+                now=self.clock.now(),
+            )[0]
+            assert outcome.shipment is not None
+            self.shipment = service.get_shipment(
+                session, marketplace_id=None, tracking_number=outcome.shipment.tracking_number
+            )
+            self.code: str | None = None
+            self.seen_events: list[int] = self._event_ids()
+            self.delivered_snapshot: tuple[str, int] | None = None
+
+        def _event_ids(self) -> list[int]:
+            query = (
+                select(TrackingEvent.id)
+                .where(TrackingEvent.shipment_id == self.shipment.id)
+                .order_by(TrackingEvent.id)
+            )
+            return list(session.scalars(query))
+
+        def _attempt(self, operation: object) -> None:
+            before = (self.shipment.status, len(self._event_ids()), self.shipment.cod_collected_kop)
+            try:
+                with session.begin_nested():
+                    assert callable(operation)
+                    operation()
+            except DomainError:
+                session.refresh(self.shipment)
+                after = (
+                    self.shipment.status,
+                    len(self._event_ids()),
+                    self.shipment.cod_collected_kop,
+                )
+                assert after == before, "a refused operation changed the parcel"
+
+        def _scan(self, code: str) -> None:
+            service.record_scan(
+                session,
+                tracking_number=self.shipment.tracking_number,
+                code=code,
+                occurred_at=self.clock.now(),
+                now=self.clock.now(),
+            )
+
+        @rule(hours=st.integers(1, 48))
+        def time_passes(self, hours: int) -> None:
+            self.clock.advance(timedelta(hours=hours))
+
+        @rule(code=st.sampled_from(["handed_over", "departed_hub", "arrived_at_office", "lost"]))
+        def scan(self, code: str) -> None:
+            self._attempt(lambda: self._scan(code))
+
+        @rule(hours_back=st.integers(1, 24), code=st.sampled_from(["handed_over", "departed_hub"]))
+        def late_scan(self, hours_back: int, code: str) -> None:
+            def run() -> None:
+                service.record_scan(
+                    session,
+                    tracking_number=self.shipment.tracking_number,
+                    code=code,
+                    occurred_at=self.clock.now() - timedelta(hours=hours_back),
+                    now=self.clock.now(),
+                )
+
+            self._attempt(run)
+
+        @rule()
+        def shelve(self) -> None:
+            def run() -> None:
+                self.code = service.make_ready_for_pickup(
+                    session, shipment=self.shipment, now=self.clock.now(), policy=POLICY
+                )
+
+            self._attempt(run)
+
+        @rule(method=st.sampled_from(["cash", "card"]))
+        def issue_in_full(self, method: str) -> None:
+            self._attempt(
+                lambda: service.issue_to_recipient(
+                    session, shipment=self.shipment, now=self.clock.now(), cod_method=method
+                )
+            )
+
+        @rule(quantity=st.integers(0, 2))
+        def issue_partly(self, quantity: int) -> None:
+            self._attempt(
+                lambda: service.issue_to_recipient(
+                    session,
+                    shipment=self.shipment,
+                    now=self.clock.now(),
+                    refused_items={1: quantity},
+                    cod_method="cash",
+                )
+            )
+
+        @rule()
+        def refuse(self) -> None:
+            self._attempt(
+                lambda: service.refuse(session, shipment=self.shipment, now=self.clock.now())
+            )
+
+        @rule()
+        def expire(self) -> None:
+            self.clock.advance(timedelta(days=9))
+            self._attempt(lambda: service.expire_storage(session, self.clock.now()))
+
+        @rule()
+        def send_back(self) -> None:
+            self._attempt(
+                lambda: service.start_return(session, shipment=self.shipment, now=self.clock.now())
+            )
+
+        @rule()
+        def back_home(self) -> None:
+            self._attempt(
+                lambda: service.complete_return(
+                    session, shipment=self.shipment, now=self.clock.now()
+                )
+            )
+
+        @rule()
+        def cancel(self) -> None:
+            self._attempt(
+                lambda: service.cancel_shipment(
+                    session, shipment=self.shipment, now=self.clock.now()
+                )
+            )
+
+        @invariant()
+        def events_only_grow(self) -> None:
+            ids = self._event_ids()
+            assert ids[: len(self.seen_events)] == self.seen_events
+            self.seen_events = ids
+
+        @invariant()
+        def delivered_never_changes(self) -> None:
+            state = (self.shipment.status, self.shipment.cod_collected_kop)
+            if self.delivered_snapshot is not None:
+                assert state == self.delivered_snapshot
+            elif self.shipment.status == "delivered":
+                self.delivered_snapshot = state
+
+        @invariant()
+        def cash_matches_what_was_due(self) -> None:
+            if self.shipment.status == "delivered":
+                assert self.shipment.cod_collected_kop == self.shipment.cod_kop
+            if self.shipment.status in {"created", "handed_over", "in_transit", "refused"}:
+                assert self.shipment.cod_collected_kop == 0
+
+    run_state_machine_as_test(
+        ParcelMachine,
+        settings=settings(
+            max_examples=40,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        ),
+    )
