@@ -13,8 +13,10 @@ from selpo.config import Settings
 from selpo.db import create_db_engine, make_session_factory
 from selpo.errors import DomainError
 from selpo.kit.clock import Clock, SystemClock
+from selpo.marketplace import endpoints as marketplace_endpoints
 from selpo.network import endpoints as network_endpoints
 from selpo.network.service import CatalogueCache
+from selpo.notify import endpoints as notify_endpoints
 from selpo.shipment import endpoints as shipment_endpoints
 
 PROBLEM_JSON = "application/problem+json"
@@ -73,4 +75,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
     app.include_router(network_endpoints.router)
     app.include_router(shipment_endpoints.router)
+    app.include_router(notify_endpoints.router)
+    app.include_router(marketplace_endpoints.router)
     return app

@@ -245,6 +245,22 @@ def first_start_keys() -> None:
     console.print(table, width=200)
 
 
+@app.command("worker")
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit")] = False,
+    stop_after: Annotated[
+        float | None, typer.Option("--stop-after", help="Stop after this many seconds")
+    ] = None,
+) -> None:
+    """Deliver the outbox (webhooks, SMS) and run the timed jobs until stopped."""
+    import logging
+
+    from selpo.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    run_worker(_settings(), once=once, stop_after_s=stop_after)
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",

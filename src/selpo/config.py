@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     storage_reminder_days: int = Field(
         default=2, description="Days before the storage deadline the reminder SMS goes out."
     )
+    sms_log_path: Path = Field(
+        default=Path("var/sms.log"),
+        description="File the default SMS gateway appends messages to (phones masked).",
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Base URL printed by `selpo serve`."
     )

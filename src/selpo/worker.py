@@ -26,6 +26,7 @@ from selpo.kit.clock import Clock, SystemClock
 from selpo.notify import service as notify_service
 from selpo.notify.delivery import DEFAULT_BATCH, DeliveryReport, deliver_due, make_http_client
 from selpo.notify.sms import LogSmsGateway, SmsGateway
+from selpo.shipment import service as shipment_service
 
 log = logging.getLogger("selpo.worker")
 
@@ -39,6 +40,24 @@ class TimedJob:
     name: str
     interval: timedelta
     run: Callable[[Session, datetime], int]
+
+
+def shipment_jobs(settings: Settings) -> list[TimedJob]:
+    """The shipment domain's timed jobs, configured from the settings."""
+    reminder_days = settings.storage_reminder_days
+    retention_days = settings.personal_data_retention_days
+
+    def remind(session: Session, now: datetime) -> int:
+        return shipment_service.send_storage_reminders(session, now, days_before=reminder_days)
+
+    def purge(session: Session, now: datetime) -> int:
+        return shipment_service.purge_personal_data(session, now, retention_days=retention_days)
+
+    return [
+        TimedJob("expire_storage", timedelta(minutes=5), shipment_service.expire_storage),
+        TimedJob("storage_reminders", timedelta(minutes=30), remind),
+        TimedJob("purge_personal_data", timedelta(hours=6), purge),
+    ]
 
 
 TIMED_JOBS: list[TimedJob] = [
@@ -191,8 +210,8 @@ def run_worker(
         make_session_factory(engine),
         clock=clock or SystemClock(),
         http=http,
-        sms_gateway=sms_gateway or LogSmsGateway(),
-        jobs=TIMED_JOBS if jobs is None else jobs,
+        sms_gateway=sms_gateway or LogSmsGateway(settings.sms_log_path),
+        jobs=[*TIMED_JOBS, *shipment_jobs(settings)] if jobs is None else jobs,
     )
     restore = _install_stop_handlers(worker)
     try:

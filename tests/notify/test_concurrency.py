@@ -16,7 +16,8 @@ from selpo.models import OutboxMessage
 from selpo.notify import service
 from selpo.notify.delivery import ClaimedMessage, claim_due, deliver_due, make_http_client
 from tests.conftest import TEST_NOW
-from tests.notify.conftest import Receiver, RecordingSmsGateway, make_marketplace, subscribe
+from tests.fixtures.receiver import Receiver
+from tests.notify.conftest import RecordingSmsGateway, make_marketplace, subscribe
 
 WORKERS = 2
 EVENTS = 60

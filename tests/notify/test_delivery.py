@@ -30,9 +30,9 @@ from selpo.notify.delivery import (
 from selpo.notify.signing import verify_signature
 from selpo.notify.sms import LogSmsGateway
 from tests.conftest import TEST_NOW
+from tests.fixtures.receiver import Receiver
 from tests.notify.conftest import (
     MarketplaceKey,
-    Receiver,
     RecordingSmsGateway,
     outbox_rows,
     subscribe,

@@ -25,8 +25,8 @@ from selpo.notify import service
 from selpo.notify.sms import LogSmsGateway
 from selpo.worker import TIMED_JOBS, JobScheduler, TimedJob, Worker, run_worker
 from tests.conftest import TEST_NOW
+from tests.fixtures.receiver import Receiver
 from tests.notify.conftest import (
-    Receiver,
     RecordingSmsGateway,
     make_marketplace,
     outbox_rows,

@@ -1,0 +1,305 @@
+"""Benchmark of the planning core: maximal covering, budget, coverage curve, p-median.
+
+    .venv/bin/python bench/planning.py [--quick] [--time-limit 60] [--only NAME]
+
+Prints one row per (instance, solver): seconds to build the problem (coverage or distances)
+and to solve it, objective, bound, relative gap, status and the peak memory of the process
+that ran it. Every row runs in a fresh process, so "peak MB" is that row's own high-water
+mark (resident set, interpreter and libraries included, about 150 MB of it).
+
+Instances: the synthetic region (3,000 × 292), medium (30,000 × 5,000) and national
+(150,000 × 42,000) sizes of ``selpo.planning.synthetic``, covering radius 5 km by road. The
+real region joins the table when this module has a ``region_instance()`` returning a
+``BenchInstance`` — one line, e.g. ``from selpo.planning.service import region_instance``.
+
+When PySAL's ``spopt`` (and ``pulp``) can be imported, its MCLP is run on the synthetic region
+with the same coverage, k and fixed offices, as the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import platform
+import resource
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from importlib.metadata import version
+from multiprocessing import get_context
+from typing import Any
+
+import numpy as np
+
+from selpo.planning.geometry import DEFAULT_CIRCUITY, road_distance_m
+from selpo.planning.problem import (
+    DemandPoints,
+    Facilities,
+    Method,
+    covering_problem,
+    median_problem,
+)
+from selpo.planning.solver import coverage_curve, solve_max_covering, solve_p_median
+from selpo.planning.synthetic import named_instance
+
+
+@dataclass(frozen=True)
+class BenchInstance:
+    """What a benchmark row needs: places, offices, radius and the limits to plan with."""
+
+    name: str
+    demand: DemandPoints
+    facilities: Facilities
+    radius_m: float
+    k: int
+    budget: float
+    median_k: int
+    median_nearest: int = 10
+
+
+def _synthetic(size: str, k: int, budget: float, median_k: int) -> Callable[[], BenchInstance]:
+    def make() -> BenchInstance:
+        instance = named_instance(size)
+        return BenchInstance(
+            name=instance.name,
+            demand=instance.demand,
+            facilities=instance.facilities,
+            radius_m=5_000.0,
+            k=k,
+            budget=budget,
+            median_k=median_k,
+        )
+
+    return make
+
+
+# k = 132 on the region as in the issue (about half the candidates); the larger sizes open a
+# similar share. Budgets in thousand roubles (synthetic costs average about 450).
+SYNTHETIC: dict[str, Callable[[], BenchInstance]] = {
+    "synthetic-region": _synthetic("region", 132, 20_000.0, 20),
+    "synthetic-medium": _synthetic("medium", 1_500, 600_000.0, 500),
+    "synthetic-national": _synthetic("national", 12_000, 5_000_000.0, 12_000),
+}
+
+QUICK_PLAN: list[tuple[str, str]] = [
+    ("synthetic-region", "exact"),
+    ("synthetic-region", "heuristic"),
+    ("synthetic-region", "budget"),
+    ("synthetic-region", "curve"),
+    ("synthetic-region", "p-median"),
+    ("synthetic-region", "spopt"),
+    ("synthetic-medium", "auto"),
+]
+FULL_PLAN: list[tuple[str, str]] = [
+    *QUICK_PLAN,
+    ("synthetic-medium", "heuristic"),
+    ("synthetic-medium", "budget"),
+    ("synthetic-medium", "curve"),
+    ("synthetic-medium", "p-median"),
+    ("synthetic-national", "auto"),
+    ("synthetic-national", "budget"),
+    ("synthetic-national", "curve"),
+    ("synthetic-national", "p-median"),
+]
+REAL_REGION_SOLVERS = ["exact", "heuristic", "curve", "p-median", "spopt"]
+
+
+def makers() -> dict[str, Callable[[], BenchInstance]]:
+    """Every instance the bench knows, the real region first when its hook is defined."""
+    found: dict[str, Callable[[], BenchInstance]] = {}
+    hook = globals().get("region_instance")
+    if callable(hook):
+        found["region"] = hook
+    found.update(SYNTHETIC)
+    return found
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _silence_stdout() -> None:
+    """HiGHS prints a banner from C on first use; keep it out of the table."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+
+
+def run_case(instance_key: str, solver: str, time_limit: float) -> dict[str, Any]:
+    """One row, run in a fresh process."""
+    bench = makers()[instance_key]()
+    row: dict[str, Any] = {"instance": bench.name, "solver": solver}
+    started = time.perf_counter()
+    if solver == "spopt":
+        return row | _run_spopt(bench)
+    if solver == "p-median":
+        problem_m = median_problem(bench.demand, bench.facilities, nearest=bench.median_nearest)
+        row["build"] = time.perf_counter() - started
+        result_m = solve_p_median(problem_m, k=bench.median_k, time_limit_s=time_limit)
+        row |= {
+            "seconds": result_m.seconds,
+            "objective": result_m.objective,
+            "bound": result_m.bound,
+            "gap": result_m.gap,
+            "status": result_m.status,
+            "note": f"k={bench.median_k} L={bench.median_nearest} {result_m.method}/"
+            f"{result_m.bound_method}, mean {result_m.mean_distance_m:,.0f} m",
+        }
+        return row | {"peak_mb": _peak_mb()}
+    problem = covering_problem(bench.demand, bench.facilities, radius_m=bench.radius_m)
+    row["build"] = time.perf_counter() - started
+    if solver == "curve":
+        curve = coverage_curve(problem, k_max=bench.k, time_limit_s=time_limit)
+        gaps = [(p.bound - p.covered) / p.bound for p in curve.points if p.bound > 0]
+        last = curve.points[-1]
+        row |= {
+            "seconds": curve.seconds,
+            "objective": last.covered,
+            "bound": last.bound,
+            "gap": max(gaps, default=0.0),
+            "status": f"{curve.exact_points}/{len(curve.points)} opt",
+            "note": f"k=0..{bench.k}; gap = worst over k",
+        }
+        return row | {"peak_mb": _peak_mb()}
+    limits: dict[str, Any] = {"budget": bench.budget} if solver == "budget" else {"k": bench.k}
+    method: Method = (
+        "exact" if solver == "exact" else "heuristic" if solver == "heuristic" else "auto"
+    )
+    result = solve_max_covering(problem, method=method, time_limit_s=time_limit, **limits)
+    red = result.reduction
+    limit_text = f"budget={bench.budget:,.0f}" if solver == "budget" else f"k={bench.k}"
+    row |= {
+        "seconds": result.seconds,
+        "objective": result.objective,
+        "bound": result.bound,
+        "gap": result.gap,
+        "status": result.status,
+        "note": f"{limit_text} {result.method}/{result.bound_method}, "
+        f"{red.demand_before}×{red.candidates_before}→{red.demand_after}×{red.candidates_after}, "
+        f"gap on added {result.gap_on_added:.1e}",
+    }
+    return row | {"peak_mb": _peak_mb()}
+
+
+def _run_spopt(bench: BenchInstance) -> dict[str, Any]:
+    try:  # optional baseline, imported by name so type checking does not need it
+        pulp = importlib.import_module("pulp")
+        mclp = importlib.import_module("spopt.locate").MCLP
+    except ImportError as exc:
+        return {"status": "skipped", "note": f"spopt not importable ({exc.name})"}
+    f, d = bench.facilities, bench.demand
+    openable = np.flatnonzero(f.openable)
+    started = time.perf_counter()
+    # spopt takes a dense places × offices cost matrix; same road estimate as selpo's.
+    matrix = road_distance_m(
+        d.lat[:, None],
+        d.lon[:, None],
+        f.lat[openable][None, :],
+        f.lon[openable][None, :],
+        DEFAULT_CIRCUITY,
+    )
+    build = time.perf_counter() - started
+    started = time.perf_counter()
+    model = mclp.from_cost_matrix(
+        matrix,
+        d.weight,
+        service_radius=bench.radius_m,
+        p_facilities=int(f.fixed[openable].sum()) + bench.k,
+        predefined_facilities_arr=f.fixed[openable],
+    )
+    model.solve(pulp.PULP_CBC_CMD(msg=False))
+    seconds = time.perf_counter() - started
+    return {
+        "build": build,
+        "seconds": seconds,
+        "objective": float(pulp.value(model.problem.objective)),
+        "status": pulp.LpStatus[model.problem.status].lower(),
+        "note": f"MCLP k={bench.k} (p = fixed + k), PuLP + CBC; build = dense cost matrix",
+        "peak_mb": _peak_mb(),
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _fmt(value: Any, spec: str) -> str:
+    width = int(spec.split(".")[0].rstrip(",") or 0)
+    if value is None or isinstance(value, str):
+        return f"{value or '—':>{width}}"
+    return format(value, spec)
+
+
+def main() -> None:
+    """Run the plan and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="region and medium only")
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per solve")
+    parser.add_argument("--only", help="run only the instances whose name contains this")
+    args = parser.parse_args()
+
+    known = makers()
+    plan = [(key, solver) for key, solver in (QUICK_PLAN if args.quick else FULL_PLAN)]
+    if "region" in known:
+        plan = [("region", solver) for solver in REAL_REGION_SOLVERS] + plan
+    if args.only:
+        plan = [(key, solver) for key, solver in plan if args.only in key]
+
+    import scipy
+
+    print(
+        f"machine: {os.cpu_count()} CPUs, {_cpu_model()}; Python {platform.python_version()}, "
+        f"numpy {np.__version__}, scipy {scipy.__version__}, highspy {version('highspy')}"
+    )
+    print(f"time limit {args.time_limit:g} s per solve; radius 5 km by road (circuity 1.3)")
+    header = (
+        f"{'instance':<34} {'solver':<10} {'build s':>8} {'solve s':>8} {'objective':>16} "
+        f"{'bound':>16} {'gap':>9} {'status':>12} {'peak MB':>8}  note"
+    )
+    print(header)
+    print("-" * len(header))
+    rows: list[dict[str, Any]] = []
+    context = get_context("spawn")
+    for key, solver in plan:
+        with ProcessPoolExecutor(
+            max_workers=1, mp_context=context, initializer=_silence_stdout
+        ) as pool:
+            row = pool.submit(run_case, key, solver, args.time_limit).result()
+        rows.append(row)
+        print(
+            f"{row['instance']:<34} {solver:<10} {_fmt(row.get('build'), '8.3f')} "
+            f"{_fmt(row.get('seconds'), '8.3f')} {_fmt(row.get('objective'), '16,.0f')} "
+            f"{_fmt(row.get('bound'), '16,.0f')} {_fmt(row.get('gap'), '9.2e')} "
+            f"{row.get('status', ''):>12} {_fmt(row.get('peak_mb'), '8.0f')}  "
+            f"{row.get('note', '')}",
+            flush=True,
+        )
+    _print_ratios(rows)
+
+
+def _print_ratios(rows: list[dict[str, Any]]) -> None:
+    by = {(r["instance"], r["solver"]): r for r in rows}
+    for (instance, solver), spopt in by.items():
+        exact = by.get((instance, "exact"))
+        if solver != "spopt" or exact is None or "seconds" not in spopt:
+            continue
+        solve_ratio = exact["seconds"] / spopt["seconds"]
+        end_to_end = (exact["build"] + exact["seconds"]) / (spopt["build"] + spopt["seconds"])
+        same = abs(exact["objective"] - spopt["objective"]) <= 1e-6 * max(1.0, exact["objective"])
+        print(
+            f"\n{instance}: selpo exact / spopt = {solve_ratio:.4f} on solve time "
+            f"({spopt['seconds'] / exact['seconds']:.0f}× faster), {end_to_end:.4f} end to end "
+            f"(coverage build vs dense matrix included); same objective: {same}"
+        )
+
+
+if __name__ == "__main__":
+    main()

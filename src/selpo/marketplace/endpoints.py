@@ -1,0 +1,75 @@
+"""The operator's marketplace API (admin key): marketplaces, keys, connected offices."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from selpo.deps import ClockDep, SessionDep
+from selpo.errors import InvalidInput
+from selpo.marketplace import service
+from selpo.marketplace.deps import AdminDep
+from selpo.marketplace.schemas import (
+    ApiKeyCreated,
+    ConnectionsChanged,
+    ConnectionsUpdate,
+    MarketplaceCreate,
+    MarketplaceRead,
+)
+from selpo.models import Marketplace
+
+router = APIRouter(prefix="/v1/marketplaces", tags=["marketplaces (operator)"])
+
+
+def _read(marketplace: Marketplace) -> MarketplaceRead:
+    return MarketplaceRead(
+        code=marketplace.code,
+        name=marketplace.name,
+        storage_days=marketplace.storage_days,
+        storage_extension_days=marketplace.storage_extension_days,
+        accepting_index=marketplace.accepting_index,
+    )
+
+
+@router.post("", status_code=201, response_model=MarketplaceRead)
+def create_marketplace(
+    marketplace_in: MarketplaceCreate, session: SessionDep, _admin: AdminDep
+) -> MarketplaceRead:
+    """Create a marketplace (or return the one with this code)."""
+    marketplace = service.add_marketplace(
+        session,
+        code=marketplace_in.code,
+        name=marketplace_in.name,
+        storage_days=marketplace_in.storage_days,
+    )
+    return _read(marketplace)
+
+
+@router.post("/{code}/keys", status_code=201, response_model=ApiKeyCreated)
+def create_key(code: str, session: SessionDep, clock: ClockDep, _admin: AdminDep) -> ApiKeyCreated:
+    """Issue a marketplace a new API key (shown once)."""
+    marketplace = service.get_by_code(session, code.upper())
+    issued = service.issue_key(session, now=clock.now(), marketplace=marketplace)
+    return ApiKeyCreated(prefix=issued.prefix, key=issued.secret)
+
+
+@router.post("/{code}/connections", response_model=ConnectionsChanged)
+def connect_offices(
+    code: str,
+    update: ConnectionsUpdate,
+    session: SessionDep,
+    clock: ClockDep,
+    _admin: AdminDep,
+) -> ConnectionsChanged:
+    """Connect offices to a marketplace: they become its pickup points."""
+    if not update.all and not update.indexes:
+        raise InvalidInput("give office indexes or all=true", field="indexes")
+    marketplace = service.get_by_code(session, code.upper())
+    now = clock.now()
+    changed = service.connect_offices(
+        session,
+        marketplace=marketplace,
+        indexes=None if update.all else update.indexes,
+        today=now.date(),
+        now=now,
+    )
+    return ConnectionsChanged(changed=changed)
