@@ -962,25 +962,19 @@ def bench_creation(ctx: Context, db: Database, fixture: Fixture, log_dir: Path) 
         f"batch of {BATCH:,} (×{opts.batch_rounds})", BATCH, batches, batch_ceiling
     )
     service_rate = BATCH / _median(batches[0].times)
-    best = max(batch_ceiling)
-    verdict = "met" if service_rate >= RAW_SHARE_AIM * best else "MISSED"
-    rows.append(
-        (
-            "aim",
-            f"service batch ≥ {RAW_SHARE_AIM:.0%} of the faster raw insert",
-            _share(service_rate, best),
-            "",
-            "",
-            "",
-            verdict,
-        )
-    )
+
+    def verdict(ceiling: float) -> str:
+        met = service_rate >= RAW_SHARE_AIM * ceiling
+        return f"{_share(service_rate, ceiling)}: {'met' if met else 'MISSED'}"
+
+    aim = f"aim: service batch ≥ {RAW_SHARE_AIM * 100:.0f} % of raw"
+    rows.append(("aim", aim, "", "", "", verdict(batch_ceiling[0]), verdict(batch_ceiling[1])))
     ctx.summary.append(
         (
             db.name,
-            "batch creation, service / faster raw",
-            f"{_rate(service_rate)} / {_rate(best)} = {_share(service_rate, best)}",
-            f"≥ {RAW_SHARE_AIM:.0%}: {verdict}",
+            "batch creation: service; % of raw Core; % of raw driver",
+            _rate(service_rate),
+            f"{verdict(batch_ceiling[0])}; {verdict(batch_ceiling[1])} (aim ≥ 25 %)",
         )
     )
     notes = [
@@ -1315,14 +1309,10 @@ def bench_lookups(ctx: Context, db: Database, fixture: Fixture, log_dir: Path) -
     if opts.http:
         headers = {"Authorization": f"Bearer {fixture.secret}"}
         with http_server(db.url, log_dir / f"lookup-{db.name}.log") as client:
+            answers: dict[int, httpx.Response] = {}
 
             def by_http(i: int) -> None:
-                response = client.get(f"/v1/shipments/{numbers[i]}", headers=headers)
-                if response.status_code != 200:
-                    ctx.failures.append(f"{db.name} GET {numbers[i]}: {response.status_code}")
-                    return
-                body = response.json()
-                check(i, body["tracking_number"], len(body["events"]), len(body["items"]))
+                answers[i] = client.get(f"/v1/shipments/{numbers[i]}", headers=headers)
 
             def health(_i: int) -> None:
                 client.get("/healthz")
@@ -1332,18 +1322,25 @@ def bench_lookups(ctx: Context, db: Database, fixture: Fixture, log_dir: Path) -
                 health(i)
             floor = _latencies(health, opts.lookups)
             over_http = _latencies(lambda i: by_http(warm + i), opts.lookups)
+        # Checked after the timers: the client's JSON parsing is not the server's time.
+        for i, response in answers.items():
+            if response.status_code != 200:
+                ctx.failures.append(f"{db.name} GET {numbers[i]}: {response.status_code}")
+                continue
+            body = response.json()
+            check(i, body["tracking_number"], len(body["events"]), len(body["items"]))
         rows.append(_lookup_row("HTTP GET /v1/shipments/{tracking}", over_http, driver))
         rows.append(_lookup_row("HTTP GET /healthz (the stack's floor)", floor, driver))
         http_p99 = _pct(over_http, 99)
     service_p99 = _pct(in_process, 99)
     verdict = "met" if service_p99 < LOOKUP_P99_AIM_S else "MISSED"
-    rows.append(("aim: service p99 < 10 ms", "", _ms(service_p99), "", "", verdict))
+    rows.append(("aim: service p99 < 10 ms", "", f"{_ms(service_p99)}: {verdict}", "", "", ""))
     ctx.summary.append(
         (
             db.name,
             f"lookup p99 among {bulk.shipments:,} (service / HTTP)",
             _ms(service_p99) + (f" / {_ms(http_p99)}" if http_p99 is not None else ""),
-            f"< 10 ms: {verdict}",
+            f"{verdict} (aim p99 < 10 ms)",
         )
     )
     load = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in bulk.timings.items())

@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
 
 from selpo.errors import InvalidInput
-from selpo.models import District, PostOffice, Settlement
 from selpo.network import geo, repository
 from selpo.network.bundle import INDEX_RE
 from selpo.network.errors import InvalidIndex, PostOfficeNotFound, UnknownMarketplace
@@ -42,38 +42,58 @@ class PickupPoint:
     marketplaces: tuple[str, ...]
 
 
-def _pickup_point(
-    office: PostOffice,
-    district: District,
-    settlement: Settlement | None,
-    marketplaces: tuple[str, ...],
-) -> PickupPoint:
+def _pickup_point_from_row(row: tuple[Any, ...], marketplaces: tuple[str, ...]) -> PickupPoint:
+    (
+        index,
+        name,
+        address,
+        address_is_estimate,
+        lat,
+        lon,
+        coord_precision,
+        district,
+        settlement,
+        rural,
+        status,
+        hours,
+        hours_is_default,
+        timezone,
+        max_weight_g,
+        max_length_mm,
+        max_width_mm,
+        max_height_mm,
+        cells_s,
+        cells_m,
+        cells_l,
+        cash,
+        card,
+    ) = row
     return PickupPoint(
-        index=office.index,
-        name=office.name,
-        address=office.address,
-        address_is_estimate=office.address_is_estimate,
-        lat=office.lat,
-        lon=office.lon,
-        coord_precision=office.coord_precision,
-        district=district.name,
-        settlement=settlement.name if settlement else None,
-        rural=office.rural,
-        status=office.status,
-        opening_hours=office.opening_hours,
-        opening_hours_is_default=office.opening_hours_is_default,
-        timezone=office.timezone,
+        index=index,
+        name=name,
+        address=address,
+        address_is_estimate=address_is_estimate,
+        lat=lat,
+        lon=lon,
+        coord_precision=coord_precision,
+        district=district,
+        settlement=settlement,
+        rural=rural,
+        status=status,
+        opening_hours=hours,
+        opening_hours_is_default=hours_is_default,
+        timezone=timezone,
         capacity=OfficeCapacity(
-            max_weight_g=office.max_weight_g,
-            max_length_mm=office.max_length_mm,
-            max_width_mm=office.max_width_mm,
-            max_height_mm=office.max_height_mm,
-            cells_s=office.cells_s,
-            cells_m=office.cells_m,
-            cells_l=office.cells_l,
+            max_weight_g=max_weight_g,
+            max_length_mm=max_length_mm,
+            max_width_mm=max_width_mm,
+            max_height_mm=max_height_mm,
+            cells_s=cells_s,
+            cells_m=cells_m,
+            cells_l=cells_l,
         ),
-        accepts_cash=office.accepts_cash,
-        accepts_card=office.accepts_card,
+        accepts_cash=cash,
+        accepts_card=card,
         marketplaces=marketplaces,
     )
 
@@ -112,8 +132,8 @@ def load_catalogue(session: Session) -> PickupCatalogue:
         if status == "active":
             served.setdefault(index, []).append(code)
     points = [
-        _pickup_point(office, district, settlement, tuple(sorted(served.get(office.index, []))))
-        for office, district, settlement in repository.list_offices(session)
+        _pickup_point_from_row(row, tuple(sorted(served.get(str(row[0]), []))))
+        for row in repository.pickup_rows(session)
     ]
     codes = set(repository.marketplaces_by_code(session))
     return PickupCatalogue(version, points, codes)
