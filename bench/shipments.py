@@ -749,6 +749,8 @@ class Creation:
         self.orders = Orders(fixture)
         self.core_numbers = RawNumbers(RAW_CORE_INDEX)
         self.driver_numbers = RawNumbers(RAW_DRIVER_INDEX)
+        self.http_calls = 0
+        self.early_answers = 0  # HTTP answers that arrived before their commit was visible
 
     def _shape(self, single: bool) -> tuple[int, int]:
         # (chunks, shipments per chunk): a chunk is one round of one method.
@@ -818,6 +820,22 @@ class Creation:
 
         return Method(label, run)
 
+    def _wait_committed(self, number: str) -> bool:
+        """Wait (untimed) until the server's commit of ``number`` is visible; whether it was
+        not yet visible when the response arrived."""
+        query = text("SELECT count(*) FROM shipment WHERE tracking_number = :n")
+        deadline = time.monotonic() + 30.0
+        first = True
+        while True:
+            with self.db.engine.connect() as connection:
+                if connection.execute(query, {"n": number}).scalar_one():
+                    return not first
+            if time.monotonic() > deadline:
+                self.ctx.failures.append(f"{self.db.name}: {number} never became visible")
+                return True
+            first = False
+            time.sleep(0.0005)
+
     def http_method(self, label: str, single: bool, idempotent: bool = False) -> Method:
         client = self.client
         assert client is not None
@@ -826,26 +844,37 @@ class Creation:
         inputs = [self.orders.payloads(tag, size) for _ in range(chunks)]
         auth = {"Authorization": f"Bearer {self.fixture.secret}"}
 
-        def post(path: str, body: Any) -> tuple[float, httpx.Response]:
+        def post(path: str, body: Any, expected: int) -> float:
             headers = {**auth, "Idempotency-Key": str(uuid.uuid4())} if idempotent else auth
             start = time.perf_counter()
-            response = client.post(path, json=body, headers=headers)
-            return time.perf_counter() - start, response
+            try:
+                response = client.post(path, json=body, headers=headers)
+            except httpx.TransportError as exc:
+                self.ctx.failures.append(f"{self.db.name} {label}: {exc!r}")
+                return time.perf_counter() - start
+            seconds = time.perf_counter() - start
+            # Checked after the timer. The endpoints answer before session_scope commits
+            # (the session dependency ends after the response): wait for the commit so the
+            # next request does not overlap it, and count how often the answer came first.
+            answer = response.json() if response.status_code == expected else {}
+            if single:
+                number = answer.get("tracking_number")
+            else:
+                created = answer.get("created")
+                if created != BATCH:
+                    self.ctx.failures.append(f"{label}: {response.status_code}, {created} made")
+                number = answer["results"][-1]["shipment"]["tracking_number"] if created else None
+            if number is None:
+                self.ctx.failures.append(f"{label}: {response.status_code} {response.text[:300]}")
+            else:
+                self.http_calls += 1
+                self.early_answers += self._wait_committed(number)
+            return seconds
 
         def run(r: int) -> list[float]:
             if not single:
-                seconds, response = post("/v1/shipments/batch", inputs[r])
-                created = response.json().get("created") if response.status_code == 200 else None
-                if created != BATCH:
-                    self.ctx.failures.append(f"{label}: {response.status_code}, {created} created")
-                return [seconds]
-            spent = []
-            for body in inputs[r]:
-                seconds, response = post("/v1/shipments", body)
-                if response.status_code != 201:
-                    self.ctx.failures.append(f"{label}: {response.status_code} {response.text}")
-                spent.append(seconds)
-            return spent
+                return [post("/v1/shipments/batch", inputs[r], 200)]
+            return [post("/v1/shipments", body, 201) for body in inputs[r]]
 
         return Method(label, run)
 
@@ -967,7 +996,7 @@ def bench_creation(ctx: Context, db: Database, fixture: Fixture, log_dir: Path) 
         met = service_rate >= RAW_SHARE_AIM * ceiling
         return f"{_share(service_rate, ceiling)}: {'met' if met else 'MISSED'}"
 
-    aim = f"aim: service batch ≥ {RAW_SHARE_AIM * 100:.0f} % of raw"
+    aim = f"service batch ≥ {RAW_SHARE_AIM * 100:.0f} % of raw"
     rows.append(("aim", aim, "", "", "", verdict(batch_ceiling[0]), verdict(batch_ceiling[1])))
     ctx.summary.append(
         (
@@ -990,7 +1019,11 @@ def bench_creation(ctx: Context, db: Database, fixture: Fixture, log_dir: Path) 
         "HTTP = the real application under uvicorn (one process, subprocess on 127.0.0.1) and "
         "httpx with keep-alive from this process; time from request to the full response "
         "(authentication, JSON, pydantic validation, response body of every ShipmentRead "
-        "included). The batch response is ~1 KB per shipment.",
+        "included). The batch response is ~1 KB per shipment. "
+        f"{creation.early_answers} of {creation.http_calls} HTTP create answers arrived before "
+        "their commit was visible: get_session's session_scope ends after the response is "
+        "sent (FastAPI's default dependency scope), so the bench waits, untimed, for each "
+        "commit before the next request, and the HTTP times do not include the commit.",
         "raw: the same rows (every column the service writes, the same values) into the same "
         "three tables with no application: SQLAlchemy Core insert() executemany with "
         "RETURNING ids, as the service does; driver = "

@@ -17,6 +17,7 @@ from selpo.marketplace import endpoints as marketplace_endpoints
 from selpo.network import endpoints as network_endpoints
 from selpo.network.service import CatalogueCache
 from selpo.notify import endpoints as notify_endpoints
+from selpo.planning import endpoints as planning_endpoints
 from selpo.shipment import endpoints as shipment_endpoints
 
 PROBLEM_JSON = "application/problem+json"
@@ -77,4 +78,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(shipment_endpoints.router)
     app.include_router(notify_endpoints.router)
     app.include_router(marketplace_endpoints.router)
+    app.include_router(planning_endpoints.router)
     return app

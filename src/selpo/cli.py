@@ -18,10 +18,16 @@ from selpo.marketplace import service as marketplace_service
 from selpo.network import service as network_service
 from selpo.network.bundle import BundleMissing
 from selpo.network.importer import import_region as run_import
+from selpo.planning.cli import plan_app
 
-app = typer.Typer(help="selpo: marketplace orders to village post offices.", no_args_is_help=True)
+app = typer.Typer(
+    help="selpo: marketplace orders to village post offices.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(plan_app, name="plan")
 marketplace_app = typer.Typer(
     help="Marketplaces, their API keys and offices.", no_args_is_help=True
 )

@@ -167,7 +167,8 @@ class HolidayCalendar:
                 first = min(first, self._years.start)
                 last = max(last, self._years.stop - 1)
             # One spare year on each side, so a search running on does not reload at once.
-            years = range(max(first - 1, _CALENDAR_YEARS.start), min(last + 2, _CALENDAR_YEARS.stop))
+            low, high = _CALENDAR_YEARS.start, _CALENDAR_YEARS.stop
+            years = range(max(first - 1, low), min(last + 2, high))
             start_day = day_number(date(years.start, 1, 1))
             closed = np.zeros(day_number(date(years.stop, 1, 1)) - start_day, dtype=np.bool_)
             dates = set(holidays.country_holidays(self.country, years=list(years)))
@@ -243,9 +244,7 @@ class OpeningTable:
                 by_id[id(office_hours)] = row
             pattern_of[i] = row
         self.pattern_of: PositionArray = pattern_of
-        self.patterns: tuple[tuple[tuple[int, int], ...], ...] = tuple(
-            tuple(p) for p in patterns
-        )
+        self.patterns: tuple[tuple[tuple[int, int], ...], ...] = tuple(tuple(p) for p in patterns)
         width = max((len(p) for p in patterns), default=0) + 1
         pad = self._SPAN - 1
         starts = np.full((len(patterns), width), pad, dtype=np.int64)

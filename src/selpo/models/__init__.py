@@ -8,6 +8,7 @@ from selpo.models.marketplace import Marketplace
 from selpo.models.marketplace_connection import MarketplaceConnection
 from selpo.models.network_version import NetworkVersion
 from selpo.models.outbox_message import OutboxMessage
+from selpo.models.plan import Plan
 from selpo.models.post_office import PostOffice
 from selpo.models.region import Region
 from selpo.models.settlement import Settlement
@@ -26,6 +27,7 @@ __all__ = [
     "MarketplaceConnection",
     "NetworkVersion",
     "OutboxMessage",
+    "Plan",
     "PostOffice",
     "Region",
     "Settlement",

@@ -1,0 +1,210 @@
+"""`selpo plan …`: the planning commands, a thin shell over the planning service."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from selpo.config import Settings
+from selpo.db import create_db_engine, make_session_factory, session_scope
+from selpo.errors import DomainError
+from selpo.planning import service
+from selpo.planning.schemas import PlanResult
+
+plan_app = typer.Typer(help="Network planning: which offices to connect or modernise next.")
+console = Console()
+err_console = Console(stderr=True)
+
+Radius = Annotated[float, typer.Option("--radius-km", help="Reach of an office by road, km")]
+Solver = Annotated[str, typer.Option(help="exact | fast | auto")]
+Market = Annotated[str, typer.Option(help="Marketplace whose active offices stay")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object")]
+TimeLimit = Annotated[float, typer.Option("--time-limit", help="Seconds at most")]
+
+
+def _instance(marketplace: str, modernised_only: bool = False) -> service.RegionInstance:
+    engine = create_db_engine(Settings().database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            return service.load_instance(
+                session, marketplace=marketplace, modernised_only=modernised_only
+            )
+    finally:
+        engine.dispose()
+
+
+def _solving(message: str) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn(message),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+
+def _print(result: PlanResult, as_json: bool, title: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=1))
+        return
+    table = Table(title=title)
+    table.add_column("#", justify="right")
+    table.add_column("index")
+    table.add_column("office")
+    table.add_column("people newly covered", justify="right")
+    for n, office in enumerate(result.chosen, start=1):
+        table.add_row(str(n), office.index, office.name, f"{office.newly_covered:,.0f}")
+    console.print(table)
+    total = result.total_population
+    if result.covered_before is not None and result.covered_after is not None:
+        console.print(
+            f"covered before: {result.covered_before:,.0f} of {total:,.0f} "
+            f"({result.covered_before / total:.1%}); after: {result.covered_after:,.0f} "
+            f"({result.covered_after / total:.1%})"
+        )
+    console.print(
+        f"{result.status}: objective {result.objective:,.0f}, bound {result.bound:,.0f}, "
+        f"gap {result.gap:.3%}, {result.seconds:.2f} s ({result.method})"
+    )
+
+
+def _fail(exc: DomainError) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {exc.message}")
+    return typer.Exit(2)
+
+
+@plan_app.command("connect")
+def connect(
+    add: Annotated[int, typer.Option(help="How many offices to connect")] = 113,
+    radius_km: Radius = 10.0,
+    solver: Solver = "auto",
+    marketplace: Market = "OZON",
+    as_json: AsJson = False,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="Write the chosen offices")] = None,
+    geojson: Annotated[Path | None, typer.Option("--geojson", help="Write a map layer")] = None,
+    export_instance: Annotated[
+        Path | None, typer.Option("--export-instance", help="Write the instance solved")
+    ] = None,
+    time_limit: TimeLimit = 30.0,
+    modernised_only: Annotated[bool, typer.Option(help="Only modernised offices")] = False,
+) -> None:
+    """Which offices to connect next to bring a pickup point in reach of the most people."""
+    try:
+        instance = _instance(marketplace, modernised_only)
+        with _solving("solving the maximal covering problem"):
+            result, problem = service.plan_connect(
+                instance, add=add, radius_km=radius_km, solver=solver, time_limit_s=time_limit
+            )
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    if csv_file:
+        service.write_csv(result, csv_file)
+    if geojson:
+        service.write_geojson(result, instance, geojson)
+    if export_instance:
+        service.export_instance(instance, problem, export_instance)
+    _print(result, as_json, f"{add} offices to connect within {radius_km:g} km")
+
+
+@plan_app.command("modernise")
+def modernise(
+    budget: Annotated[float, typer.Option(help="Budget in roubles")],
+    radius_km: Radius = 10.0,
+    solver: Solver = "auto",
+    marketplace: Market = "OZON",
+    as_json: AsJson = False,
+    time_limit: TimeLimit = 30.0,
+) -> None:
+    """Which offices to modernise within a budget to bring the most people in reach."""
+    try:
+        instance = _instance(marketplace)
+        with _solving("solving the budgeted covering problem"):
+            result, _ = service.plan_connect(
+                instance,
+                add=None,
+                budget_rub=budget,
+                radius_km=radius_km,
+                solver=solver,
+                time_limit_s=time_limit,
+            )
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    _print(result, as_json, f"offices to modernise for {budget:,.0f} ₽")
+
+
+@plan_app.command("median")
+def median(
+    add: Annotated[int, typer.Option(help="How many offices to connect")] = 113,
+    solver: Solver = "auto",
+    marketplace: Market = "OZON",
+    as_json: AsJson = False,
+    time_limit: TimeLimit = 30.0,
+) -> None:
+    """Which offices to connect to shorten the people-weighted distance to the nearest."""
+    try:
+        instance = _instance(marketplace)
+        with _solving("solving the p-median problem"):
+            result = service.plan_median(instance, add=add, solver=solver, time_limit_s=time_limit)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        _print(result, True, "")
+        return
+    _print(result, False, f"{add} offices by p-median")
+    console.print(
+        f"mean distance to the nearest office: {result.extra['mean_distance_m'] / 1000:.2f} km"
+    )
+
+
+@plan_app.command("curve")
+def curve(
+    k_max: Annotated[int, typer.Option("--k-max", help="Largest number of offices added")] = 113,
+    radius_km: Radius = 10.0,
+    marketplace: Market = "OZON",
+    as_json: AsJson = False,
+    time_limit: TimeLimit = 60.0,
+) -> None:
+    """People covered against offices connected, k = 0…K, each point with its bound."""
+    try:
+        instance = _instance(marketplace)
+        with _solving(f"solving the coverage curve for k = 0…{k_max}"):
+            result = service.plan_curve(
+                instance, k_max=k_max, radius_km=radius_km, time_limit_s=time_limit
+            )
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        points = [
+            {"k": p.k, "covered": p.covered, "bound": p.bound, "status": p.status}
+            for p in result.points
+        ]
+        typer.echo(
+            json.dumps(
+                {
+                    "total_population": result.total_weight,
+                    "covered_before": result.covered_before,
+                    "points": points,
+                    "seconds": result.seconds,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    table = Table(title=f"coverage curve within {radius_km:g} km")
+    for column in ("k", "people covered", "share", "bound", "status"):
+        table.add_column(column, justify="right")
+    for p in result.points:
+        table.add_row(
+            str(p.k),
+            f"{p.covered:,.0f}",
+            f"{p.covered / result.total_weight:.1%}",
+            f"{p.bound:,.0f}",
+            p.status,
+        )
+    console.print(table)

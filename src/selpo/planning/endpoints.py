@@ -1,0 +1,32 @@
+"""Planning scenarios over HTTP (operator key): run one, list them side by side."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from selpo.deps import ClockDep, SessionDep
+from selpo.marketplace.deps import AdminDep
+from selpo.planning import service
+from selpo.planning.schemas import PlanCreate, PlanRead
+
+router = APIRouter(prefix="/v1/plans", tags=["planning (operator)"])
+
+
+@router.post("", status_code=201, response_model=PlanRead)
+def create_plan(
+    plan_in: PlanCreate, session: SessionDep, clock: ClockDep, _admin: AdminDep
+) -> PlanRead:
+    """Run a planning scenario on the live network and store it."""
+    return service.run_scenario(session, plan_in=plan_in, now=clock.now())
+
+
+@router.get("", response_model=list[PlanRead])
+def list_plans(session: SessionDep, _admin: AdminDep) -> list[PlanRead]:
+    """Every stored scenario with its figures, newest first."""
+    return service.list_plans(session)
+
+
+@router.get("/{plan_id}", response_model=PlanRead)
+def get_plan(plan_id: int, session: SessionDep, _admin: AdminDep) -> PlanRead:
+    """One stored scenario."""
+    return service.get_plan(session, plan_id)

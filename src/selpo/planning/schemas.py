@@ -1,0 +1,62 @@
+"""Shapes of the planning API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PlanCreate(BaseModel):
+    """A planning scenario to run and store."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["connect", "median", "modernise"] = "connect"
+    marketplace: str = Field(default="OZON", description="Its active offices stay connected")
+    add: int | None = Field(default=113, ge=0, le=100_000, description="Offices to add")
+    budget_rub: float | None = Field(default=None, gt=0, description="modernise: the budget")
+    radius_km: float = Field(default=10.0, gt=0, le=200)
+    solver: Literal["exact", "fast", "auto"] = "auto"
+    modernised_only: bool = False
+    time_limit_s: float = Field(default=30.0, gt=0, le=600)
+    seed: int = 0
+
+
+class ChosenOffice(BaseModel):
+    """An office the plan opens and the people it brings."""
+
+    index: str
+    name: str
+    newly_covered: float
+    exclusive: float
+    cost_rub: float | None = None
+
+
+class PlanResult(BaseModel):
+    """The answer of one scenario (the `--json` shape of `selpo plan connect`)."""
+
+    kind: str
+    status: str
+    method: str
+    objective: float
+    bound: float
+    gap: float
+    covered_before: float | None
+    covered_after: float | None
+    total_population: float
+    chosen: list[ChosenOffice]
+    seconds: float
+    parameters: dict[str, Any]
+    reduction: dict[str, Any]
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class PlanRead(PlanResult):
+    """A stored scenario."""
+
+    id: int
+    name: str
+    created_at: datetime
