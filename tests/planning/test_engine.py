@@ -24,7 +24,7 @@ from selpo.planning.location import (
 )
 from selpo.planning.problem import covering_problem
 from selpo.planning.reduce import group_identical, reduce_instance
-from selpo.planning.solver import covering_instance
+from selpo.planning.solver import _best_single_if_better, _classic_bound, covering_instance
 from selpo.planning.synthetic import named_instance
 
 FAST = settings(max_examples=40, deadline=None)
@@ -206,3 +206,16 @@ def test_lagrangian_bound_approaches_the_lp_bound_on_a_region() -> None:
     levels, nonzeros = model_size(red)
     assert levels == red.n_rows
     assert nonzeros == red.nnz + red.n_rows
+
+
+@FAST
+@given(inst=instances(), k=st.integers(1, 3), use_budget=st.booleans())
+def test_greedy_guarantee_bound_is_below_the_optimum(
+    inst: LocationInstance, k: int, use_budget: bool
+) -> None:
+    kk, budget = limits(k, use_budget)
+    greedy = lazy_greedy(inst, k=kk, budget=budget)
+    cost = greedy.cost
+    if budget is not None:
+        cost = _best_single_if_better(inst, budget, greedy.order, cost)[1]
+    assert _classic_bound(inst, cost, kk, budget) <= optimum(inst, kk, budget) + 1e-9

@@ -151,21 +151,23 @@ class HolidayCalendar:
         self.country = country
         self.extra = frozenset(extra)
         self._lock = threading.Lock()
-        self._first_day = 0
-        self._closed: BoolArray = np.zeros(0, dtype=np.bool_)
-        self._years: range = range(0)
+        # (first day number, closed flag per day, years covered), replaced as a whole so a
+        # reader never pairs one version's first day with another's table.
+        self._table: tuple[int, BoolArray, range] = (0, np.zeros(0, dtype=np.bool_), range(0))
         # Fail early on an unknown country code.
         holidays.country_holidays(country, years=[2025])
 
-    def _ensure_years(self, first: int, last: int) -> None:
-        if first in self._years and last in self._years:
-            return
+    def _covering(self, first: int, last: int) -> tuple[int, BoolArray, range]:
+        table = self._table
+        if first in table[2] and last in table[2]:
+            return table
         if first not in _CALENDAR_YEARS or last not in _CALENDAR_YEARS:
             raise ValueError(f"dates in {first}-{last} are outside the calendar's range")
         with self._lock:
-            if self._years:
-                first = min(first, self._years.start)
-                last = max(last, self._years.stop - 1)
+            covered = self._table[2]
+            if covered:
+                first = min(first, covered.start)
+                last = max(last, covered.stop - 1)
             # One spare year on each side, so a search running on does not reload at once.
             low, high = _CALENDAR_YEARS.start, _CALENDAR_YEARS.stop
             years = range(max(first - 1, low), min(last + 2, high))
@@ -175,7 +177,8 @@ class HolidayCalendar:
             dates.update(d for d in self.extra if d.year in years)
             if dates:
                 closed[np.array([day_number(d) - start_day for d in dates], dtype=np.int64)] = True
-            self._first_day, self._closed, self._years = start_day, closed, years
+            self._table = table = (start_day, closed, years)
+        return table
 
     def closed(self, days: ArrayLike) -> BoolArray:
         """Whether each local day number is a holiday (office closed all day)."""
@@ -183,8 +186,7 @@ class HolidayCalendar:
         if day.size == 0:
             return np.zeros(day.shape, dtype=np.bool_)
         first, last = int(day.min()), int(day.max())
-        self._ensure_years(date_of_day(first).year, date_of_day(last).year)
-        first_day, table = self._first_day, self._closed
+        first_day, table, _ = self._covering(date_of_day(first).year, date_of_day(last).year)
         result: BoolArray = table[day - first_day]
         return result
 

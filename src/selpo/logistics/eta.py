@@ -58,12 +58,16 @@ first run is missed" for every office at once.
 
 For the DB-backed service
 -------------------------
-Build a ``Network`` per data version from the tables (hubs -> ``Facility``, post offices ->
-``Office`` with their ``opening_hours`` and ``timezone``, routes from the operator's CSV
-(``timetable.read_routes_csv``) or ``routing.synthetic_network`` until one exists), keep it
-keyed on ``network_version`` like the pickup-point index (the compiled arrays are cached on
-the object), and call ``earliest_ready`` per quote; ``EtaResult`` maps positions back to
-postal indices (``network.offices[i].index``) and route ids (``EtaResult.run(i)``).
+Build a ``Network`` per data version from the tables (``hub`` rows -> ``Facility``: kind
+``regional_sorting_centre`` a sorting centre, ``district_hub`` a hub; open post offices ->
+``Office`` with their ``opening_hours`` and ``timezone``; routes from the operator's CSV,
+``timetable.read_routes_csv``, or ``routing.synthetic_network`` until one exists; the
+marketplaces' warehouses and line-hauls from configuration), keep it keyed on
+``network_version`` like the pickup-point index (the compiled arrays are cached per
+``Network`` object, so build it once per version), and call ``earliest_ready`` per quote.
+``EtaResult`` maps positions back to postal indices (``network.offices[i].index``) and route
+runs (``EtaResult.run(i)``), which the service counts against ``Route.capacity_parcels`` and
+``capacity_litres``.
 """
 
 from __future__ import annotations
@@ -134,6 +138,7 @@ class CompiledNetwork:
 
     @property
     def office_count(self) -> int:
+        """Offices in the network."""
         return int(self.office_offset.shape[0])
 
 

@@ -55,6 +55,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
+from selpo.logistics.calendar import utc_offset_s
 from selpo.logistics.distance import (
     LINE_HAUL_SPEED_KMH,
     RURAL_ROUTE_SPEED_KMH,
@@ -462,8 +463,8 @@ def _pack_vehicles(drafts: list[_Draft], params: RoutingParams) -> None:
             starts = {first}
             for day in draft.weekdays:
                 starts.update(b + turn for _, b in busy[day])
-            for start in sorted(starts):
-                start = -(-start // 300) * 300  # whole five minutes
+            for candidate in sorted(starts):
+                start = -(-candidate // 300) * 300  # whole five minutes
                 stop = start + draft.duration_s
                 if stop > end:
                     break
@@ -521,7 +522,7 @@ def generate_routes(
         hub_id = str(hubs.id[h])
         rng = np.random.default_rng([seed, h])
         drafts: list[_Draft] = []
-        plans: dict[bool, tuple[PositionArray, FloatArray]] = {}
+        members_of: dict[bool, PositionArray] = {}
         for rural in (False, True):
             cls = members[offices.rural[members] == rural]
             if cls.size == 0:
@@ -535,7 +536,7 @@ def generate_routes(
             travel = driving_seconds(road, speed)
             sweep = _bearing_order(hubs.lat[h], hubs.lon[h], lat[1:], lon[1:], road[0, 1:])
             groups = _sweep((travel + travel.T) / 2.0, sweep, dwell_s, max_s, p.max_stops(rural))
-            plans[rural] = (cls, travel)
+            members_of[rural] = cls
             for group in groups:
                 nodes = np.array([0, *group], dtype=np.intp)
                 sub = travel[np.ix_(nodes, nodes)]
@@ -553,7 +554,7 @@ def generate_routes(
         for draft in sorted(
             drafts, key=lambda d: (d.rural, d.departure_s, d.vehicle, d.weekdays, d.order)
         ):
-            cls, _ = plans[draft.rural]
+            cls = members_of[draft.rural]
             counters[draft.rural] += 1
             letter = "V" if draft.rural else "T"
             vehicle = p.village_vehicle if draft.rural else p.town_vehicle
@@ -592,8 +593,9 @@ def hub_line_hauls(
     """A daily line-haul to each hub from its nearest sorting centre (by road).
 
     Duration: road distance at ``line_haul_speed_kmh``, at least 30 min (loading and
-    unloading). Departure: so the truck arrives ``hub_handling`` before ``first_departure``,
-    rounded down to a quarter hour.
+    unloading). Departure (the sorting centre's local time): so the truck arrives
+    ``hub_handling`` before ``first_departure`` in the hub's zone, rounded down to a quarter
+    hour.
     """
     p = params if params is not None else RoutingParams()
     provider = distance if distance is not None else GreatCircleDistance()
@@ -606,18 +608,23 @@ def hub_line_hauls(
     seconds = driving_seconds(road[np.arange(len(hubs)), nearest], p.line_haul_speed_kmh)
     first = p.first_departure.hour * 3_600 + p.first_departure.minute * 60
     handling = int(p.hub_handling.total_seconds())
+    hub_zones = hubs.timezone.tolist() if hubs.timezone is not None else None
     hauls: list[LineHaul] = []
     for h in range(len(hubs)):
+        centre = sorting_centres[int(nearest[h])]
+        hub_zone = hub_zones[h] if hub_zones is not None else DEFAULT_TIMEZONE
+        shift = utc_offset_s(centre.timezone) - utc_offset_s(hub_zone)
         duration = max(timedelta(seconds=math.ceil(float(seconds[h]) / 60.0) * 60), _MIN_LINE_HAUL)
-        leave = (first - handling - int(duration.total_seconds())) // 900 * 900 % 86_400
+        arrive = first - handling + shift  # in the sorting centre's clock
+        leave = (arrive - int(duration.total_seconds())) // 900 * 900 % 86_400
         hauls.append(
             LineHaul(
-                origin=sorting_centres[int(nearest[h])].id,
+                origin=centre.id,
                 destination=str(hubs.id[h]),
                 weekdays=EVERY_DAY,
                 departure=time(leave // 3_600, leave % 3_600 // 60),
                 duration=duration,
-                id=f"{sorting_centres[int(nearest[h])].id}->{hubs.id[h]}",
+                id=f"{centre.id}->{hubs.id[h]}",
             )
         )
     return tuple(hauls)

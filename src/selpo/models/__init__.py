@@ -1,6 +1,11 @@
 """ORM tables, one module per table; importing this package registers them all on ``Base``."""
 
+from selpo.models.acceptance import Acceptance
+from selpo.models.acceptance_scan import AcceptanceScan
 from selpo.models.api_key import ApiKey
+from selpo.models.clerk import Clerk
+from selpo.models.clerk_session import ClerkSession
+from selpo.models.code_search_guard import CodeSearchGuard
 from selpo.models.district import District
 from selpo.models.hub import Hub
 from selpo.models.idempotency_record import IdempotencyRecord
@@ -19,7 +24,12 @@ from selpo.models.tracking_serial import TrackingSerial
 from selpo.models.webhook_subscription import WebhookSubscription
 
 __all__ = [
+    "Acceptance",
+    "AcceptanceScan",
     "ApiKey",
+    "Clerk",
+    "ClerkSession",
+    "CodeSearchGuard",
     "District",
     "Hub",
     "IdempotencyRecord",

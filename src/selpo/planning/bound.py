@@ -133,3 +133,15 @@ def bound_for_every_k(inst: LocationInstance, multipliers: FloatArray, k_max: in
     steps = np.concatenate(([0.0], np.cumsum(best)))
     taken = np.minimum(np.arange(k_max + 1), len(best))
     return np.asarray(base + steps[taken], dtype=np.float64)
+
+
+def lagrangian_plan(
+    inst: LocationInstance, multipliers: FloatArray, *, k: int | None, budget: float | None
+) -> list[int]:
+    """The columns the relaxed problem opens at these multipliers (whole ones only)."""
+    c_fallback = inst.weight * inst.fallback
+    mu = np.clip(multipliers, 0.0, c_fallback)
+    reduced = inst.weight[inst.row_of] * inst.dist - mu[inst.row_of]
+    rho = weighted_sum_by(inst.col, np.minimum(reduced, 0.0), inst.n_cols)
+    x = _select(rho, ~inst.forced, inst.cost, k, budget)
+    return [int(j) for j in np.flatnonzero((x >= 1.0 - 1e-9) & ~inst.forced)]

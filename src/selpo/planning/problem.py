@@ -7,8 +7,10 @@ result.
 
 Using it from a service::
 
-    from selpo.planning.problem import DemandPoints, Facilities, covering_problem
-    from selpo.planning.solver import solve_max_covering, coverage_curve, solve_p_median
+    from selpo.planning.problem import DemandPoints, Facilities, covering_problem, median_problem
+    from selpo.planning.solver import (
+        coverage_curve, covered_places, solve_max_covering, solve_p_median,
+    )
 
     demand = DemandPoints.build(ids=place_ids, lat=lats, lon=lons, weight=populations)
     offices = Facilities.build(
@@ -23,11 +25,17 @@ Using it from a service::
     result.covered_after, result.gap, [c.index for c in result.chosen]
 
     curve = coverage_curve(problem, k_max=132)                    # k = 0..132 in one run
+    curve.points[40].covered, curve.points[40].bound, curve.plan(40)
     median = solve_p_median(median_problem(demand, offices, nearest=10), k=20)
+    covered_places(problem, [c.position for c in result.chosen])  # mask over places
 
-Everything returned is a frozen dataclass of plain values (floats, ints, strings, tuples), so
-it serialises to JSON/pydantic as is. Positions (``ChosenFacility.position``) index the arrays
-the problem was built from; ``index`` is the office's postal index.
+The solvers take ``method`` ("auto" | "exact" | "heuristic"), ``time_limit_s``, ``seed`` and
+``reduce`` (turn the exact reductions off, for checking). Everything returned is a frozen
+dataclass of plain values (floats, ints, strings, tuples, ``ReductionStats``), so
+``dataclasses.asdict`` gives JSON. Positions (``ChosenFacility.position``) index the arrays
+the problem was built from; ``index`` is the office's postal index. Inputs are checked when
+built (``ValueError`` with the reason): a service turns that into its own domain error.
+The method behind all this (model, reductions, bounds, how to read a gap): docs/planning.md.
 
 Distances. Without a road network, road distance = great-circle distance × ``circuity``
 (default 1.3, ``geometry.DEFAULT_CIRCUITY``). A road-distance provider plugs in through

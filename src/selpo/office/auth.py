@@ -1,0 +1,313 @@
+"""Clerk accounts, passwords, server-side sessions and CSRF tokens of the office workstation.
+
+* Passwords: argon2id (``argon2-cffi``), rehashed on login when the parameters change.
+* Sessions: a 256-bit random token in an HttpOnly cookie; the table keeps its SHA-256 (a fast
+  digest is as strong as a password hash for a random 256-bit secret), an absolute expiry of
+  one working day, and the session's CSRF token.
+* Lock-out: five wrong passwords in a row lock the account for fifteen minutes. The failure
+  count is returned, not raised, so the caller's transaction keeps it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from selpo.errors import DomainError
+from selpo.models import Clerk, ClerkSession, District, PostOffice
+from selpo.office.errors import (
+    ClerkInvalid,
+    CsrfRefused,
+    LoginFailed,
+    LoginLocked,
+    OfficeForbidden,
+    OfficeNotFound,
+)
+
+SESSION_LIFETIME = timedelta(hours=12)
+MAX_LOGIN_FAILURES = 5
+LOGIN_LOCK = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 8
+LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+_PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+_hasher = PasswordHasher()
+# Verified against when the login is unknown, so both answers take the same time.
+_DUMMY_HASH = _hasher.hash("selpo-no-such-clerk")
+
+
+@dataclass(frozen=True)
+class Workstation:
+    """Who is signed in on this request: the clerk and their session row."""
+
+    clerk: Clerk
+    session: ClerkSession
+
+    @property
+    def actor(self) -> str:
+        """How tracking events and cash records name this clerk."""
+        return f"clerk:{self.clerk.login}"
+
+    @property
+    def csrf_token(self) -> str:
+        return self.session.csrf_token
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The answer to a login: a new session token, or the refusal (the failure is recorded)."""
+
+    token: str | None = None
+    clerk: Clerk | None = None
+    refusal: DomainError | None = None
+
+
+def digest(token: str) -> str:
+    """SHA-256 of a session token, as stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def generate_password(length: int = 12) -> str:
+    """A random password without look-alike characters (no 0/O, 1/l/I)."""
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(length))
+
+
+def hash_password(password: str) -> str:
+    """The argon2id hash of a password."""
+    return _hasher.hash(password)
+
+
+def _check_new_account(session: Session, login: str, password: str) -> str:
+    login = login.strip().lower()
+    if not LOGIN_RE.match(login):
+        raise ClerkInvalid(
+            "Логин — от 3 до 64 латинских строчных букв, цифр, точек, дефисов и подчёркиваний.",
+            field="login",
+        )
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ClerkInvalid(
+            f"Пароль должен быть не короче {MIN_PASSWORD_LENGTH} символов.", field="password"
+        )
+    if session.scalars(select(Clerk.id).where(Clerk.login == login)).first() is not None:
+        raise ClerkInvalid(f"Логин {login} уже занят.", field="login")
+    return login
+
+
+def add_clerk(
+    session: Session,
+    *,
+    office_index: str,
+    login: str,
+    password: str,
+    now: datetime,
+    full_name: str | None = None,
+) -> Clerk:
+    """Create a clerk of one office."""
+    office = session.scalars(select(PostOffice).where(PostOffice.index == office_index)).first()
+    if office is None:
+        raise OfficeNotFound(office_index)
+    login = _check_new_account(session, login, password)
+    clerk = Clerk(
+        login=login,
+        full_name=full_name,
+        role="clerk",
+        post_office_id=office.id,
+        district_id=None,
+        password_hash=hash_password(password),
+        active=True,
+        failed_logins=0,
+        created_at=now,
+    )
+    session.add(clerk)
+    session.flush()
+    return clerk
+
+
+def add_supervisor(
+    session: Session,
+    *,
+    district_name: str,
+    login: str,
+    password: str,
+    now: datetime,
+    full_name: str | None = None,
+) -> Clerk:
+    """Create a supervisor of a district (may act in any of its offices)."""
+    district = session.scalars(select(District).where(District.name == district_name)).first()
+    if district is None:
+        raise ClerkInvalid(f"Района «{district_name}» нет.", field="district")
+    login = _check_new_account(session, login, password)
+    clerk = Clerk(
+        login=login,
+        full_name=full_name,
+        role="supervisor",
+        post_office_id=None,
+        district_id=district.id,
+        password_hash=hash_password(password),
+        active=True,
+        failed_logins=0,
+        created_at=now,
+    )
+    session.add(clerk)
+    session.flush()
+    return clerk
+
+
+def _local_hhmm(moment: datetime, timezone: str) -> str:
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
+
+
+def sign_in(session: Session, *, login: str, password: str, now: datetime, timezone: str) -> SignIn:
+    """Check a login and password; open a session, or count the failure and say why not."""
+    clerk = session.scalars(
+        select(Clerk).where(Clerk.login == login.strip().lower()).with_for_update()
+    ).first()
+    if clerk is None or not clerk.active:
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+        return SignIn(refusal=LoginFailed())
+    if clerk.locked_until is not None and now < clerk.locked_until:
+        return SignIn(refusal=LoginLocked(_local_hhmm(clerk.locked_until, timezone)))
+    try:
+        _hasher.verify(clerk.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        clerk.failed_logins += 1
+        refusal: DomainError = LoginFailed()
+        if clerk.failed_logins >= MAX_LOGIN_FAILURES:
+            clerk.failed_logins = 0
+            clerk.locked_until = now + LOGIN_LOCK
+            refusal = LoginLocked(_local_hhmm(clerk.locked_until, timezone))
+        session.flush()
+        return SignIn(refusal=refusal)
+    if _hasher.check_needs_rehash(clerk.password_hash):
+        clerk.password_hash = hash_password(password)
+    clerk.failed_logins = 0
+    clerk.locked_until = None
+    clerk.last_login_at = now
+    token = secrets.token_urlsafe(32)
+    session.add(
+        ClerkSession(
+            token_sha256=digest(token),
+            clerk_id=clerk.id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            expires_at=now + SESSION_LIFETIME,
+        )
+    )
+    session.flush()
+    return SignIn(token=token, clerk=clerk)
+
+
+def resolve(session: Session, token: str | None, *, now: datetime) -> Workstation | None:
+    """The signed-in clerk of a session token; ``None`` if unknown, ended or expired."""
+    if not token:
+        return None
+    row = session.execute(
+        select(ClerkSession, Clerk)
+        .join(Clerk, ClerkSession.clerk_id == Clerk.id)
+        .where(ClerkSession.token_sha256 == digest(token))
+    ).first()
+    if row is None:
+        return None
+    clerk_session, clerk = row
+    if clerk_session.revoked_at is not None or now >= clerk_session.expires_at:
+        return None
+    if not clerk.active:
+        return None
+    return Workstation(clerk=clerk, session=clerk_session)
+
+
+def sign_out(workstation: Workstation, *, now: datetime) -> None:
+    """End the session (the cookie stops working at once)."""
+    workstation.session.revoked_at = now
+
+
+def check_csrf(workstation: Workstation, token: str | None) -> None:
+    """Refuse a form that does not carry this session's CSRF token."""
+    if not token or not hmac.compare_digest(token, workstation.session.csrf_token):
+        raise CsrfRefused()
+
+
+def office_for(session: Session, workstation: Workstation, index: str) -> PostOffice:
+    """The office at ``index`` if this clerk may work in it (their own; a supervisor's district)."""
+    office = session.scalars(select(PostOffice).where(PostOffice.index == index)).first()
+    if office is None:
+        raise OfficeNotFound(index)
+    clerk = workstation.clerk
+    if clerk.role == "clerk" and clerk.post_office_id == office.id:
+        return office
+    if clerk.role == "supervisor" and clerk.district_id == office.district_id:
+        return office
+    raise OfficeForbidden(index)
+
+
+def offices_of(session: Session, workstation: Workstation) -> list[PostOffice]:
+    """The offices this clerk may work in, by index."""
+    clerk = workstation.clerk
+    query = select(PostOffice).order_by(PostOffice.index)
+    if clerk.role == "supervisor":
+        query = query.where(PostOffice.district_id == clerk.district_id)
+    else:
+        query = query.where(PostOffice.id == clerk.post_office_id)
+    return list(session.scalars(query))
+
+
+def unlock(session: Session, *, login: str) -> Clerk:
+    """Lift a login lock-out (the operator's command)."""
+    clerk = session.scalars(select(Clerk).where(Clerk.login == login.strip().lower())).first()
+    if clerk is None:
+        raise ClerkInvalid(f"Сотрудника с логином {login} нет.", field="login")
+    clerk.failed_logins = 0
+    clerk.locked_until = None
+    session.flush()
+    return clerk
+
+
+def set_password(session: Session, *, login: str, password: str, now: datetime) -> Clerk:
+    """Give a clerk a new password and end their open sessions."""
+    clerk = session.scalars(select(Clerk).where(Clerk.login == login.strip().lower())).first()
+    if clerk is None:
+        raise ClerkInvalid(f"Сотрудника с логином {login} нет.", field="login")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ClerkInvalid(
+            f"Пароль должен быть не короче {MIN_PASSWORD_LENGTH} символов.", field="password"
+        )
+    clerk.password_hash = hash_password(password)
+    clerk.failed_logins = 0
+    clerk.locked_until = None
+    for open_session in session.scalars(
+        select(ClerkSession).where(
+            ClerkSession.clerk_id == clerk.id, ClerkSession.revoked_at.is_(None)
+        )
+    ):
+        open_session.revoked_at = now
+    session.flush()
+    return clerk
+
+
+def list_clerks(session: Session) -> list[tuple[Clerk, str]]:
+    """Every account with where it works (office index and name, or district)."""
+    rows: list[tuple[Clerk, str]] = []
+    offices = {o.id: o for o in session.scalars(select(PostOffice))}
+    districts = {d.id: d for d in session.scalars(select(District))}
+    for clerk in session.scalars(select(Clerk).order_by(Clerk.login)):
+        if clerk.post_office_id is not None and clerk.post_office_id in offices:
+            office = offices[clerk.post_office_id]
+            rows.append((clerk, f"{office.index} {office.name}"))
+        elif clerk.district_id is not None and clerk.district_id in districts:
+            rows.append((clerk, districts[clerk.district_id].name))
+        else:
+            rows.append((clerk, ""))
+    return rows

@@ -1,0 +1,88 @@
+"""Refusals of the office workstation, each a clear Russian sentence for the clerk."""
+
+from __future__ import annotations
+
+from selpo.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
+
+
+class LoginFailed(Unauthorized):
+    """Wrong login or password (which of the two is not said)."""
+
+    def __init__(self) -> None:
+        super().__init__("Неверный логин или пароль.", field="login")
+
+
+class LoginLocked(Unauthorized):
+    """Too many wrong passwords in a row."""
+
+    def __init__(self, until_local: str) -> None:
+        super().__init__(
+            f"Вход заблокирован до {until_local}: пять неверных паролей подряд.",
+            field="login",
+        )
+
+
+class SessionExpired(Unauthorized):
+    """No session, or an expired or ended one."""
+
+    def __init__(self) -> None:
+        super().__init__("Сеанс завершён: войдите снова.")
+
+
+class CsrfRefused(Forbidden):
+    """A form without this session's CSRF token."""
+
+    def __init__(self) -> None:
+        super().__init__("Форма устарела или пришла не с этого рабочего места: обновите страницу.")
+
+
+class OfficeForbidden(Forbidden):
+    """Another office's pages."""
+
+    def __init__(self, index: str) -> None:
+        super().__init__(
+            f"Нет доступа: отделение {index} не ваше. Работать можно только в своём отделении.",
+            field="index",
+        )
+
+
+class OfficeNotFound(NotFound):
+    """No office with this index."""
+
+    def __init__(self, index: str) -> None:
+        super().__init__(f"Отделения с индексом {index} нет.", field="index")
+
+
+class ClerkInvalid(InvalidInput):
+    """A clerk account that cannot be created as asked."""
+
+
+class ParcelNotHere(DomainError):
+    """A parcel this step cannot take here (another office's, already issued, unknown...)."""
+
+    status_code = 409
+    title = "Conflict"
+
+
+class ParcelNotFound(NotFound):
+    """No parcel with this number (or not with these phone digits)."""
+
+
+class BadBarcode(InvalidInput):
+    """A barcode that is not a tracking number, or has a wrong check digit."""
+
+
+class NoFreeCell(Conflict):
+    """No free cell fits the parcel."""
+
+
+class CellRefused(InvalidInput):
+    """A cell that is unknown, taken or too small."""
+
+
+class CodeRefused(InvalidInput):
+    """A wrong or locked pickup code."""
+
+
+class IssueRefused(InvalidInput):
+    """An issue the clerk asked for that cannot be done (bad amounts, refused items...)."""

@@ -1,0 +1,256 @@
+"""Queries of the office workstation."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from selpo.models import (
+    Acceptance,
+    AcceptanceScan,
+    Clerk,
+    CodeSearchGuard,
+    Marketplace,
+    PostOffice,
+    Shipment,
+    ShipmentItem,
+    TrackingEvent,
+)
+
+# Where a parcel sits in a cell: waiting for its recipient, or expired and waiting to go back.
+IN_CELL = ("ready_for_pickup", "storage_expired")
+EXPECTED = ("handed_over", "in_transit")
+TO_RETURN = ("storage_expired", "refused", "partially_delivered")
+
+
+def lock_office(session: Session, office_id: int) -> PostOffice:
+    """The office row, locked until the transaction ends (serialises shelving per office)."""
+    return session.scalars(
+        select(PostOffice).where(PostOffice.id == office_id).with_for_update()
+    ).one()
+
+
+def office_by_id(session: Session, office_id: int) -> PostOffice | None:
+    """An office by id."""
+    return session.get(PostOffice, office_id)
+
+
+def shipment_by_number(session: Session, tracking_number: str) -> Shipment | None:
+    """Any shipment by tracking number (the office checks whose it is)."""
+    return session.scalars(
+        select(Shipment).where(Shipment.tracking_number == tracking_number)
+    ).first()
+
+
+def lock_shipment(session: Session, shipment_id: int) -> Shipment:
+    """A shipment, locked until the transaction ends."""
+    return session.scalars(
+        select(Shipment).where(Shipment.id == shipment_id).with_for_update()
+    ).one()
+
+
+def shipments_by_ids(session: Session, ids: Collection[int]) -> dict[int, Shipment]:
+    """Shipments by id."""
+    if not ids:
+        return {}
+    rows = session.scalars(select(Shipment).where(Shipment.id.in_(sorted(ids))))
+    return {s.id: s for s in rows}
+
+
+def office_shipments(
+    session: Session, office_id: int, statuses: Sequence[str], *, limit: int = 1000
+) -> list[Shipment]:
+    """This office's shipments in these statuses, oldest change first."""
+    query = (
+        select(Shipment)
+        .where(Shipment.destination_office_id == office_id, Shipment.status.in_(statuses))
+        .order_by(Shipment.updated_at, Shipment.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def count_office_shipments(session: Session, office_id: int, statuses: Sequence[str]) -> int:
+    """How many of this office's shipments are in these statuses."""
+    query = select(func.count(Shipment.id)).where(
+        Shipment.destination_office_id == office_id, Shipment.status.in_(statuses)
+    )
+    return int(session.scalar(query) or 0)
+
+
+def occupied_cells(session: Session, office_id: int) -> dict[str, Shipment]:
+    """Cell code → the parcel in it, for this office."""
+    query = select(Shipment).where(
+        Shipment.destination_office_id == office_id,
+        Shipment.status.in_(IN_CELL),
+        Shipment.cell_code.is_not(None),
+    )
+    return {s.cell_code: s for s in session.scalars(query) if s.cell_code}
+
+
+def marketplaces(session: Session) -> dict[int, Marketplace]:
+    """Every marketplace by id (a handful)."""
+    return {m.id: m for m in session.scalars(select(Marketplace))}
+
+
+def items_of(session: Session, shipment_id: int) -> list[ShipmentItem]:
+    """A shipment's order lines by position."""
+    query = (
+        select(ShipmentItem)
+        .where(ShipmentItem.shipment_id == shipment_id)
+        .order_by(ShipmentItem.position)
+    )
+    return list(session.scalars(query))
+
+
+def clerk_logins(session: Session, ids: Collection[int]) -> dict[int, str]:
+    """Clerk id → login."""
+    if not ids:
+        return {}
+    return dict(
+        session.execute(select(Clerk.id, Clerk.login).where(Clerk.id.in_(sorted(ids)))).tuples()
+    )
+
+
+# ---------------------------------------------------------------------------- acceptance
+
+
+def open_acceptance(session: Session, office_id: int) -> Acceptance | None:
+    """The office's acceptance being scanned, if any."""
+    query = (
+        select(Acceptance)
+        .where(Acceptance.post_office_id == office_id, Acceptance.status == "open")
+        .order_by(Acceptance.id.desc())
+    )
+    return session.scalars(query).first()
+
+
+def recent_acceptances(session: Session, office_id: int, *, limit: int = 10) -> list[Acceptance]:
+    """The office's latest acceptances, newest first."""
+    query = (
+        select(Acceptance)
+        .where(Acceptance.post_office_id == office_id)
+        .order_by(Acceptance.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def acceptances_between(
+    session: Session, office_id: int, start: datetime, end: datetime
+) -> list[Acceptance]:
+    """Acceptances of the office opened in [start, end)."""
+    query = (
+        select(Acceptance)
+        .where(
+            Acceptance.post_office_id == office_id,
+            Acceptance.opened_at >= start,
+            Acceptance.opened_at < end,
+        )
+        .order_by(Acceptance.id)
+    )
+    return list(session.scalars(query))
+
+
+def scans_of(session: Session, acceptance_id: int) -> list[AcceptanceScan]:
+    """An acceptance's scans in the order they were made."""
+    query = (
+        select(AcceptanceScan)
+        .where(AcceptanceScan.acceptance_id == acceptance_id)
+        .order_by(AcceptanceScan.id)
+    )
+    return list(session.scalars(query))
+
+
+def first_scan_of(session: Session, acceptance_id: int, shipment_id: int) -> AcceptanceScan | None:
+    """The first scan of a shipment in an acceptance."""
+    query = (
+        select(AcceptanceScan)
+        .where(
+            AcceptanceScan.acceptance_id == acceptance_id,
+            AcceptanceScan.shipment_id == shipment_id,
+        )
+        .order_by(AcceptanceScan.id)
+    )
+    return session.scalars(query).first()
+
+
+def damaged_shipment_ids(session: Session, shipment_ids: Collection[int]) -> set[int]:
+    """Which of these shipments were marked damaged at some acceptance."""
+    if not shipment_ids:
+        return set()
+    query = select(AcceptanceScan.shipment_id).where(
+        AcceptanceScan.shipment_id.in_(sorted(shipment_ids)), AcceptanceScan.damaged.is_(True)
+    )
+    return {i for i in session.scalars(query) if i is not None}
+
+
+# ---------------------------------------------------------------------------- code search
+
+
+def lock_code_guard(session: Session, office_id: int) -> CodeSearchGuard:
+    """The office's code-search guard row, created if needed, locked for the transaction."""
+    query = (
+        select(CodeSearchGuard).where(CodeSearchGuard.post_office_id == office_id).with_for_update()
+    )
+    guard = session.scalars(query).first()
+    if guard is not None:
+        return guard
+    try:
+        with session.begin_nested():
+            session.add(CodeSearchGuard(post_office_id=office_id, failures=0))
+    except IntegrityError:
+        pass  # another request created it first
+    return session.scalars(query).one()
+
+
+# ---------------------------------------------------------------------------- the day
+
+
+def office_event_counts(
+    session: Session, office_id: int, start: datetime, end: datetime
+) -> dict[str, int]:
+    """Applied tracking events of this office's parcels in [start, end), by code."""
+    query = (
+        select(TrackingEvent.code, func.count(TrackingEvent.id))
+        .join(Shipment, TrackingEvent.shipment_id == Shipment.id)
+        .where(
+            Shipment.destination_office_id == office_id,
+            TrackingEvent.applied.is_(True),
+            TrackingEvent.occurred_at >= start,
+            TrackingEvent.occurred_at < end,
+        )
+        .group_by(TrackingEvent.code)
+    )
+    return {code: int(count) for code, count in session.execute(query).tuples()}
+
+
+def office_cash(
+    session: Session, office_id: int, start: datetime, end: datetime
+) -> list[tuple[str, str, int, int]]:
+    """(marketplace name, method, parcels, kopecks) collected at the office in [start, end)."""
+    query = (
+        select(
+            Marketplace.name,
+            Shipment.cod_method,
+            func.count(Shipment.id),
+            func.sum(Shipment.cod_collected_kop),
+        )
+        .join(Marketplace, Shipment.marketplace_id == Marketplace.id)
+        .where(
+            Shipment.destination_office_id == office_id,
+            Shipment.cod_collected_at >= start,
+            Shipment.cod_collected_at < end,
+            Shipment.cod_collected_kop > 0,
+        )
+        .group_by(Marketplace.name, Shipment.cod_method)
+        .order_by(Marketplace.name, Shipment.cod_method)
+    )
+    return [
+        (name, method or "", int(count), int(total or 0))
+        for name, method, count, total in session.execute(query).tuples()
+    ]

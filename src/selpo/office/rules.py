@@ -1,0 +1,155 @@
+"""Pure rules of the office workstation: cells, barcodes typed by a scanner, money, words.
+
+Nothing here does I/O; the service loads the state and asks these functions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+CELL_CLASS_ORDER = ("S", "M", "L")
+CELL_RE = re.compile(r"^([SML])-?(\d{1,3})$")
+
+# A scanner types like a keyboard: with the Russian layout on, "S-03" arrives as "Ы-03".
+# Each Cyrillic key is mapped back to the Latin letter on the same key (ЙЦУКЕН → QWERTY).
+_RU_KEYS = "йцукенгшщзфывапролдячсмитьЙЦУКЕНГШЩЗФЫВАПРОЛДЯЧСМИТЬ"
+_EN_KEYS = "qwertyuiopasdfghjklzxcvbnmQWERTYUIOPASDFGHJKLZXCVBNM"
+_LAYOUT = str.maketrans(_RU_KEYS, _EN_KEYS)
+
+STATUS_RU: dict[str, str] = {
+    "created": "создана, не передана в доставку",
+    "handed_over": "передана в доставку",
+    "in_transit": "в пути",
+    "arrived_at_office": "прибыла в отделение",
+    "ready_for_pickup": "ждёт получателя",
+    "delivered": "выдана",
+    "partially_delivered": "выдана частично",
+    "refused": "отказ получателя",
+    "storage_expired": "срок хранения истёк",
+    "returning": "возвращается отправителю",
+    "returned": "возвращена отправителю",
+    "cancelled": "отменена",
+    "lost": "утрачена",
+}
+
+
+def status_ru(status: str) -> str:
+    """The Russian words for a shipment status."""
+    return STATUS_RU.get(status, status)
+
+
+def fix_layout(text: str) -> str:
+    """Undo the Russian keyboard layout a scanner may have typed a Latin label through."""
+    return text.translate(_LAYOUT)
+
+
+def clean_barcode(raw: str) -> str:
+    """A scanned or typed barcode without spaces, dashes or the layout's Cyrillic letters."""
+    return fix_layout(raw).strip().replace(" ", "").replace("-", "").upper()
+
+
+# ---------------------------------------------------------------------------- cells
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A storage cell of an office: its label and size class."""
+
+    code: str
+    size_class: str
+
+    @property
+    def number(self) -> int:
+        return int(self.code.split("-")[1])
+
+
+def cell_code(size_class: str, number: int) -> str:
+    """``("S", 3)`` → ``"S-03"``."""
+    return f"{size_class}-{number:02d}"
+
+
+def office_cells(counts: Mapping[str, int]) -> list[Cell]:
+    """Every cell of an office with ``counts`` cells per class: S-01.., M-01.., L-01.."""
+    return [
+        Cell(cell_code(size_class, n), size_class)
+        for size_class in CELL_CLASS_ORDER
+        for n in range(1, counts.get(size_class, 0) + 1)
+    ]
+
+
+def parse_cell_code(raw: str) -> str | None:
+    """A cell label as scanned or typed (``s3``, ``Ы-03``, ``M-12``) in its canonical form."""
+    match = CELL_RE.match(fix_layout(raw).strip().upper().replace(" ", ""))
+    if match is None:
+        return None
+    return cell_code(match.group(1), int(match.group(2)))
+
+
+def classes_from(smallest: str) -> tuple[str, ...]:
+    """The cell classes that hold a parcel whose smallest fitting class is ``smallest``."""
+    return CELL_CLASS_ORDER[CELL_CLASS_ORDER.index(smallest) :]
+
+
+def propose_cells(
+    parcels: Sequence[tuple[str, str | None]], cells: Sequence[Cell], occupied: Iterable[str]
+) -> dict[str, str | None]:
+    """Give each parcel ``(key, smallest class or None)`` a free cell, in order.
+
+    A parcel gets the lowest-numbered free cell of its smallest class, else of the next larger
+    class; none when nothing fitting is free (or it fits no class). Parcels earlier in the
+    list are served first, and no two parcels get the same cell.
+    """
+    taken = set(occupied)
+    free: dict[str, list[Cell]] = {c: [] for c in CELL_CLASS_ORDER}
+    for cell in cells:
+        if cell.code not in taken:
+            free[cell.size_class].append(cell)
+    proposals: dict[str, str | None] = {}
+    for key, smallest in parcels:
+        chosen: Cell | None = None
+        if smallest is not None:
+            for size_class in classes_from(smallest):
+                if free[size_class]:
+                    chosen = free[size_class].pop(0)
+                    break
+        proposals[key] = chosen.code if chosen else None
+    return proposals
+
+
+# ---------------------------------------------------------------------------- money
+
+_AMOUNT_RE = re.compile(r"^(\d{1,9})(?:[.,](\d{1,2}))?$")
+
+
+def parse_roubles(raw: str) -> int | None:
+    """``"1 500,5"`` → 150050 kopecks; ``None`` when it is not an amount in roubles."""
+    text = raw.strip().replace(" ", "").replace("\u00a0", "").replace("₽", "")
+    match = _AMOUNT_RE.match(text)
+    if match is None:
+        return None
+    roubles, kopecks = match.group(1), (match.group(2) or "0").ljust(2, "0")
+    return int(roubles) * 100 + int(kopecks)
+
+
+def format_roubles(kopecks: int) -> str:
+    """150050 → ``"1 500,50 ₽"`` (thin non-breaking spaces between thousands)."""
+    sign = "−" if kopecks < 0 else ""
+    roubles, rest = divmod(abs(kopecks), 100)
+    grouped = f"{roubles:,}".replace(",", "\u202f")
+    return f"{sign}{grouped},{rest:02d}\u00a0₽"
+
+
+def cod_due(cod_kop: int, declared_value_kop: int, lines: Iterable[tuple[int, int, int]]) -> int:
+    """Cash due for what is taken: ``lines`` are (price, quantity, refused quantity).
+
+    In full when nothing is refused; otherwise in proportion to the value taken, never more
+    than the agreed COD (the rule of ``shipment.service.issue_to_recipient``).
+    """
+    items = list(lines)
+    refused = sum(r for _, _, r in items)
+    if not refused or not declared_value_kop:
+        return cod_kop
+    taken = sum(price * (quantity - r) for price, quantity, r in items)
+    return min(cod_kop, cod_kop * taken // declared_value_kop)
