@@ -3,6 +3,11 @@
 Run from the repository root::
 
     .venv/bin/python bench/shipments.py [--quick] [--backend sqlite|postgresql|both]
+        [--postgres-url URL] [--no-http] [--profile]
+
+(PostgreSQL: ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres`` unless ``--postgres-url``
+names another server; skipped with a note when none answers. ``--profile`` prints a cProfile
+of one service batch per backend.)
 
 Each backend gets a fresh database (SQLite: a file in a temporary folder; PostgreSQL: a new
 ``selpo_bench_shipments_<pid>`` database, dropped at the end), migrated to head, with the

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from selpo.errors import InvalidInput
@@ -102,35 +102,63 @@ def publish_event(
 ) -> str:
     """Queue an event for every active subscription of the marketplace that wants it; return
     the event id."""
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type!r}; known: {', '.join(EVENT_TYPES)}")
-    event_id = str(uuid.uuid4())
-    payload = {
-        "event_id": event_id,
-        "type": event_type,
-        "created_at": format_timestamp(now),
-        "data": json.loads(json.dumps(data, default=_json_default)),
-    }
-    subscriptions = session.scalars(
-        select(WebhookSubscription).where(
-            WebhookSubscription.marketplace_id == marketplace_id,
-            WebhookSubscription.active.is_(True),
+    return publish_events(
+        session, marketplace_id=marketplace_id, events=[(event_type, data)], now=now
+    )[0]
+
+
+def publish_events(
+    session: Session,
+    *,
+    marketplace_id: int,
+    events: Sequence[tuple[str, dict[str, Any]]],
+    now: datetime,
+) -> list[str]:
+    """Queue many events of one marketplace at once (one read of its subscriptions, one
+    bulk insert); return their event ids in order."""
+    for event_type, _ in events:
+        if event_type not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {event_type!r}; known: {', '.join(EVENT_TYPES)}")
+    subscriptions = list(
+        session.scalars(
+            select(WebhookSubscription).where(
+                WebhookSubscription.marketplace_id == marketplace_id,
+                WebhookSubscription.active.is_(True),
+            )
         )
     )
-    for subscription in subscriptions:
-        if subscribes_to(subscription, event_type):
-            session.add(
-                _new_webhook_row(
-                    subscription.id,
-                    event_id=event_id,
-                    event_type=event_type,
-                    event_created_at=now,
-                    payload=payload,
-                    now=now,
-                )
+    ids: list[str] = []
+    rows: list[dict[str, Any]] = []
+    created_at = format_timestamp(now)
+    for event_type, data in events:
+        event_id = str(uuid.uuid4())
+        ids.append(event_id)
+        # Serialise even when nobody listens: data JSON cannot carry is a bug to surface now.
+        payload = {
+            "event_id": event_id,
+            "type": event_type,
+            "created_at": created_at,
+            "data": json.loads(json.dumps(data, default=_json_default)),
+        }
+        wanted = [s for s in subscriptions if subscribes_to(s, event_type)]
+        for subscription in wanted:
+            rows.append(
+                {
+                    "kind": "webhook",
+                    "status": "pending",
+                    "subscription_id": subscription.id,
+                    "event_id": event_id,
+                    "event_type": event_type,
+                    "event_created_at": now,
+                    "payload": payload,
+                    "created_at": now,
+                    "available_at": now,
+                    "attempts": 0,
+                }
             )
-    session.flush()
-    return event_id
+    if rows:
+        session.execute(insert(OutboxMessage), rows)
+    return ids
 
 
 def normalise_phone(phone: str) -> str:

@@ -431,6 +431,7 @@ def create_shipments(
             for shipment_id in ids
         ]
         session.execute(insert(TrackingEvent), event_rows)
+        created_events: list[tuple[str, dict[str, Any]]] = []
         for number, shipment_id, (position, s, office) in zip(numbers, ids, accepted, strict=True):
             read = ShipmentRead(
                 tracking_number=number,
@@ -463,20 +464,22 @@ def create_shipments(
                     )
                 ],
             )
-            notify_service.publish_event(
-                session,
-                marketplace_id=marketplace.id,
-                event_type="shipment.created",
-                data={
-                    "tracking_number": number,
-                    "external_order_id": s.external_order_id,
-                    "status": S.CREATED.value,
-                    "destination_index": office.index,
-                    "shipment_id": shipment_id,
-                },
-                now=now,
+            created_events.append(
+                (
+                    "shipment.created",
+                    {
+                        "tracking_number": number,
+                        "external_order_id": s.external_order_id,
+                        "status": S.CREATED.value,
+                        "destination_index": office.index,
+                        "shipment_id": shipment_id,
+                    },
+                )
             )
             outcomes[position] = CreateOutcome(position, shipment=read)
+        notify_service.publish_events(
+            session, marketplace_id=marketplace.id, events=created_events, now=now
+        )
     return [outcomes[i] for i in sorted(outcomes)]
 
 
