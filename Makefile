@@ -56,8 +56,12 @@ test-pg: $(DEV_STAMP)
 
 check: test
 
+## bench: every benchmark (figures go to docs/performance.md)
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/pickup_search.py
+	$(BIN)/python bench/eta.py
+	$(BIN)/python bench/planning.py
+	$(BIN)/python bench/shipments.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
