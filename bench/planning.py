@@ -9,8 +9,10 @@ mark (resident set, interpreter and libraries included, about 150 MB of it).
 
 Instances: the synthetic region (3,000 × 292), medium (30,000 × 5,000) and national
 (150,000 × 42,000) sizes of ``selpo.planning.synthetic``, covering radius 5 km by road. The
-real region joins the table when this module has a ``region_instance()`` returning a
-``BenchInstance`` — one line, e.g. ``from selpo.planning.service import region_instance``.
+real region joins the table (first, with exact, heuristic, curve, p-median and spopt rows)
+when this module has a ``region_instance()`` returning a ``BenchInstance`` or anything with
+``demand`` and ``facilities`` (such as the service's ``RegionInstance``) — one line, e.g.
+``from selpo.planning.service import bench_region_instance as region_instance``.
 
 When PySAL's ``spopt`` (and ``pulp``) can be imported, its MCLP is run on the synthetic region
 with the same coverage, k and fixed offices, as the baseline.
@@ -111,9 +113,47 @@ def makers() -> dict[str, Callable[[], BenchInstance]]:
     found: dict[str, Callable[[], BenchInstance]] = {}
     hook = globals().get("region_instance")
     if callable(hook):
-        found["region"] = hook
+        found["region"] = lambda: _as_bench(hook())
     found.update(SYNTHETIC)
     return found
+
+
+def region_instance() -> Any:
+    """The real Ivanovo region as the service plans it: the bundled data imported into a
+    scratch SQLite database, OZON's 19 offices fixed."""
+    import tempfile
+    from pathlib import Path
+
+    from selpo.config import BUNDLED_REGION_DIR
+    from selpo.db import create_db_engine, make_session_factory, session_scope
+    from selpo.migrate import upgrade_to_head
+    from selpo.network.importer import import_region
+    from selpo.planning.service import load_instance
+
+    with tempfile.TemporaryDirectory() as folder:
+        engine = create_db_engine(f"sqlite:///{Path(folder) / 'region.db'}")
+        upgrade_to_head(engine)
+        with session_scope(make_session_factory(engine)) as session:
+            import_region(session, directory=BUNDLED_REGION_DIR)
+            instance = load_instance(session, marketplace="OZON")
+        engine.dispose()
+    return instance
+
+
+def _as_bench(instance: Any) -> BenchInstance:
+    """Accept a BenchInstance, or anything with ``demand`` and ``facilities`` (the service's
+    RegionInstance), planned like the synthetic region: 5 km, k = 132, p-median k = 20."""
+    if isinstance(instance, BenchInstance):
+        return instance
+    return BenchInstance(
+        name="region",
+        demand=instance.demand,
+        facilities=instance.facilities,
+        radius_m=5_000.0,
+        k=132,
+        budget=20_000.0,
+        median_k=20,
+    )
 
 
 def _peak_mb() -> float:

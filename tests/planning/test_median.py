@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from selpo.planning import solver
 from selpo.planning.geometry import road_distance_m
 from selpo.planning.problem import (
     DemandPoints,
@@ -203,3 +204,17 @@ def test_region_p_median_is_proven() -> None:
     assert result.mean_distance_m == pytest.approx(result.objective / result.total_weight)
     assert result.unrestricted_objective is not None
     assert result.unrestricted_objective >= result.objective - 1e-6
+
+
+def test_lagrangian_path_stops_at_the_tolerance(monkeypatch: pytest.MonkeyPatch) -> None:
+    instance = named_instance("region")
+    problem = median_problem(instance.demand, instance.facilities, nearest=6)
+    proven = solve_p_median(problem, k=15, time_limit_s=20)
+    assert proven.status == "optimal"
+    # Pretend the LP is too big: the Lagrangian rounds must bound and plan on their own.
+    monkeypatch.setattr(solver, "LP_NONZEROS_MEDIAN", 0)
+    result = solve_p_median(problem, k=15, method="heuristic", gap_tolerance=1e-3)
+    assert result.bound_method == "lagrangian"
+    assert result.gap <= 1e-3
+    assert result.bound <= proven.objective + 1e-6
+    assert result.objective >= proven.objective - 1e-6

@@ -27,6 +27,7 @@ from selpo.planning.problem import (
     DemandPoints,
     Facilities,
     MedianResult,
+    Method,
     covering_problem,
     median_problem,
 )
@@ -139,8 +140,12 @@ def load_instance(
     )
 
 
-def _method(solver: str) -> Any:
-    return {"exact": "exact", "fast": "fast", "auto": "auto"}[solver]
+def _method(solver: str) -> Method:
+    """The CLI's and API's solver names: "fast" is the heuristic with its proven bound."""
+    methods: dict[str, Method] = {"exact": "exact", "fast": "heuristic", "auto": "auto"}
+    if solver not in methods:
+        raise InvalidInput("solver is exact, fast or auto", field="solver")
+    return methods[solver]
 
 
 def _chosen(result: CoveringResult | MedianResult, names: dict[str, str]) -> list[ChosenOffice]:

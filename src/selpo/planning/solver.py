@@ -6,16 +6,19 @@ Every solver works the same way on the shared LocationInstance (see ``location.p
 2. reduce it exactly (``reduce.py``) — results are mapped back to the original offices;
 3. lazy greedy, which also yields the online submodular bound;
 4. ``exact`` (or ``auto`` on a small reduced model): HiGHS MIP warm-started from the greedy;
-   ``heuristic`` (or ``auto`` on a large one): 1-swap local search, then a Lagrangian bound
-   (and the LP relaxation through HiGHS when the model is small enough to afford it).
+   ``heuristic`` (or ``auto`` on a large one): the LP relaxation through HiGHS (the bound)
+   and the plan it guides when affordable, 1-swap local search, and otherwise Lagrangian
+   rounds (bound and plans).
 
 The heuristics are deterministic; ``seed`` feeds HiGHS. A binding time limit can stop the
-local search or the MIP early, which is the only source of run-to-run variation.
+local search, the Lagrangian or the MIP early, the only source of run-to-run variation.
+The method and the measurements behind the thresholds: docs/planning.md.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,16 +53,16 @@ from selpo.planning.reduce import Reduced, no_reduction, reduce_instance
 # ``auto`` solves the MIP when the reduced model has at most this many non-zeros; HiGHS proves
 # region-size covering models (a few thousand non-zeros) in well under a second.
 AUTO_EXACT_NONZEROS = 60_000
-# Larger models get the LP relaxation up to these sizes, the Lagrangian bound beyond. Covering
-# LPs are easy (the 150,000 × 42,000 synthetic one, 214,000 non-zeros: 2 s); p-median LPs are
-# not (30,000 × 5,000 with 10 neighbours, 1.2 M non-zeros: 48 s, where the Lagrangian bound
-# gets within 0.1 % in the same time).
+# Larger models get the LP relaxation up to these sizes, Lagrangian rounds beyond. Covering
+# LPs are easy (the 150,000 × 42,000 synthetic one, 217,000 non-zeros: 1.5 s); p-median LPs
+# are not (30,000 × 5,000 with 10 neighbours, 1.2 M non-zeros: 48 s, where the Lagrangian
+# rounds reach a 5e-5 gap in 3 s).
 LP_NONZEROS = 3_000_000
 LP_NONZEROS_MEDIAN = 400_000
 # The curve is solved exactly point by point when non-zeros × k_max stays under this (the
 # region: ~3,000 × 132); otherwise greedy, with the LP at a few sampled k for bounds.
 CURVE_EXACT_WORK = 2_000_000
-CURVE_LP_SAMPLES = 24
+CURVE_LP_SAMPLES = 48
 # Gaps below this (relative) count as closed.
 CLOSED_GAP = 1e-9
 
@@ -167,8 +170,13 @@ def _solve(
     method: Method,
     deadline: float,
     seed: int,
+    good_enough: Callable[[float, float], bool],
 ) -> _Outcome:
-    """Best columns of the reduced instance with a lower bound on the optimal cost."""
+    """Best columns of the reduced instance with a lower bound on the optimal cost.
+
+    ``good_enough(cost, bound)`` says when the reported gap is small enough for the
+    heuristic's open-ended phase (the Lagrangian rounds) to stop before the time limit.
+    """
     inst = red.instance
     free = int((~inst.forced).sum())
     if free == 0 or k == 0 or inst.n_rows == 0:
@@ -213,7 +221,7 @@ def _solve(
         lp = solve_lp(inst, k=k, budget=budget, time_limit=_share(deadline, 0.5), seed=seed)
     if lp is not None:
         if lp.bound > bound:
-            bound, bound_method = min(lp.bound, cost), "lp"
+            bound, bound_method = lp.bound, "lp"
         guided = _lp_guided(inst, lp.x, k=k, budget=budget, deadline=deadline, seed=seed)
         if guided is not None and guided[1] < cost:
             columns, cost = guided
@@ -224,7 +232,14 @@ def _solve(
         cost = total_cost(inst, open_mask(inst, columns))
     if lp is None and not _closed(cost, bound):
         found, found_cost, lower = _lagrangian_rounds(
-            inst, columns, cost, k=k, budget=budget, deadline=deadline
+            inst,
+            columns,
+            cost,
+            bound,
+            k=k,
+            budget=budget,
+            deadline=deadline,
+            good_enough=good_enough,
         )
         if found_cost < cost:
             columns, cost, method_name = found, found_cost, "lagrangian+swap"
@@ -237,10 +252,12 @@ def _lagrangian_rounds(
     inst: LocationInstance,
     columns: list[int],
     cost: float,
+    known_bound: float,
     *,
     k: int | None,
     budget: float | None,
     deadline: float,
+    good_enough: Callable[[float, float], bool],
 ) -> tuple[list[int], float, float]:
     """Alternate subgradient rounds (bound) with Lagrangian plans improved by swaps (plan).
 
@@ -265,14 +282,14 @@ def _lagrangian_rounds(
         stalled = lagrange.bound <= best + 1e-7 * max(1.0, abs(cost))
         if lagrange.bound > best:
             best, multipliers = lagrange.bound, lagrange.multipliers
-        if _closed(cost, best):
+        if good_enough(cost, max(best, known_bound)):
             break
         start = lagrangian_plan(inst, multipliers, k=k, budget=budget)
         found, _ = swap_search(inst, start, k=k, budget=budget, deadline=deadline)
         found_cost = total_cost(inst, open_mask(inst, found))
         if found_cost < cost:
             columns, cost = found, found_cost
-        if stalled or _closed(cost, best):
+        if stalled or good_enough(cost, max(best, known_bound)):
             break
         iterations *= 2
     return columns, cost, best
@@ -420,15 +437,34 @@ def solve_max_covering(
     time_limit_s: float = 30.0,
     seed: int = 0,
     reduce: bool = True,
+    gap_tolerance: float = 1e-4,
 ) -> CoveringResult:
-    """Open k more candidates (or spend at most ``budget``) to cover the most weight."""
+    """Open k more candidates (or spend at most ``budget``) to cover the most weight.
+
+    ``gap_tolerance``: a heuristic run stops refining once its proven gap is this small (the
+    exact MIP always proves optimality, up to the time limit).
+    """
     started = time.perf_counter()
     facilities = problem.facilities
     _check_limits(k, budget, facilities)
     inst, labels = covering_instance(problem, use_cost=budget is not None)
     red = _reduced(inst, labels, budget, reduce)
-    out = _solve(red, k=k, budget=budget, method=method, deadline=started + time_limit_s, seed=seed)
     total = float(problem.demand.weight.sum())
+    base = total - red.constant
+
+    def good_enough(cost: float, lower: float) -> bool:
+        bound = base - lower
+        return bound <= 0 or (cost - lower) / bound <= gap_tolerance
+
+    out = _solve(
+        red,
+        k=k,
+        budget=budget,
+        method=method,
+        deadline=started + time_limit_s,
+        seed=seed,
+        good_enough=good_enough,
+    )
     covered_after = total - red.constant - out.cost
     bound = max(total - red.constant - out.bound, covered_after)
     covered_before = _covered_by(problem, facilities.fixed)
@@ -476,14 +512,31 @@ def solve_p_median(
     time_limit_s: float = 30.0,
     seed: int = 0,
     reduce: bool = True,
+    gap_tolerance: float = 1e-4,
 ) -> MedianResult:
-    """Open k more candidates (or spend at most ``budget``) to minimise weighted road metres."""
+    """Open k more candidates (or spend at most ``budget``) to minimise weighted road metres.
+
+    ``gap_tolerance`` as for ``solve_max_covering``.
+    """
     started = time.perf_counter()
     facilities = problem.facilities
     _check_limits(k, budget, facilities)
     inst, labels = median_instance(problem, use_cost=budget is not None)
     red = _reduced(inst, labels, budget, reduce)
-    out = _solve(red, k=k, budget=budget, method=method, deadline=started + time_limit_s, seed=seed)
+
+    def good_enough(cost: float, lower: float) -> bool:
+        objective = red.constant + cost
+        return objective <= 0 or (cost - lower) / objective <= gap_tolerance
+
+    out = _solve(
+        red,
+        k=k,
+        budget=budget,
+        method=method,
+        deadline=started + time_limit_s,
+        seed=seed,
+        good_enough=good_enough,
+    )
     objective = red.constant + out.cost
     bound = min(red.constant + out.bound, objective)
     before = total_cost(inst, inst.forced.copy())
@@ -536,6 +589,7 @@ def coverage_curve(
     exact: bool | None = None,
     time_limit_s: float = 60.0,
     seed: int = 0,
+    gap_tolerance: float = 1e-4,
 ) -> CoverageCurve:
     """Covered weight for k = 0..k_max more offices, with a proven upper bound at every k.
 
@@ -544,7 +598,8 @@ def coverage_curve(
     (default: when the reduced model is small, as for a region) each k is also solved by the
     MIP, warm-started from the better of the greedy prefix and the previous optimum plus one
     office; those points are optimal but not nested. Otherwise the LP relaxation is solved at
-    a few sampled k: its duals give a bound for every k, and its guided plans replace the
+    a few sampled k (until the worst gap, relative to the coverable weight, is under
+    ``gap_tolerance``): its duals give a bound for every k, and its guided plans replace the
     greedy ones at those k when better.
     """
     started = time.perf_counter()
@@ -568,7 +623,7 @@ def coverage_curve(
     _, nonzeros = model_size(reduced)
     use_exact = exact if exact is not None else nonzeros * max(k_max, 1) <= CURVE_EXACT_WORK
     if not use_exact and nonzeros <= LP_NONZEROS:
-        _sample_with_lp(reduced, k_max, best_cost, plans, lower, deadline, seed)
+        _sample_with_lp(reduced, k_max, best_cost, plans, lower, deadline, seed, gap_tolerance)
     if use_exact:
         for k in range(1, k_max + 1):
             if _closed(best_cost[k], lower[k]):
@@ -631,6 +686,7 @@ def _sample_with_lp(
     lower: np.ndarray,
     deadline: float,
     seed: int,
+    gap_tolerance: float,
 ) -> None:
     """Solve the LP at k_max, then wherever the gap is widest, while time allows.
 
@@ -640,10 +696,13 @@ def _sample_with_lp(
     scale = max(float(inst.weight @ inst.fallback), 1e-12)
     tried: set[int] = set()
     k = k_max
+    last_sample = 0.0
     while len(tried) < CURVE_LP_SAMPLES and k not in tried:
         tried.add(k)
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0.05:
+        sample_started = time.perf_counter()
+        remaining = deadline - sample_started
+        # Another sample like the last one would overrun the time limit: stop here.
+        if remaining <= max(0.05, last_sample):
             break
         lp = solve_lp(inst, k=k, budget=None, time_limit=remaining / 2, seed=seed)
         if lp is not None:
@@ -660,10 +719,11 @@ def _sample_with_lp(
             )
             if guided is not None and guided[1] < best_cost[k]:
                 plans[k], best_cost[k] = guided
+        last_sample = time.perf_counter() - sample_started
         gaps = (best_cost - np.maximum.accumulate(lower[::-1])[::-1]) / scale
         gaps[0] = 0.0
         gaps[list(tried)] = 0.0
-        if float(gaps.max()) <= CLOSED_GAP:
+        if float(gaps.max()) <= gap_tolerance:
             break
         k = int(np.argmax(gaps))
 
