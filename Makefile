@@ -27,6 +27,7 @@ install-dev: $(DEV_STAMP)
 run: $(STAMP)
 	$(BIN)/selpo db upgrade
 	$(BIN)/selpo import-region
+	$(BIN)/selpo timetable generate --if-missing
 	$(BIN)/selpo first-start-keys
 	$(BIN)/selpo serve --host 127.0.0.1 --port 8000
 

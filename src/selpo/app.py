@@ -13,12 +13,15 @@ from selpo.config import Settings
 from selpo.db import create_db_engine, make_session_factory
 from selpo.errors import DomainError
 from selpo.kit.clock import Clock, SystemClock
+from selpo.logistics import endpoints as logistics_endpoints
 from selpo.marketplace import endpoints as marketplace_endpoints
 from selpo.network import endpoints as network_endpoints
 from selpo.network.service import CatalogueCache
 from selpo.notify import endpoints as notify_endpoints
 from selpo.planning import endpoints as planning_endpoints
 from selpo.shipment import endpoints as shipment_endpoints
+from selpo.web import mount_static
+from selpo.web.pages import office as office_pages
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -79,4 +82,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(notify_endpoints.router)
     app.include_router(marketplace_endpoints.router)
     app.include_router(planning_endpoints.router)
+    app.include_router(logistics_endpoints.router)
+    app.include_router(office_pages.router)
+    mount_static(app)
     return app

@@ -14,10 +14,12 @@ from selpo.config import Settings
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.errors import DomainError
 from selpo.kit.clock import SystemClock
+from selpo.logistics.cli import timetable_app
 from selpo.marketplace import service as marketplace_service
 from selpo.network import service as network_service
 from selpo.network.bundle import BundleMissing
 from selpo.network.importer import import_region as run_import
+from selpo.office.cli import clerk_app
 from selpo.planning.cli import plan_app
 
 app = typer.Typer(
@@ -28,6 +30,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(plan_app, name="plan")
+app.add_typer(clerk_app, name="clerk")
+app.add_typer(timetable_app, name="timetable")
 marketplace_app = typer.Typer(
     help="Marketplaces, their API keys and offices.", no_args_is_help=True
 )
@@ -284,6 +288,7 @@ def serve(
     base = f"http://{host}:{port}"
     console.print(f"selpo on {base} with {count} offices ({settings.database_url})")
     console.print(f"  API docs:       {base}/docs")
+    console.print(f"  office:         {base}/office")
     console.print(f"  pickup points:  {base}/v1/pickup-points?lat=56.7086&lon=42.6695")
     console.print(f"  health:         {base}/healthz")
     uvicorn.run(application, host=host, port=port, log_level="info")

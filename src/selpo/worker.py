@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from selpo.config import Settings
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import Clock, SystemClock
+from selpo.logistics import service as logistics_service
 from selpo.notify import service as notify_service
 from selpo.notify.delivery import DEFAULT_BATCH, DeliveryReport, deliver_due, make_http_client
 from selpo.notify.sms import LogSmsGateway, SmsGateway
@@ -62,6 +63,7 @@ def shipment_jobs(settings: Settings) -> list[TimedJob]:
 
 TIMED_JOBS: list[TimedJob] = [
     TimedJob("purge_finished_outbox", timedelta(hours=6), notify_service.purge_finished_messages),
+    TimedJob("advance_parcels", timedelta(minutes=5), logistics_service.advance_parcels),
 ]
 
 

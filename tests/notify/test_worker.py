@@ -90,8 +90,11 @@ class TestJobScheduler:
         # It waits its interval like any other job rather than failing on every loop.
         assert scheduler.run_due(session_factory, TEST_NOW + timedelta(minutes=1)) == {}
 
-    def test_the_default_jobs_include_the_outbox_purge(self) -> None:
-        assert [job.name for job in TIMED_JOBS] == ["purge_finished_outbox"]
+    def test_the_default_jobs_include_the_outbox_purge_and_the_timetable(self) -> None:
+        names = [job.name for job in TIMED_JOBS]
+        assert "purge_finished_outbox" in names
+        assert "advance_parcels" in names
+        assert len(set(names)) == len(names)
 
 
 class TestRunWorker:

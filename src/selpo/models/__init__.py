@@ -9,6 +9,8 @@ from selpo.models.code_search_guard import CodeSearchGuard
 from selpo.models.district import District
 from selpo.models.hub import Hub
 from selpo.models.idempotency_record import IdempotencyRecord
+from selpo.models.line_haul import LineHaul
+from selpo.models.manifest_entry import ManifestEntry
 from selpo.models.marketplace import Marketplace
 from selpo.models.marketplace_connection import MarketplaceConnection
 from selpo.models.network_version import NetworkVersion
@@ -16,11 +18,15 @@ from selpo.models.outbox_message import OutboxMessage
 from selpo.models.plan import Plan
 from selpo.models.post_office import PostOffice
 from selpo.models.region import Region
+from selpo.models.route import Route
+from selpo.models.route_stop import RouteStop
 from selpo.models.settlement import Settlement
 from selpo.models.shipment import Shipment
 from selpo.models.shipment_item import ShipmentItem
+from selpo.models.timetable_version import TimetableVersion
 from selpo.models.tracking_event import TrackingEvent
 from selpo.models.tracking_serial import TrackingSerial
+from selpo.models.warehouse import Warehouse
 from selpo.models.webhook_subscription import WebhookSubscription
 
 __all__ = [
@@ -33,6 +39,8 @@ __all__ = [
     "District",
     "Hub",
     "IdempotencyRecord",
+    "LineHaul",
+    "ManifestEntry",
     "Marketplace",
     "MarketplaceConnection",
     "NetworkVersion",
@@ -40,10 +48,14 @@ __all__ = [
     "Plan",
     "PostOffice",
     "Region",
+    "Route",
+    "RouteStop",
     "Settlement",
     "Shipment",
     "ShipmentItem",
+    "TimetableVersion",
     "TrackingEvent",
     "TrackingSerial",
+    "Warehouse",
     "WebhookSubscription",
 ]

@@ -13,7 +13,8 @@ class ClerkSession(Base):
 
     The CSRF token of the session's forms lives here too, and so does the parcel the clerk
     is issuing: the one found by code or by tracking number and phone, and whether its
-    pickup code was checked (the issue itself refuses any other parcel).
+    pickup code was checked (the issue itself refuses any other parcel), and the message of
+    the last form, shown once by the page it redirects to.
     """
 
     __tablename__ = "clerk_session"
@@ -29,3 +30,6 @@ class ClerkSession(Base):
         BigInteger().with_variant(Integer, "sqlite"), ForeignKey("shipment.id")
     )
     issue_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The outcome of the last form, shown once by the next page (Post/Redirect/Get).
+    flash: Mapped[str | None] = mapped_column(String(500))
+    flash_tone: Mapped[str | None] = mapped_column(String(8))

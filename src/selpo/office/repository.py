@@ -29,9 +29,8 @@ TO_RETURN = ("storage_expired", "refused", "partially_delivered")
 
 def lock_office(session: Session, office_id: int) -> PostOffice:
     """The office row, locked until the transaction ends (serialises shelving per office)."""
-    return session.scalars(
-        select(PostOffice).where(PostOffice.id == office_id).with_for_update()
-    ).one()
+    query = select(PostOffice).where(PostOffice.id == office_id).with_for_update()
+    return session.scalars(query).one()
 
 
 def office_by_id(session: Session, office_id: int) -> PostOffice | None:
@@ -48,9 +47,13 @@ def shipment_by_number(session: Session, tracking_number: str) -> Shipment | Non
 
 def lock_shipment(session: Session, shipment_id: int) -> Shipment:
     """A shipment, locked until the transaction ends."""
-    return session.scalars(
-        select(Shipment).where(Shipment.id == shipment_id).with_for_update()
-    ).one()
+    query = (
+        select(Shipment)
+        .where(Shipment.id == shipment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.scalars(query).one()
 
 
 def shipments_by_ids(session: Session, ids: Collection[int]) -> dict[int, Shipment]:
@@ -111,9 +114,8 @@ def clerk_logins(session: Session, ids: Collection[int]) -> dict[int, str]:
     """Clerk id → login."""
     if not ids:
         return {}
-    return dict(
-        session.execute(select(Clerk.id, Clerk.login).where(Clerk.id.in_(sorted(ids)))).tuples()
-    )
+    query = select(Clerk.id, Clerk.login).where(Clerk.id.in_(sorted(ids)))
+    return {row.id: row.login for row in session.execute(query)}
 
 
 # ---------------------------------------------------------------------------- acceptance
@@ -226,7 +228,7 @@ def office_event_counts(
         )
         .group_by(TrackingEvent.code)
     )
-    return {code: int(count) for code, count in session.execute(query).tuples()}
+    return {code: int(count) for code, count in session.execute(query)}
 
 
 def office_cash(
@@ -252,5 +254,5 @@ def office_cash(
     )
     return [
         (name, method or "", int(count), int(total or 0))
-        for name, method, count, total in session.execute(query).tuples()
+        for name, method, count, total in session.execute(query)
     ]

@@ -139,17 +139,3 @@ def format_roubles(kopecks: int) -> str:
     roubles, rest = divmod(abs(kopecks), 100)
     grouped = f"{roubles:,}".replace(",", "\u202f")
     return f"{sign}{grouped},{rest:02d}\u00a0₽"
-
-
-def cod_due(cod_kop: int, declared_value_kop: int, lines: Iterable[tuple[int, int, int]]) -> int:
-    """Cash due for what is taken: ``lines`` are (price, quantity, refused quantity).
-
-    In full when nothing is refused; otherwise in proportion to the value taken, never more
-    than the agreed COD (the rule of ``shipment.service.issue_to_recipient``).
-    """
-    items = list(lines)
-    refused = sum(r for _, _, r in items)
-    if not refused or not declared_value_kop:
-        return cod_kop
-    taken = sum(price * (quantity - r) for price, quantity, r in items)
-    return min(cod_kop, cod_kop * taken // declared_value_kop)

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from selpo.deps import ClockDep, SessionDep, SettingsDep
 from selpo.errors import InvalidInput
+from selpo.logistics import service as logistics_service
 from selpo.marketplace.deps import AdminDep, MarketplaceDep
 from selpo.models import Marketplace, PostOffice
 from selpo.shipment import service
@@ -74,7 +75,11 @@ def create_shipment(
         if earlier is not None and earlier.status_code is not None:
             return JSONResponse(earlier.response, status_code=earlier.status_code)
     outcome = service.create_shipments(
-        session, marketplace=marketplace, shipments_in=[shipment_in], now=now
+        session,
+        marketplace=marketplace,
+        shipments_in=[shipment_in],
+        now=now,
+        promise=logistics_service.promised_dates(session, now=now),
     )[0]
     if outcome.error is not None:
         raise outcome.error
@@ -126,7 +131,11 @@ def create_shipments_batch(
                 error={"title": "Invalid input", "errors": _validation_errors(exc)},
             )
     outcomes = service.create_shipments(
-        session, marketplace=marketplace, shipments_in=[s for _, s in valid], now=now
+        session,
+        marketplace=marketplace,
+        shipments_in=[s for _, s in valid],
+        now=now,
+        promise=logistics_service.promised_dates(session, now=now),
     )
     for (position, _), outcome in zip(valid, outcomes, strict=True):
         if outcome.error is not None:

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -68,3 +69,17 @@ def pickup_code_matches(code: str, stored: str, *, tracking_number: str, pepper:
     """Constant-time check of a pickup code against its stored hash."""
     candidate = hash_pickup_code(code, tracking_number=tracking_number, pepper=pepper)
     return hmac.compare_digest(candidate, stored)
+
+
+def cod_due(cod_kop: int, declared_value_kop: int, lines: Iterable[tuple[int, int, int]]) -> int:
+    """Cash due for what is taken: ``lines`` are (price, quantity, refused quantity).
+
+    In full when nothing is refused; otherwise in proportion to the value taken, never more
+    than the agreed COD .
+    """
+    items = list(lines)
+    refused = sum(r for _, _, r in items)
+    if not refused or not declared_value_kop:
+        return cod_kop
+    taken = sum(price * (quantity - r) for price, quantity, r in items)
+    return min(cod_kop, cod_kop * taken // declared_value_kop)

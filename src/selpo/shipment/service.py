@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -48,6 +49,7 @@ from selpo.shipment.lifecycle import (
     decide,
 )
 from selpo.shipment.rules import (
+    cod_due,
     hash_pickup_code,
     mask_name,
     mask_phone,
@@ -316,11 +318,14 @@ def create_shipments(
     shipments_in: list[ShipmentCreate],
     now: datetime,
     actor: str = "marketplace-api",
+    promise: Callable[[str], date | None] | None = None,
 ) -> list[CreateOutcome]:
     """Create shipments; each is checked on its own, a refused one does not stop the others.
 
     The accepted ones are written in bulk (one insert per table), which keeps a batch of
-    1,000 close to the database's raw insert rate.
+    1,000 close to the database's raw insert rate. ``promise`` (office index -> promised
+    date, e.g. ``logistics.service.promised_dates``) fills ``promised_date``; without it the
+    date stays empty.
     """
     outcomes: dict[int, CreateOutcome] = {}
     destinations = _destinations(
@@ -356,6 +361,7 @@ def create_shipments(
         numbers = _tracking_numbers(
             session, accepting_index=marketplace.accepting_index, now=now, count=len(accepted)
         )
+        promised = [promise(office.index) if promise else None for _, _, office in accepted]
         rows = [
             {
                 "tracking_number": number,
@@ -373,6 +379,7 @@ def create_shipments(
                 "declared_value_kop": s.parcel.declared_value_kop,
                 "cod_kop": s.parcel.cod_kop,
                 "options": s.options.model_dump(),
+                "promised_date": promised_date,
                 "storage_extended": False,
                 "reminder_sent": False,
                 "pickup_code_failures": 0,
@@ -380,7 +387,9 @@ def create_shipments(
                 "created_at": now,
                 "updated_at": now,
             }
-            for number, (_, s, office) in zip(numbers, accepted, strict=True)
+            for number, promised_date, (_, s, office) in zip(
+                numbers, promised, accepted, strict=True
+            )
         ]
         try:
             with session.begin_nested():
@@ -432,7 +441,9 @@ def create_shipments(
         ]
         session.execute(insert(TrackingEvent), event_rows)
         created_events: list[tuple[str, dict[str, Any]]] = []
-        for number, shipment_id, (position, s, office) in zip(numbers, ids, accepted, strict=True):
+        for number, shipment_id, promised_date, (position, s, office) in zip(
+            numbers, ids, promised, accepted, strict=True
+        ):
             read = ShipmentRead(
                 tracking_number=number,
                 external_order_id=s.external_order_id,
@@ -445,7 +456,7 @@ def create_shipments(
                 parcel=s.parcel,
                 items=[ItemRead(**i.model_dump(), refused_quantity=0) for i in s.items],
                 options=s.options.model_dump(),
-                promised_date=None,
+                promised_date=promised_date,
                 ready_at=None,
                 storage_deadline=None,
                 storage_extended=False,
@@ -832,11 +843,11 @@ def issue_to_recipient(
     refused_count = sum(refused.values())
     if refused_count == total_items:
         raise InvalidInput("every item refused: that is a refusal", field="refused_items")
-    taken_value = sum(i.price_kop * (i.quantity - refused.get(i.position, 0)) for i in items)
-    # COD is due in proportion to what is taken (never more than the agreed COD).
-    due = shipment.cod_kop
-    if refused_count and shipment.declared_value_kop:
-        due = min(shipment.cod_kop, shipment.cod_kop * taken_value // shipment.declared_value_kop)
+    due = cod_due(
+        shipment.cod_kop,
+        shipment.declared_value_kop,
+        [(i.price_kop, i.quantity, refused.get(i.position, 0)) for i in items],
+    )
     if due > 0:
         if cod_method not in {"cash", "card"}:
             raise InvalidInput("cash on delivery needs cod_method cash or card", field="cod_method")
@@ -1043,15 +1054,17 @@ def cod_report(
     )
     rows = list(session.scalars(query))
     collected = sum(s.cod_collected_kop for s in rows)
-    due = 0
-    for s in rows:
-        items = repository.items_of(session, s.id)
-        taken = sum(i.price_kop * (i.quantity - i.refused_quantity) for i in items)
-        due += (
-            s.cod_kop
-            if not s.declared_value_kop
-            else min(s.cod_kop, s.cod_kop * taken // s.declared_value_kop)
+    due = sum(
+        cod_due(
+            s.cod_kop,
+            s.declared_value_kop,
+            [
+                (i.price_kop, i.quantity, i.refused_quantity)
+                for i in repository.items_of(session, s.id)
+            ],
         )
+        for s in rows
+    )
     return CodReport(
         date=day,
         marketplace=marketplace.code,

@@ -1,0 +1,1 @@
+"""The office workstation: acceptance, shelving, issue, returns and the day, for the clerk."""

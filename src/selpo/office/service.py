@@ -1,0 +1,1253 @@
+"""The office workstation's use cases: acceptance, shelving, issue, returns, the day's report.
+
+Every status change goes through ``selpo.shipment.service`` (the lifecycle, the tracking
+events, the webhooks and SMS). Services flush, never commit. Refusals are ``DomainError``
+subclasses with a Russian sentence for the clerk, raised *before* anything changes; the two
+refusals that must be remembered (a wrong pickup code, a wrong code at the code search) are
+returned as outcomes instead, so the request's transaction keeps the count.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from selpo.config import Settings
+from selpo.models import Acceptance, AcceptanceScan, PostOffice, Shipment, ShipmentItem
+from selpo.network.rules import OfficeCapacity, ParcelSize, smallest_cell_class
+from selpo.office import repository
+from selpo.office.auth import Workstation
+from selpo.office.errors import (
+    BadBarcode,
+    CellRefused,
+    CodeRefused,
+    IssueRefused,
+    NoFreeCell,
+    ParcelNotFound,
+    ParcelNotHere,
+)
+from selpo.office.rules import (
+    CELL_CLASS_ORDER,
+    Cell,
+    classes_from,
+    clean_barcode,
+    format_roubles,
+    office_cells,
+    parse_cell_code,
+    propose_cells,
+    status_ru,
+)
+from selpo.office.schemas import (
+    AcceptanceReport,
+    AcceptanceSummary,
+    AcceptanceView,
+    CashLine,
+    CellState,
+    DayReport,
+    HomeView,
+    IssueItem,
+    IssueOutcome,
+    IssueView,
+    OfficeRef,
+    ParcelLine,
+    PaymentView,
+    ReceiptView,
+    ReturnsView,
+    ScanRow,
+    ShelfParcel,
+    Shelved,
+    ShelvingView,
+)
+from selpo.shipment import service as shipment_service
+from selpo.shipment.errors import PickupCodeLocked, WrongPickupCode
+from selpo.shipment.rules import cod_due, mask_name, mask_phone, pickup_code_matches
+from selpo.shipment.service import PickupPolicy
+from selpo.shipment.tracking import TRACKING_RE, check_digit
+
+# A checked pickup code opens the issue of its parcel for this long on this workstation.
+VERIFIED_FOR = timedelta(minutes=30)
+UNEXPECTED = ("other_office", "wrong_status", "unknown")
+UNREADABLE = ("bad_check_digit", "not_a_tracking_number")
+_TONES = {
+    "accepted": "ok",
+    "duplicate": "warn",
+    "already_here": "warn",
+}
+
+
+def pickup_policy(settings: Settings) -> PickupPolicy:
+    """The pickup-code policy of these settings."""
+    return PickupPolicy(
+        pepper=settings.pickup_code_pepper,
+        max_failures=settings.pickup_code_max_failures,
+        lock_minutes=settings.pickup_code_lock_minutes,
+    )
+
+
+def office_ref(office: PostOffice) -> OfficeRef:
+    """An office as screens name it."""
+    return OfficeRef(
+        index=office.index,
+        name=office.name,
+        timezone=office.timezone,
+        accepts_cash=office.accepts_cash,
+        accepts_card=office.accepts_card,
+    )
+
+
+def _local(moment: datetime, office: PostOffice, fmt: str = "%H:%M") -> str:
+    return moment.astimezone(ZoneInfo(office.timezone)).strftime(fmt)
+
+
+def _capacity(office: PostOffice) -> OfficeCapacity:
+    return OfficeCapacity(
+        office.max_weight_g,
+        office.max_length_mm,
+        office.max_width_mm,
+        office.max_height_mm,
+        office.cells_s,
+        office.cells_m,
+        office.cells_l,
+    )
+
+
+def _size_class(shipment: Shipment, office: PostOffice) -> str | None:
+    size = ParcelSize(shipment.weight_g, shipment.length_mm, shipment.width_mm, shipment.height_mm)
+    cell = smallest_cell_class(size, _capacity(office))
+    return cell.code if cell else None
+
+
+def _cells(office: PostOffice) -> list[Cell]:
+    return office_cells({"S": office.cells_s, "M": office.cells_m, "L": office.cells_l})
+
+
+def _line(
+    shipment: Shipment,
+    *,
+    marketplace: str,
+    office: PostOffice | None = None,
+    damaged: bool = False,
+) -> ParcelLine:
+    return ParcelLine(
+        tracking_number=shipment.tracking_number,
+        marketplace=marketplace,
+        order_id=shipment.external_order_id,
+        recipient=mask_name(shipment.recipient_name),
+        phone=mask_phone(shipment.recipient_phone),
+        status=shipment.status,
+        status_text=status_ru(shipment.status),
+        size_class=_size_class(shipment, office) if office is not None else None,
+        cell=shipment.cell_code,
+        weight_g=shipment.weight_g,
+        cod_kop=shipment.cod_kop,
+        storage_deadline=shipment.storage_deadline,
+        damaged=damaged,
+    )
+
+
+def _lines(
+    session: Session, shipments: Iterable[Shipment], office: PostOffice | None = None
+) -> list[ParcelLine]:
+    rows = list(shipments)
+    names = {i: m.name for i, m in repository.marketplaces(session).items()}
+    damaged = repository.damaged_shipment_ids(session, [s.id for s in rows])
+    return [
+        _line(
+            s, marketplace=names.get(s.marketplace_id, ""), office=office, damaged=s.id in damaged
+        )
+        for s in rows
+    ]
+
+
+# ---------------------------------------------------------------------------- barcodes
+
+
+def _tracking_or_refuse(raw: str) -> str:
+    """A tracking number from a scan, or a Russian refusal saying what is wrong with it."""
+    barcode = clean_barcode(raw)
+    if not barcode:
+        raise BadBarcode("Отсканируйте штрихкод или введите трек-номер.", field="barcode")
+    if not TRACKING_RE.match(barcode):
+        raise BadBarcode(
+            f"Неизвестный штрихкод «{barcode[:40]}»: это не трек-номер (14 цифр).",
+            field="barcode",
+        )
+    if check_digit(barcode[:13]) != int(barcode[13]):
+        raise BadBarcode(
+            f"Неверная контрольная цифра в номере {barcode}: отсканируйте ещё раз "
+            "или введите номер вручную.",
+            field="barcode",
+        )
+    return barcode
+
+
+def _other_office_message(session: Session, shipment: Shipment) -> str:
+    destination = repository.office_by_id(session, shipment.destination_office_id)
+    where = f"{destination.index} {destination.name}" if destination else "своё отделение"
+    return f"Посылка другого отделения — отправьте в {where}."
+
+
+def _own_parcel(session: Session, office: PostOffice, raw: str) -> Shipment:
+    """This office's parcel by a scanned barcode; refuse another office's or an unknown one."""
+    number = _tracking_or_refuse(raw)
+    shipment = repository.shipment_by_number(session, number)
+    if shipment is None:
+        raise ParcelNotFound(f"Неизвестный штрихкод {number}: такой посылки нет.", field="barcode")
+    if shipment.destination_office_id != office.id:
+        raise ParcelNotHere(_other_office_message(session, shipment), field="barcode")
+    return shipment
+
+
+# ---------------------------------------------------------------------------- home
+
+
+def home(session: Session, office: PostOffice) -> HomeView:
+    """Counters of the start screen."""
+    cells = _cells(office)
+    occupied = repository.occupied_cells(session, office.id)
+    current = repository.open_acceptance(session, office.id)
+    return HomeView(
+        expected=repository.count_office_shipments(session, office.id, repository.EXPECTED),
+        to_shelve=repository.count_office_shipments(session, office.id, ("arrived_at_office",)),
+        ready=repository.count_office_shipments(session, office.id, ("ready_for_pickup",)),
+        to_return=repository.count_office_shipments(session, office.id, repository.TO_RETURN),
+        free_cells=sum(1 for c in cells if c.code not in occupied),
+        total_cells=len(cells),
+        open_acceptance_id=current.id if current else None,
+    )
+
+
+# ---------------------------------------------------------------------------- acceptance
+
+
+def start_acceptance(
+    session: Session, *, office: PostOffice, workstation: Workstation, now: datetime
+) -> Acceptance:
+    """Open an acceptance for the office (or return the one already being scanned)."""
+    repository.lock_office(session, office.id)
+    current = repository.open_acceptance(session, office.id)
+    if current is not None:
+        return current
+    acceptance = Acceptance(
+        post_office_id=office.id,
+        opened_by_id=workstation.clerk.id,
+        status="open",
+        opened_at=now,
+    )
+    session.add(acceptance)
+    session.flush()
+    return acceptance
+
+
+def get_acceptance(session: Session, *, office: PostOffice, acceptance_id: int) -> Acceptance:
+    """An acceptance of this office."""
+    acceptance = session.get(Acceptance, acceptance_id)
+    if acceptance is None or acceptance.post_office_id != office.id:
+        raise ParcelNotFound(f"Приёмки №{acceptance_id} в этом отделении нет.", field="id")
+    return acceptance
+
+
+def _require_open(acceptance: Acceptance) -> None:
+    if acceptance.status != "open":
+        raise ParcelNotHere(
+            f"Приёмка №{acceptance.id} уже закрыта: начните новую.", field="acceptance"
+        )
+
+
+def _classify_scan(
+    session: Session, acceptance: Acceptance, office: PostOffice, barcode: str
+) -> tuple[str, Shipment | None]:
+    if not TRACKING_RE.match(barcode):
+        return "not_a_tracking_number", None
+    if check_digit(barcode[:13]) != int(barcode[13]):
+        return "bad_check_digit", None
+    shipment = repository.shipment_by_number(session, barcode)
+    if shipment is None:
+        return "unknown", None
+    if repository.first_scan_of(session, acceptance.id, shipment.id) is not None:
+        return "duplicate", shipment
+    if shipment.destination_office_id != office.id:
+        return "other_office", shipment
+    if shipment.status in repository.EXPECTED:
+        return "accepted", shipment
+    if shipment.status in ("arrived_at_office", "ready_for_pickup"):
+        return "already_here", shipment
+    return "wrong_status", shipment
+
+
+def scan_for_acceptance(
+    session: Session,
+    *,
+    acceptance: Acceptance,
+    office: PostOffice,
+    workstation: Workstation,
+    barcode: str,
+    damaged: bool,
+    now: datetime,
+) -> AcceptanceScan:
+    """Record one scan; a parcel of this office on its way moves to ``arrived_at_office``.
+
+    Every scan is kept (also unknown and unreadable ones: the report lists them). Scanning a
+    parcel again with the damage mark marks its first scan damaged.
+    """
+    _require_open(acceptance)
+    cleaned = clean_barcode(barcode)
+    if not cleaned:
+        raise BadBarcode("Отсканируйте штрихкод или введите трек-номер.", field="barcode")
+    result, shipment = _classify_scan(session, acceptance, office, cleaned)
+    if result == "accepted" and shipment is not None:
+        shipment_service.record_scan(
+            session,
+            tracking_number=shipment.tracking_number,
+            code="arrived_at_office",
+            occurred_at=now,
+            now=now,
+            office_index=office.index,
+            actor=workstation.actor,
+            raw={"acceptance_id": acceptance.id, "damaged": damaged},
+        )
+    if result == "duplicate" and shipment is not None and damaged:
+        first = repository.first_scan_of(session, acceptance.id, shipment.id)
+        if first is not None:
+            first.damaged = True
+    scan = AcceptanceScan(
+        acceptance_id=acceptance.id,
+        barcode=cleaned[:64],
+        shipment_id=shipment.id if shipment else None,
+        result=result,
+        damaged=damaged and shipment is not None,
+        clerk_id=workstation.clerk.id,
+        scanned_at=now,
+    )
+    session.add(scan)
+    session.flush()
+    return scan
+
+
+def mark_damaged(
+    session: Session, *, acceptance: Acceptance, scan_id: int, damaged: bool
+) -> AcceptanceScan:
+    """Set or clear the damage mark of a scanned parcel (while the acceptance is open)."""
+    _require_open(acceptance)
+    scan = session.get(AcceptanceScan, scan_id)
+    if scan is None or scan.acceptance_id != acceptance.id or scan.shipment_id is None:
+        raise ParcelNotFound("В этой приёмке нет такой посылки.", field="scan")
+    scan.damaged = damaged
+    session.flush()
+    return scan
+
+
+def close_acceptance(
+    session: Session,
+    *,
+    acceptance: Acceptance,
+    office: PostOffice,
+    workstation: Workstation,
+    now: datetime,
+) -> Acceptance:
+    """Close the acceptance: every parcel still expected is recorded as missing."""
+    _require_open(acceptance)
+    for shipment in repository.office_shipments(session, office.id, repository.EXPECTED):
+        session.add(
+            AcceptanceScan(
+                acceptance_id=acceptance.id,
+                barcode=shipment.tracking_number,
+                shipment_id=shipment.id,
+                result="missing",
+                damaged=False,
+                clerk_id=None,
+                scanned_at=now,
+            )
+        )
+    acceptance.status = "closed"
+    acceptance.closed_at = now
+    acceptance.closed_by_id = workstation.clerk.id
+    session.flush()
+    return acceptance
+
+
+def _scan_message(
+    scan: AcceptanceScan,
+    shipment: Shipment | None,
+    line: ParcelLine | None,
+    offices: Mapping[int, PostOffice],
+) -> str:
+    result = scan.result
+    if result == "accepted" and line is not None:
+        size = f", ячейка размера {line.size_class}" if line.size_class else ""
+        return f"Принята: {line.marketplace}, заказ {line.order_id}{size}."
+    if result == "duplicate":
+        return "Уже отсканирована в этой приёмке."
+    if result == "already_here" and line is not None:
+        return f"Уже в отделении ({line.status_text}): принимать повторно не нужно."
+    if result == "other_office" and shipment is not None:
+        destination = offices.get(shipment.destination_office_id)
+        where = f"{destination.index} {destination.name}" if destination else "своё отделение"
+        return f"Посылка другого отделения — отправьте в {where}."
+    if result == "wrong_status" and line is not None:
+        return f"Посылка в статусе «{line.status_text}» — не принимайте, сообщите руководителю."
+    if result == "unknown":
+        return f"Неизвестный штрихкод {scan.barcode}: такой посылки нет."
+    if result == "bad_check_digit":
+        return f"Неверная контрольная цифра в номере {scan.barcode}: отсканируйте ещё раз."
+    if result == "not_a_tracking_number":
+        return f"Неизвестный штрихкод «{scan.barcode}»: это не трек-номер (14 цифр)."
+    if result == "missing":
+        return "Ожидалась, но не пришла."
+    return result
+
+
+def _scan_rows(session: Session, office: PostOffice, scans: list[AcceptanceScan]) -> list[ScanRow]:
+    shipments = repository.shipments_by_ids(
+        session, {s.shipment_id for s in scans if s.shipment_id is not None}
+    )
+    names = {i: m.name for i, m in repository.marketplaces(session).items()}
+    offices = {
+        s.destination_office_id: o
+        for s in shipments.values()
+        if (o := repository.office_by_id(session, s.destination_office_id)) is not None
+    }
+    logins = repository.clerk_logins(session, {s.clerk_id for s in scans if s.clerk_id})
+    rows = []
+    for scan in scans:
+        shipment = shipments.get(scan.shipment_id) if scan.shipment_id else None
+        line = (
+            _line(
+                shipment,
+                marketplace=names.get(shipment.marketplace_id, ""),
+                office=office,
+                damaged=scan.damaged,
+            )
+            if shipment is not None
+            else None
+        )
+        rows.append(
+            ScanRow(
+                id=scan.id,
+                barcode=scan.barcode,
+                result=scan.result,
+                tone=_TONES.get(scan.result, "error"),
+                message=_scan_message(scan, shipment, line, offices),
+                damaged=scan.damaged,
+                scanned_at=scan.scanned_at,
+                clerk=logins.get(scan.clerk_id, "") if scan.clerk_id else "",
+                parcel=line,
+            )
+        )
+    return rows
+
+
+def describe_scan(session: Session, *, office: PostOffice, scan: AcceptanceScan) -> ScanRow:
+    """One scan with its message and colour."""
+    return _scan_rows(session, office, [scan])[0]
+
+
+def _first_per_parcel(rows: Iterable[ScanRow], results: tuple[str, ...]) -> list[ScanRow]:
+    seen: set[str] = set()
+    chosen = []
+    for row in rows:
+        if row.result not in results:
+            continue
+        key = row.parcel.tracking_number if row.parcel else f"#{row.id}"
+        if key in seen:
+            continue
+        seen.add(key)
+        chosen.append(row)
+    return chosen
+
+
+def _report(rows: list[ScanRow]) -> AcceptanceReport:
+    damaged = [r for r in rows if r.damaged and r.result != "duplicate"]
+    return AcceptanceReport(
+        accepted=_first_per_parcel(rows, ("accepted",)),
+        missing=_first_per_parcel(rows, ("missing",)),
+        unexpected=_first_per_parcel(rows, UNEXPECTED),
+        damaged=_first_per_parcel(damaged, tuple(_TONES) + UNEXPECTED),
+        unreadable=[r for r in rows if r.result in UNREADABLE],
+    )
+
+
+def acceptance_view(
+    session: Session, *, office: PostOffice, acceptance: Acceptance
+) -> AcceptanceView:
+    """An acceptance with its scans (and the expected list, or the report once closed)."""
+    scans = repository.scans_of(session, acceptance.id)
+    rows = _scan_rows(session, office, scans)
+    report = _report(rows)
+    logins = repository.clerk_logins(
+        session, {i for i in (acceptance.opened_by_id, acceptance.closed_by_id) if i}
+    )
+    expected: list[ParcelLine] = []
+    if acceptance.status == "open":
+        expected = _lines(
+            session, repository.office_shipments(session, office.id, repository.EXPECTED), office
+        )
+    return AcceptanceView(
+        id=acceptance.id,
+        status=acceptance.status,
+        opened_at=acceptance.opened_at,
+        opened_by=logins.get(acceptance.opened_by_id, ""),
+        closed_at=acceptance.closed_at,
+        closed_by=logins.get(acceptance.closed_by_id, "") if acceptance.closed_by_id else None,
+        scans=[r for r in reversed(rows) if r.result != "missing"],
+        expected=expected,
+        accepted_count=len(report.accepted),
+        unexpected_count=len(report.unexpected),
+        damaged_count=len(report.damaged),
+        error_count=len(report.unreadable),
+        report=report if acceptance.status == "closed" else None,
+    )
+
+
+def acceptance_summaries(
+    session: Session, office: PostOffice, acceptances: Iterable[Acceptance]
+) -> list[AcceptanceSummary]:
+    """Counts of each acceptance for lists."""
+    summaries = []
+    for acceptance in acceptances:
+        report = _report(_scan_rows(session, office, repository.scans_of(session, acceptance.id)))
+        summaries.append(
+            AcceptanceSummary(
+                id=acceptance.id,
+                status=acceptance.status,
+                opened_at=acceptance.opened_at,
+                closed_at=acceptance.closed_at,
+                accepted=len(report.accepted),
+                missing=len(report.missing),
+                unexpected=len(report.unexpected),
+                damaged=len(report.damaged),
+            )
+        )
+    return summaries
+
+
+def recent_acceptances(session: Session, office: PostOffice) -> list[AcceptanceSummary]:
+    """The office's latest acceptances."""
+    return acceptance_summaries(session, office, repository.recent_acceptances(session, office.id))
+
+
+# ---------------------------------------------------------------------------- shelving
+
+
+def _cell_map(office: PostOffice, occupied: Mapping[str, Shipment]) -> list[CellState]:
+    states = []
+    for cell in _cells(office):
+        shipment = occupied.get(cell.code)
+        if shipment is None:
+            states.append(CellState(code=cell.code, size_class=cell.size_class, state="free"))
+        else:
+            states.append(
+                CellState(
+                    code=cell.code,
+                    size_class=cell.size_class,
+                    state="ready" if shipment.status == "ready_for_pickup" else "expired",
+                    parcel=shipment.tracking_number[-4:],
+                )
+            )
+    return states
+
+
+def _counts(states: Iterable[CellState]) -> tuple[dict[str, int], dict[str, int]]:
+    free: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for state in states:
+        total[state.size_class] += 1
+        if state.state == "free":
+            free[state.size_class] += 1
+    return (
+        {c: free[c] for c in CELL_CLASS_ORDER},
+        {c: total[c] for c in CELL_CLASS_ORDER},
+    )
+
+
+def _no_cell_reason(size_class: str | None) -> str:
+    if size_class is None:
+        return "Посылка не помещается ни в одну ячейку отделения: сообщите руководителю."
+    larger = " и больше" if size_class != "L" else ""
+    return (
+        f"Нет свободных ячеек размера {size_class}{larger}: освободите ячейки (выдача, возвраты)."
+    )
+
+
+def shelving_view(session: Session, *, office: PostOffice) -> ShelvingView:
+    """Arrived parcels with a proposed cell each, and the cell map."""
+    occupied = repository.occupied_cells(session, office.id)
+    pending = repository.office_shipments(session, office.id, ("arrived_at_office",))
+    lines = _lines(session, pending, office)
+    proposals = propose_cells(
+        [(line.tracking_number, line.size_class) for line in lines], _cells(office), occupied
+    )
+    states = _cell_map(office, occupied)
+    free, total = _counts(states)
+    return ShelvingView(
+        pending=[
+            ShelfParcel(
+                parcel=line,
+                proposed_cell=proposals[line.tracking_number],
+                problem=(
+                    None if proposals[line.tracking_number] else _no_cell_reason(line.size_class)
+                ),
+            )
+            for line in lines
+        ],
+        cells=states,
+        free_by_class=free,
+        total_by_class=total,
+    )
+
+
+def _check_shelvable(shipment: Shipment) -> None:
+    if shipment.status == "arrived_at_office":
+        return
+    if shipment.status == "ready_for_pickup":
+        raise ParcelNotHere(
+            f"Посылка уже на полке: ячейка {shipment.cell_code or 'не указана'}.",
+            field="barcode",
+        )
+    if shipment.status in repository.EXPECTED:
+        raise ParcelNotHere(
+            "Посылка ещё не принята: сначала отсканируйте её в приёмке.", field="barcode"
+        )
+    raise ParcelNotHere(
+        f"Посылка в статусе «{status_ru(shipment.status)}»: раскладывать нечего.",
+        field="barcode",
+    )
+
+
+def find_for_shelving(session: Session, *, office: PostOffice, barcode: str) -> ShelfParcel:
+    """The arrived parcel of this scan with the cell proposed for it."""
+    shipment = _own_parcel(session, office, barcode)
+    _check_shelvable(shipment)
+    line = _lines(session, [shipment], office)[0]
+    occupied = repository.occupied_cells(session, office.id)
+    proposed = propose_cells([(line.tracking_number, line.size_class)], _cells(office), occupied)
+    cell = proposed[line.tracking_number]
+    return ShelfParcel(
+        parcel=line,
+        proposed_cell=cell,
+        problem=None if cell else _no_cell_reason(line.size_class),
+    )
+
+
+def shelve(
+    session: Session,
+    *,
+    office: PostOffice,
+    workstation: Workstation,
+    tracking_number: str,
+    cell_input: str,
+    policy: PickupPolicy,
+    now: datetime,
+) -> Shelved:
+    """Put an arrived parcel in a cell (the one scanned, or the proposed one when left empty).
+
+    The parcel becomes ready for pickup and the recipient's SMS with the code is queued.
+    """
+    repository.lock_office(session, office.id)  # one shelving at a time per office
+    shipment = repository.lock_shipment(session, _own_parcel(session, office, tracking_number).id)
+    _check_shelvable(shipment)
+    size_class = _size_class(shipment, office)
+    occupied = repository.occupied_cells(session, office.id)
+    cells = {c.code: c for c in _cells(office)}
+    if not cell_input.strip():
+        proposal = propose_cells([("parcel", size_class)], list(cells.values()), occupied)
+        chosen = proposal["parcel"]
+        if chosen is None:
+            raise NoFreeCell(_no_cell_reason(size_class), field="cell")
+    else:
+        parsed = parse_cell_code(cell_input)
+        if parsed is None:
+            raise CellRefused(
+                f"«{cell_input.strip()[:20]}» — не ячейка: отсканируйте этикетку ячейки "
+                "(например S-03) или нажмите Enter, чтобы взять предложенную.",
+                field="cell",
+            )
+        if parsed not in cells:
+            raise CellRefused(f"В отделении нет ячейки {parsed}.", field="cell")
+        if parsed in occupied:
+            raise CellRefused(
+                f"Ячейка {parsed} занята посылкой …{occupied[parsed].tracking_number[-4:]}: "
+                "выберите другую.",
+                field="cell",
+            )
+        if size_class is None or cells[parsed].size_class not in classes_from(size_class):
+            need = f"нужна {size_class} или больше" if size_class else "нет подходящих ячеек"
+            raise CellRefused(f"Посылка не поместится в ячейку {parsed}: {need}.", field="cell")
+        chosen = parsed
+    shipment_service.make_ready_for_pickup(
+        session,
+        shipment=shipment,
+        now=now,
+        policy=policy,
+        cell_code=chosen,
+        actor=workstation.actor,
+    )
+    return Shelved(
+        tracking_number=shipment.tracking_number,
+        cell=chosen,
+        sms_queued=bool(shipment.recipient_phone),
+    )
+
+
+# ---------------------------------------------------------------------------- issue
+
+
+def _set_issue(
+    workstation: Workstation, shipment: Shipment | None, verified_at: datetime | None
+) -> None:
+    workstation.session.issue_shipment_id = shipment.id if shipment else None
+    workstation.session.issue_verified_at = verified_at
+
+
+def _locked_message(until: datetime, office: PostOffice) -> str:
+    return (
+        f"Код заблокирован до {_local(until, office)}: пять неверных кодов подряд. "
+        "Подождите или вышлите новый код."
+    )
+
+
+def find_by_code(
+    session: Session,
+    *,
+    office: PostOffice,
+    workstation: Workstation,
+    code: str,
+    policy: PickupPolicy,
+    now: datetime,
+) -> IssueOutcome:
+    """Find the office's parcel whose pickup code this is, and open its issue.
+
+    The code is checked against every parcel of the office waiting for pickup (two parcels
+    sharing a code open neither: the clerk asks for the tracking number). A wrong code
+    names no parcel, so it counts against the office's code search, not against a parcel:
+    after ``policy.max_failures`` wrong codes in a row, search by code closes for
+    ``policy.lock_minutes`` (search by tracking number and phone digits still works, and there
+    the code counts against that parcel's own lock). The count is returned, not raised, so it
+    is kept.
+    """
+    code = code.strip()
+    if len(code) != 6 or not code.isdigit():
+        raise CodeRefused("Код получения — 6 цифр из SMS.", field="code")
+    guard = repository.lock_code_guard(session, office.id)
+    if guard.locked_until is not None and now < guard.locked_until:
+        return IssueOutcome(
+            tone="error",
+            message=(
+                f"Поиск по коду закрыт до {_local(guard.locked_until, office)}: "
+                "пять неверных кодов подряд. Найдите посылку по трек-номеру и телефону."
+            ),
+        )
+    matches = [
+        shipment
+        for shipment in repository.office_shipments(session, office.id, ("ready_for_pickup",))
+        if shipment.pickup_code_hash
+        and pickup_code_matches(
+            code,
+            shipment.pickup_code_hash,
+            tracking_number=shipment.tracking_number,
+            pepper=policy.pepper,
+        )
+    ]
+    if len(matches) > 1:
+        # Six digits can coincide: never guess whose parcel it is.
+        return IssueOutcome(
+            tone="warn",
+            message=(
+                "Этот код подходит к нескольким посылкам: найдите посылку по трек-номеру "
+                "и последним цифрам телефона."
+            ),
+        )
+    match = matches[0] if matches else None
+    if match is None:
+        guard.failures += 1
+        left = policy.max_failures - guard.failures
+        if guard.failures >= policy.max_failures:
+            guard.failures = 0
+            guard.locked_until = now + timedelta(minutes=policy.lock_minutes)
+            session.flush()
+            return IssueOutcome(
+                tone="error",
+                message=(
+                    "Неверный код. Поиск по коду закрыт до "
+                    f"{_local(guard.locked_until, office)}: найдите посылку по трек-номеру "
+                    "и телефону."
+                ),
+            )
+        session.flush()
+        return IssueOutcome(
+            tone="error",
+            message=f"Посылки с таким кодом в отделении нет. Осталось попыток: {left}.",
+        )
+    guard.failures = 0
+    guard.locked_until = None
+    try:
+        shipment_service.verify_pickup_code(
+            session, shipment=match, code=code, now=now, policy=policy
+        )
+    except PickupCodeLocked:
+        assert match.pickup_code_locked_until is not None
+        _set_issue(workstation, match, None)
+        session.flush()
+        return IssueOutcome(
+            tracking_number=match.tracking_number,
+            tone="error",
+            message=_locked_message(match.pickup_code_locked_until, office),
+        )
+    _set_issue(workstation, match, now)
+    session.flush()
+    return IssueOutcome(tracking_number=match.tracking_number, message="Код верный.")
+
+
+def find_by_tracking(
+    session: Session,
+    *,
+    office: PostOffice,
+    workstation: Workstation,
+    tracking_number: str,
+    phone_last4: str,
+) -> IssueOutcome:
+    """Find a parcel by its number and the last four digits of the recipient's phone."""
+    shipment = _own_parcel(session, office, tracking_number)
+    digits = phone_last4.strip()
+    if len(digits) != 4 or not digits.isdigit():
+        raise ParcelNotFound("Введите последние 4 цифры телефона получателя.", field="phone_last4")
+    if shipment.phone_last4 != digits:
+        raise ParcelNotFound(
+            "Посылка с таким номером и телефоном не найдена: проверьте цифры.",
+            field="phone_last4",
+        )
+    _ensure_issuable(shipment, office)
+    _set_issue(workstation, shipment, None)
+    session.flush()
+    return IssueOutcome(tracking_number=shipment.tracking_number)
+
+
+def _ensure_issuable(shipment: Shipment, office: PostOffice) -> None:
+    if shipment.status == "ready_for_pickup":
+        return
+    if shipment.status in ("delivered", "partially_delivered"):
+        raise ParcelNotHere("Уже выдано.", field="tracking_number")
+    if shipment.status == "arrived_at_office":
+        raise ParcelNotHere(
+            "Посылка ещё не разложена: сначала положите её в ячейку (раздел «Полка»).",
+            field="tracking_number",
+        )
+    if shipment.status in repository.EXPECTED:
+        raise ParcelNotHere("Посылка ещё не прибыла в отделение.", field="tracking_number")
+    if shipment.status == "storage_expired":
+        raise ParcelNotHere(
+            "Срок хранения истёк: посылка ждёт возврата, выдать её нельзя.",
+            field="tracking_number",
+        )
+    raise ParcelNotHere(
+        f"Посылка в статусе «{status_ru(shipment.status)}»: выдать нельзя.",
+        field="tracking_number",
+    )
+
+
+def _issue_parcel(
+    session: Session, office: PostOffice, workstation: Workstation, tracking_number: str
+) -> Shipment:
+    """The parcel being issued on this workstation (found by code or by number and phone)."""
+    shipment = _own_parcel(session, office, tracking_number)
+    if workstation.session.issue_shipment_id != shipment.id:
+        raise ParcelNotFound(
+            "Сначала найдите посылку: по коду из SMS или по трек-номеру и телефону.",
+            field="tracking_number",
+        )
+    return shipment
+
+
+def _is_verified(workstation: Workstation, now: datetime) -> bool:
+    verified_at = workstation.session.issue_verified_at
+    return verified_at is not None and now - verified_at <= VERIFIED_FOR
+
+
+def verify_code(
+    session: Session,
+    *,
+    office: PostOffice,
+    workstation: Workstation,
+    tracking_number: str,
+    code: str,
+    policy: PickupPolicy,
+    now: datetime,
+) -> IssueOutcome:
+    """Check the code of the parcel found by number and phone; a wrong one counts against
+    this parcel's lock (and the count is kept: the refusal is returned, not raised)."""
+    shipment = _issue_parcel(session, office, workstation, tracking_number)
+    _ensure_issuable(shipment, office)
+    code = code.strip()
+    if len(code) != 6 or not code.isdigit():
+        raise CodeRefused("Код получения — 6 цифр из SMS.", field="code")
+    try:
+        shipment_service.verify_pickup_code(
+            session, shipment=shipment, code=code, now=now, policy=policy
+        )
+    except WrongPickupCode as wrong:
+        return IssueOutcome(
+            tracking_number=shipment.tracking_number,
+            tone="error",
+            message=f"Неверный код. Осталось попыток: {wrong.extra['attempts_left']}.",
+        )
+    except PickupCodeLocked:
+        assert shipment.pickup_code_locked_until is not None
+        return IssueOutcome(
+            tracking_number=shipment.tracking_number,
+            tone="error",
+            message=_locked_message(shipment.pickup_code_locked_until, office),
+        )
+    _set_issue(workstation, shipment, now)
+    session.flush()
+    return IssueOutcome(tracking_number=shipment.tracking_number, message="Код верный.")
+
+
+def reissue_code(
+    session: Session,
+    *,
+    office: PostOffice,
+    workstation: Workstation,
+    tracking_number: str,
+    policy: PickupPolicy,
+    now: datetime,
+) -> IssueOutcome:
+    """Send the recipient a new code (the old one stops working); not while it is locked."""
+    shipment = _issue_parcel(session, office, workstation, tracking_number)
+    _ensure_issuable(shipment, office)
+    locked = shipment.pickup_code_locked_until
+    if locked is not None and now < locked:
+        raise CodeRefused(
+            f"Код заблокирован до {_local(locked, office)}: новый код можно выслать после.",
+            field="code",
+        )
+    shipment_service.reissue_pickup_code(session, shipment=shipment, now=now, policy=policy)
+    _set_issue(workstation, shipment, None)
+    session.flush()
+    return IssueOutcome(
+        tracking_number=shipment.tracking_number,
+        message=f"Новый код отправлен по SMS на {mask_phone(shipment.recipient_phone)}.",
+    )
+
+
+def _items(session: Session, shipment: Shipment) -> list[ShipmentItem]:
+    return repository.items_of(session, shipment.id)
+
+
+def _issue_items(items: Iterable[ShipmentItem], refused: Mapping[int, int]) -> list[IssueItem]:
+    return [
+        IssueItem(
+            position=i.position,
+            sku=i.sku,
+            name=i.name,
+            quantity=i.quantity,
+            price_kop=i.price_kop,
+            refused_quantity=refused.get(i.position, i.refused_quantity),
+        )
+        for i in items
+    ]
+
+
+def issue_view(
+    session: Session,
+    *,
+    office: PostOffice,
+    workstation: Workstation,
+    tracking_number: str,
+    now: datetime,
+) -> IssueView:
+    """The parcel at the counter: its items; the full name only once the code was checked."""
+    shipment = _issue_parcel(session, office, workstation, tracking_number)
+    verified = shipment.status == "ready_for_pickup" and _is_verified(workstation, now)
+    locked = shipment.pickup_code_locked_until
+    return IssueView(
+        parcel=_lines(session, [shipment], office)[0],
+        items=_issue_items(_items(session, shipment), {}),
+        verified=verified,
+        recipient_full=shipment.recipient_name if verified else None,
+        partial_allowed=bool(shipment.options.get("partial_redemption", False)),
+        code_locked_until=locked if locked is not None and now < locked else None,
+        ready_at=shipment.ready_at,
+    )
+
+
+def _verified_parcel(
+    session: Session,
+    office: PostOffice,
+    workstation: Workstation,
+    tracking_number: str,
+    now: datetime,
+) -> Shipment:
+    shipment = _issue_parcel(session, office, workstation, tracking_number)
+    _ensure_issuable(shipment, office)
+    if not _is_verified(workstation, now):
+        raise CodeRefused(
+            "Сначала проверьте код получения (или проверка устарела: введите код снова).",
+            field="code",
+        )
+    return shipment
+
+
+def _check_refused(
+    shipment: Shipment, items: list[ShipmentItem], refused: Mapping[int, int]
+) -> dict[int, int]:
+    by_position = {i.position: i for i in items}
+    cleaned: dict[int, int] = {}
+    for position, quantity in refused.items():
+        item = by_position.get(position)
+        if item is None:
+            raise IssueRefused(f"В заказе нет позиции {position + 1}.", field="refused")
+        if not 0 <= quantity <= item.quantity:
+            raise IssueRefused(
+                f"«{item.name}»: вернуть можно от 0 до {item.quantity} шт.", field="refused"
+            )
+        if quantity:
+            cleaned[position] = quantity
+    if cleaned and not shipment.options.get("partial_redemption", False):
+        raise IssueRefused(
+            "Этот заказ нельзя выдать частично: только полностью или полный отказ.",
+            field="refused",
+        )
+    if cleaned and sum(cleaned.values()) == sum(i.quantity for i in items):
+        raise IssueRefused(
+            "Отказ от всех товаров — оформите полный отказ (кнопка «Отказ от посылки»).",
+            field="refused",
+        )
+    return cleaned
+
+
+def prepare_issue(
+    session: Session,
+    *,
+    office: PostOffice,
+    workstation: Workstation,
+    tracking_number: str,
+    refused: Mapping[int, int],
+    now: datetime,
+) -> PaymentView:
+    """What the recipient takes and pays, for the items ticked as refused (changes nothing)."""
+    shipment = _verified_parcel(session, office, workstation, tracking_number, now)
+    items = _items(session, shipment)
+    cleaned = _check_refused(shipment, items, refused)
+    lines = _issue_items(items, cleaned)
+    due = cod_due(
+        shipment.cod_kop,
+        shipment.declared_value_kop,
+        [(i.price_kop, i.quantity, cleaned.get(i.position, 0)) for i in items],
+    )
+    return PaymentView(
+        parcel=_lines(session, [shipment], office)[0],
+        taken=[i for i in lines if i.taken_quantity > 0],
+        refused=[i for i in lines if i.refused_quantity > 0],
+        due_kop=due,
+        accepts_cash=office.accepts_cash,
+        accepts_card=office.accepts_card,
+    )
+
+
+def complete_issue(
+    session: Session,
+    *,
+    office: PostOffice,
+    workstation: Workstation,
+    tracking_number: str,
+    refused: Mapping[int, int],
+    method: str | None,
+    received_kop: int | None,
+    now: datetime,
+) -> int | None:
+    """Hand the parcel over (fully or partly), collecting the cash due.
+
+    ``received_kop`` is the cash the recipient gave (``None``: exactly the amount due); the
+    change is what is returned. Returns the cash received, for the receipt.
+    """
+    payment = prepare_issue(
+        session,
+        office=office,
+        workstation=workstation,
+        tracking_number=tracking_number,
+        refused=refused,
+        now=now,
+    )
+    due = payment.due_kop
+    cod_method: str | None = None
+    received: int | None = None
+    if due > 0:
+        if method not in ("cash", "card"):
+            raise IssueRefused("Выберите способ оплаты: наличные или карта.", field="method")
+        if method == "card" and not office.accepts_card:
+            raise IssueRefused("В отделении нет терминала: только наличные.", field="method")
+        if method == "cash" and not office.accepts_cash:
+            raise IssueRefused("Отделение не принимает наличные: только карта.", field="method")
+        cod_method = method
+        if method == "cash":
+            received = due if received_kop is None else received_kop
+            if received < due:
+                raise IssueRefused(
+                    f"Получено {format_roubles(received)}, а к оплате {format_roubles(due)}.",
+                    field="received",
+                )
+    shipment = repository.lock_shipment(
+        session, _issue_parcel(session, office, workstation, tracking_number).id
+    )
+    shipment_service.issue_to_recipient(
+        session,
+        shipment=shipment,
+        now=now,
+        refused_items={i.position: i.refused_quantity for i in payment.refused} or None,
+        cod_method=cod_method,
+        cod_paid_kop=due if due > 0 else None,
+        clerk=workstation.actor,
+    )
+    _set_issue(workstation, None, None)
+    session.flush()
+    return received
+
+
+def refuse_parcel(
+    session: Session,
+    *,
+    office: PostOffice,
+    workstation: Workstation,
+    tracking_number: str,
+    now: datetime,
+) -> ParcelLine:
+    """The recipient refuses the whole parcel: it goes to the returns."""
+    shipment = _verified_parcel(session, office, workstation, tracking_number, now)
+    shipment_service.refuse(
+        session,
+        shipment=repository.lock_shipment(session, shipment.id),
+        now=now,
+        clerk=workstation.actor,
+    )
+    _set_issue(workstation, None, None)
+    session.flush()
+    return _lines(session, [shipment], office)[0]
+
+
+def receipt(
+    session: Session, *, office: PostOffice, tracking_number: str, received_kop: int | None
+) -> ReceiptView:
+    """The receipt of an issued parcel of this office."""
+    shipment = _own_parcel(session, office, tracking_number)
+    if shipment.status not in ("delivered", "partially_delivered", "returning", "returned"):
+        raise ParcelNotHere("Посылка не выдана: чека нет.", field="tracking_number")
+    if shipment.status in ("returning", "returned") and not any(
+        i.refused_quantity for i in _items(session, shipment)
+    ):
+        raise ParcelNotHere("Посылка не выдана: чека нет.", field="tracking_number")
+    items = _issue_items(_items(session, shipment), {})
+    due = shipment.cod_collected_kop
+    change = None
+    if received_kop is not None and shipment.cod_method == "cash" and received_kop >= due:
+        change = received_kop - due
+    return ReceiptView(
+        office=office_ref(office),
+        parcel=_lines(session, [shipment], office)[0],
+        taken=[i for i in items if i.taken_quantity > 0],
+        refused=[i for i in items if i.refused_quantity > 0],
+        issued_at=shipment.cod_collected_at or shipment.finished_at or shipment.updated_at,
+        clerk=(shipment.cod_collected_by or "").removeprefix("clerk:"),
+        due_kop=due,
+        method=shipment.cod_method,
+        received_kop=received_kop if change is not None else None,
+        change_kop=change,
+    )
+
+
+# ---------------------------------------------------------------------------- returns
+
+
+def returns_view(session: Session, *, office: PostOffice) -> ReturnsView:
+    """Parcels to send back (expired, refused, partly taken) and those already going back."""
+    return ReturnsView(
+        to_return=_lines(
+            session, repository.office_shipments(session, office.id, repository.TO_RETURN), office
+        ),
+        returning=_lines(
+            session, repository.office_shipments(session, office.id, ("returning",)), office
+        ),
+    )
+
+
+def scan_return(
+    session: Session,
+    *,
+    office: PostOffice,
+    workstation: Workstation,
+    barcode: str,
+    now: datetime,
+) -> ParcelLine:
+    """Send a scanned parcel back: expired, refused or partly taken ones only."""
+    shipment = _own_parcel(session, office, barcode)
+    local_deadline = (
+        _local(shipment.storage_deadline, office, "%d.%m.%Y") if shipment.storage_deadline else ""
+    )
+    if shipment.status == "ready_for_pickup":
+        raise ParcelNotHere(
+            f"Посылка ждёт получателя до {local_deadline} — возвращать рано.", field="barcode"
+        )
+    if shipment.status == "returning":
+        raise ParcelNotHere("Уже оформлена в возврат.", field="barcode")
+    if shipment.status == "delivered":
+        raise ParcelNotHere("Уже выдано: возвращать нечего.", field="barcode")
+    if shipment.status not in repository.TO_RETURN:
+        raise ParcelNotHere(
+            f"Посылка в статусе «{status_ru(shipment.status)}»: в возврат не оформляется.",
+            field="barcode",
+        )
+    line_before = _lines(session, [shipment], office)[0]
+    shipment_service.start_return(
+        session,
+        shipment=repository.lock_shipment(session, shipment.id),
+        now=now,
+        actor=workstation.actor,
+    )
+    return line_before.model_copy(
+        update={"status": shipment.status, "status_text": status_ru(shipment.status)}
+    )
+
+
+# ---------------------------------------------------------------------------- the day
+
+
+def local_today(office: PostOffice, now: datetime) -> date:
+    """The office's local date at ``now``."""
+    return now.astimezone(ZoneInfo(office.timezone)).date()
+
+
+def day_report(session: Session, *, office: PostOffice, day: date, now: datetime) -> DayReport:
+    """Received, issued, waiting, returned and cash of one local day; cells as they are now."""
+    zone = ZoneInfo(office.timezone)
+    start = datetime.combine(day, time(0, 0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=zone)
+    events = repository.office_event_counts(session, office.id, start, end)
+    cash = [
+        CashLine(marketplace=name, method=method, parcels=count, total_kop=total)
+        for name, method, count, total in repository.office_cash(session, office.id, start, end)
+    ]
+    states = _cell_map(office, repository.occupied_cells(session, office.id))
+    free, total = _counts(states)
+    return DayReport(
+        day=day,
+        received=events.get("arrived_at_office", 0),
+        issued=events.get("delivered", 0),
+        issued_partly=events.get("partially_delivered", 0),
+        refused=events.get("refused", 0),
+        expired=events.get("storage_expired", 0),
+        returned=events.get("returning", 0),
+        waiting=repository.count_office_shipments(session, office.id, ("ready_for_pickup",)),
+        waiting_return=repository.count_office_shipments(session, office.id, repository.TO_RETURN),
+        cash=cash,
+        cash_total_kop=sum(c.total_kop for c in cash if c.method == "cash"),
+        card_total_kop=sum(c.total_kop for c in cash if c.method == "card"),
+        free_by_class=free,
+        total_by_class=total,
+        acceptances=acceptance_summaries(
+            session, office, repository.acceptances_between(session, office.id, start, end)
+        ),
+        generated_at=now,
+    )

@@ -1,0 +1,1 @@
+"""Page routers (HTML), one module per screen family."""

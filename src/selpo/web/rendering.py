@@ -1,0 +1,84 @@
+"""The Jinja2 environment of the pages and the filters that speak Russian.
+
+Times are stored in UTC and shown in the office's time zone: templates set ``tz`` in their
+context (the office's zone) and the ``hm``/``dmy``/``dmyhm`` filters read it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from selpo.office.rules import format_roubles
+from selpo.web import TEMPLATES_DIR
+
+DEFAULT_TZ = "Europe/Moscow"
+
+
+def _zone(context: Context) -> ZoneInfo:
+    return ZoneInfo(str(context.get("tz") or DEFAULT_TZ))
+
+
+@pass_context
+def hm(context: Context, moment: datetime | None) -> str:
+    """Local ``HH:MM``."""
+    return moment.astimezone(_zone(context)).strftime("%H:%M") if moment else ""
+
+
+@pass_context
+def dmy(context: Context, moment: datetime | date | None) -> str:
+    """Local ``DD.MM.YYYY``."""
+    if moment is None:
+        return ""
+    if isinstance(moment, datetime):
+        moment = moment.astimezone(_zone(context))
+    return moment.strftime("%d.%m.%Y")
+
+
+@pass_context
+def dmyhm(context: Context, moment: datetime | None) -> str:
+    """Local ``DD.MM.YYYY HH:MM``."""
+    return moment.astimezone(_zone(context)).strftime("%d.%m.%Y %H:%M") if moment else ""
+
+
+def rub(kopecks: int | None) -> str:
+    """Kopecks as roubles: ``1 500,00 ₽``."""
+    return "" if kopecks is None else format_roubles(kopecks)
+
+
+def kg(grams: int) -> str:
+    """Grams as kilograms: ``1,2 кг``."""
+    return f"{grams / 1000:.1f}".replace(".", ",") + "\u00a0кг"
+
+
+def spaced(tracking_number: str) -> str:
+    """A tracking number in readable groups: ``153950 11 00001 4``."""
+    n = tracking_number
+    if len(n) != 14:
+        return n
+    return f"{n[:6]}\u00a0{n[6:8]}\u00a0{n[8:13]}\u00a0{n[13]}"
+
+
+def make_templates() -> Jinja2Templates:
+    """The page templates with selpo's filters."""
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    filters: dict[str, Any] = {
+        "hm": hm,
+        "dmy": dmy,
+        "dmyhm": dmyhm,
+        "rub": rub,
+        "kg": kg,
+        "spaced": spaced,
+    }
+    templates.env.filters.update(filters)
+    templates.env.trim_blocks = True
+    templates.env.lstrip_blocks = True
+    return templates
+
+
+templates = make_templates()

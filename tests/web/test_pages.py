@@ -1,0 +1,188 @@
+"""The office pages through the whole HTTP stack: sign-in, cookies, CSRF, offices, codes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from selpo.models import Clerk, CodeSearchGuard
+from tests.office.world import PASSWORD, OfficeWorld
+
+CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def _csrf(html: str) -> str:
+    found = CSRF_RE.search(html)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
+def _sign_in(pages: TestClient, login: str = "pestyaki1", password: str = PASSWORD) -> str:
+    form = pages.get("/office/login")
+    assert form.status_code == 200
+    response = pages.post(
+        "/office/login",
+        data={"login": login, "password": password, "csrf": _csrf(form.text), "next": ""},
+    )
+    assert response.status_code == 303, response.text
+    home = pages.get(response.headers["location"])
+    if home.status_code == 303:
+        home = pages.get(home.headers["location"])
+    assert home.status_code == 200
+    return _csrf(home.text)
+
+
+class TestSignIn:
+    def test_pages_need_a_signed_in_clerk(self, pages: TestClient, world: OfficeWorld) -> None:
+        response = pages.get("/office/155650/issue")
+        assert response.status_code == 303
+        assert response.headers["location"] == "/office/login?next=/office/155650/issue"
+
+    def test_the_session_cookie_is_httponly_lax_and_scoped(
+        self, pages: TestClient, world: OfficeWorld
+    ) -> None:
+        form = pages.get("/office/login")
+        assert "selpo_login_csrf" in form.headers["set-cookie"]
+        response = pages.post(
+            "/office/login",
+            data={"login": "pestyaki1", "password": PASSWORD, "csrf": _csrf(form.text)},
+        )
+        assert response.status_code == 303
+        assert response.headers["location"] == "/office"
+        cookie = next(
+            c for c in response.headers.get_list("set-cookie") if c.startswith("selpo_session=")
+        )
+        assert "HttpOnly" in cookie
+        assert "SameSite=lax" in cookie
+        assert "Path=/office" in cookie
+        home = pages.get("/office")
+        assert home.status_code == 303
+        assert home.headers["location"] == "/office/155650"
+
+    def test_a_login_form_from_elsewhere_is_refused(
+        self, pages: TestClient, world: OfficeWorld
+    ) -> None:
+        response = pages.post(
+            "/office/login", data={"login": "pestyaki1", "password": PASSWORD, "csrf": "forged"}
+        )
+        assert response.status_code == 403
+        assert "Форма входа устарела" in response.text
+        assert "selpo_session=" not in response.headers.get("set-cookie", "")
+
+    def test_wrong_passwords_are_counted_and_lock_the_account(
+        self, pages: TestClient, world: OfficeWorld
+    ) -> None:
+        for attempt in range(5):
+            form = pages.get("/office/login")
+            response = pages.post(
+                "/office/login",
+                data={"login": "pestyaki1", "password": "nope", "csrf": _csrf(form.text)},
+            )
+            assert response.status_code == 401
+            if attempt < 4:
+                assert "Неверный логин или пароль." in response.text
+        assert "Вход заблокирован до 12:15" in response.text
+        world.session.expire_all()
+        clerk = world.session.scalars(select(Clerk).where(Clerk.login == "pestyaki1")).one()
+        assert clerk.locked_until is not None  # committed although the answer was a refusal
+
+    def test_sign_out_ends_the_session(self, pages: TestClient, world: OfficeWorld) -> None:
+        csrf = _sign_in(pages)
+        assert pages.post("/office/logout", data={"csrf": csrf}).status_code == 303
+        assert pages.get("/office/155650").status_code == 303
+
+
+class TestPages:
+    def test_another_offices_pages_are_forbidden_in_russian(
+        self, pages: TestClient, world: OfficeWorld
+    ) -> None:
+        _sign_in(pages)
+        forbidden = pages.get("/office/155654/acceptance")
+        assert forbidden.status_code == 403
+        assert "Нет доступа: отделение 155654 не ваше" in forbidden.text
+        assert pages.get("/office/999999").status_code == 404
+
+    def test_a_form_without_the_csrf_token_changes_nothing(
+        self, pages: TestClient, world: OfficeWorld
+    ) -> None:
+        _sign_in(pages)
+        response = pages.post("/office/155650/acceptance", data={"csrf": "forged"})
+        assert response.status_code == 403
+        assert "Форма устарела" in response.text
+        assert pages.get("/office/155650/acceptance").status_code == 200  # none was opened
+
+    def test_pages_are_private_and_load_nothing_from_elsewhere(
+        self, pages: TestClient, world: OfficeWorld
+    ) -> None:
+        _sign_in(pages)
+        page = pages.get("/office/155650")
+        assert page.headers["cache-control"] == "no-store"
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        assert not re.search(r'(src|href)="(https?:)?//', page.text)
+        for asset in ("/static/office/office.css", "/static/office/office.js"):
+            assert pages.get(asset).status_code == 200
+
+    def test_every_screen_renders(self, pages: TestClient, world: OfficeWorld) -> None:
+        world.parcel()
+        _sign_in(pages)
+        for path, text in [
+            ("/office/155650", "Что ждёт в отделении"),
+            ("/office/155650/acceptance", "Начать приёмку"),
+            ("/office/155650/shelving", "Разложить по ячейкам"),
+            ("/office/155650/issue", "По коду из SMS"),
+            ("/office/155650/returns", "Возвраты отправителю"),
+            ("/office/155650/day", "Итоги дня 25.11.2026"),
+        ]:
+            response = pages.get(path)
+            assert response.status_code == 200, path
+            assert text in response.text, path
+        assert pages.get("/office/155650/day?day=yesterday").status_code == 422
+
+
+class TestCodesAreCountedEvenWhenRefused:
+    def test_a_wrong_code_at_the_parcel_is_committed(
+        self, pages: TestClient, world: OfficeWorld
+    ) -> None:
+        parcel, code = world.shelved()
+        csrf = _sign_in(pages)
+        found = pages.post(
+            "/office/155650/issue/tracking",
+            data={"csrf": csrf, "tracking": parcel.tracking_number, "phone_last4": "4567"},
+        )
+        assert found.headers["location"] == f"/office/155650/issue/{parcel.tracking_number}"
+        wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+        pages.post(
+            f"/office/155650/issue/{parcel.tracking_number}/verify",
+            data={"csrf": csrf, "code": wrong},
+        )
+        page = pages.get(f"/office/155650/issue/{parcel.tracking_number}")
+        assert "Неверный код. Осталось попыток: 4." in page.text
+        world.session.refresh(parcel)
+        assert parcel.pickup_code_failures == 1
+
+    def test_a_wrong_code_at_the_code_search_is_committed(
+        self, pages: TestClient, world: OfficeWorld
+    ) -> None:
+        _, code = world.shelved()
+        csrf = _sign_in(pages)
+        wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+        response = pages.post("/office/155650/issue/code", data={"csrf": csrf, "code": wrong})
+        assert response.headers["location"] == "/office/155650/issue"
+        assert "Осталось попыток: 4" in pages.get("/office/155650/issue").text
+        world.session.expire_all()
+        guard = world.session.get(CodeSearchGuard, world.pestyaki.id)
+        assert guard is not None
+        assert guard.failures == 1
+
+    @pytest.mark.parametrize("typed", ["12345", "abcdef"])
+    def test_a_malformed_code_is_refused_without_counting(
+        self, pages: TestClient, world: OfficeWorld, typed: str
+    ) -> None:
+        csrf = _sign_in(pages)
+        pages.post("/office/155650/issue/code", data={"csrf": csrf, "code": typed})
+        assert "Код получения — 6 цифр из SMS." in pages.get("/office/155650/issue").text
+        world.session.expire_all()
+        assert world.session.get(CodeSearchGuard, world.pestyaki.id) is None
