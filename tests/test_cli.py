@@ -54,3 +54,18 @@ def test_import_from_a_missing_folder_fails_clearly(database: str, tmp_path: Pat
     result = runner.invoke(app, ["import-region", str(tmp_path / "nowhere")])
     assert result.exit_code == 2
     assert "post_offices.csv" in result.output
+
+
+def test_first_start_prints_whole_keys_once(database: str) -> None:
+    runner.invoke(app, ["db", "upgrade"])
+    runner.invoke(app, ["import-region"])
+    first = runner.invoke(app, ["first-start-keys"])
+    assert first.exit_code == 0, first.output
+    lines = [
+        line.split() for line in first.stdout.splitlines() if line.startswith(("OZON", "ADMIN"))
+    ]
+    keys = {parts[0]: parts[1] for parts in lines}
+    assert set(keys) == {"OZON", "ADMIN"}
+    assert all(len(key) > 50 and "…" not in key for key in keys.values())
+    again = runner.invoke(app, ["first-start-keys"])
+    assert "selpo_" not in again.stdout

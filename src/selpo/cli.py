@@ -247,28 +247,10 @@ def first_start_keys() -> None:
             "`selpo marketplace add CODE NAME` issues another."
         )
         return
-    table = Table(title="API keys (shown once: keep them)")
-    table.add_column("who")
-    table.add_column("key")
+    # Plain lines, never a table: a key cut to the terminal's width would be lost for good.
+    console.print("API keys (shown once: keep them):")
     for who, secret in issued.items():
-        table.add_row(who, secret)
-    console.print(table, width=200)
-
-
-@app.command("worker")
-def worker(
-    once: Annotated[bool, typer.Option("--once", help="One pass, then exit")] = False,
-    stop_after: Annotated[
-        float | None, typer.Option("--stop-after", help="Stop after this many seconds")
-    ] = None,
-) -> None:
-    """Deliver the outbox (webhooks, SMS) and run the timed jobs until stopped."""
-    import logging
-
-    from selpo.worker import run_worker
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    run_worker(_settings(), once=once, stop_after_s=stop_after)
+        typer.echo(f"{who:<16} {secret}")
 
 
 @app.command("serve")
