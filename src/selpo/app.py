@@ -21,6 +21,7 @@ from selpo.notify import endpoints as notify_endpoints
 from selpo.planning import endpoints as planning_endpoints
 from selpo.shipment import endpoints as shipment_endpoints
 from selpo.web import mount_static
+from selpo.web.pages import dispatch as dispatch_pages
 from selpo.web.pages import office as office_pages
 
 PROBLEM_JSON = "application/problem+json"
@@ -83,6 +84,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(marketplace_endpoints.router)
     app.include_router(planning_endpoints.router)
     app.include_router(logistics_endpoints.router)
+    # The dispatcher's pages first: /office/dispatch would otherwise read as an office index.
+    app.include_router(dispatch_pages.router)
     app.include_router(office_pages.router)
     mount_static(app)
     return app
