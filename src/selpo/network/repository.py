@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from selpo.models import (
@@ -120,7 +120,8 @@ PICKUP_COLUMNS = (
     Settlement.name,
     PostOffice.rural,
     PostOffice.status,
-    PostOffice.opening_hours,
+    # As text: offices share a handful of patterns, decoded once each by the service.
+    cast(PostOffice.opening_hours, Text),
     PostOffice.opening_hours_is_default,
     PostOffice.timezone,
     PostOffice.max_weight_g,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -40,6 +42,12 @@ class PickupPoint:
     accepts_cash: bool
     accepts_card: bool
     marketplaces: tuple[str, ...]
+
+
+@lru_cache(maxsize=4096)
+def _decode_hours(raw: str) -> list[list[list[str]]]:
+    hours: list[list[list[str]]] = json.loads(raw)
+    return hours
 
 
 def _pickup_point_from_row(row: tuple[Any, ...], marketplaces: tuple[str, ...]) -> PickupPoint:
@@ -80,7 +88,7 @@ def _pickup_point_from_row(row: tuple[Any, ...], marketplaces: tuple[str, ...]) 
         settlement=settlement,
         rural=rural,
         status=status,
-        opening_hours=hours,
+        opening_hours=_decode_hours(hours) if isinstance(hours, str) else hours,
         opening_hours_is_default=hours_is_default,
         timezone=timezone,
         capacity=OfficeCapacity(
