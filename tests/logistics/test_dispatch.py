@@ -23,9 +23,8 @@ from selpo.marketplace import service as marketplace_service
 from selpo.models import ManifestEntry, Marketplace, OutboxMessage, Shipment, TrackingEvent
 from selpo.notify import service as notify_service
 from selpo.shipment import service as shipment_service
-from selpo.shipment.schemas import ShipmentCreate
 from tests.conftest import TEST_NOW
-from tests.fixtures.builders import shipment_payload
+from tests.fixtures.builders import hand_over_shipment
 
 MSK = ZoneInfo("Europe/Moscow")
 VILLAGE = "155921"
@@ -48,42 +47,6 @@ def ozon(session: Session) -> Marketplace:
         session, marketplace=marketplace, indexes=None, today=TEST_NOW.date(), now=TEST_NOW
     )
     return marketplace
-
-
-def _ship(
-    session: Session,
-    marketplace: Marketplace,
-    index: str,
-    order: str,
-    at: datetime,
-    size: tuple[int, int, int] = (300, 200, 100),
-) -> Shipment:
-    payload = shipment_payload(external_order_id=order, destination_index=index)
-    payload["parcel"] = {
-        **payload["parcel"],
-        "length_mm": size[0],
-        "width_mm": size[1],
-        "height_mm": size[2],
-    }
-    outcome = shipment_service.create_shipments(
-        session,
-        marketplace=marketplace,
-        shipments_in=[ShipmentCreate.model_validate(payload)],
-        now=at,
-        promise=service.promised_dates(session, now=at),
-    )[0]
-    assert outcome.shipment is not None, outcome.error
-    shipment = shipment_service.get_shipment(
-        session, marketplace_id=None, tracking_number=outcome.shipment.tracking_number
-    )
-    shipment_service.record_scan(
-        session,
-        tracking_number=shipment.tracking_number,
-        code="handed_over",
-        occurred_at=at,
-        now=at,
-    )
-    return shipment
 
 
 def _events(session: Session, shipment: Shipment) -> list[tuple[str, datetime, str]]:
@@ -109,7 +72,7 @@ class TestAdvanceParcels:
     ) -> None:
         service.import_routes(session, SHUYA_CSV, now=TEST_NOW)
         clock = FrozenClock(msk(2026, 11, 20, 18))
-        parcel = _ship(session, ozon, VILLAGE, "W-1", clock.now())
+        parcel = hand_over_shipment(session, ozon, VILLAGE, "W-1", clock.now())
         # Nothing moves before Monday's 08:00 run.
         assert _walk(session, clock, msk(2026, 11, 23, 7), timedelta(hours=1)) == 0
         session.refresh(parcel)
@@ -130,7 +93,7 @@ class TestAdvanceParcels:
 
     def test_a_jump_of_time_catches_up_in_order(self, session: Session, ozon: Marketplace) -> None:
         service.import_routes(session, SHUYA_CSV, now=TEST_NOW)
-        parcel = _ship(session, ozon, TOWN, "J-1", msk(2026, 11, 20, 18))
+        parcel = hand_over_shipment(session, ozon, TOWN, "J-1", msk(2026, 11, 20, 18))
         # The worker was down for a week: one pass walks the whole way.
         assert service.advance_parcels(session, msk(2026, 11, 27, 12)) == 2
         codes = [(c, o) for c, o, _ in _events(session, parcel)]
@@ -142,8 +105,8 @@ class TestAdvanceParcels:
     def test_a_hubs_own_scans_are_not_doubled(self, session: Session, ozon: Marketplace) -> None:
         service.import_routes(session, SHUYA_CSV, now=TEST_NOW)
         handover = msk(2026, 11, 20, 18)
-        scanned = _ship(session, ozon, VILLAGE, "S-1", handover)
-        at_office = _ship(session, ozon, VILLAGE, "S-2", handover)
+        scanned = hand_over_shipment(session, ozon, VILLAGE, "S-1", handover)
+        at_office = hand_over_shipment(session, ozon, VILLAGE, "S-2", handover)
         shipment_service.record_scan(
             session,
             tracking_number=scanned.tracking_number,
@@ -178,10 +141,10 @@ class TestAdvanceParcels:
         self, session: Session, ozon: Marketplace
     ) -> None:
         service.import_routes(session, SHUYA_CSV, now=TEST_NOW)
-        early = _ship(session, ozon, TOWN, "E-1", msk(2026, 11, 20, 18))
+        early = hand_over_shipment(session, ozon, TOWN, "E-1", msk(2026, 11, 20, 18))
         service.advance_parcels(session, msk(2026, 11, 23, 9))  # Monday's van leaves with E-1
         # A parcel handed over on Friday too, but only reported on Monday at noon.
-        late = _ship(session, ozon, TOWN, "E-2", msk(2026, 11, 20, 18))
+        late = hand_over_shipment(session, ozon, TOWN, "E-2", msk(2026, 11, 20, 18))
         service.advance_parcels(session, msk(2026, 11, 24, 12))
         assert [c for c, _, _ in _events(session, early)][-1] == "arrived_at_office"
         departed = [o for c, o, _ in _events(session, late) if c == "departed_hub"]
@@ -225,7 +188,9 @@ def test_a_simulated_week_never_overloads_a_van(session: Session, ozon: Marketpl
             for _ in range(rng.randint(1, 2)):
                 index = rng.choice(offices)
                 order = f"SIM-{len(created)}"
-                created.append(_ship(session, ozon, index, order, now, rng.choice(sizes)))
+                created.append(
+                    hand_over_shipment(session, ozon, index, order, now, rng.choice(sizes))
+                )
         service.advance_parcels(session, now)
     # Then the worker every twelve hours until the backlog has cleared.
     while clock.now() < msk(2026, 12, 16, 0):
@@ -286,8 +251,8 @@ def _first_promise(session: Session, shipment: Shipment) -> date | None:
 def test_manifests_group_by_run(session: Session, ozon: Marketplace) -> None:
     service.import_routes(session, SHUYA_CSV, now=TEST_NOW)
     for n in range(3):
-        _ship(session, ozon, TOWN, f"G-{n}", msk(2026, 11, 20, 18))
-    _ship(session, ozon, VILLAGE, "G-v", msk(2026, 11, 20, 18))
+        hand_over_shipment(session, ozon, TOWN, f"G-{n}", msk(2026, 11, 20, 18))
+    hand_over_shipment(session, ozon, VILLAGE, "G-v", msk(2026, 11, 20, 18))
     runs = service.list_route_runs(session, day=date(2026, 11, 23), hub="155900")
     assert [(r.route_id, r.manifest) for r in runs] == [
         ("SHUYA-MON-THU", "none"),

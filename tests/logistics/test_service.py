@@ -40,14 +40,11 @@ from selpo.models import (
     OutboxMessage,
     Route,
     RouteStop,
-    Shipment,
     Warehouse,
 )
 from selpo.notify import service as notify_service
-from selpo.shipment import service as shipment_service
-from selpo.shipment.schemas import ShipmentCreate
 from tests.conftest import TEST_NOW
-from tests.fixtures.builders import shipment_payload
+from tests.fixtures.builders import hand_over_shipment
 
 MSK = ZoneInfo("Europe/Moscow")
 VILLAGE = "155921"  # Введенье, Shuya district: rural default hours (closed Mondays)
@@ -422,49 +419,12 @@ class TestTariff:
 # -------------------------------------------------------------------------------- promises
 
 
-def _ship(
-    session: Session,
-    marketplace: Marketplace,
-    index: str,
-    order: str,
-    at: datetime,
-    *,
-    size: tuple[int, int, int] = (300, 200, 100),
-) -> Shipment:
-    payload = shipment_payload(external_order_id=order, destination_index=index)
-    payload["parcel"] = {
-        **payload["parcel"],
-        "length_mm": size[0],
-        "width_mm": size[1],
-        "height_mm": size[2],
-    }
-    outcome = shipment_service.create_shipments(
-        session,
-        marketplace=marketplace,
-        shipments_in=[ShipmentCreate.model_validate(payload)],
-        now=at,
-        promise=service.promised_dates(session, now=at),
-    )[0]
-    assert outcome.shipment is not None, outcome.error
-    shipment = shipment_service.get_shipment(
-        session, marketplace_id=None, tracking_number=outcome.shipment.tracking_number
-    )
-    shipment_service.record_scan(
-        session,
-        tracking_number=shipment.tracking_number,
-        code="handed_over",
-        occurred_at=at,
-        now=at,
-    )
-    return shipment
-
-
 def test_a_new_shipment_gets_the_quotes_promised_date(session: Session, shuya: Marketplace) -> None:
     handover = msk(2026, 11, 20, 18)
-    shipment = _ship(session, shuya, VILLAGE, "P-1", handover)
+    shipment = hand_over_shipment(session, shuya, VILLAGE, "P-1", handover)
     assert shipment.promised_date == date(2026, 11, 26)
     assert shipment.promised_date == _quote(session, shuya, VILLAGE, handover).promised_date
-    not_served = _ship(session, shuya, "155650", "P-2", handover)
+    not_served = hand_over_shipment(session, shuya, "155650", "P-2", handover)
     assert not_served.promised_date is None
 
 
@@ -492,7 +452,9 @@ class TestRollOver:
         )
         service.put_route(session, "SHUYA-MON-THU", body, now=TEST_NOW)
         handover = msk(2026, 11, 20, 18)
-        parcels = [_ship(session, shuya, VILLAGE, f"R-{n}", handover) for n in range(5)]
+        parcels = [
+            hand_over_shipment(session, shuya, VILLAGE, f"R-{n}", handover) for n in range(5)
+        ]
         assert {p.promised_date for p in parcels} == {date(2026, 11, 26)}
         now = msk(2026, 11, 21, 12)
 
@@ -556,10 +518,16 @@ class TestRollOver:
             stops=[StopWrite(office_index=VILLAGE, arrival_after_min=70)],
         )
         service.put_route(session, "SHUYA-MON-THU", body, now=TEST_NOW)
-        newer = _ship(session, shuya, VILLAGE, "L-new", msk(2026, 11, 20, 12), size=BOX_12L)
-        older = _ship(session, shuya, VILLAGE, "L-old", msk(2026, 11, 20, 11), size=BOX_12L)
+        newer = hand_over_shipment(
+            session, shuya, VILLAGE, "L-new", msk(2026, 11, 20, 12), size=BOX_12L
+        )
+        older = hand_over_shipment(
+            session, shuya, VILLAGE, "L-old", msk(2026, 11, 20, 11), size=BOX_12L
+        )
         older.promised_date = date(2026, 11, 25)  # as if promised earlier
-        third = _ship(session, shuya, VILLAGE, "L-3", msk(2026, 11, 20, 13), size=BOX_12L)
+        third = hand_over_shipment(
+            session, shuya, VILLAGE, "L-3", msk(2026, 11, 20, 13), size=BOX_12L
+        )
         session.flush()
         manifest = service.build_manifest(
             session,
