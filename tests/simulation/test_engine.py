@@ -1,0 +1,67 @@
+"""The engine alone, with fake operations: orders once a day, pickups when due, returns."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+
+from selpo.kit.clock import FrozenClock
+from selpo.simulation.demand import Order
+from selpo.simulation.engine import Pickup, StepOutcome, run
+
+
+def _order(n: int, *, office: str | None = "155000", never: bool = False) -> Order:
+    return Order(
+        order_id=f"O-{n}",
+        marketplace="OZON",
+        district="D",
+        office_index=office,
+        items=(1000,),
+        cod=False,
+        pickup_delay_h=5.0,
+        never_collect=never,
+        refuse_all=False,
+        refuse_part=False,
+    )
+
+
+class FakeOperations:
+    """Creates every order, shelves it on the next step, records pickups."""
+
+    def __init__(self) -> None:
+        self.pending: list[str] = []
+        self.picked: list[tuple[datetime, str]] = []
+
+    def step(
+        self,
+        now: datetime,
+        orders: Sequence[Order],
+        pickups: Sequence[Pickup],
+        returns_done: Sequence[str],
+    ) -> StepOutcome:
+        outcome = StepOutcome(shelved=self.pending)
+        self.pending = [f"T-{o.order_id}" for o in orders]
+        outcome.created = [(o.order_id, f"T-{o.order_id}") for o in orders]
+        self.picked.extend((now, p.tracking_number) for p in pickups)
+        return outcome
+
+
+def test_orders_unserved_and_pickups() -> None:
+    def demand(day: date, rng: random.Random) -> list[Order]:
+        return [_order(1), _order(2, office=None), _order(3, never=True)] if day.day == 2 else []
+
+    ops = FakeOperations()
+    clock = FrozenClock(datetime(2026, 11, 2, tzinfo=UTC))
+    totals = run(
+        days=2,
+        start=date(2026, 11, 2),
+        clock=clock,
+        rng=random.Random(1),
+        demand=demand,
+        operations=ops,
+    )
+    assert (totals.orders, totals.unserved, totals.created) == (3, 1, 2)
+    # Created at 07:00, shelved at 08:00, collected 5 hours later; O-3 never comes.
+    assert ops.picked == [(datetime(2026, 11, 2, 13, tzinfo=UTC), "T-O-1")]
+    assert clock.now() == datetime(2026, 11, 4, tzinfo=UTC)
