@@ -33,13 +33,10 @@ import importlib.util
 import json
 import os
 import platform
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -50,13 +47,11 @@ import httpx
 import numpy as np
 import scipy
 import uvicorn
-from fastapi import FastAPI
 from numpy.typing import NDArray
 from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from selpo.app import create_app
-from selpo.config import BUNDLED_REGION_DIR, Settings
+from selpo.config import BUNDLED_REGION_DIR
 from selpo.db import Base, create_db_engine, make_session_factory, session_scope
 from selpo.migrate import upgrade_to_head
 from selpo.models import District, Region
@@ -74,6 +69,7 @@ from selpo.network.service import (
 # Run as a script, only bench/ is on sys.path; importing it as a package keeps mypy happy.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.local_server import serve
 from bench.synthetic_network import (
     DEFAULT_SEED,
     NATIONAL_SIZE,
@@ -384,77 +380,9 @@ def bench_kernel(ctx: Context) -> Table:
 
 # --- through HTTP ----------------------------------------------------------------------------
 
-# The server subprocess reads its database from here (see ``http_app``).
-DATABASE_URL_ENV = "SELPO_DATABASE_URL"
-SERVER_START_TIMEOUT_S = 60.0
 # The issue's aim for a search answered through the whole stack at national size.
 HTTP_P99_AIM_US = 15_000.0
 SYNTHETIC_SOURCE = f"bench/synthetic_network.py, seed {DEFAULT_SEED}"
-
-
-def http_app() -> FastAPI:
-    """The application the benchmark's uvicorn runs (``--factory``), on the bench database."""
-    return create_app(Settings(database_url=os.environ[DATABASE_URL_ENV]))
-
-
-def _free_port() -> int:
-    # Ask the kernel for a free loopback port; uvicorn binds it a moment later.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_ready(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    with httpx.Client(base_url=base, trust_env=False, timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                output = log.read_text(encoding="utf-8", errors="replace")
-                raise RuntimeError(f"the server exited with {process.returncode}:\n{output}")
-            try:
-                if client.get("/healthz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-    raise RuntimeError(f"the server did not answer /healthz within {SERVER_START_TIMEOUT_S:g} s")
-
-
-@contextmanager
-def _server(database_url: str, log: Path) -> Iterator[str]:
-    """Run the real application under uvicorn on 127.0.0.1 until the block ends."""
-    port = _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.pickup_search:http_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    env = {**os.environ, DATABASE_URL_ENV: database_url}
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_ready(process, base, log)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _fresh_database(directory: Path, name: str) -> tuple[str, Engine]:
@@ -624,7 +552,7 @@ def _http_network(
     read = _latencies_us(partial(_request_read, factory, cache), count)
     answers: list[bytes] = [b""] * count
     with (
-        _server(url, log) as base,
+        serve(url, log) as base,
         httpx.Client(base_url=base, trust_env=False, timeout=60.0) as client,
     ):
         # The first search after start reads the registry and builds the catalogue.

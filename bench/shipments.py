@@ -39,8 +39,6 @@ import os
 import platform
 import pstats
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,15 +54,13 @@ import httpx
 import numpy as np
 import psycopg
 import sqlalchemy
-from fastapi import FastAPI
 from rich import box
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import JSON, Boolean, Engine, bindparam, create_engine, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from selpo.app import create_app
-from selpo.config import BUNDLED_REGION_DIR, Settings
+from selpo.config import BUNDLED_REGION_DIR
 from selpo.db import Base, UTCDateTime, create_db_engine, make_session_factory, session_scope
 from selpo.marketplace import service as marketplace_service
 from selpo.migrate import upgrade_to_head
@@ -80,13 +76,10 @@ from selpo.shipment.tracking import make_tracking_number, month_code
 # Run as a script, only bench/ is on sys.path; the repository root makes tests/ importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.local_server import serve
 from tests.fixtures.builders import shipment_payload
 
-REPO = Path(__file__).resolve().parents[1]
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-# The server subprocess reads its database from here (see ``http_app``).
-DATABASE_URL_ENV = "SELPO_BENCH_SHIPMENTS_DATABASE_URL"
-SERVER_START_TIMEOUT_S = 60.0
 SEED = 20261125
 BATCH = 1000  # the API's largest batch
 SHIPMENT_TABLE = Base.metadata.tables["shipment"]
@@ -339,72 +332,18 @@ def set_up(db: Database) -> Fixture:
 # --- HTTP server -----------------------------------------------------------------------------
 
 
-def http_app() -> FastAPI:
-    """The application the benchmark's uvicorn runs (``--factory``), on the bench database."""
-    return create_app(Settings(database_url=os.environ[DATABASE_URL_ENV]))
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def http_server(database_url: str, log: Path) -> Iterator[httpx.Client]:
     """The real application under uvicorn on 127.0.0.1, and a keep-alive client to it."""
-    port = _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.shipments:http_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "--timeout-keep-alive",
-        "600",
-    ]
-    env = {**os.environ, DATABASE_URL_ENV: database_url}
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
     try:
-        base = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=base, trust_env=False, timeout=300.0) as client:
-            deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-            while True:
-                if process.poll() is not None:
-                    output_text = log.read_text(encoding="utf-8", errors="replace")
-                    raise RuntimeError(
-                        f"the server exited with {process.returncode}:\n{output_text}"
-                    )
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the server did not answer /healthz in time")
-                time.sleep(0.1)
+        with (
+            serve(database_url, log, extra=("--timeout-keep-alive", "600")) as base,
+            httpx.Client(base_url=base, trust_env=False, timeout=300.0) as client,
+        ):
             yield client
     except Exception:
         print(log.read_text(encoding="utf-8", errors="replace")[-5000:], file=sys.stderr)
         raise
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 # --- creation: inputs ------------------------------------------------------------------------
