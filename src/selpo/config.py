@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     storage_reminder_days: int = Field(
         default=2, description="Days before the storage deadline the reminder SMS goes out."
     )
+    tariff_file: Path | None = Field(
+        default=None,
+        description="JSON price list (fields of logistics.tariff.Tariff); unset: the default.",
+    )
     sms_log_path: Path = Field(
         default=Path("var/sms.log"),
         description="File the default SMS gateway appends messages to (phones masked).",

@@ -3,8 +3,10 @@ route runs and their manifests, the route timetable."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from selpo.logistics import endpoints as logistics_endpoints
 from selpo.logistics import service
+from selpo.logistics.tariff import load_tariff
 from selpo.marketplace import service as marketplace_service
 from selpo.network.rules import is_open_at
 from tests.conftest import TEST_NOW
@@ -341,3 +344,30 @@ class TestRoutesApi:
         body["hub"] = "RSC-153950"
         response = api.put("/v1/routes/X", json=body, headers=admin)
         assert (response.status_code, response.json()["errors"][0]["field"]) == (422, "hub")
+
+
+class TestTariffFile:
+    def test_a_price_list_file_replaces_the_default_tariff(
+        self,
+        api: TestClient,
+        app: FastAPI,
+        shuya: MarketplaceWithKey,
+        tmp_path: Path,
+    ) -> None:
+        default = api.post("/v1/quotes", json=_body(), headers=shuya.headers).json()
+        price_list = tmp_path / "tariff.json"
+        # Cash on delivery at 4 % instead of 2 %: the price grows by 2 % of 1,500 roubles.
+        price_list.write_text(json.dumps({"cod_fee_bp": 400}), encoding="utf-8")
+        app.state.settings = app.state.settings.model_copy(update={"tariff_file": price_list})
+        custom = api.post("/v1/quotes", json=_body(), headers=shuya.headers).json()
+        assert custom["price_kop"] - default["price_kop"] == 3_000
+        assert custom["earliest"] == default["earliest"]
+
+    def test_a_bad_price_list_is_refused_naming_the_field(self, tmp_path: Path) -> None:
+        price_list = tmp_path / "tariff.json"
+        price_list.write_text(json.dumps({"cod_fee_percent": 4}), encoding="utf-8")
+        with pytest.raises(ValueError, match="cod_fee_percent"):
+            load_tariff(price_list)
+        price_list.write_text(json.dumps({"weight_bands_g": [1000, 500]}), encoding="utf-8")
+        with pytest.raises(ValueError, match="weight bands"):
+            load_tariff(price_list)

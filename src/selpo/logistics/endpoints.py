@@ -8,12 +8,14 @@ A route run is named ``<route_id>@<departure>``, the departure in ISO 8601 with 
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import PlainTextResponse
 
-from selpo.deps import ClockDep, SessionDep
+from selpo.deps import ClockDep, SessionDep, SettingsDep
 from selpo.logistics import service
 from selpo.logistics.manifest_pdf import render_manifest
 from selpo.logistics.schemas import (
@@ -26,6 +28,7 @@ from selpo.logistics.schemas import (
     TimetableReport,
     WarehouseRead,
 )
+from selpo.logistics.tariff import DEFAULT_TARIFF, Tariff, load_tariff
 from selpo.marketplace.deps import AdminDep, MarketplaceDep, PrincipalDep
 
 router = APIRouter(prefix="/v1", tags=["logistics"])
@@ -35,7 +38,11 @@ PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}
 
 @router.post("/quotes", response_model=QuoteRead)
 def create_quote(
-    request: QuoteRequest, session: SessionDep, clock: ClockDep, principal: MarketplaceDep
+    request: QuoteRequest,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    principal: MarketplaceDep,
 ) -> QuoteRead:
     """Price and delivery window for a parcel to a post office.
 
@@ -45,8 +52,17 @@ def create_quote(
     """
     assert principal.marketplace_id is not None
     return service.quote(
-        session, marketplace_id=principal.marketplace_id, request=request, now=clock.now()
+        session,
+        marketplace_id=principal.marketplace_id,
+        request=request,
+        now=clock.now(),
+        tariff=_tariff(settings.tariff_file),
     )
+
+
+@lru_cache(maxsize=4)
+def _tariff(path: Path | None) -> Tariff:
+    return DEFAULT_TARIFF if path is None else load_tariff(path)
 
 
 @router.get("/route-runs", response_model=list[RouteRunRead], tags=["operations"])

@@ -29,8 +29,10 @@ changes elsewhere.
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Final
 
 _R: Final[int] = 100  # kopecks per rouble, for readable tables
@@ -148,3 +150,23 @@ def price(
         chargeable_weight_g=chargeable,
         distance_m=distance_m,
     )
+
+
+def load_tariff(path: Path) -> Tariff:
+    """A price list from a JSON file of ``Tariff`` fields (missing ones keep the defaults).
+
+    Lists become tuples; an unknown field or a rule the tariff breaks raises ValueError
+    naming it, so a bad price list never reaches a quote.
+    """
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: a tariff is a JSON object of Tariff fields")
+    known = {f.name for f in fields(Tariff)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ValueError(f"{path}: unknown tariff fields {unknown}; known: {sorted(known)}")
+
+    def frozen(value: object) -> object:
+        return tuple(frozen(v) for v in value) if isinstance(value, list) else value
+
+    return Tariff(**{name: frozen(value) for name, value in raw.items()})  # type: ignore[arg-type]
