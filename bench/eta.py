@@ -28,7 +28,6 @@ hand-over time); the script exits 1 if any check fails.
 from __future__ import annotations
 
 import argparse
-import csv
 import gc
 import math
 import os
@@ -60,9 +59,8 @@ from selpo.network.rules import OfficeKind, OpeningHours, office_defaults
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.synthetic_network import DEFAULT_SEED, NATIONAL_SIZE, REGIONS, generate_network
+from tests.fixtures.region_sites import ivanovo_sites
 
-REPO = Path(__file__).resolve().parents[1]
-IVANOVO_CSV = REPO / "src/selpo/region_data/ivanovo/post_offices.csv"
 ROUTE_SEED = 7
 HANDOVERS = 24
 HANDOVER_STEP = timedelta(hours=7)
@@ -105,31 +103,9 @@ def moscow_warehouse() -> Facility:
 
 def ivanovo_network() -> Built:
     """The real Ivanovo offices with district-centre hubs and synthetic routes."""
-    with IVANOVO_CSV.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    lat = np.array([float(r["lat"] or r["district_centre_lat"]) for r in rows])
-    lon = np.array([float(r["lon"] or r["district_centre_lon"]) for r in rows])
-    main_office: dict[str, str] = {}
-    for r in sorted(rows, key=lambda r: r["index"]):
-        if r["settlement"] == r["district_centre"]:
-            main_office.setdefault(r["district_centre"], r["index"])
-    position = {r["index"]: i for i, r in enumerate(rows)}
-    hub_index = sorted(main_office.values())
-    hubs = HubSites(
-        id=np.array([f"HUB-{i}" for i in hub_index]),
-        lat=lat[[position[i] for i in hub_index]],
-        lon=lon[[position[i] for i in hub_index]],
-        office_index=np.array(hub_index),
-    )
-    offices = OfficeSites(
-        index=np.array([r["index"] for r in rows]),
-        lat=lat,
-        lon=lon,
-        rural=np.array([r["is_rural_derived"] == "1" for r in rows]),
-        parent_index=np.array([main_office.get(r["district_centre"], "") for r in rows]),
-    )
+    offices, hubs, kinds = ivanovo_sites()
     kind = {"town": "town", "pgt_candidate": "urban_type_settlement", "rural": "rural_locality"}
-    hours = [HOURS[kind[r["settlement_kind_derived"]]] for r in rows]
+    hours = [HOURS[kind[k]] for k in kinds]
     centre = Facility(
         "SC-IVA",
         FacilityKind.SORTING_CENTRE,

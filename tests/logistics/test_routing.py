@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import Counter, defaultdict
 from datetime import datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -43,8 +41,8 @@ from selpo.logistics.timetable import (
     routes_to_csv,
 )
 from selpo.network.rules import OfficeKind, office_defaults
+from tests.fixtures.region_sites import ivanovo_sites
 
-IVANOVO_CSV = Path(__file__).resolve().parents[2] / "src/selpo/region_data/ivanovo/post_offices.csv"
 PARAMS = RoutingParams()
 
 
@@ -311,34 +309,6 @@ def test_improve_tour_untangles_a_crossing() -> None:
 # --------------------------------------------------------------------------------------------
 # The real region and a whole network
 # --------------------------------------------------------------------------------------------
-
-
-def ivanovo_sites() -> tuple[OfficeSites, HubSites, list[str]]:
-    """The bundled offices; hubs at the district centres' main offices (as bench/eta.py)."""
-    with IVANOVO_CSV.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    lat = np.array([float(r["lat"] or r["district_centre_lat"]) for r in rows])
-    lon = np.array([float(r["lon"] or r["district_centre_lon"]) for r in rows])
-    main: dict[str, str] = {}
-    for r in sorted(rows, key=lambda r: r["index"]):
-        if r["settlement"] == r["district_centre"]:
-            main.setdefault(r["district_centre"], r["index"])
-    position = {r["index"]: i for i, r in enumerate(rows)}
-    hub_index = sorted(main.values())
-    hubs = HubSites(
-        id=np.array([f"HUB-{i}" for i in hub_index]),
-        lat=lat[[position[i] for i in hub_index]],
-        lon=lon[[position[i] for i in hub_index]],
-        office_index=np.array(hub_index),
-    )
-    offices = OfficeSites(
-        index=np.array([r["index"] for r in rows]),
-        lat=lat,
-        lon=lon,
-        rural=np.array([r["is_rural_derived"] == "1" for r in rows]),
-        parent_index=np.array([main.get(r["district_centre"], "") for r in rows]),
-    )
-    return offices, hubs, [r["settlement_kind_derived"] for r in rows]
 
 
 def test_ivanovo_every_office_on_exactly_one_route() -> None:
