@@ -23,6 +23,7 @@ from selpo.models.route_stop import RouteStop
 from selpo.models.settlement import Settlement
 from selpo.models.shipment import Shipment
 from selpo.models.shipment_item import ShipmentItem
+from selpo.models.simulation_run import SimulationRun
 from selpo.models.timetable_version import TimetableVersion
 from selpo.models.tracking_event import TrackingEvent
 from selpo.models.tracking_serial import TrackingSerial
@@ -52,6 +53,7 @@ __all__ = [
     "RouteStop",
     "Settlement",
     "Shipment",
+    "SimulationRun",
     "ShipmentItem",
     "TimetableVersion",
     "TrackingEvent",
