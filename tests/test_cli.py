@@ -9,6 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from selpo.cli import app
+from selpo.db import create_db_engine, make_session_factory, session_scope
+from selpo.planning import service as planning_service
 
 runner = CliRunner()
 
@@ -69,3 +71,20 @@ def test_first_start_prints_whole_keys_once(database: str) -> None:
     assert all(len(key) > 50 and "…" not in key for key in keys.values())
     again = runner.invoke(app, ["first-start-keys"])
     assert "selpo_" not in again.stdout
+
+
+def test_a_plan_kept_from_the_command_line_is_what_the_api_lists(database: str) -> None:
+    runner.invoke(app, ["db", "upgrade"])
+    runner.invoke(app, ["import-region"])
+    solved = runner.invoke(app, ["plan", "connect", "--add", "4", "--save", "четыре", "--json"])
+    assert solved.exit_code == 0, solved.output
+    answer = json.loads(solved.stdout)
+    assert "kept as plan 1" in solved.stderr
+
+    engine = create_db_engine(database)
+    with session_scope(make_session_factory(engine)) as session:
+        (kept,) = planning_service.list_plans(session)
+    engine.dispose()
+    assert kept.name == "четыре"
+    assert [c.index for c in kept.chosen] == [c["index"] for c in answer["chosen"]]
+    assert kept.covered_after == answer["covered_after"]

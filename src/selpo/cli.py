@@ -21,7 +21,7 @@ from selpo.network.bundle import BundleMissing
 from selpo.network.importer import import_region as run_import
 from selpo.office.cli import clerk_app
 from selpo.planning.cli import plan_app
-from selpo.simulation.cli import simulate_command
+from selpo.simulation.cli import history_command, simulate_command
 
 app = typer.Typer(
     help="selpo: marketplace orders to village post offices.",
@@ -34,6 +34,7 @@ app.add_typer(plan_app, name="plan")
 app.add_typer(clerk_app, name="clerk")
 app.add_typer(timetable_app, name="timetable")
 app.command("simulate")(simulate_command)
+app.command("simulate-history")(history_command)
 marketplace_app = typer.Typer(
     help="Marketplaces, their API keys and offices.", no_args_is_help=True
 )

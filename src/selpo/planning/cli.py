@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal, cast
 
 import typer
 from rich.console import Console
@@ -14,8 +14,9 @@ from rich.table import Table
 from selpo.config import Settings
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.errors import DomainError
+from selpo.kit.clock import SystemClock
 from selpo.planning import service
-from selpo.planning.schemas import PlanResult
+from selpo.planning.schemas import PlanCreate, PlanResult
 
 plan_app = typer.Typer(help="Network planning: which offices to connect or modernise next.")
 console = Console()
@@ -35,6 +36,17 @@ def _instance(marketplace: str, modernised_only: bool = False) -> service.Region
             return service.load_instance(
                 session, marketplace=marketplace, modernised_only=modernised_only
             )
+    finally:
+        engine.dispose()
+
+
+def _store(plan_in: PlanCreate, result: PlanResult) -> int:
+    engine = create_db_engine(Settings().database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            return service.store_plan(
+                session, plan_in=plan_in, result=result, now=SystemClock().now()
+            ).id
     finally:
         engine.dispose()
 
@@ -93,6 +105,10 @@ def connect(
     ] = None,
     time_limit: TimeLimit = 30.0,
     modernised_only: Annotated[bool, typer.Option(help="Only modernised offices")] = False,
+    save: Annotated[
+        str | None,
+        typer.Option(help="Keep the plan under this name (for the dashboard, `simulate --plan`)"),
+    ] = None,
 ) -> None:
     """Which offices to connect next to bring a pickup point in reach of the most people."""
     try:
@@ -110,6 +126,19 @@ def connect(
     if export_instance:
         service.export_instance(instance, problem, export_instance)
     _print(result, as_json, f"{add} offices to connect within {radius_km:g} km")
+    if save is not None:
+        plan_in = PlanCreate(
+            name=save,
+            kind="connect",
+            marketplace=marketplace,
+            add=add,
+            radius_km=radius_km,
+            solver=cast(Literal["exact", "fast", "auto"], solver),
+            modernised_only=modernised_only,
+            time_limit_s=time_limit,
+        )
+        plan_id = _store(plan_in, result)
+        err_console.print(f"kept as plan {plan_id}: `selpo simulate --plan {plan_id} --compare`")
 
 
 @plan_app.command("modernise")

@@ -427,6 +427,13 @@ def run_scenario(session: Session, *, plan_in: PlanCreate, now: datetime) -> Pla
             time_limit_s=plan_in.time_limit_s,
             seed=plan_in.seed,
         )
+    return store_plan(session, plan_in=plan_in, result=result, now=now)
+
+
+def store_plan(
+    session: Session, *, plan_in: PlanCreate, result: PlanResult, now: datetime
+) -> PlanRead:
+    """Keep a solved scenario (what was asked and the answer) in the ``plan`` table."""
     plan = Plan(
         name=plan_in.name,
         kind=result.kind,

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -97,8 +98,8 @@ class Report:
     def kpi_csv(self) -> str:
         return _csv(KPI_HEADER, [k.row() for k in [*self.districts, self.region]])
 
-    def office_csv(self) -> str:
-        rows = [
+    def office_rows(self) -> list[list[str]]:
+        return [
             [
                 u.index,
                 u.district,
@@ -109,7 +110,25 @@ class Report:
             ]
             for u in self.offices
         ]
-        return _csv(OFFICE_HEADER, rows)
+
+    def office_csv(self) -> str:
+        return _csv(OFFICE_HEADER, self.office_rows())
+
+    def stored(self) -> dict[str, Any]:
+        """The figures as the ``simulation_run`` row keeps them (header -> text value)."""
+        return {
+            "region": dict(zip(KPI_HEADER, self.region.row(), strict=True)),
+            "districts": [dict(zip(KPI_HEADER, k.row(), strict=True)) for k in self.districts],
+            "offices": [dict(zip(OFFICE_HEADER, r, strict=True)) for r in self.office_rows()],
+            "statuses": dict(self.statuses),
+        }
+
+    def storage_totals(self) -> tuple[int, int]:
+        """Offices that ran out of cells, and the parcels shelved with no free cell."""
+        return (
+            sum(1 for u in self.offices if u.overflow),
+            sum(u.overflow for u in self.offices),
+        )
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -253,3 +272,96 @@ def summary_line(report: Report, started: datetime, finished: datetime) -> str:
         f"{_share(r.unclaimed, r.outcomes) or '-'}, cash {r.cash_kop / 100:.2f} RUB "
         f"({(finished - started).total_seconds():.1f} s)"
     )
+
+
+# ---------------------------------------------------------------------------- comparison
+
+COMPARISON_HEADER = ["figure", "unit"]
+# (figure, unit, how to read it from a Report)
+_COMPARED: list[tuple[str, str, str]] = [
+    ("orders", "orders", "orders"),
+    ("served", "orders", "served"),
+    ("unserved", "orders", "unserved"),
+    ("unserved_share", "share", "unserved_share"),
+    ("reached_office", "parcels", "reached_office"),
+    ("on_time_share", "share", "on_time_share"),
+    ("days_to_deliver_p50", "days", "days_to_deliver_p50"),
+    ("days_to_deliver_p90", "days", "days_to_deliver_p90"),
+    ("delivered", "parcels", "delivered"),
+    ("unclaimed_share", "share", "unclaimed_share"),
+    ("cash_collected_kop", "kopecks", "cash_collected_kop"),
+]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One side of a comparison: its label, how many offices serve, its report."""
+
+    label: str
+    connected_offices: int
+    report: Report
+
+
+def comparison_rows(scenarios: Sequence[Scenario]) -> list[list[str]]:
+    """One row per figure: its value in every scenario, then last minus first."""
+    regions = [dict(zip(KPI_HEADER, s.report.region.row(), strict=True)) for s in scenarios]
+    rows = [
+        ["connected_offices", "offices", *(str(s.connected_offices) for s in scenarios)],
+    ]
+    for figure, unit, key in _COMPARED:
+        rows.append([figure, unit, *(r[key] for r in regions)])
+    totals = [s.report.storage_totals() for s in scenarios]
+    rows.append(["offices_overflowing", "offices", *(str(t[0]) for t in totals)])
+    rows.append(["parcels_without_cell", "parcels", *(str(t[1]) for t in totals)])
+    for row in rows:
+        row.append(_difference(row[2], row[-1]))
+    return rows
+
+
+def _difference(first: str, last: str) -> str:
+    if not first or not last:
+        return ""
+    if "." in first or "." in last:
+        return f"{float(last) - float(first):+.4f}"
+    return f"{int(last) - int(first):+d}"
+
+
+def comparison_csv(scenarios: Sequence[Scenario]) -> str:
+    header = [*COMPARISON_HEADER, *(s.label for s in scenarios), "difference"]
+    return _csv(header, comparison_rows(scenarios))
+
+
+def write_comparison(scenarios: Sequence[Scenario], directory: Path, *, title: str) -> list[Path]:
+    """``comparison.csv`` and ``index.html`` (the table, links to each scenario's report)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    csv_path, html_path = directory / "comparison.csv", directory / "index.html"
+    csv_path.write_text(comparison_csv(scenarios), encoding="utf-8")
+    head = "".join(
+        f"<th>{html.escape(h)}</th>"
+        for h in [*COMPARISON_HEADER, *(s.label for s in scenarios), "difference"]
+    )
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+        for row in comparison_rows(scenarios)
+    )
+    links = "".join(
+        f'<li><a href="{html.escape(scenario_folder(n))}/index.html">'
+        f"{html.escape(s.label)}</a></li>"
+        for n, s in enumerate(scenarios, start=1)
+    )
+    html_path.write_text(
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>Synthetic demand (see docs/simulation.md), the same "
+        f"seed in every scenario.</p><table><tr>{head}</tr>{body}</table>"
+        f"<h2>Each scenario</h2><ul>{links}</ul></body></html>\n",
+        encoding="utf-8",
+    )
+    return [csv_path, html_path]
+
+
+def scenario_folder(number: int) -> str:
+    """The sub-folder of a comparison's report holding scenario ``number`` (1-based)."""
+    return f"scenario-{number}"

@@ -66,6 +66,7 @@ class SimulationConfig:
     url: str | None = None  # a scratch SQLite file when None
     connect: list[str] | None = field(default=None)  # office indexes to connect to every market
     connect_all: bool = False
+    connect_marketplace: str | None = None  # connect to this marketplace only (None: to all)
     reach_km: float = REACH_KM
 
 
@@ -357,7 +358,10 @@ def prepare(config: SimulationConfig, folder: Path | None = None) -> sessionmake
         logistics_service.generate_timetable(session, now=setup_time, seed=TIMETABLE_SEED)
     if config.connect or config.connect_all:
         with session_scope(factory) as session:
-            for market in session.scalars(select(Marketplace).order_by(Marketplace.code)):
+            markets = select(Marketplace).order_by(Marketplace.code)
+            if config.connect_marketplace is not None:
+                markets = markets.where(Marketplace.code == config.connect_marketplace)
+            for market in session.scalars(markets):
                 marketplace_service.connect_offices(
                     session,
                     marketplace=market,

@@ -1,0 +1,121 @@
+"""A simulated history in the service's own database, so a newcomer sees a living region.
+
+``make run`` calls it through ``selpo simulate-history --if-empty``: the last few days of
+synthetic demand run through the real services on a virtual clock ending at today's midnight
+(UTC), on the main database, with the offices and connections it holds. The parcels still in
+flight at the end go on in real time under the worker. The run is kept as a
+``simulation_run`` row of kind ``history``; the dashboard shows a «simulated» banner while it
+exists. Orders carry ``SIM-`` order ids and the ``simulation`` actor, so they can be told apart.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from selpo.db import session_scope
+from selpo.errors import Conflict
+from selpo.kit.clock import FrozenClock
+from selpo.models import Shipment, SimulationRun
+from selpo.simulation import engine, report, scenarios
+from selpo.simulation.demand import Assignment
+from selpo.simulation.service import (
+    ServiceOperations,
+    SimulationConfig,
+    SimulationResult,
+    _demand,
+    _load_offices,
+    _load_places,
+)
+
+
+class HistoryRefused(Conflict):
+    """The database is not empty: a simulated history would mix with real parcels."""
+
+
+@dataclass(frozen=True)
+class History:
+    """What was loaded."""
+
+    run_id: int
+    first_day: date
+    days: int
+    report: report.Report
+
+
+def history_label(first_day: date, days: int) -> str:
+    last = first_day + timedelta(days=days - 1)
+    return f"Смоделированная история: {first_day:%d.%m.%Y}–{last:%d.%m.%Y}"
+
+
+def has_parcels(session: Session) -> bool:
+    return bool(session.scalar(select(exists().where(Shipment.id.is_not(None)))))
+
+
+def load_history(
+    factory: sessionmaker[Session],
+    *,
+    today: date,
+    days: int,
+    seed: int = 1,
+    scale: float = 0.1,
+    progress: Callable[[int], None] | None = None,
+) -> History:
+    """Simulate the ``days`` days before ``today`` into this (empty) database and keep its run."""
+    with session_scope(factory) as session:
+        if has_parcels(session):
+            raise HistoryRefused(
+                "the database already holds shipments: a simulated history goes only into a "
+                "database without any",
+                field="database",
+            )
+        places = _load_places(session)
+        offices, sites = _load_offices(session)
+        connected = scenarios.connected_offices(session)
+    first_day = today - timedelta(days=days)
+    config = SimulationConfig(days=days, seed=seed, scale=scale, start=first_day)
+    operations = ServiceOperations(factory, offices)
+    clock = FrozenClock(datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC))
+    began = datetime.now(UTC)
+    totals = engine.run(
+        days=days,
+        start=first_day,
+        clock=clock,
+        rng=random.Random(seed),
+        demand=partial(_demand, places, Assignment(places, sites, config.reach_km), scale),
+        operations=operations,
+        progress=progress,
+    )
+    computed = report.compute(
+        SimulationResult(config, totals, operations.use, factory, clock.now())
+    )
+    with session_scope(factory) as session:
+        run = scenarios.record_run(
+            session,
+            report=computed,
+            config=config,
+            kind="history",
+            label=history_label(first_day, days),
+            connected=connected,
+            seconds=(datetime.now(UTC) - began).total_seconds(),
+            now=clock.now(),
+        )
+        run_id = run.id
+    return History(run_id, first_day, days, computed)
+
+
+def simulated_history(session: Session) -> SimulationRun | None:
+    """The simulated history this database holds, if any (the newest)."""
+    query = (
+        select(SimulationRun)
+        .where(SimulationRun.kind == "history")
+        .order_by(SimulationRun.id.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()

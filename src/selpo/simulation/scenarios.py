@@ -1,0 +1,104 @@
+"""Scenarios: a stored plan as a simulation set-up, and a run's figures kept for the dashboard.
+
+The simulation runs on a scratch database; the plan it tries and the figures it produces live
+in the main database (``plan``, ``simulation_run``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from selpo.errors import InvalidInput, NotFound
+from selpo.models import MarketplaceConnection, Plan, SimulationRun
+from selpo.planning.schemas import PlanResult
+from selpo.simulation.report import Report
+from selpo.simulation.service import SimulationConfig
+
+# Plans whose ``chosen`` offices are offices to connect (a curve has no single choice).
+PLAN_KINDS_WITH_OFFICES = frozenset({"connect", "median", "modernise"})
+DEFAULT_PLAN_MARKETPLACE = "OZON"
+
+
+@dataclass(frozen=True)
+class PlanScenario:
+    """The offices a stored plan connects, and to which marketplace."""
+
+    plan_id: int
+    name: str
+    marketplace: str
+    indexes: list[str]
+
+    @property
+    def label(self) -> str:
+        return f"План №{self.plan_id} «{self.name}»: +{len(self.indexes)} {self.marketplace}"
+
+
+def plan_scenario(session: Session, plan_id: int) -> PlanScenario:
+    """Read a stored plan as the offices to connect before a simulation."""
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise NotFound(f"no plan has id {plan_id}", field="plan")
+    if plan.kind not in PLAN_KINDS_WITH_OFFICES:
+        raise InvalidInput(
+            f"plan {plan_id} is a {plan.kind!r} plan: it chooses no offices to connect",
+            field="plan",
+        )
+    result = PlanResult.model_validate(plan.result)
+    indexes = [chosen.index for chosen in result.chosen]
+    if not indexes:
+        raise InvalidInput(f"plan {plan_id} connects no office", field="plan")
+    return PlanScenario(
+        plan_id=plan.id,
+        name=plan.name,
+        marketplace=plan.marketplace_code or DEFAULT_PLAN_MARKETPLACE,
+        indexes=indexes,
+    )
+
+
+def connected_offices(session: Session) -> int:
+    """Offices with at least one active marketplace connection."""
+    query = select(func.count(func.distinct(MarketplaceConnection.post_office_id))).where(
+        MarketplaceConnection.status == "active"
+    )
+    return int(session.scalar(query) or 0)
+
+
+def record_run(
+    session: Session,
+    *,
+    report: Report,
+    config: SimulationConfig,
+    kind: str,
+    label: str,
+    connected: int,
+    seconds: float,
+    now: datetime,
+    comparison: str | None = None,
+    plan_id: int | None = None,
+) -> SimulationRun:
+    """Keep a run's figures in the main database (the dashboard shows them)."""
+    stored = report.stored()
+    run = SimulationRun(
+        kind=kind,
+        label=label,
+        comparison=comparison,
+        plan_id=plan_id,
+        seed=config.seed,
+        days=config.days,
+        scale=config.scale,
+        start=config.start,
+        connected_offices=connected,
+        region=stored["region"],
+        districts=stored["districts"],
+        offices=stored["offices"],
+        statuses=stored["statuses"],
+        seconds=round(seconds, 3),
+        created_at=now,
+    )
+    session.add(run)
+    session.flush()
+    return run
