@@ -23,13 +23,15 @@ $(DEV_STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 install-dev: $(DEV_STAMP)
 
-## run: set up, migrate, import the bundled region and serve on http://127.0.0.1:8000
+## run: set up, migrate, import the bundled region, load a SIMULATED week (first start only)
+## and serve with the worker on http://127.0.0.1:8000
 run: $(STAMP)
 	$(BIN)/selpo db upgrade
 	$(BIN)/selpo import-region
 	$(BIN)/selpo timetable generate --if-missing
 	$(BIN)/selpo first-start-keys
-	$(BIN)/selpo serve --host 127.0.0.1 --port 8000
+	$(BIN)/selpo simulate-history --days 7 --scale 0.1 --if-empty
+	$(BIN)/selpo serve --host 127.0.0.1 --port 8000 --worker
 
 migrate: $(STAMP)
 	$(BIN)/selpo db upgrade

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,7 @@ from selpo.network.importer import import_region as run_import
 from selpo.office.cli import clerk_app
 from selpo.planning.cli import plan_app
 from selpo.simulation.cli import history_command, simulate_command
+from selpo.worker import run_worker, start_background_worker
 
 app = typer.Typer(
     help="selpo: marketplace orders to village post offices.",
@@ -256,10 +258,29 @@ def first_start_keys() -> None:
         typer.echo(f"{who:<16} {secret}")
 
 
+@app.command("worker")
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit")] = False,
+    stop_after: Annotated[
+        float | None, typer.Option("--stop-after", help="Stop after this many seconds")
+    ] = None,
+) -> None:
+    """Deliver the outbox (webhooks, SMS) and run the timed jobs until stopped."""
+    _log_to_terminal()
+    run_worker(_settings(), once=once, stop_after_s=stop_after)
+
+
+def _log_to_terminal() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
+    worker: Annotated[
+        bool, typer.Option(help="Also run the worker (outbox, timed jobs) in this process")
+    ] = False,
 ) -> None:
     """Serve the API and the web pages."""
     import uvicorn
@@ -276,7 +297,17 @@ def serve(
     console.print(f"  office:         {base}/office")
     console.print(f"  pickup points:  {base}/v1/pickup-points?lat=56.7086&lon=42.6695")
     console.print(f"  health:         {base}/healthz")
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    background = None
+    if worker:
+        _log_to_terminal()
+        background = start_background_worker(settings)
+    if background is not None:
+        console.print("  worker:         running in this process (outbox, timed jobs)")
+    try:
+        uvicorn.run(application, host=host, port=port, log_level="info")
+    finally:
+        if background is not None:
+            background.stop()
 
 
 def run() -> None:

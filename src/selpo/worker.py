@@ -196,6 +196,31 @@ def _install_stop_handlers(worker: Worker) -> Callable[[], None]:
     return restore
 
 
+def _build_worker(
+    settings: Settings,
+    *,
+    clock: Clock | None,
+    sms_gateway: SmsGateway | None,
+    jobs: Iterable[TimedJob] | None,
+) -> tuple[Worker, Callable[[], None]]:
+    """A worker on the configured database, and what closes its connections."""
+    engine = create_db_engine(settings.database_url, echo=settings.database_echo)
+    http = make_http_client()
+    worker = Worker(
+        make_session_factory(engine),
+        clock=clock or SystemClock(),
+        http=http,
+        sms_gateway=sms_gateway or LogSmsGateway(settings.sms_log_path),
+        jobs=[*TIMED_JOBS, *shipment_jobs(settings)] if jobs is None else jobs,
+    )
+
+    def close() -> None:
+        http.close()
+        engine.dispose()
+
+    return worker, close
+
+
 def run_worker(
     settings: Settings,
     *,
@@ -206,19 +231,35 @@ def run_worker(
     jobs: Iterable[TimedJob] | None = None,
 ) -> None:
     """Deliver the outbox and run the timed jobs until SIGINT/SIGTERM (or once, or for a while)."""
-    engine = create_db_engine(settings.database_url, echo=settings.database_echo)
-    http = make_http_client()
-    worker = Worker(
-        make_session_factory(engine),
-        clock=clock or SystemClock(),
-        http=http,
-        sms_gateway=sms_gateway or LogSmsGateway(settings.sms_log_path),
-        jobs=[*TIMED_JOBS, *shipment_jobs(settings)] if jobs is None else jobs,
-    )
+    worker, close = _build_worker(settings, clock=clock, sms_gateway=sms_gateway, jobs=jobs)
     restore = _install_stop_handlers(worker)
     try:
         worker.run(once=once, stop_after_s=stop_after_s)
     finally:
         restore()
-        http.close()
-        engine.dispose()
+        close()
+
+
+@dataclass
+class BackgroundWorker:
+    """A worker running in a thread of this process (``selpo serve --worker``)."""
+
+    worker: Worker
+    thread: threading.Thread
+    close: Callable[[], None]
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Finish the message in hand, then close the worker's connections."""
+        self.worker.stop()
+        self.thread.join(timeout_s)
+        self.close()
+
+
+def start_background_worker(
+    settings: Settings, *, clock: Clock | None = None, sms_gateway: SmsGateway | None = None
+) -> BackgroundWorker:
+    """Start the delivery and job loop in a daemon thread; ``stop()`` ends it."""
+    worker, close = _build_worker(settings, clock=clock, sms_gateway=sms_gateway, jobs=None)
+    thread = threading.Thread(target=worker.run, name="selpo-worker", daemon=True)
+    thread.start()
+    return BackgroundWorker(worker, thread, close)
