@@ -23,6 +23,7 @@ from selpo.shipment import endpoints as shipment_endpoints
 from selpo.web import mount_static
 from selpo.web.pages import dispatch as dispatch_pages
 from selpo.web.pages import office as office_pages
+from selpo.web.pages import region as region_pages
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -87,5 +88,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     # The dispatcher's pages first: /office/dispatch would otherwise read as an office index.
     app.include_router(dispatch_pages.router)
     app.include_router(office_pages.router)
-    mount_static(app)
+    app.include_router(region_pages.router)
+    mount_static(app)  # /static and Leaflet at /static/leaflet
     return app

@@ -58,6 +58,16 @@ class Settings(BaseSettings):
         default=Path("var/sms.log"),
         description="File the default SMS gateway appends messages to (phones masked).",
     )
+    map_tile_url: str | None = Field(
+        default=None,
+        description=(
+            "Tile URL template of the dashboard's map (e.g. https://tile.example/{z}/{x}/{y}.png);"
+            " unset: offices on a blank background, nothing fetched from outside."
+        ),
+    )
+    map_tile_attribution: str = Field(
+        default="", description="Attribution line shown under the map's tiles (with the URL)."
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Base URL printed by `selpo serve`."
     )

@@ -13,10 +13,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 import uvicorn
@@ -170,6 +171,28 @@ def _seed(factory: sessionmaker[Session]) -> Parcels:
     return parcels
 
 
+@contextmanager
+def serve(settings: Settings, clock: FrozenClock) -> Iterator[str]:
+    """The real application under uvicorn in a thread on 127.0.0.1; yields its base URL."""
+    application = install_pages(create_app(settings, clock=clock))
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="selpo-live-server", daemon=True)
+    with cheap_password_hashing():
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the live server did not start")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+        server.should_exit = True
+        thread.join(timeout=10)
+    application.state.engine.dispose()
+
+
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The real application under uvicorn in a thread, on a fresh migrated SQLite database."""
@@ -185,23 +208,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         pickup_code_pepper="browser-test-pepper",
         sms_log_path=folder / "sms.log",
     )
-    application = install_pages(create_app(settings, clock=clock))
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="selpo-live-server", daemon=True)
-    with cheap_password_hashing():
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("the live server did not start")
-            time.sleep(0.05)
-        yield LiveServer(f"http://127.0.0.1:{port}", engine, clock, parcels)
-        server.should_exit = True
-        thread.join(timeout=10)
-    application.state.engine.dispose()
+    with serve(settings, clock) as base_url:
+        yield LiveServer(base_url, engine, clock, parcels)
     engine.dispose()
 
 
@@ -241,7 +249,13 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-def new_page(browser: Browser, server: LiveServer) -> Any:
+class Served(Protocol):
+    """Any server the browser tests open (it has a base URL)."""
+
+    base_url: str
+
+
+def new_page(browser: Browser, server: Served) -> Any:
     """A fresh profile at 1024×768 in Moscow time, accepting confirmation dialogs."""
     context = browser.new_context(
         viewport={"width": 1024, "height": 768},
@@ -261,4 +275,4 @@ def screenshot(page: Any, name: str) -> None:
     page.screenshot(path=str(SCREENS / f"{name}.png"))
 
 
-__all__ = ["PESTYAKI", "LiveServer", "new_page", "screenshot"]
+__all__ = ["PESTYAKI", "LiveServer", "new_page", "screenshot", "serve"]

@@ -6,6 +6,9 @@
   one working day, and the session's CSRF token.
 * Lock-out: five wrong passwords in a row lock the account for fifteen minutes. The failure
   count is returned, not raised, so the caller's transaction keeps it.
+* Roles: a clerk works in one office, a supervisor in any office of a district and sees the
+  regional dashboard for that district, a manager sees the whole region's dashboard and does
+  no counter work.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from selpo.errors import DomainError
+from selpo.errors import DomainError, Forbidden
 from selpo.models import Clerk, ClerkSession, District, PostOffice
 from selpo.office.errors import (
     ClerkInvalid,
@@ -163,6 +166,32 @@ def add_supervisor(
     return clerk
 
 
+def add_manager(
+    session: Session,
+    *,
+    login: str,
+    password: str,
+    now: datetime,
+    full_name: str | None = None,
+) -> Clerk:
+    """Create a regional manager: the whole region's dashboard, no office, no counter work."""
+    login = _check_new_account(session, login, password)
+    clerk = Clerk(
+        login=login,
+        full_name=full_name,
+        role="manager",
+        post_office_id=None,
+        district_id=None,
+        password_hash=hash_password(password),
+        active=True,
+        failed_logins=0,
+        created_at=now,
+    )
+    session.add(clerk)
+    session.flush()
+    return clerk
+
+
 def _local_hhmm(moment: datetime, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
 
@@ -250,18 +279,40 @@ def office_for(session: Session, workstation: Workstation, index: str) -> PostOf
         return office
     if clerk.role == "supervisor" and clerk.district_id == office.district_id:
         return office
+    if clerk.role == "manager":
+        raise Forbidden(
+            "Руководитель региона не работает за стойкой отделения: откройте панель региона "
+            "(/region).",
+            field="index",
+        )
     raise OfficeForbidden(index)
 
 
 def offices_of(session: Session, workstation: Workstation) -> list[PostOffice]:
-    """The offices this clerk may work in, by index."""
+    """The offices this clerk may work in, by index (none for a manager)."""
     clerk = workstation.clerk
     query = select(PostOffice).order_by(PostOffice.index)
     if clerk.role == "supervisor":
         query = query.where(PostOffice.district_id == clerk.district_id)
-    else:
+    elif clerk.role == "clerk":
         query = query.where(PostOffice.id == clerk.post_office_id)
+    else:
+        return []
     return list(session.scalars(query))
+
+
+def dashboard_district(workstation: Workstation) -> int | None:
+    """What of the regional dashboard this account sees: ``None`` the whole region (a
+    manager), a district id (a supervisor: that district's figures only); a clerk none."""
+    clerk = workstation.clerk
+    if clerk.role == "manager":
+        return None
+    if clerk.role == "supervisor" and clerk.district_id is not None:
+        return clerk.district_id
+    raise Forbidden(
+        "Нет доступа: панель региона — для руководителя и начальников районов. "
+        "Оператор работает на странице своего отделения.",
+    )
 
 
 def unlock(session: Session, *, login: str) -> Clerk:
@@ -308,6 +359,8 @@ def list_clerks(session: Session) -> list[tuple[Clerk, str]]:
             rows.append((clerk, f"{office.index} {office.name}"))
         elif clerk.district_id is not None and clerk.district_id in districts:
             rows.append((clerk, districts[clerk.district_id].name))
+        elif clerk.role == "manager":
+            rows.append((clerk, "the whole region"))
         else:
             rows.append((clerk, ""))
     return rows

@@ -16,7 +16,8 @@ from selpo.kit.clock import SystemClock
 from selpo.office import auth
 
 clerk_app = typer.Typer(
-    help="Clerks and supervisors of the office workstation.", no_args_is_help=True
+    help="Clerks, supervisors and regional managers of the workstation and the dashboard.",
+    no_args_is_help=True,
 )
 
 console = Console()
@@ -51,6 +52,7 @@ def _run_add(
     login: str,
     password: str | None,
     name: str | None,
+    manager: bool = False,
 ) -> None:
     secret, generated = _password(password)
     engine = create_db_engine(Settings().database_url)
@@ -67,6 +69,11 @@ def _run_add(
                     full_name=name,
                 )
                 where = f"office {office_index}"
+            elif manager:
+                clerk = auth.add_manager(
+                    session, login=login, password=secret, now=now, full_name=name
+                )
+                where = "manager of the region"
             else:
                 assert district is not None
                 clerk = auth.add_supervisor(
@@ -115,6 +122,20 @@ def add_supervisor(
 ) -> None:
     """Add a supervisor who may work in every office of a district."""
     _run_add(office_index=None, district=district, login=login, password=password, name=name)
+
+
+@clerk_app.command("add-manager")
+def add_manager(
+    login: Annotated[str, typer.Argument(help="Login (latin lower case)")],
+    password: Annotated[
+        str | None, typer.Option(help="Password (default: ask, or generate and print once)")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Full name")] = None,
+) -> None:
+    """Add a regional manager: the dashboard of the whole region (/region), no counter work."""
+    _run_add(
+        office_index=None, district=None, login=login, password=password, name=name, manager=True
+    )
 
 
 @clerk_app.command("list")

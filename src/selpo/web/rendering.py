@@ -64,6 +64,46 @@ def spaced(tracking_number: str) -> str:
     return f"{n[:6]}\u00a0{n[6:8]}\u00a0{n[8:13]}\u00a0{n[13]}"
 
 
+def num(value: float | None) -> str:
+    """A count with thin spaces between thousands: ``12 345``; ``—`` when unknown."""
+    if value is None:
+        return "—"
+    sign = "−" if value < 0 else ""
+    return sign + f"{round(abs(value)):,}".replace(",", "\u202f")
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    """A share as per cent: ``93,4 %``; ``—`` when unknown."""
+    if value is None:
+        return "—"
+    return f"{value * 100:.{digits}f}".replace(".", ",") + "\u00a0%"
+
+
+def figure(value: float | None, unit: str) -> str:
+    """A figure in its unit: ``share`` (per cent), ``kop`` (roubles), ``days``, ``count``."""
+    if value is None:
+        return "—"
+    if unit == "share":
+        return pct(value)
+    if unit == "kop":
+        return rub(round(value))
+    if unit == "days":
+        return f"{value:.1f}".replace(".", ",") + "\u00a0дн."
+    return num(value)
+
+
+def difference(value: float | None, unit: str) -> str:
+    """A difference with its sign: ``+113``, ``−2,3 п. п.``, ``+1 500,00 ₽``."""
+    if value is None:
+        return "—"
+    if abs(value) < 1e-9:
+        return "0"
+    sign = "+" if value > 0 else "−"
+    if unit == "share":
+        return f"{sign}{abs(value) * 100:.1f}".replace(".", ",") + "\u00a0п.\u00a0п."
+    return sign + figure(abs(value), unit)
+
+
 def make_templates() -> Jinja2Templates:
     """The page templates with selpo's filters."""
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
@@ -74,6 +114,10 @@ def make_templates() -> Jinja2Templates:
         "rub": rub,
         "kg": kg,
         "spaced": spaced,
+        "num": num,
+        "pct": pct,
+        "figure": figure,
+        "difference": difference,
     }
     templates.env.filters.update(filters)
     templates.env.trim_blocks = True

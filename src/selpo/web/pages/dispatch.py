@@ -39,8 +39,10 @@ def _hubs(session: SessionDep, workstation: auth.Workstation) -> list[Hub]:
     query = select(Hub).where(Hub.kind == "district_hub").order_by(Hub.code)
     if clerk.role == "supervisor":
         query = query.where(Hub.district_id == clerk.district_id)
-    else:
+    elif clerk.role == "clerk":
         query = query.where(Hub.post_office_id == clerk.post_office_id)
+    else:  # a regional manager dispatches no hub
+        return []
     return list(session.scalars(query))
 
 

@@ -42,6 +42,8 @@ from selpo.web.rendering import templates
 SESSION_COOKIE = "selpo_session"
 LOGIN_CSRF_COOKIE = "selpo_login_csrf"
 PREFIX = "/office"
+REGION = "/region"  # the regional dashboard (selpo.web.pages.region) shares the sign-in
+SESSION_PATHS = (PREFIX, REGION)
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": (
@@ -61,10 +63,31 @@ async def _rollback(request: Request) -> None:
         await run_in_threadpool(db.rollback)
 
 
+def set_session_cookie(response: Response, token: str, *, secure: bool) -> None:
+    """The session cookie, sent to the workstation's pages and to the regional dashboard only
+    (one cookie per path: never to the marketplace API)."""
+    for path in SESSION_PATHS:
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            max_age=int(auth.SESSION_LIFETIME.total_seconds()),
+            httponly=True,
+            samesite="lax",
+            path=path,
+            secure=secure,
+        )
+
+
+def clear_session_cookie(response: Response) -> None:
+    """Forget the session cookie on every path it was set for."""
+    for path in SESSION_PATHS:
+        response.delete_cookie(SESSION_COOKIE, path=path)
+
+
 def _login_redirect(request: Request) -> Response:
     target = request.url.path if request.method == "GET" else PREFIX
     response = RedirectResponse(f"{PREFIX}/login?next={target}", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+    clear_session_cookie(response)
     return response
 
 
@@ -237,7 +260,9 @@ def _page(
 
 
 def _safe_next(target: str) -> str:
-    if target.startswith(PREFIX + "/") and not target.startswith("//") and "\\" not in target:
+    if "\\" in target or target.startswith("//"):
+        return PREFIX
+    if target.startswith(PREFIX + "/") or target == REGION or target.startswith(REGION + "/"):
         return target
     return PREFIX
 
@@ -302,15 +327,7 @@ def login(
         message = result.refusal.message if result.refusal else "Вход не выполнен."
         return _login_page(request, next_url=next, message=message, status_code=401)
     response = _redirect(_safe_next(next))
-    response.set_cookie(
-        SESSION_COOKIE,
-        result.token,
-        max_age=int(auth.SESSION_LIFETIME.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        path=PREFIX,
-        secure=_secure(request),
-    )
+    set_session_cookie(response, result.token, secure=_secure(request))
     response.delete_cookie(LOGIN_CSRF_COOKIE, path=f"{PREFIX}/login")
     return response
 
@@ -323,13 +340,16 @@ def logout(
     auth.check_csrf(workstation, csrf)
     auth.sign_out(workstation, now=clock.now())
     response = _redirect(f"{PREFIX}/login")
-    response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+    clear_session_cookie(response)
     return response
 
 
 @router.get("")
 def root(request: Request, db: DbDep, workstation: WorkstationDep) -> Response:
-    """A clerk goes to their office; a supervisor chooses one of the district's."""
+    """A clerk goes to their office; a supervisor chooses one of the district's; a manager,
+    who does no counter work, goes to the regional dashboard."""
+    if workstation.clerk.role == "manager":
+        return _redirect(REGION)
     offices = auth.offices_of(db, workstation)
     if workstation.clerk.role == "clerk" and offices:
         return _redirect(f"{PREFIX}/{offices[0].index}")

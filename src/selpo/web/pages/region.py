@@ -1,0 +1,462 @@
+"""The regional dashboard: Russian, server-rendered pages for the regional manager and the
+district supervisors — the network on a map, the period's figures per district, the planning
+scenarios and the simulation runs side by side.
+
+A thin shell over ``selpo.network.kpi`` and ``selpo.network.dashboard``: parse the request,
+check who may see what (``auth.dashboard_district``), call, render. The sign-in is the
+workstation's (``/office/login``; the session cookie is sent to ``/region`` too). A manager sees
+the whole region; a supervisor sees the map of the region but the figures, popups and
+scenario rows of their own district only; a clerk gets a 403 page. The map's data comes as
+JSON from ``/region/api/...`` (offices by status, one office's figures, hubs, routes), cut by
+district or bounding box on the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from selpo.config import Settings
+from selpo.deps import ClockDep, SessionDep, SettingsDep
+from selpo.errors import DomainError, Forbidden, InvalidInput
+from selpo.models import District, Region
+from selpo.network import dashboard, kpi
+from selpo.office import auth
+from selpo.office.auth import Workstation
+from selpo.office.errors import SessionExpired
+from selpo.web.pages.office import SESSION_COOKIE, clear_session_cookie
+from selpo.web.rendering import templates
+
+PREFIX = "/region"
+API = f"{PREFIX}/api"
+PROBLEM_JSON = "application/problem+json"
+
+# Russian names of the figures a simulation run keeps (network.dashboard.RUN_FIGURES).
+RUN_FIGURE_LABELS = {
+    "connected_offices": "Отделений обслуживают маркетплейсы",
+    "orders": "Заказов",
+    "served": "Заказов к отделению в пределах досягаемости",
+    "unserved": "Заказов без отделения рядом",
+    "unserved_share": "Доля заказов без отделения",
+    "shipments": "Посылок создано",
+    "reached_office": "Дошло до отделения",
+    "on_time_share": "Вовремя",
+    "days_to_deliver_p50": "Срок доставки, медиана",
+    "days_to_deliver_p90": "Срок доставки, 90 %",
+    "delivered": "Выдано",
+    "unclaimed_share": "Невостребовано",
+    "cash_collected_kop": "Наложенный платёж собран",
+    "overflow_offices": "Отделений с переполнением",
+    "overflow_parcels": "Посылок без свободной ячейки",
+}
+STATUS_LABELS = {
+    dashboard.SERVING: "обслуживает маркетплейсы",
+    dashboard.PLANNED: "в плане подключения",
+    dashboard.NOT_CONNECTED: "не подключено",
+    dashboard.CLOSED: "закрыто",
+}
+PLAN_KIND_LABELS = {
+    "connect": "подключение",
+    "modernise": "модернизация",
+    "median": "p-медиана",
+    "curve": "кривая охвата",
+}
+
+
+def _headers(settings: Settings) -> dict[str, str]:
+    """No caching, and only this server's scripts, styles, data (plus the tile server's
+    images when one is configured)."""
+    images = "'self' data:"
+    if settings.map_tile_url:
+        parts = urlsplit(settings.map_tile_url.replace("{s}", "a"))
+        if parts.scheme in ("http", "https") and parts.netloc:
+            host = parts.netloc
+            if "{s}" in settings.map_tile_url:
+                host = "*." + host.split(".", 1)[1] if "." in host else host
+            images += f" {parts.scheme}://{host}"
+    return {
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": (
+            f"default-src 'self'; img-src {images}; frame-ancestors 'none'; "
+            "form-action 'self'; base-uri 'none'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+    }
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(API + "/")
+
+
+async def _rollback(request: Request) -> None:
+    db: Session | None = getattr(request.state, "db", None)
+    if db is not None:
+        await run_in_threadpool(db.rollback)
+
+
+def _login_redirect(request: Request) -> Response:
+    target = request.url.path
+    if request.method == "GET" and request.url.query:
+        target += "?" + request.url.query
+    if request.method != "GET":
+        target = PREFIX
+    response = RedirectResponse(f"/office/login?next={quote(target)}", status_code=303)
+    clear_session_cookie(response)
+    return response
+
+
+def _problem(exc: DomainError) -> Response:
+    return JSONResponse(
+        exc.problem(),
+        status_code=exc.status_code,
+        media_type=PROBLEM_JSON,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _error_page(request: Request, exc: DomainError) -> Response:
+    settings: Settings = request.app.state.settings
+    response = templates.TemplateResponse(
+        request,
+        "region/error.html",
+        {"message": exc.message, "status": exc.status_code},
+        status_code=exc.status_code,
+    )
+    response.headers.update(_headers(settings))
+    return response
+
+
+class RegionRoute(APIRoute):
+    """Refusals become Russian pages (or problem JSON under /region/api), rolled back."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SessionExpired as exc:
+                await _rollback(request)
+                return _problem(exc) if _is_api(request) else _login_redirect(request)
+            except DomainError as exc:
+                await _rollback(request)
+                return _problem(exc) if _is_api(request) else _error_page(request, exc)
+
+        return guarded
+
+
+router = APIRouter(prefix=PREFIX, route_class=RegionRoute, include_in_schema=False)
+
+
+# ---------------------------------------------------------------------------- who is looking
+
+
+@dataclass
+class Viewer:
+    """One request to the dashboard: who, what they may see, when, on which transaction."""
+
+    request: Request
+    db: Session
+    workstation: Workstation
+    district_id: int | None  # None: the whole region (a manager)
+    district_name: str | None
+    region_name: str
+    now: datetime
+    settings: Settings
+
+    @property
+    def manager(self) -> bool:
+        return self.district_id is None
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(ZoneInfo(self.settings.timezone)).date()
+
+    def may_see(self, district_id: int) -> bool:
+        """Whether this viewer may see figures of a district."""
+        return self.district_id is None or self.district_id == district_id
+
+
+def _viewer(request: Request, db: SessionDep, clock: ClockDep, settings: SettingsDep) -> Viewer:
+    request.state.db = db  # for the rollback of a refused request
+    workstation = auth.resolve(db, request.cookies.get(SESSION_COOKIE), now=clock.now())
+    if workstation is None:
+        raise SessionExpired()
+    district_id = auth.dashboard_district(workstation)
+    district_name = None
+    if district_id is not None:
+        district = db.get(District, district_id)
+        district_name = district.name if district is not None else None
+    region = db.scalars(select(Region.name).order_by(Region.id)).first() or "Регион"
+    return Viewer(
+        request=request,
+        db=db,
+        workstation=workstation,
+        district_id=district_id,
+        district_name=district_name,
+        region_name=region,
+        now=clock.now(),
+        settings=settings,
+    )
+
+
+ViewerDep = Annotated[Viewer, Depends(_viewer)]
+
+
+def _period(viewer: Viewer, first: str, last: str) -> kpi.Period:
+    """The period asked for; by default the last 7 days ending today (the region's zone)."""
+    try:
+        end = date.fromisoformat(last) if last else viewer.today
+        start = date.fromisoformat(first) if first else None
+    except ValueError:
+        raise InvalidInput("Дата — в виде ГГГГ-ММ-ДД.", field="from") from None
+    if start is None:
+        return kpi.Period.ending(end)
+    return kpi.Period(start, end)
+
+
+def _int(value: str, field: str) -> int | None:
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput(f"{field}: нужно целое число.", field=field) from None
+
+
+def _district(viewer: Viewer, asked: str) -> int | None:
+    """The district to show: a supervisor's own; for a manager the one asked for, if any."""
+    wanted = _int(asked, "district")
+    if viewer.district_id is not None:
+        if wanted is not None and wanted != viewer.district_id:
+            raise Forbidden("Нет доступа: показатели другого района вам не видны.")
+        return viewer.district_id
+    if wanted is not None and viewer.db.get(District, wanted) is None:
+        raise InvalidInput(f"Района №{wanted} нет.", field="district")
+    return wanted
+
+
+def _page(viewer: Viewer, template: str, *, active: str, **context: Any) -> Response:
+    response = templates.TemplateResponse(
+        viewer.request,
+        template,
+        {
+            "clerk": viewer.workstation.clerk,
+            "csrf": viewer.workstation.csrf_token,
+            "viewer": viewer,
+            "tz": viewer.settings.timezone,
+            "now": viewer.now,
+            "active": active,
+            "history": dashboard.simulated_history(viewer.db),
+            "run_labels": RUN_FIGURE_LABELS,
+            "status_labels": STATUS_LABELS,
+            "plan_kinds": PLAN_KIND_LABELS,
+            **context,
+        },
+    )
+    response.headers.update(_headers(viewer.settings))
+    return response
+
+
+def _json(body: Any) -> Response:
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+# ---------------------------------------------------------------------------- pages
+
+
+@router.get("")
+def map_page(
+    viewer: ViewerDep,
+    first: Annotated[str, Query(alias="from")] = "",
+    last: Annotated[str, Query(alias="to")] = "",
+    plan: str = "",
+) -> Response:
+    """The network on a map: offices by status, coverage, hubs and routes."""
+    period = _period(viewer, first, last)
+    plan_id = _int(plan, "plan")
+    shown = None if plan_id == 0 else dashboard.plan_on_map(viewer.db, plan_id)
+    bounds = dashboard.extent(viewer.db, district_id=viewer.district_id) or dashboard.extent(
+        viewer.db
+    )
+    return _page(
+        viewer,
+        "region/map.html",
+        active="map",
+        period=period,
+        plan=shown,
+        plans=dashboard.plan_options(viewer.db),
+        bounds=bounds.as_list() if bounds is not None else [],
+        tile_url=viewer.settings.map_tile_url or "",
+        tile_attribution=viewer.settings.map_tile_attribution,
+    )
+
+
+@router.get("/kpi")
+def kpi_page(
+    viewer: ViewerDep,
+    first: Annotated[str, Query(alias="from")] = "",
+    last: Annotated[str, Query(alias="to")] = "",
+    district: str = "",
+) -> Response:
+    """The period's figures: per district and the region, or per office of one district."""
+    period = _period(viewer, first, last)
+    district_id = _district(viewer, district)
+    figures = kpi.network_kpi(viewer.db, period, district_id=district_id)
+    return _page(
+        viewer,
+        "region/kpi.html",
+        active="kpi",
+        period=period,
+        kpi=figures,
+        district_id=district_id,
+        district_name=figures.districts[0].name if district_id and figures.districts else None,
+        districts=sorted(dashboard.district_names(viewer.db).items(), key=lambda d: d[1]),
+    )
+
+
+@router.get("/scenarios")
+def scenarios_page(viewer: ViewerDep) -> Response:
+    """Stored planning scenarios, and simulation runs side by side."""
+    return _page(
+        viewer,
+        "region/scenarios.html",
+        active="scenarios",
+        plans=dashboard.plan_lines(viewer.db, district_id=viewer.district_id),
+        comparisons=dashboard.comparisons(viewer.db, district=viewer.district_name),
+        runs=dashboard.runs(viewer.db, district=viewer.district_name),
+    )
+
+
+@router.get("/scenarios/runs/{run_id}")
+def run_page(viewer: ViewerDep, run_id: int) -> Response:
+    """One simulation run: its districts' figures and its offices' storage."""
+    return _page(
+        viewer,
+        "region/run.html",
+        active="scenarios",
+        detail=dashboard.run_detail(viewer.db, run_id, district=viewer.district_name),
+    )
+
+
+@router.post("/logout")
+def logout(viewer: ViewerDep, csrf: Annotated[str, Form()] = "") -> Response:
+    """End the session (the form carries the session's CSRF token)."""
+    auth.check_csrf(viewer.workstation, csrf)
+    auth.sign_out(viewer.workstation, now=viewer.now)
+    response = RedirectResponse("/office/login", status_code=303)
+    clear_session_cookie(response)
+    return response
+
+
+# ---------------------------------------------------------------------------- the map's data
+
+
+def _bbox(text: str) -> dashboard.BBox | None:
+    return dashboard.BBox.parse(text) if text else None
+
+
+@router.get("/api/offices")
+def offices_json(viewer: ViewerDep, plan: str = "", district: str = "", bbox: str = "") -> Response:
+    """Offices of a view with their status; ``mine``: whether their figures may be opened."""
+    plan_id = _int(plan, "plan")
+    shown = None if plan_id == 0 else dashboard.plan_on_map(viewer.db, plan_id)
+    district_id = _int(district, "district")
+    found = dashboard.map_offices(viewer.db, plan=shown, district_id=district_id, bbox=_bbox(bbox))
+    return _json(
+        {
+            "plan": None
+            if shown is None
+            else {"id": shown.id, "name": shown.name, "kind": shown.kind},
+            "radius_km": shown.radius_km if shown is not None else dashboard.DEFAULT_RADIUS_KM,
+            "counts": found.counts,
+            "truncated": found.truncated,
+            "offices": [
+                {
+                    "index": o.index,
+                    "name": o.name,
+                    "lat": o.lat,
+                    "lon": o.lon,
+                    "status": o.status,
+                    "mine": viewer.may_see(o.district_id),
+                }
+                for o in found.offices
+            ],
+        }
+    )
+
+
+@router.get("/api/offices/{index}")
+def office_json(
+    viewer: ViewerDep,
+    index: str,
+    first: Annotated[str, Query(alias="from")] = "",
+    last: Annotated[str, Query(alias="to")] = "",
+) -> Response:
+    """One office's figures for the period (the popup)."""
+    period = _period(viewer, first, last)
+    office = kpi.office_kpi(viewer.db, period, index=index)
+    if not viewer.may_see(office.district_id):
+        raise Forbidden("Нет доступа: показатели отделений другого района вам не видны.")
+    names = dashboard.district_names(viewer.db)
+    return _json(
+        {
+            "index": office.index,
+            "name": office.name,
+            "district": names.get(office.district_id, ""),
+            "status": office.status,
+            "marketplaces": office.marketplaces,
+            "from": period.first.isoformat(),
+            "to": period.last.isoformat(),
+            "figures": office.figures.as_dict(),
+        }
+    )
+
+
+@router.get("/api/hubs")
+def hubs_json(viewer: ViewerDep, district: str = "", bbox: str = "") -> Response:
+    """The sorting centre and the district hubs."""
+    hubs = dashboard.map_hubs(viewer.db, district_id=_int(district, "district"), bbox=_bbox(bbox))
+    return _json(
+        {
+            "hubs": [
+                {"code": h.code, "name": h.name, "kind": h.kind, "lat": h.lat, "lon": h.lon}
+                for h in hubs
+            ]
+        }
+    )
+
+
+@router.get("/api/routes")
+def routes_json(viewer: ViewerDep, district: str = "", bbox: str = "") -> Response:
+    """Routes as lines from their hub through their stops."""
+    routes = dashboard.map_routes(
+        viewer.db, district_id=_int(district, "district"), bbox=_bbox(bbox)
+    )
+    return _json(
+        {
+            "routes": [
+                {
+                    "code": r.code,
+                    "hub": r.hub,
+                    "weekdays": r.weekdays,
+                    "synthetic": r.synthetic,
+                    "offices": r.offices,
+                    "points": [[round(lat, 5), round(lon, 5)] for lat, lon in r.points],
+                }
+                for r in routes
+            ]
+        }
+    )
