@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from selpo.cli import app
 from selpo.db import create_db_engine, make_session_factory, session_scope
+from selpo.kit.clock import SystemClock
+from selpo.office import auth as office_auth
 from selpo.planning import service as planning_service
 
 runner = CliRunner()
@@ -69,8 +71,27 @@ def test_first_start_prints_whole_keys_once(database: str) -> None:
     keys = {parts[0]: parts[1] for parts in lines}
     assert set(keys) == {"OZON", "ADMIN"}
     assert all(len(key) > 50 and "…" not in key for key in keys.values())
+    account = dict(
+        line.split() for line in first.stdout.splitlines() if line.startswith(("login", "pass"))
+    )
+    assert account["login"] == "manager"
     again = runner.invoke(app, ["first-start-keys"])
     assert "selpo_" not in again.stdout
+    assert "password" not in again.stdout
+
+    engine = create_db_engine(database)
+    with session_scope(make_session_factory(engine)) as session:
+        signed = office_auth.sign_in(
+            session,
+            login="manager",
+            password=account["password"],
+            now=SystemClock().now(),
+            timezone="Europe/Moscow",
+        )
+        assert signed.refusal is None
+        assert signed.clerk is not None
+        assert signed.clerk.role == "manager"
+    engine.dispose()
 
 
 def test_a_plan_kept_from_the_command_line_is_what_the_api_lists(database: str) -> None:

@@ -20,6 +20,7 @@ from selpo.marketplace import service as marketplace_service
 from selpo.network import service as network_service
 from selpo.network.bundle import BundleMissing
 from selpo.network.importer import import_region as run_import
+from selpo.office import auth as office_auth
 from selpo.office.cli import clerk_app
 from selpo.planning.cli import plan_app
 from selpo.simulation.cli import history_command, simulate_command
@@ -240,12 +241,18 @@ def marketplace_revoke(prefix: Annotated[str, typer.Argument(help="Key prefix")]
 
 @app.command("first-start-keys")
 def first_start_keys() -> None:
-    """Issue and print an API key for each marketplace and the operator that has none yet."""
+    """Issue and print an API key for each marketplace and the operator that has none yet, and
+    the first regional manager's password."""
     settings = _settings()
     engine = create_db_engine(settings.database_url)
     with session_scope(make_session_factory(engine)) as session:
         issued = marketplace_service.issue_first_keys(session, now=SystemClock().now())
+        manager = office_auth.first_manager(session, now=SystemClock().now())
     engine.dispose()
+    if manager is not None:
+        console.print("Regional dashboard /region (password shown once: keep it):")
+        typer.echo(f"{'login':<16} {manager[0]}")
+        typer.echo(f"{'password':<16} {manager[1]}")
     if not issued:
         console.print(
             "API keys were issued on the first start; "

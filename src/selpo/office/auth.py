@@ -192,6 +192,25 @@ def add_manager(
     return clerk
 
 
+FIRST_MANAGER_LOGIN = "manager"
+
+
+def first_manager(session: Session, *, now: datetime) -> tuple[str, str] | None:
+    """On a first start (no manager yet): the region's first manager account, login and a
+    generated password to print once; None when a manager exists."""
+    if session.scalars(select(Clerk.id).where(Clerk.role == "manager")).first() is not None:
+        return None
+    password = generate_password()
+    clerk = add_manager(
+        session,
+        login=FIRST_MANAGER_LOGIN,
+        password=password,
+        now=now,
+        full_name="Руководитель региона",
+    )
+    return clerk.login, password
+
+
 def _local_hhmm(moment: datetime, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
 
