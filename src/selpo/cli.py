@@ -302,6 +302,7 @@ def serve(
     console.print(f"selpo on {base} with {count} offices ({settings.database_url})")
     console.print(f"  API docs:       {base}/docs")
     console.print(f"  office:         {base}/office")
+    console.print(f"  dashboard:      {base}/region")
     console.print(f"  pickup points:  {base}/v1/pickup-points?lat=56.7086&lon=42.6695")
     console.print(f"  health:         {base}/healthz")
     background = None
