@@ -33,7 +33,7 @@ class Shipment(Base):
     cod_kop: Mapped[int] = mapped_column(BigInteger)
     options: Mapped[dict[str, Any]] = mapped_column(JSON)
     promised_date: Mapped[date | None]
-    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)  # dashboard
     storage_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
     storage_extended: Mapped[bool] = mapped_column(default=False)
     reminder_sent: Mapped[bool] = mapped_column(default=False)
@@ -44,7 +44,7 @@ class Shipment(Base):
     cod_collected_kop: Mapped[int] = mapped_column(BigInteger, default=0)
     cod_method: Mapped[str | None] = mapped_column(String(8))  # cash | card
     cod_collected_by: Mapped[str | None] = mapped_column(String(100))
-    cod_collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cod_collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from selpo.db import Base, UTCDateTime
@@ -13,6 +13,8 @@ class TrackingEvent(Base):
     """An append-only fact about a shipment: never updated, never deleted."""
 
     __tablename__ = "tracking_event"
+    # The dashboard counts events of a kind in a period (parcels received, issued, expired).
+    __table_args__ = (Index("ix_tracking_event_code_occurred_at", "code", "occurred_at"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     shipment_id: Mapped[int] = mapped_column(
