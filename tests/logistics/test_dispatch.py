@@ -267,3 +267,74 @@ def test_manifests_group_by_run(session: Session, ozon: Marketplace) -> None:
     service.advance_parcels(session, msk(2026, 11, 23, 8))
     runs = service.list_route_runs(session, day=date(2026, 11, 23), hub="DH-155900")
     assert [r.manifest for r in runs] == ["departed", "departed"]
+
+
+def test_the_worker_departs_the_manifests_a_preview_shows(
+    session: Session, ozon: Marketplace
+) -> None:
+    """The worker plans each run in bulk; every van it sends is the one ``get_manifest``
+    previewed an hour before: the same parcels loaded, the same ones rolled over to the next
+    day, the same promises moved (and told)."""
+    small_van = SHUYA_CSV.replace("08:00,500,7000", "08:00,1,7000")
+    service.import_routes(session, small_van, now=TEST_NOW)
+    parcels = {
+        p.tracking_number: p
+        for p in (
+            hand_over_shipment(session, ozon, TOWN, f"V-{n}", msk(2026, 11, 22, 12 + n))
+            for n in range(6)  # on Sunday: Monday's van is the first
+        )
+    }
+    moved = 0
+    for day in (23, 24, 25, 26, 27, 28):  # Monday to Saturday, one parcel a day
+        departure = msk(2026, 11, day, 8)
+        preview = service.get_manifest(
+            session, route_id="SHUYA-TOWN", departure=departure, now=msk(2026, 11, day, 7)
+        )
+        assert not preview.stored
+        service.advance_parcels(session, msk(2026, 11, day, 8, 10))
+        left = {
+            number
+            for number, shipment in parcels.items()
+            if ("departed_hub", departure, "timetable") in _events(session, shipment)
+        }
+        assert left == {line.tracking_number for line in preview.lines}
+        stored = service.get_manifest(
+            session, route_id="SHUYA-TOWN", departure=departure, now=msk(2026, 11, day, 9)
+        )
+        assert (stored.stored, stored.departed) == (True, True)
+        assert [line.tracking_number for line in stored.lines] == [
+            line.tracking_number for line in preview.lines
+        ]
+        assert [(r.tracking_number, r.next_departure) for r in stored.rolled] == [
+            (r.tracking_number, r.next_departure) for r in preview.rolled
+        ]
+        for line in preview.rolled:
+            shipment = parcels[line.tracking_number]
+            session.refresh(shipment)
+            assert shipment.promised_date == line.promised_date
+            moved += line.promised_date_changed
+    assert moved > 0
+    service.advance_parcels(session, msk(2026, 11, 28, 12))
+    assert all(
+        "arrived_at_office" in [c for c, _, _ in _events(session, s)] for s in parcels.values()
+    )
+
+
+def test_a_caller_that_alone_writes_can_follow_the_vans(
+    session: Session, ozon: Marketplace
+) -> None:
+    """``next_departure``, ``pending_arrivals`` and ``record_arrivals``: after a full pass,
+    the vans on their way and when they arrive; the arrival half records them on its own."""
+    service.import_routes(session, SHUYA_CSV, now=TEST_NOW)
+    town = hand_over_shipment(session, ozon, TOWN, "F-1", msk(2026, 11, 22, 12))
+    village = hand_over_shipment(session, ozon, VILLAGE, "F-2", msk(2026, 11, 22, 12))
+    assert service.next_departure(session, msk(2026, 11, 22, 12)) == msk(2026, 11, 23, 8)
+    assert service.advance_parcels(session, msk(2026, 11, 23, 8)) == 2  # both vans leave
+    assert service.pending_arrivals(session) == [msk(2026, 11, 23, 8, 30), msk(2026, 11, 23, 9, 10)]
+    assert service.next_departure(session, msk(2026, 11, 23, 8)) == msk(2026, 11, 24, 8)
+    assert service.record_arrivals(session, msk(2026, 11, 23, 9)) == 1
+    assert service.pending_arrivals(session) == [msk(2026, 11, 23, 9, 10)]
+    assert service.record_arrivals(session, msk(2026, 11, 23, 10)) == 1
+    assert service.pending_arrivals(session) == []
+    assert [c for c, _, _ in _events(session, town)][-1] == "arrived_at_office"
+    assert [c for c, _, _ in _events(session, village)][-1] == "arrived_at_office"

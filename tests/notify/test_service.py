@@ -119,7 +119,80 @@ class TestPublishEvent:
         assert outbox_rows(session_factory) == []
 
 
+class TestPublishMany:
+    def test_events_of_several_marketplaces_go_out_in_one_batch_in_order(
+        self, session_factory: sessionmaker[Session], marketplace: MarketplaceKey
+    ) -> None:
+        first = marketplace.marketplace_id
+        with session_scope(session_factory) as session:
+            second = make_marketplace(session, "NOTIFY_SECOND", now=TEST_NOW).marketplace_id
+            silent = make_marketplace(session, "NOTIFY_SILENT", now=TEST_NOW).marketplace_id
+        one = subscribe(session_factory, first, URL + "/1", now=TEST_NOW)
+        two = subscribe(
+            session_factory, second, URL + "/2", now=TEST_NOW, events=("shipment.cancelled",)
+        )
+        events = [
+            service.MarketplaceEvent(first, "shipment.created", {"n": 1}),
+            service.MarketplaceEvent(second, "shipment.created", {"n": 2}),  # not wanted
+            service.MarketplaceEvent(silent, "shipment.cancelled", {"n": 3}),  # nobody listens
+            service.MarketplaceEvent(second, "shipment.cancelled", {"n": 4}),
+            service.MarketplaceEvent(first, "shipment.status_changed", {"n": 5}),
+        ]
+        with session_scope(session_factory) as session:
+            ids = service.publish_many(session, events=events, now=TEST_NOW)
+        assert len(set(ids)) == 5
+        rows = outbox_rows(session_factory)
+        assert [(r.subscription_id, r.payload["data"]["n"]) for r in rows] == [
+            (one.id, 1),
+            (two.id, 4),
+            (one.id, 5),
+        ]
+        assert [r.event_id for r in rows] == [ids[0], ids[3], ids[4]]
+
+    def test_one_unknown_type_refuses_the_batch(
+        self, session: Session, marketplace: MarketplaceKey
+    ) -> None:
+        with pytest.raises(ValueError, match="unknown event type"):
+            service.publish_many(
+                session,
+                events=[
+                    service.MarketplaceEvent(marketplace.marketplace_id, "shipment.created", {}),
+                    service.MarketplaceEvent(marketplace.marketplace_id, "shipment.lost", {}),
+                ],
+                now=TEST_NOW,
+            )
+        assert session.scalars(select(OutboxMessage)).all() == []
+
+
 class TestQueueSms:
+    def test_many_messages_are_queued_in_order(
+        self, session_factory: sessionmaker[Session]
+    ) -> None:
+        with session_scope(session_factory) as session:
+            service.queue_sms_many(
+                session,
+                messages=[
+                    service.Sms("+7 916 123-45-67", "первое", "15395012345678"),
+                    service.Sms("89161234568", "второе"),
+                ],
+                now=TEST_NOW,
+            )
+        rows = outbox_rows(session_factory)
+        assert [(r.kind, r.reference, r.payload) for r in rows] == [
+            ("sms", "15395012345678", {"phone": "+79161234567", "text": "первое"}),
+            ("sms", None, {"phone": "89161234568", "text": "второе"}),
+        ]
+
+    def test_one_bad_phone_refuses_every_message(self, session: Session) -> None:
+        with pytest.raises(InvalidInput) as refused:
+            service.queue_sms_many(
+                session,
+                messages=[service.Sms("+79161234567", "hi"), service.Sms("12345", "hi")],
+                now=TEST_NOW,
+            )
+        assert refused.value.field == "phone"
+        assert session.scalars(select(OutboxMessage)).all() == []
+
     def test_queues_a_pending_sms_with_the_normalised_phone(
         self, session_factory: sessionmaker[Session]
     ) -> None:

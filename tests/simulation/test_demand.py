@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from selpo.simulation.demand import (
+    ABSENCE_MAX_DAYS,
+    UNSTAFFED_SHARE_RURAL,
+    UNSTAFFED_SHARE_URBAN,
     Assignment,
     Place,
     Site,
@@ -17,6 +20,7 @@ from selpo.simulation.demand import (
     day_factor,
     expected_orders,
     road_km,
+    unstaffed,
 )
 
 DAY = date(2026, 12, 21)
@@ -71,3 +75,33 @@ def test_shapes_and_distance() -> None:
     assert day_factor(date(2026, 12, 21)) > day_factor(date(2026, 7, 19))  # Dec Mon > Jul Sun
     km = road_km(57.0, 41.0, np.array([58.0]), np.array([41.0]))
     assert 144 < km[0] < 145.5  # 111.2 km x 1.3
+
+
+def test_unstaffed_days_come_in_short_spells_at_the_named_share() -> None:
+    days = [date(2026, 1, 1) + timedelta(days=n) for n in range(365)]
+    offices = [f"{155000 + n}" for n in range(60)]
+    for rural, share in ((True, UNSTAFFED_SHARE_RURAL), (False, UNSTAFFED_SHARE_URBAN)):
+        shut = {(o, d) for o in offices for d in days if unstaffed(1, o, d, rural=rural)}
+        assert abs(len(shut) / (len(offices) * len(days)) - share) < share / 4
+        # A spell lasts at most ABSENCE_MAX_DAYS days (two spells may touch).
+        runs = [n for o in offices for n in _spells([(o, d) in shut for d in days])]
+        assert 2 < sum(runs) / len(runs) < 4
+        assert max(runs) <= 2 * ABSENCE_MAX_DAYS
+
+
+def test_unstaffed_days_are_the_same_for_a_seed_and_differ_between_seeds() -> None:
+    days = [date(2026, 11, 2) + timedelta(days=n) for n in range(200)]
+    first = [unstaffed(1, "155921", d, rural=True) for d in days]
+    assert first == [unstaffed(1, "155921", d, rural=True) for d in reversed(days)][::-1]
+    assert first != [unstaffed(2, "155921", d, rural=True) for d in days]
+
+
+def _spells(shut: list[bool]) -> list[int]:
+    spells, length = [], 0
+    for day_shut in [*shut, False]:
+        if day_shut:
+            length += 1
+        elif length:
+            spells.append(length)
+            length = 0
+    return spells

@@ -65,3 +65,42 @@ def test_orders_unserved_and_pickups() -> None:
     # Created at 07:00, shelved at 08:00, collected 5 hours later; O-3 never comes.
     assert ops.picked == [(datetime(2026, 11, 2, 13, tzinfo=UTC), "T-O-1")]
     assert clock.now() == datetime(2026, 11, 4, tzinfo=UTC)
+
+
+class UnstaffedOnce(FakeOperations):
+    """Like ``FakeOperations``, but the first recipient finds nobody at the counter."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.turned_away = False
+
+    def step(
+        self,
+        now: datetime,
+        orders: Sequence[Order],
+        pickups: Sequence[Pickup],
+        returns_done: Sequence[str],
+    ) -> StepOutcome:
+        if pickups and not self.turned_away:
+            self.turned_away = True
+            outcome = super().step(now, orders, [], returns_done)
+            outcome.turned_away = list(pickups)
+            return outcome
+        return super().step(now, orders, pickups, returns_done)
+
+
+def test_a_recipient_turned_away_comes_back_the_next_day() -> None:
+    def demand(day: date, rng: random.Random) -> list[Order]:
+        return [_order(1)] if day.day == 2 else []
+
+    ops = UnstaffedOnce()
+    run(
+        days=3,
+        start=date(2026, 11, 2),
+        clock=FrozenClock(datetime(2026, 11, 2, tzinfo=UTC)),
+        rng=random.Random(1),
+        demand=demand,
+        operations=ops,
+    )
+    # Due at 13:00 on the 2nd, nobody at the counter: back at 13:00 on the 3rd.
+    assert ops.picked == [(datetime(2026, 11, 3, 13, tzinfo=UTC), "T-O-1")]

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import random
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from selpo.db import session_scope
-from selpo.models import Shipment, ShipmentItem
+from selpo.kit.clock import FrozenClock
+from selpo.models import ManifestEntry, PostOffice, Shipment, ShipmentItem, TrackingEvent
 from selpo.shipment.rules import cod_due
-from selpo.simulation import report
-from selpo.simulation.service import SimulationConfig, SimulationResult, simulate
+from selpo.simulation import engine, report
+from selpo.simulation.demand import Assignment, daily_orders, unstaffed
+from selpo.simulation.service import (
+    ServiceOperations,
+    SimulationConfig,
+    SimulationResult,
+    _load_offices,
+    _load_places,
+    prepare,
+    simulate,
+)
 
 CONFIG = SimulationConfig(days=5, seed=7, scale=0.05)
 FINAL = {"delivered", "partially_delivered", "returned", "cancelled", "lost"}
@@ -76,3 +91,111 @@ def test_cash_collected_is_the_cod_due_of_what_was_taken(
     computed = report.compute(result)
     assert computed.region.cash_kop == collected
     assert computed.region.orders == result.totals.orders
+
+
+def _history(factory: sessionmaker[Session]) -> tuple[list[tuple[Any, ...]], ...]:
+    """Every tracking event, manifest entry and shipment state of a run, by tracking number."""
+    with session_scope(factory) as session:
+        events = session.execute(
+            select(
+                Shipment.tracking_number,
+                TrackingEvent.code,
+                TrackingEvent.applied,
+                TrackingEvent.occurred_at,
+                TrackingEvent.recorded_at,
+                TrackingEvent.office_index,
+            )
+            .join(Shipment, Shipment.id == TrackingEvent.shipment_id)
+            .order_by(Shipment.tracking_number, TrackingEvent.id)
+        ).all()
+        entries = session.execute(
+            select(
+                Shipment.tracking_number,
+                ManifestEntry.route_code,
+                ManifestEntry.departure,
+                ManifestEntry.status,
+                ManifestEntry.promised_date,
+                ManifestEntry.departed_at,
+                ManifestEntry.arrived_at,
+                ManifestEntry.planned_at,
+            )
+            .join(Shipment, Shipment.id == ManifestEntry.shipment_id)
+            .order_by(Shipment.tracking_number, ManifestEntry.id)
+        ).all()
+        shipments = session.execute(
+            select(
+                Shipment.tracking_number,
+                Shipment.status,
+                Shipment.promised_date,
+                Shipment.ready_at,
+                Shipment.cell_code,
+                Shipment.updated_at,
+            ).order_by(Shipment.tracking_number)
+        ).all()
+    return [tuple(r) for r in events], [tuple(r) for r in entries], [tuple(r) for r in shipments]
+
+
+def _run_operations(
+    config: SimulationConfig, folder: Path, *, every_step_dispatch: bool
+) -> sessionmaker[Session]:
+    factory = prepare(config, folder)
+    with session_scope(factory) as session:
+        places = _load_places(session)
+        offices, sites = _load_offices(session)
+    operations = ServiceOperations(
+        factory, offices, seed=config.seed, every_step_dispatch=every_step_dispatch
+    )
+    start = datetime(config.start.year, config.start.month, config.start.day, tzinfo=UTC)
+    engine.run(
+        days=config.days,
+        start=config.start,
+        clock=FrozenClock(start),
+        rng=random.Random(config.seed),
+        demand=lambda day, rng: daily_orders(
+            places, Assignment(places, sites, config.reach_km), day, rng, scale=config.scale
+        ),
+        operations=operations,
+    )
+    return factory
+
+
+def test_skipping_idle_timetable_passes_changes_nothing(tmp_path: Path) -> None:
+    """The simulation runs the full timetable pass only after a van left or parcels were
+    handed over: the database is the one a full pass every hour gives, to the recorded
+    times — also with the Ivanovo van overfull (rolled parcels, moved promises)."""
+    config = SimulationConfig(days=4, seed=3, scale=0.5)
+    lazy = _run_operations(config, tmp_path / "lazy", every_step_dispatch=False)
+    full = _run_operations(config, tmp_path / "full", every_step_dispatch=True)
+    events, entries, shipments = _history(lazy)
+    assert (events, entries, shipments) == _history(full)
+    assert any(status == "rolled" for _, _, _, status, *_ in entries)
+    assert any(code == "arrived_at_office" for _, code, *_ in events)
+    for factory in (lazy, full):
+        bind = factory.kw["bind"]
+        bind.dispose()
+
+
+def test_an_unstaffed_office_shelves_nothing_until_its_clerk_is_back(tmp_path: Path) -> None:
+    """Seed 3 keeps the town office 155710 (Savino) unstaffed on 5 and 6 November: what
+    arrives there is shelved on the 7th, when the clerk is back."""
+    office, absent = "155710", {date(2026, 11, 5), date(2026, 11, 6)}
+    assert {d for d in absent if unstaffed(3, office, d, rural=False)} == absent
+    result = simulate(SimulationConfig(days=7, seed=3, scale=0.2), folder=tmp_path)
+    zone = ZoneInfo("Europe/Moscow")
+    with session_scope(result.factory) as session:
+        rows = session.execute(
+            select(Shipment.ready_at, TrackingEvent.occurred_at)
+            .join(TrackingEvent, TrackingEvent.shipment_id == Shipment.id)
+            .join(PostOffice, PostOffice.id == Shipment.destination_office_id)
+            .where(PostOffice.index == office, TrackingEvent.code == "arrived_at_office")
+        ).all()
+    result.dispose()
+    shelved_on = {ready.astimezone(zone).date() for ready, _ in rows if ready is not None}
+    assert not shelved_on & absent
+    waited = [
+        (arrived, ready)
+        for ready, arrived in rows
+        if ready is not None and arrived.astimezone(zone).date() in absent
+    ]
+    assert waited, "nothing arrived during the absence: the test tests nothing"
+    assert all(ready.astimezone(zone).date() == date(2026, 11, 7) for _, ready in waited)

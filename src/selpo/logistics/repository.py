@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import ColumnElement, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from selpo.models import (
@@ -202,21 +202,43 @@ class WaitingRow:
     cod_kop: int
 
 
-def waiting_parcels(
-    session: Session, office_indexes: Collection[str] | None = None
-) -> list[WaitingRow]:
-    """Parcels handed over (or in transit) that are on no manifest whose run has left."""
-    handed_over_at = (
+def _code_is(code: str) -> ColumnElement[bool]:
+    """``tracking_event.code = code``, written so that no index serves it and the query goes
+    by the shipment's own events (``ix_tracking_event_shipment_id``): without statistics,
+    SQLite's planner would take the (code, occurred_at) index and read every event of that
+    code for each shipment."""
+    return func.coalesce(TrackingEvent.code, "") == code
+
+
+def _handed_over_at() -> Any:
+    """The first hand-over event of the outer query's shipment."""
+    return (
         select(func.min(TrackingEvent.occurred_at))
-        .where(TrackingEvent.shipment_id == Shipment.id, TrackingEvent.code == "handed_over")
+        .where(TrackingEvent.shipment_id == Shipment.id, _code_is("handed_over"))
         .correlate(Shipment)
         .scalar_subquery()
     )
+
+
+def _waiting_filter() -> Any:
+    """Handed over (or in transit) and on no manifest whose run has left.
+
+    Only a parcel in transit needs the look at its manifests: one still ``handed_over`` has
+    never left on a van (leaving records ``departed_hub``, which moves it on for good), and
+    a parcel waiting for days has a manifest entry for every run it rolled over from.
+    """
     departed = exists().where(
         ManifestEntry.shipment_id == Shipment.id,
         ManifestEntry.status == "loaded",
         ManifestEntry.departed_at.is_not(None),
     )
+    return Shipment.status.in_(WAITING_STATUSES) & ((Shipment.status == "handed_over") | ~departed)
+
+
+def waiting_parcels(
+    session: Session, office_indexes: Collection[str] | None = None
+) -> list[WaitingRow]:
+    """Parcels handed over (or in transit) that are on no manifest whose run has left."""
     query = (
         select(
             Shipment.id,
@@ -228,7 +250,7 @@ def waiting_parcels(
             PostOffice.index,
             PostOffice.name,
             Shipment.created_at,
-            handed_over_at,
+            _handed_over_at(),
             Shipment.promised_date,
             Shipment.weight_g,
             Shipment.length_mm,
@@ -238,7 +260,7 @@ def waiting_parcels(
         )
         .join(PostOffice, PostOffice.id == Shipment.destination_office_id)
         .join(Marketplace, Marketplace.id == Shipment.marketplace_id)
-        .where(Shipment.status.in_(WAITING_STATUSES), ~departed)
+        .where(_waiting_filter())
         .order_by(Shipment.id)
     )
     if office_indexes is not None:
@@ -247,29 +269,38 @@ def waiting_parcels(
     return [WaitingRow(*row) for row in rows]
 
 
+def waiting_groups(session: Session) -> list[tuple[str, datetime]]:
+    """(office index, hand-over time) of the waiting parcels, each pair once: what decides
+    their first run, without reading every parcel. The hand-over time is the first
+    ``handed_over`` event, else the creation."""
+    handover = func.coalesce(_handed_over_at(), Shipment.created_at).label("handover")
+    query = (
+        select(Shipment.destination_office_id, handover)
+        .where(_waiting_filter())
+        .group_by(Shipment.destination_office_id, handover)
+    )
+    pairs = [(int(office), at) for office, at in session.execute(query)]
+    if not pairs:
+        return []
+    ids = sorted({office for office, _ in pairs})
+    offices = select(PostOffice.id, PostOffice.index).where(PostOffice.id.in_(ids))
+    index = {int(i): str(postal) for i, postal in session.execute(offices)}
+    return sorted((index[office], at) for office, at in pairs)
+
+
 def shipments_with_event(session: Session, shipment_ids: Collection[int], code: str) -> set[int]:
     """Which of the shipments already have an event with this code."""
     found: set[int] = set()
     ids = sorted(shipment_ids)
     for start in range(0, len(ids), 500):
         query = select(TrackingEvent.shipment_id).where(
-            TrackingEvent.shipment_id.in_(ids[start : start + 500]), TrackingEvent.code == code
+            TrackingEvent.shipment_id.in_(ids[start : start + 500]), _code_is(code)
         )
         found.update(session.scalars(query))
     return found
 
 
 # ---------------------------------------------------------------------------- manifests
-
-
-def run_entries(session: Session, route_code: str, departure: datetime) -> list[ManifestEntry]:
-    """Every entry of one run (loaded and rolled), in stop and planning order."""
-    query = (
-        select(ManifestEntry)
-        .where(ManifestEntry.route_code == route_code, ManifestEntry.departure == departure)
-        .order_by(ManifestEntry.stop_seq, ManifestEntry.id)
-    )
-    return list(session.scalars(query))
 
 
 def planned_elsewhere(
@@ -311,10 +342,35 @@ def run_lines(
     return [(e, s, m, n) for e, s, m, n in session.execute(query)]
 
 
-def due_arrivals(session: Session, now: datetime, limit: int = 5_000) -> list[ManifestEntry]:
-    """Loaded entries whose van has left and reached the office by ``now``, not yet recorded."""
+@dataclass(frozen=True)
+class ArrivalRow:
+    """A loaded entry whose van reached the office, with its shipment's number and status."""
+
+    entry_id: int
+    shipment_id: int
+    tracking_number: str
+    status: str
+    route_code: str
+    departure: datetime
+    office_index: str
+    arrival_at: datetime
+
+
+def due_arrivals(session: Session, now: datetime, limit: int) -> list[ArrivalRow]:
+    """Loaded entries whose van has left and reached the office by ``now``, not yet recorded,
+    by arrival time."""
     query = (
-        select(ManifestEntry)
+        select(
+            ManifestEntry.id,
+            ManifestEntry.shipment_id,
+            Shipment.tracking_number,
+            Shipment.status,
+            ManifestEntry.route_code,
+            ManifestEntry.departure,
+            ManifestEntry.office_index,
+            ManifestEntry.arrival_at,
+        )
+        .join(Shipment, Shipment.id == ManifestEntry.shipment_id)
         .where(
             ManifestEntry.status == "loaded",
             ManifestEntry.departed_at.is_not(None),
@@ -323,6 +379,69 @@ def due_arrivals(session: Session, now: datetime, limit: int = 5_000) -> list[Ma
         )
         .order_by(ManifestEntry.arrival_at, ManifestEntry.id)
         .limit(limit)
+    )
+    rows: list[tuple[Any, ...]] = [tuple(row) for row in session.execute(query)]
+    return [ArrivalRow(*row) for row in rows]
+
+
+def pending_arrival_times(session: Session) -> list[datetime]:
+    """When each van still on its way reaches the office: the stop time of every loaded,
+    departed entry not yet arrived, in arrival order (one per entry)."""
+    query = (
+        select(ManifestEntry.arrival_at)
+        .where(
+            ManifestEntry.status == "loaded",
+            ManifestEntry.departed_at.is_not(None),
+            ManifestEntry.arrived_at.is_(None),
+        )
+        .order_by(ManifestEntry.arrival_at, ManifestEntry.id)
+    )
+    return list(session.scalars(query))
+
+
+def mark_arrived(session: Session, entry_ids: Collection[int]) -> None:
+    """The vans of these entries reached their offices: ``arrived_at`` = the stop's time."""
+    ids = sorted(entry_ids)
+    for start in range(0, len(ids), 500):
+        session.execute(
+            update(ManifestEntry)
+            .where(ManifestEntry.id.in_(ids[start : start + 500]))
+            .values(arrived_at=ManifestEntry.arrival_at)
+            .execution_options(synchronize_session="fetch")
+        )
+
+
+def mark_departed(session: Session, route_code: str, departure: datetime) -> None:
+    """The run left: its loaded entries get ``departed_at`` = the departure."""
+    session.execute(
+        update(ManifestEntry)
+        .where(
+            ManifestEntry.route_code == route_code,
+            ManifestEntry.departure == departure,
+            ManifestEntry.status == "loaded",
+            ManifestEntry.departed_at.is_(None),
+        )
+        .values(departed_at=departure)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def run_departed(session: Session, route_code: str, departure: datetime) -> bool:
+    """Whether the run has left (one of its entries is marked departed)."""
+    query = select(
+        exists().where(
+            ManifestEntry.route_code == route_code,
+            ManifestEntry.departure == departure,
+            ManifestEntry.departed_at.is_not(None),
+        )
+    )
+    return bool(session.scalar(query))
+
+
+def run_entry_ids(session: Session, route_code: str, departure: datetime) -> list[int]:
+    """The ids of every entry of one run."""
+    query = select(ManifestEntry.id).where(
+        ManifestEntry.route_code == route_code, ManifestEntry.departure == departure
     )
     return list(session.scalars(query))
 

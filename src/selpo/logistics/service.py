@@ -21,8 +21,9 @@ stateless. Every change to the timetable bumps ``timetable_version`` in its tran
   new run and the marketplace told (``shipment.promised_date_changed``).
 * **The worker** (``advance_parcels``): departs every run that is due (planning its manifest
   if nobody did) and records ``departed_hub``, then ``arrived_at_office`` when the van reaches
-  the office, through ``shipment.service.record_scan``. A hub's or an office's own scan
-  replaces ours: an event already recorded is not recorded again.
+  the office, through ``shipment.service.record_scans`` (one batch per run and one for the
+  arrivals). A hub's or an office's own scan replaces ours: an event already recorded is not
+  recorded again.
 
 Services flush, never commit; time always comes in as ``now``.
 """
@@ -33,7 +34,7 @@ import io
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final, TextIO
 from zoneinfo import ZoneInfo
@@ -104,8 +105,7 @@ from selpo.network import repository as network_repository
 from selpo.network.rules import DAYS, OfficeCapacity, ParcelSize, parcel_fits
 from selpo.notify import service as notify_service
 from selpo.shipment import service as shipment_service
-from selpo.shipment.errors import TransitionRefused
-from selpo.shipment.lifecycle import PROGRESS, Status
+from selpo.shipment.lifecycle import Status
 
 log = logging.getLogger("selpo.logistics")
 
@@ -119,8 +119,12 @@ QUOTE_BUFFER: Final[timedelta] = DEFAULT_QUOTE_BUFFER
 """Latest = earliest + 2 days at least (a missed daily run and a day's slack on the roads)."""
 ACTOR: Final[str] = "timetable"
 """Who the worker's tracking events name."""
+ARRIVALS_PER_PASS: Final[int] = 5_000
+"""Van arrivals one pass records at most, the earliest first; the next pass goes on."""
 MAX_RUNS_PER_PASS: Final[int] = 64
-"""Runs of one route ``advance_parcels`` departs in one pass (catching up after downtime)."""
+"""Runs of one route ``advance_parcels`` plans and departs in one pass (catching up after
+downtime); runs that left already are passed over without counting, so parcels waiting for
+weeks never hold the route back."""
 HANDOVER_PAST: Final[timedelta] = timedelta(days=31)
 HANDOVER_FUTURE: Final[timedelta] = timedelta(days=366)
 """A quote's hand-over may lie this far back (a late what-if) or ahead (planning a year)."""
@@ -1010,19 +1014,33 @@ class _Parcel:
         return (self.row.promised_date or date.max, self.handover, self.row.shipment_id)
 
 
+def _first_run(loaded: LoadedTimetable, handover: datetime, office_index: str) -> RouteRun | None:
+    """The run that first carries a parcel handed over at ``handover`` to the office."""
+    warehouse = loaded.default_warehouse
+    if warehouse is None or office_index not in loaded.network.office_position:
+        return None
+    return loaded.earliest(warehouse, handover, office_index)[1]
+
+
 def _waiting(
     session: Session, loaded: LoadedTimetable, offices: Iterable[str] | None = None
 ) -> list[_Parcel]:
     rows = repository.waiting_parcels(session, None if offices is None else set(offices))
-    warehouse = loaded.default_warehouse
+    # Parcels handed over together for one office share their first run: one lookup each.
+    first: dict[tuple[datetime, str], RouteRun | None] = {}
     parcels = []
     for row in rows:
         handover = row.handed_over_at or row.created_at
-        run = None
-        if warehouse is not None and row.office_index in loaded.network.office_position:
-            _, run = loaded.earliest(warehouse, handover, row.office_index)
+        key = (handover, row.office_index)
+        if key not in first:
+            first[key] = _first_run(loaded, handover, row.office_index)
         parcels.append(
-            _Parcel(row, handover, parcel_litres(row.length_mm, row.width_mm, row.height_mm), run)
+            _Parcel(
+                row,
+                handover,
+                parcel_litres(row.length_mm, row.width_mm, row.height_mm),
+                first[key],
+            )
         )
     return parcels
 
@@ -1135,20 +1153,33 @@ def _stored_manifest(
     return _manifest(loaded, route, departure, lines, rolled, stored=True, departed=departed)
 
 
-def _plan(
+@dataclass
+class _RunLoad:
+    """What one route run takes: the parcels loaded and rolled, the run they roll to, the
+    promises that move, and the parcels' plans on other runs still to leave."""
+
+    loaded: list[_Parcel]
+    rolled: list[_Parcel]
+    following: RouteRun | None
+    new_promise: dict[int, date]
+    rolled_lines: list[RolledLine]
+    elsewhere: list[ManifestEntry]
+
+
+def _load_run(
     session: Session,
     loaded: LoadedTimetable,
     route: timetable.Route,
     departure: datetime,
+    waiting: Iterable[_Parcel],
     *,
     now: datetime,
-    persist: bool,
-) -> ManifestRead:
-    """Load the run: waiting parcels for its offices, oldest promise first, within capacity."""
-    stops = loaded.stop_of[route.id]
+) -> _RunLoad:
+    """Load the run: waiting parcels whose first run it is (or an earlier one of the route),
+    oldest promise first, within capacity; the rest rolls to the next run."""
     candidates = [
         p
-        for p in _waiting(session, loaded, stops)
+        for p in waiting
         if p.first_run is not None
         and p.first_run.route_id == route.id
         and p.first_run.departure <= departure
@@ -1176,30 +1207,15 @@ def _plan(
         else:
             rolled_parcels.append(parcel)
     following = next_run(loaded.network, route.id, departure) if rolled_parcels else None
-
-    lines = [
-        ManifestLine(
-            tracking_number=p.row.tracking_number,
-            external_order_id=p.row.external_order_id,
-            marketplace=p.row.marketplace,
-            office_index=p.row.office_index,
-            office_name=p.row.office_name,
-            stop_seq=stops[p.row.office_index][0],
-            arrival_at=departure + stops[p.row.office_index][1],
-            litres=round(p.litres, 3),
-            weight_g=p.row.weight_g,
-            cod_kop=p.row.cod_kop,
-            promised_date=p.row.promised_date,
-        )
-        for p in sorted(loaded_parcels, key=lambda p: (stops[p.row.office_index][0], p.order))
-    ]
     rolled: list[RolledLine] = []
     new_promise: dict[int, date] = {}
+    promises: dict[str, tuple[date | None, date | None]] = {}  # by office: one run for all
     for parcel in rolled_parcels:
         assert following is not None
-        ready_day, recomputed = _rolled_promise(
-            loaded, route.id, following, parcel.row.office_index
-        )
+        office = parcel.row.office_index
+        if office not in promises:
+            promises[office] = _rolled_promise(loaded, route.id, following, office)
+        ready_day, recomputed = promises[office]
         before = parcel.row.promised_date
         changed = recomputed is not None and (
             before is None or (ready_day is not None and ready_day > before)
@@ -1216,20 +1232,48 @@ def _plan(
                 promised_date_changed=changed,
             )
         )
-    if persist:
-        _persist(
-            session,
-            loaded,
-            route,
-            departure,
-            loaded_parcels=loaded_parcels,
-            rolled_parcels=rolled_parcels,
-            following=following,
-            new_promise=new_promise,
-            elsewhere=[e for e in elsewhere if e.departure > departure],
-            now=now,
+    return _RunLoad(loaded_parcels, rolled_parcels, following, new_promise, rolled, elsewhere)
+
+
+def _plan(
+    session: Session,
+    loaded: LoadedTimetable,
+    route: timetable.Route,
+    departure: datetime,
+    *,
+    now: datetime,
+    persist: bool,
+) -> ManifestRead:
+    """Load the run (``_load_run``) from the parcels waiting for its offices; store it."""
+    stops = loaded.stop_of[route.id]
+    load = _load_run(session, loaded, route, departure, _waiting(session, loaded, stops), now=now)
+    lines = [
+        ManifestLine(
+            tracking_number=p.row.tracking_number,
+            external_order_id=p.row.external_order_id,
+            marketplace=p.row.marketplace,
+            office_index=p.row.office_index,
+            office_name=p.row.office_name,
+            stop_seq=stops[p.row.office_index][0],
+            arrival_at=departure + stops[p.row.office_index][1],
+            litres=round(p.litres, 3),
+            weight_g=p.row.weight_g,
+            cod_kop=p.row.cod_kop,
+            promised_date=p.row.promised_date,
         )
-    return _manifest(loaded, route, departure, lines, rolled, stored=persist, departed=False)
+        for p in _in_stop_order(stops, load.loaded)
+    ]
+    if persist:
+        _persist(session, loaded, route, departure, load, now=now)
+    return _manifest(
+        loaded, route, departure, lines, load.rolled_lines, stored=persist, departed=False
+    )
+
+
+def _in_stop_order(
+    stops: dict[str, tuple[int, timedelta]], parcels: Iterable[_Parcel]
+) -> list[_Parcel]:
+    return sorted(parcels, key=lambda p: (stops[p.row.office_index][0], p.order))
 
 
 def _persist(
@@ -1237,24 +1281,20 @@ def _persist(
     loaded: LoadedTimetable,
     route: timetable.Route,
     departure: datetime,
+    load: _RunLoad,
     *,
-    loaded_parcels: list[_Parcel],
-    rolled_parcels: list[_Parcel],
-    following: RouteRun | None,
-    new_promise: dict[int, date],
-    elsewhere: list[ManifestEntry],
     now: datetime,
 ) -> None:
     stops = loaded.stop_of[route.id]
+    following = load.following
     # Re-planning replaces the run's entries; a parcel moved here leaves its later run.
-    moved = {p.row.shipment_id for p in loaded_parcels}
-    stale = [e.id for e in repository.run_entries(session, route.id, departure)]
-    stale += [e.id for e in elsewhere if e.shipment_id in moved]
+    moved = {p.row.shipment_id for p in load.loaded}
+    stale = repository.run_entry_ids(session, route.id, departure)
+    stale += [e.id for e in load.elsewhere if e.departure > departure and e.shipment_id in moved]
     repository.delete_entries(session, stale)
     session.flush()
-    shipments = repository.shipments_by_id(session, list(new_promise))
     rows = []
-    for status, parcels in (("loaded", loaded_parcels), ("rolled", rolled_parcels)):
+    for status, parcels in (("loaded", load.loaded), ("rolled", load.rolled)):
         for p in parcels:
             seq, arrival = stops[p.row.office_index]
             rows.append(
@@ -1277,28 +1317,34 @@ def _persist(
             )
     if rows:
         session.execute(insert(ManifestEntry), rows)
-    for shipment_id, promise in new_promise.items():
+    if not load.new_promise:
+        session.flush()
+        return
+    assert following is not None
+    shipments = repository.shipments_by_id(session, list(load.new_promise))
+    events: list[notify_service.MarketplaceEvent] = []
+    for shipment_id, promise in load.new_promise.items():
         shipment = shipments[shipment_id]
         before = shipment.promised_date
         shipment.promised_date = promise
         shipment.updated_at = now
-        assert following is not None
-        notify_service.publish_event(
-            session,
-            marketplace_id=shipment.marketplace_id,
-            event_type="shipment.promised_date_changed",
-            data={
-                "tracking_number": shipment.tracking_number,
-                "external_order_id": shipment.external_order_id,
-                "promised_date": promise,
-                "previous_promised_date": before,
-                "reason": "route_run_full",
-                "route_id": route.id,
-                "missed_departure": departure,
-                "next_departure": following.departure,
-            },
-            now=now,
+        events.append(
+            notify_service.MarketplaceEvent(
+                shipment.marketplace_id,
+                "shipment.promised_date_changed",
+                {
+                    "tracking_number": shipment.tracking_number,
+                    "external_order_id": shipment.external_order_id,
+                    "promised_date": promise,
+                    "previous_promised_date": before,
+                    "reason": "route_run_full",
+                    "route_id": route.id,
+                    "missed_departure": departure,
+                    "next_departure": following.departure,
+                },
+            )
         )
+    notify_service.publish_many(session, events=events, now=now)
     session.flush()
 
 
@@ -1406,82 +1452,96 @@ def build_manifests(session: Session, *, day: date, hub: str, now: datetime) -> 
 # ---------------------------------------------------------------------------- the worker
 
 
+_ON_THE_WAY: Final[frozenset[str]] = frozenset({Status.HANDED_OVER, Status.IN_TRANSIT})
+
+
 def _depart(
     session: Session,
     loaded: LoadedTimetable,
     route: timetable.Route,
     departure: datetime,
+    parcels: Sequence[_Parcel],
     now: datetime,
 ) -> int:
-    entries = [
-        e
-        for e in repository.run_entries(session, route.id, departure)
-        if e.status == "loaded" and e.departed_at is None
-    ]
-    if not entries:
-        return 0
-    ids = [e.shipment_id for e in entries]
-    shipments = repository.shipments_by_id(session, ids)
+    """The run leaves with ``parcels`` (its loaded entries, just planned): its entries are
+    marked departed and ``departed_hub`` is recorded, in one batch, for every parcel whose
+    hub did not scan it already."""
+    repository.mark_departed(session, route.id, departure)
+    ids = [p.row.shipment_id for p in parcels]
     already = repository.shipments_with_event(session, ids, "departed_hub")
-    recorded = 0
-    for entry in entries:
-        entry.departed_at = departure
-        shipment = shipments[entry.shipment_id]
-        status = Status(shipment.status)
-        if entry.shipment_id in already or status not in (Status.HANDED_OVER, Status.IN_TRANSIT):
-            continue
-        try:
-            shipment_service.record_scan(
-                session,
-                tracking_number=shipment.tracking_number,
-                code="departed_hub",
-                occurred_at=departure,
-                now=now,
-                office_index=loaded.hub_postal_index.get(route.hub),
-                actor=ACTOR,
-                raw={"route_id": route.id, "departure": departure.isoformat()},
-            )
-            recorded += 1
-        except TransitionRefused:  # pragma: no cover - the status was checked above
-            log.warning("departure of %s not recorded: refused", shipment.tracking_number)
-    session.flush()
-    return recorded
+    raw = {"route_id": route.id, "departure": departure.isoformat()}
+    scans = [
+        shipment_service.Scan(
+            p.row.tracking_number,
+            "departed_hub",
+            departure,
+            office_index=loaded.hub_postal_index.get(route.hub),
+            actor=ACTOR,
+            raw=raw,
+        )
+        for p in _in_stop_order(loaded.stop_of[route.id], parcels)
+        if p.row.shipment_id not in already and p.row.status in _ON_THE_WAY
+    ]
+    return _record_scans(session, scans, now)
+
+
+def _record_scans(session: Session, scans: list[shipment_service.Scan], now: datetime) -> int:
+    """Record the worker's scans in one batch; return how many were recorded."""
+    outcomes = shipment_service.record_scans(session, scans=scans, now=now)
+    for scan, outcome in zip(scans, outcomes, strict=True):
+        if outcome.error is not None:  # pragma: no cover - the status was checked before
+            log.warning("%s of %s not recorded: %s", scan.code, scan.tracking_number, outcome.error)
+    return sum(1 for o in outcomes if o.error is None)
 
 
 def _arrive(session: Session, now: datetime) -> int:
-    entries = repository.due_arrivals(session, now)
-    if not entries:
+    """Every van that reached an office by ``now``: ``arrived_at_office`` at the stop's time,
+    in one batch, for parcels still on the way that the office did not scan itself."""
+    arrivals = repository.due_arrivals(session, now, ARRIVALS_PER_PASS)
+    if not arrivals:
         return 0
-    ids = [e.shipment_id for e in entries]
-    shipments = repository.shipments_by_id(session, ids)
-    already = repository.shipments_with_event(session, ids, "arrived_at_office")
-    recorded = 0
-    for entry in entries:
-        entry.arrived_at = entry.arrival_at
-        shipment = shipments[entry.shipment_id]
-        status = Status(shipment.status)
-        if (
-            entry.shipment_id in already
-            or status not in (Status.HANDED_OVER, Status.IN_TRANSIT)
-            or PROGRESS[status] >= PROGRESS[Status.ARRIVED_AT_OFFICE]
-        ):
-            continue
-        try:
-            shipment_service.record_scan(
-                session,
-                tracking_number=shipment.tracking_number,
-                code="arrived_at_office",
-                occurred_at=entry.arrival_at,
-                now=now,
-                office_index=entry.office_index,
-                actor=ACTOR,
-                raw={"route_id": entry.route_code, "departure": entry.departure.isoformat()},
-            )
-            recorded += 1
-        except TransitionRefused:  # pragma: no cover - the status was checked above
-            log.warning("arrival of %s not recorded: refused", shipment.tracking_number)
-    session.flush()
-    return recorded
+    repository.mark_arrived(session, [a.entry_id for a in arrivals])
+    already = repository.shipments_with_event(
+        session, [a.shipment_id for a in arrivals], "arrived_at_office"
+    )
+    scans = [
+        shipment_service.Scan(
+            a.tracking_number,
+            "arrived_at_office",
+            a.arrival_at,
+            office_index=a.office_index,
+            actor=ACTOR,
+            raw={"route_id": a.route_code, "departure": a.departure.isoformat()},
+        )
+        for a in arrivals
+        if a.shipment_id not in already and a.status in _ON_THE_WAY
+    ]
+    return _record_scans(session, scans, now)
+
+
+def record_arrivals(session: Session, now: datetime) -> int:
+    """The arrival half of ``advance_parcels``: ``arrived_at_office`` for every van that has
+    reached its office by ``now``; return how many events were recorded."""
+    if CACHE.get(session) is None:
+        return 0
+    repository.lock_timetable(session)
+    return _arrive(session, now)
+
+
+def pending_arrivals(session: Session) -> list[datetime]:
+    """When each parcel on a van that left reaches its office, earliest first (one moment
+    per parcel, in the order passes record them, ``ARRIVALS_PER_PASS`` at a time). Only a
+    departure adds to it."""
+    return repository.pending_arrival_times(session)
+
+
+def next_departure(session: Session, after: datetime) -> datetime | None:
+    """When the first route run leaves after ``after`` (``None`` with no timetable or
+    routes). Until then ``advance_parcels`` can depart only parcels handed over meanwhile."""
+    loaded = CACHE.get(session)
+    if loaded is None or not loaded.network.routes:
+        return None
+    return min(next_run(loaded.network, r.id, after).departure for r in loaded.network.routes)
 
 
 def advance_parcels(session: Session, now: datetime) -> int:
@@ -1493,14 +1553,19 @@ def advance_parcels(session: Session, now: datetime) -> int:
     office gives ``arrived_at_office`` at the stop's time. Runs are taken in time order, so
     after downtime (or a jump of virtual time) the parcels walk the same path they would
     have. Safe to run twice and from several workers (the timetable row is locked).
+
+    Set-based: which runs are due comes from the waiting parcels counted per office and
+    hand-over time (one grouped query); only a route with a run to plan reads its parcels,
+    once per pass, and each run is planned, stored and departed in a few statements (its
+    scans in one ``record_scans`` batch), the same plan ``build_manifest`` makes.
     """
     loaded = CACHE.get(session)
     if loaded is None:
         return 0
     repository.lock_timetable(session)
     due: dict[str, set[datetime]] = {}
-    for parcel in _waiting(session, loaded):
-        run = parcel.first_run
+    for office_index, handover in repository.waiting_groups(session):
+        run = _first_run(loaded, handover, office_index)
         if run is not None and run.departure <= now:
             due.setdefault(run.route_id, set()).add(run.departure)
     recorded = 0
@@ -1508,11 +1573,29 @@ def advance_parcels(session: Session, now: datetime) -> int:
         route = loaded.route(route_id)
         pending = sorted(due[route_id])
         departure = pending[0]
-        for _ in range(MAX_RUNS_PER_PASS):
-            manifest = build_manifest(session, route_id=route_id, departure=departure, now=now)
-            recorded += _depart(session, loaded, route, departure, now)
+        waiting: dict[int, _Parcel] | None = None  # the route's parcels, read when needed
+        planned = 0
+        while planned < MAX_RUNS_PER_PASS:
+            departed = repository.run_departed(session, route_id, departure)
+            rolled = False
+            if not departed:
+                planned += 1
+                if waiting is None:
+                    stops = loaded.stop_of[route_id]
+                    waiting = {p.row.shipment_id: p for p in _waiting(session, loaded, stops)}
+                load = _load_run(session, loaded, route, departure, waiting.values(), now=now)
+                _persist(session, loaded, route, departure, load, now=now)
+                recorded += _depart(session, loaded, route, departure, load.loaded, now)
+                for parcel in load.loaded:
+                    del waiting[parcel.row.shipment_id]
+                for shipment_id, promise in load.new_promise.items():
+                    parcel = waiting[shipment_id]
+                    waiting[shipment_id] = replace(
+                        parcel, row=replace(parcel.row, promised_date=promise)
+                    )
+                rolled = bool(load.rolled)
             later = [d for d in pending if d > departure]
-            if manifest.rolled or manifest.departed:
+            if rolled or departed:
                 # Parcels that did not fit, or reached the hub after a run left without them
                 # (a hand-over recorded late), go on the next run.
                 later.append(next_run(loaded.network, route_id, departure).departure)

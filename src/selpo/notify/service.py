@@ -116,31 +116,66 @@ def publish_events(
 ) -> list[str]:
     """Queue many events of one marketplace at once (one read of its subscriptions, one
     bulk insert); return their event ids in order."""
-    for event_type, _ in events:
-        if event_type not in EVENT_TYPES:
-            raise ValueError(f"unknown event type {event_type!r}; known: {', '.join(EVENT_TYPES)}")
-    subscriptions = list(
-        session.scalars(
-            select(WebhookSubscription).where(
-                WebhookSubscription.marketplace_id == marketplace_id,
-                WebhookSubscription.active.is_(True),
-            )
-        )
+    return publish_many(
+        session,
+        events=[MarketplaceEvent(marketplace_id, t, data) for t, data in events],
+        now=now,
     )
+
+
+@dataclass(frozen=True)
+class MarketplaceEvent:
+    """An event for one marketplace's subscriptions."""
+
+    marketplace_id: int
+    event_type: str
+    data: dict[str, Any]
+
+
+def publish_many(
+    session: Session, *, events: Sequence[MarketplaceEvent], now: datetime
+) -> list[str]:
+    """Queue events of any marketplaces at once: one read of their active subscriptions, one
+    bulk insert, rows in the order of ``events``; return the event ids in order."""
+    for event in events:
+        if event.event_type not in EVENT_TYPES:
+            raise ValueError(
+                f"unknown event type {event.event_type!r}; known: {', '.join(EVENT_TYPES)}"
+            )
+    if not events:
+        return []
+    subscriptions: dict[int, list[WebhookSubscription]] = {}
+    query = (
+        select(WebhookSubscription)
+        .where(
+            WebhookSubscription.marketplace_id.in_(sorted({e.marketplace_id for e in events})),
+            WebhookSubscription.active.is_(True),
+        )
+        .order_by(WebhookSubscription.id)
+    )
+    for subscription in session.scalars(query):
+        subscriptions.setdefault(subscription.marketplace_id, []).append(subscription)
     ids: list[str] = []
     rows: list[dict[str, Any]] = []
     created_at = format_timestamp(now)
-    for event_type, data in events:
+    for event in events:
         event_id = str(uuid.uuid4())
         ids.append(event_id)
         # Serialise even when nobody listens: data JSON cannot carry is a bug to surface now.
+        encoded = json.dumps(event.data, default=_json_default)
+        wanted = [
+            s
+            for s in subscriptions.get(event.marketplace_id, ())
+            if subscribes_to(s, event.event_type)
+        ]
+        if not wanted:
+            continue
         payload = {
             "event_id": event_id,
-            "type": event_type,
+            "type": event.event_type,
             "created_at": created_at,
-            "data": json.loads(json.dumps(data, default=_json_default)),
+            "data": json.loads(encoded),
         }
-        wanted = [s for s in subscriptions if subscribes_to(s, event_type)]
         for subscription in wanted:
             rows.append(
                 {
@@ -148,7 +183,7 @@ def publish_events(
                     "status": "pending",
                     "subscription_id": subscription.id,
                     "event_id": event_id,
-                    "event_type": event_type,
+                    "event_type": event.event_type,
                     "event_created_at": now,
                     "payload": payload,
                     "created_at": now,
@@ -173,20 +208,37 @@ def queue_sms(
     session: Session, *, phone: str, text: str, now: datetime, reference: str | None = None
 ) -> None:
     """Queue a text message to a recipient's phone."""
-    if not text.strip():
-        raise InvalidInput("an SMS needs a text", field="text")
-    session.add(
-        OutboxMessage(
-            kind="sms",
-            status="pending",
-            payload={"phone": normalise_phone(phone), "text": text},
-            reference=reference[:100] if reference else None,
-            created_at=now,
-            available_at=now,
-            attempts=0,
+    queue_sms_many(session, messages=[Sms(phone, text, reference)], now=now)
+
+
+@dataclass(frozen=True)
+class Sms:
+    """A text message to one phone; ``reference`` names what it is about (a tracking number)."""
+
+    phone: str
+    text: str
+    reference: str | None = None
+
+
+def queue_sms_many(session: Session, *, messages: Sequence[Sms], now: datetime) -> None:
+    """Queue many text messages in one insert; a bad phone or an empty text refuses them all."""
+    rows: list[dict[str, Any]] = []
+    for message in messages:
+        if not message.text.strip():
+            raise InvalidInput("an SMS needs a text", field="text")
+        rows.append(
+            {
+                "kind": "sms",
+                "status": "pending",
+                "payload": {"phone": normalise_phone(message.phone), "text": message.text},
+                "reference": message.reference[:100] if message.reference else None,
+                "created_at": now,
+                "available_at": now,
+                "attempts": 0,
+            }
         )
-    )
-    session.flush()
+    if rows:
+        session.execute(insert(OutboxMessage), rows)
 
 
 def _checked_url(url: str) -> str:

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from selpo.models import (
     IdempotencyRecord,
+    Marketplace,
     PostOffice,
     Shipment,
     ShipmentItem,
     TrackingEvent,
     TrackingSerial,
 )
+
+CHUNK = 500  # ids per IN (...) list: well under every backend's parameter limit
 
 
 def get_by_tracking_number(
@@ -29,10 +32,27 @@ def get_by_tracking_number(
     return session.scalars(query).first()
 
 
-def lock_by_tracking_number(session: Session, tracking_number: str) -> Shipment | None:
-    """The shipment, locked for update until the transaction ends (PostgreSQL)."""
-    query = select(Shipment).where(Shipment.tracking_number == tracking_number).with_for_update()
-    return session.scalars(query).first()
+def by_tracking_numbers(
+    session: Session, tracking_numbers: Collection[str], *, lock: bool = False
+) -> dict[str, Shipment]:
+    """The shipments with these numbers, by number (missing ones are left out).
+
+    With ``lock`` the rows are locked for update until the transaction ends (PostgreSQL),
+    all in tracking-number order (chunk after chunk, and within each), so that two callers
+    locking overlapping sets cannot deadlock each other.
+    """
+    found: dict[str, Shipment] = {}
+    numbers = sorted(set(tracking_numbers))
+    for start in range(0, len(numbers), CHUNK):
+        query = (
+            select(Shipment)
+            .where(Shipment.tracking_number.in_(numbers[start : start + CHUNK]))
+            .order_by(Shipment.tracking_number)
+        )
+        if lock:
+            query = query.with_for_update()
+        found.update((s.tracking_number, s) for s in session.scalars(query))
+    return found
 
 
 def existing_orders(
@@ -60,6 +80,21 @@ def items_of(session: Session, shipment_id: int) -> list[ShipmentItem]:
     return list(session.scalars(query))
 
 
+def items_of_many(session: Session, shipment_ids: Collection[int]) -> dict[int, list[ShipmentItem]]:
+    """The order lines of many shipments, by shipment id, each in order."""
+    found: dict[int, list[ShipmentItem]] = {i: [] for i in shipment_ids}
+    ids = sorted(found)
+    for start in range(0, len(ids), CHUNK):
+        query = (
+            select(ShipmentItem)
+            .where(ShipmentItem.shipment_id.in_(ids[start : start + CHUNK]))
+            .order_by(ShipmentItem.shipment_id, ShipmentItem.position)
+        )
+        for item in session.scalars(query):
+            found[item.shipment_id].append(item)
+    return found
+
+
 def events_of(session: Session, shipment_id: int) -> list[TrackingEvent]:
     """A shipment's tracking events in the order they happened."""
     query = (
@@ -70,15 +105,37 @@ def events_of(session: Session, shipment_id: int) -> list[TrackingEvent]:
     return list(session.scalars(query))
 
 
-def latest_event_time(session: Session, shipment_id: int) -> datetime | None:
-    """When the latest recorded event happened."""
-    query = (
-        select(TrackingEvent.occurred_at)
-        .where(TrackingEvent.shipment_id == shipment_id)
-        .order_by(TrackingEvent.occurred_at.desc())
-        .limit(1)
-    )
-    return session.scalars(query).first()
+def latest_event_times(session: Session, shipment_ids: Collection[int]) -> dict[int, datetime]:
+    """When the latest recorded event of each shipment happened (shipments with none left out)."""
+    found: dict[int, datetime] = {}
+    ids = sorted(set(shipment_ids))
+    for start in range(0, len(ids), CHUNK):
+        query = (
+            select(TrackingEvent.shipment_id, func.max(TrackingEvent.occurred_at))
+            .where(TrackingEvent.shipment_id.in_(ids[start : start + CHUNK]))
+            .group_by(TrackingEvent.shipment_id)
+        )
+        found.update((int(i), latest) for i, latest in session.execute(query) if latest)
+    return found
+
+
+def offices_by_id(session: Session, office_ids: Collection[int]) -> dict[int, PostOffice]:
+    """Offices by id, in one query."""
+    ids = sorted(set(office_ids))
+    if not ids:
+        return {}
+    return {o.id: o for o in session.scalars(select(PostOffice).where(PostOffice.id.in_(ids)))}
+
+
+def marketplaces_by_id(
+    session: Session, marketplace_ids: Collection[int]
+) -> dict[int, Marketplace]:
+    """Marketplaces by id, in one query."""
+    ids = sorted(set(marketplace_ids))
+    if not ids:
+        return {}
+    query = select(Marketplace).where(Marketplace.id.in_(ids))
+    return {m.id: m for m in session.scalars(query)}
 
 
 def page(

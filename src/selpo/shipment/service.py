@@ -1,7 +1,11 @@
 """Shipment use cases: creation, tracking, the lifecycle, pickup codes, cash on delivery.
 
-Every status change goes through ``_transition``: it checks the transition table, appends a
-tracking event and writes the marketplace's webhook into the outbox in the same transaction.
+Every status change goes through ``_decide`` and ``_record``: the transition table judges
+each event (late events never move the status back), a tracking event is appended and the
+marketplace's webhook is written into the outbox in the same transaction. Both work on many
+shipments at once, so every use case has a bulk form (``record_scans``,
+``make_ready_for_pickup_many``, ``issue_to_recipients``, ``refuse_many``,
+``start_returns``, ``complete_returns``) and the one-parcel form is a batch of one.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -44,6 +48,7 @@ from selpo.shipment.errors import (
 from selpo.shipment.lifecycle import (
     EVENT_CODES,
     FINAL,
+    Decision,
     IllegalTransition,
     Status,
     decide,
@@ -164,6 +169,11 @@ def get_shipment(session: Session, *, marketplace_id: int | None, tracking_numbe
     if shipment is None:
         raise ShipmentNotFound(tracking_number)
     return shipment
+
+
+def get_shipments(session: Session, tracking_numbers: Iterable[str]) -> dict[str, Shipment]:
+    """Shipments by number, in one read; numbers no shipment has are left out."""
+    return repository.by_tracking_numbers(session, set(tracking_numbers))
 
 
 def _encode_cursor(last_id: int) -> str:
@@ -545,26 +555,118 @@ def store_idempotent_response(
 # ---------------------------------------------------------------------------- lifecycle
 
 
-def _publish_status(
-    session: Session, shipment: Shipment, event: TrackingEvent, now: datetime
-) -> None:
-    notify_service.publish_event(
-        session,
-        marketplace_id=shipment.marketplace_id,
-        event_type="shipment.status_changed",
-        data={
-            "tracking_number": shipment.tracking_number,
-            "external_order_id": shipment.external_order_id,
-            "status": shipment.status,
-            "event_code": event.code,
-            "occurred_at": event.occurred_at.isoformat(),
-            "office_index": event.office_index,
-            "storage_deadline": (
-                shipment.storage_deadline.isoformat() if shipment.storage_deadline else None
-            ),
-        },
-        now=now,
+@dataclass(frozen=True)
+class _Move:
+    """An event asked of one shipment: record it and, when the table allows, move the status."""
+
+    shipment: Shipment
+    target: Status
+    code: str
+    occurred_at: datetime
+    actor: str
+    office_index: str | None = None
+    source: dict[str, Any] | None = None
+
+
+def _refusal(exc: IllegalTransition) -> TransitionRefused:
+    return TransitionRefused(
+        str(exc), current=str(exc.current), allowed=[str(a) for a in exc.allowed]
     )
+
+
+def _decide(session: Session, moves: Sequence[_Move]) -> list[Decision | TransitionRefused]:
+    """Judge every move in order exactly as one by one: one read of the shipments' latest
+    event times, then each shipment's status and latest time carried along in memory (a
+    batch may hold several events of one shipment). Changes nothing."""
+    if not moves:
+        return []
+    latest = repository.latest_event_times(session, {m.shipment.id for m in moves})
+    status: dict[int, Status] = {}
+    decisions: list[Decision | TransitionRefused] = []
+    for move in moves:
+        key = move.shipment.id
+        current = status[key] if key in status else Status(move.shipment.status)
+        last = latest.get(key)
+        late = last is not None and move.occurred_at < last
+        try:
+            decision = decide(current, move.target, late=late)
+        except IllegalTransition as exc:
+            decisions.append(_refusal(exc))
+            continue
+        decisions.append(decision)
+        status[key] = decision.status_after
+        if last is None or move.occurred_at > last:
+            latest[key] = move.occurred_at
+    return decisions
+
+
+def _all_allowed(decisions: Sequence[Decision | TransitionRefused]) -> list[Decision]:
+    """The decisions, or the first refusal raised (before anything was changed)."""
+    allowed: list[Decision] = []
+    for decision in decisions:
+        if isinstance(decision, TransitionRefused):
+            raise decision
+        allowed.append(decision)
+    return allowed
+
+
+def _status_data(shipment: Shipment, move: _Move) -> dict[str, Any]:
+    return {
+        "tracking_number": shipment.tracking_number,
+        "external_order_id": shipment.external_order_id,
+        "status": shipment.status,
+        "event_code": move.code,
+        "occurred_at": move.occurred_at.isoformat(),
+        "office_index": move.office_index,
+        "storage_deadline": (
+            shipment.storage_deadline.isoformat() if shipment.storage_deadline else None
+        ),
+    }
+
+
+def _record(
+    session: Session,
+    moves: Sequence[_Move],
+    decisions: Sequence[Decision | None],
+    *,
+    now: datetime,
+) -> None:
+    """Carry out decided moves (``None``: refused, skipped): one insert of tracking events,
+    the moved shipments' new status, and one insert of their marketplaces' webhooks."""
+    events: list[dict[str, Any]] = []
+    webhooks: list[notify_service.MarketplaceEvent] = []
+    for move, decision in zip(moves, decisions, strict=True):
+        if decision is None:
+            continue
+        shipment = move.shipment
+        events.append(
+            {
+                "shipment_id": shipment.id,
+                "code": move.code,
+                "status_after": decision.status_after.value,
+                "applied": decision.applies,
+                "occurred_at": move.occurred_at,
+                "recorded_at": now,
+                "office_index": move.office_index,
+                "actor": move.actor,
+                "source": move.source,
+            }
+        )
+        if not decision.applies:
+            continue
+        shipment.status = decision.status_after.value
+        shipment.updated_at = now
+        if decision.status_after in FINAL:
+            shipment.finished_at = now
+        webhooks.append(
+            notify_service.MarketplaceEvent(
+                shipment.marketplace_id, "shipment.status_changed", _status_data(shipment, move)
+            )
+        )
+    if events:
+        session.execute(insert(TrackingEvent), events)
+    notify_service.publish_many(session, events=webhooks, now=now)
+    session.flush()
 
 
 def _transition(
@@ -578,39 +680,117 @@ def _transition(
     office_index: str | None = None,
     actor: str,
     source: dict[str, Any] | None = None,
-) -> TrackingEvent:
+) -> None:
     """Record an event and, when the table allows, move the shipment to ``target``."""
-    occurred = occurred_at or now
-    latest = repository.latest_event_time(session, shipment.id)
-    late = latest is not None and occurred < latest
-    try:
-        decision = decide(Status(shipment.status), target, late=late)
-    except IllegalTransition as exc:
-        raise TransitionRefused(
-            str(exc), current=str(exc.current), allowed=[str(a) for a in exc.allowed]
-        ) from None
-    event = TrackingEvent(
-        shipment_id=shipment.id,
-        code=code,
-        status_after=decision.status_after.value,
-        applied=decision.applies,
-        occurred_at=occurred,
-        recorded_at=now,
-        office_index=office_index,
-        actor=actor,
-        source=source,
+    move = _Move(shipment, target, code, occurred_at or now, actor, office_index, source)
+    _record(session, [move], _all_allowed(_decide(session, [move])), now=now)
+
+
+def _transitions(
+    session: Session,
+    shipments: Sequence[Shipment],
+    target: Status,
+    *,
+    code: str,
+    now: datetime,
+    actor: str,
+    office_index: Callable[[Shipment], str | None] | None = None,
+) -> None:
+    """The same event for many shipments; one that may not move refuses them all."""
+    moves = [
+        _Move(s, target, code, now, actor, office_index(s) if office_index else None)
+        for s in shipments
+    ]
+    _record(session, moves, _all_allowed(_decide(session, moves)), now=now)
+
+
+@dataclass(frozen=True)
+class Scan:
+    """A hub's or an office system's scan of one parcel (``code`` from ``EVENT_CODES``)."""
+
+    tracking_number: str
+    code: str
+    occurred_at: datetime
+    office_index: str | None = None
+    actor: str = "hub-scan"
+    raw: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    """One scan of a batch: recorded (``applied``: it moved the status) or refused."""
+
+    position: int
+    shipment: Shipment | None = None
+    applied: bool = False
+    error: DomainError | None = None
+
+
+def _check_scan(scan: Scan, now: datetime) -> None:
+    if scan.code not in EVENT_CODES:
+        raise InvalidInput(
+            f"unknown event code {scan.code!r}; known: {', '.join(sorted(EVENT_CODES))}",
+            field="code",
+        )
+    if scan.occurred_at.tzinfo is None:
+        raise InvalidInput("occurred_at needs a UTC offset", field="occurred_at")
+    if scan.occurred_at > now + timedelta(minutes=5):
+        raise InvalidInput("occurred_at is in the future", field="occurred_at")
+
+
+def record_scans(session: Session, *, scans: Sequence[Scan], now: datetime) -> list[ScanOutcome]:
+    """Record many scans at once, each judged as ``record_scan`` would judge it, in this
+    order (late scans never move the status back); a refused scan does not stop the others.
+
+    One locked read of the shipments, one of their latest events, one insert of tracking
+    events and one of webhooks, however many scans: how the warehouse's hand-overs and the
+    timetable's departures and arrivals are recorded by the thousand.
+    """
+    outcomes: dict[int, ScanOutcome] = {}
+    checked: list[tuple[int, Scan]] = []
+    for position, scan in enumerate(scans):
+        try:
+            _check_scan(scan, now)
+        except DomainError as error:
+            outcomes[position] = ScanOutcome(position, error=error)
+            continue
+        checked.append((position, scan))
+    shipments = repository.by_tracking_numbers(
+        session, {scan.tracking_number for _, scan in checked}, lock=True
     )
-    session.add(event)
-    if decision.applies:
-        shipment.status = decision.status_after.value
-        shipment.updated_at = now
-        if decision.status_after in FINAL:
-            shipment.finished_at = now
-        session.flush()
-        _publish_status(session, shipment, event, now)
-    else:
-        session.flush()
-    return event
+    positions: list[int] = []
+    moves: list[_Move] = []
+    for position, scan in checked:
+        shipment = shipments.get(scan.tracking_number)
+        if shipment is None:
+            outcomes[position] = ScanOutcome(position, error=ShipmentNotFound(scan.tracking_number))
+            continue
+        positions.append(position)
+        moves.append(
+            _Move(
+                shipment,
+                EVENT_CODES[scan.code],
+                scan.code,
+                scan.occurred_at,
+                scan.actor,
+                scan.office_index,
+                scan.raw,
+            )
+        )
+    decisions = _decide(session, moves)
+    _record(
+        session,
+        moves,
+        [None if isinstance(d, TransitionRefused) else d for d in decisions],
+        now=now,
+    )
+    for position, move, decision in zip(positions, moves, decisions, strict=True):
+        outcomes[position] = (
+            ScanOutcome(position, shipment=move.shipment, error=decision)
+            if isinstance(decision, TransitionRefused)
+            else ScanOutcome(position, shipment=move.shipment, applied=decision.applies)
+        )
+    return [outcomes[i] for i in range(len(scans))]
 
 
 def record_scan(
@@ -625,29 +805,12 @@ def record_scan(
     raw: dict[str, Any] | None = None,
 ) -> Shipment:
     """Record a hub's or an office system's scan (late scans never move the status back)."""
-    if code not in EVENT_CODES:
-        raise InvalidInput(
-            f"unknown event code {code!r}; known: {', '.join(sorted(EVENT_CODES))}", field="code"
-        )
-    if occurred_at.tzinfo is None:
-        raise InvalidInput("occurred_at needs a UTC offset", field="occurred_at")
-    if occurred_at > now + timedelta(minutes=5):
-        raise InvalidInput("occurred_at is in the future", field="occurred_at")
-    shipment = repository.lock_by_tracking_number(session, tracking_number)
-    if shipment is None:
-        raise ShipmentNotFound(tracking_number)
-    _transition(
-        session,
-        shipment,
-        EVENT_CODES[code],
-        code=code,
-        now=now,
-        occurred_at=occurred_at,
-        office_index=office_index,
-        actor=actor,
-        source=raw,
-    )
-    return shipment
+    scan = Scan(tracking_number, code, occurred_at, office_index, actor, raw)
+    outcome = record_scans(session, scans=[scan], now=now)[0]
+    if outcome.error is not None:
+        raise outcome.error
+    assert outcome.shipment is not None
+    return outcome.shipment
 
 
 def cancel_shipment(session: Session, *, shipment: Shipment, now: datetime) -> Shipment:
@@ -662,6 +825,67 @@ def _office(session: Session, shipment: Shipment) -> PostOffice:
     return office
 
 
+@dataclass(frozen=True)
+class Shelving:
+    """An arrived parcel put on a shelf, in ``cell_code`` (``None``: the cell is not told)."""
+
+    shipment: Shipment
+    cell_code: str | None = None
+
+
+def make_ready_for_pickup_many(
+    session: Session,
+    *,
+    shelvings: Sequence[Shelving],
+    now: datetime,
+    policy: PickupPolicy,
+    actor: str = "office",
+) -> list[str]:
+    """Shelve many arrived parcels at once, each as ``make_ready_for_pickup`` would: ready,
+    a pickup code, a storage deadline, the event, the webhook and the recipient's SMS.
+
+    A parcel that may not become ready refuses the whole batch before anything changes.
+    Returns the codes in the order of ``shelvings``.
+    """
+    shipments = [s.shipment for s in shelvings]
+    offices = repository.offices_by_id(session, {s.destination_office_id for s in shipments})
+    markets = repository.marketplaces_by_id(session, {s.marketplace_id for s in shipments})
+    moves = [
+        _Move(
+            s,
+            S.READY_FOR_PICKUP,
+            "ready_for_pickup",
+            now,
+            actor,
+            offices[s.destination_office_id].index,
+        )
+        for s in shipments
+    ]
+    decisions = _all_allowed(_decide(session, moves))
+    codes: list[str] = []
+    messages: list[notify_service.Sms] = []
+    for shelving in shelvings:
+        shipment = shelving.shipment
+        office = offices[shipment.destination_office_id]
+        marketplace = markets[shipment.marketplace_id]
+        shipment.ready_at = now
+        shipment.storage_deadline = storage_deadline(now, marketplace.storage_days, office.timezone)
+        shipment.cell_code = shelving.cell_code
+        code = new_pickup_code()
+        shipment.pickup_code_hash = hash_pickup_code(
+            code, tracking_number=shipment.tracking_number, pepper=policy.pepper
+        )
+        shipment.pickup_code_failures = 0
+        shipment.pickup_code_locked_until = None
+        codes.append(code)
+        message = _ready_sms(shipment, office, marketplace, code)
+        if message is not None:
+            messages.append(message)
+    _record(session, moves, decisions, now=now)
+    notify_service.queue_sms_many(session, messages=messages, now=now)
+    return codes
+
+
 def make_ready_for_pickup(
     session: Session,
     *,
@@ -673,29 +897,13 @@ def make_ready_for_pickup(
 ) -> str:
     """Shelve an arrived parcel: it becomes ready, gets a pickup code and a storage deadline,
     and the recipient's SMS is queued. Returns the code (shown to nobody but the SMS)."""
-    office = _office(session, shipment)
-    marketplace = session.get(Marketplace, shipment.marketplace_id)
-    assert marketplace is not None
-    shipment.ready_at = now
-    shipment.storage_deadline = storage_deadline(now, marketplace.storage_days, office.timezone)
-    shipment.cell_code = cell_code
-    code = new_pickup_code()
-    shipment.pickup_code_hash = hash_pickup_code(
-        code, tracking_number=shipment.tracking_number, pepper=policy.pepper
-    )
-    shipment.pickup_code_failures = 0
-    shipment.pickup_code_locked_until = None
-    _transition(
+    return make_ready_for_pickup_many(
         session,
-        shipment,
-        S.READY_FOR_PICKUP,
-        code="ready_for_pickup",
+        shelvings=[Shelving(shipment, cell_code)],
         now=now,
-        office_index=office.index,
+        policy=policy,
         actor=actor,
-    )
-    _queue_ready_sms(session, shipment, office, marketplace, code, now)
-    return code
+    )[0]
 
 
 def _format_hours(hours: list[list[list[str]]]) -> str:
@@ -711,29 +919,18 @@ def _local_date(moment: datetime, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).strftime("%d.%m.%Y")
 
 
-def _queue_ready_sms(
-    session: Session,
-    shipment: Shipment,
-    office: PostOffice,
-    marketplace: Marketplace,
-    code: str,
-    now: datetime,
-) -> None:
+def _ready_sms(
+    shipment: Shipment, office: PostOffice, marketplace: Marketplace, code: str
+) -> notify_service.Sms | None:
     if not shipment.recipient_phone or shipment.storage_deadline is None:
-        return
+        return None
     text = (
         f"Заказ {marketplace.name} {shipment.external_order_id} ждёт вас в отделении "
         f"{office.index}: {office.address}. Часы: {_format_hours(office.opening_hours)}. "
         f"Код получения: {code}. "
         f"Хранение до {_local_date(shipment.storage_deadline, office.timezone)}."
     )
-    notify_service.queue_sms(
-        session,
-        phone=shipment.recipient_phone,
-        text=text,
-        now=now,
-        reference=shipment.tracking_number,
-    )
+    return notify_service.Sms(shipment.recipient_phone, text, shipment.tracking_number)
 
 
 def reissue_pickup_code(
@@ -768,7 +965,9 @@ def reissue_pickup_code(
             actor="office",
         )
     )
-    _queue_ready_sms(session, shipment, office, marketplace, code, now)
+    message = _ready_sms(shipment, office, marketplace, code)
+    if message is not None:
+        notify_service.queue_sms_many(session, messages=[message], now=now)
     return code
 
 
@@ -807,26 +1006,27 @@ def verify_pickup_code(
     raise WrongPickupCode(policy.max_failures - shipment.pickup_code_failures)
 
 
-def issue_to_recipient(
-    session: Session,
-    *,
-    shipment: Shipment,
-    now: datetime,
-    refused_items: dict[int, int] | None = None,
-    cod_method: str | None = None,
-    cod_paid_kop: int | None = None,
-    clerk: str = "office",
-) -> Shipment:
-    """Hand the parcel over (fully, or partly with ``refused_items`` {position: quantity}),
-    collecting cash on delivery for what is taken."""
+@dataclass(frozen=True)
+class Issue:
+    """A parcel handed over at the counter: fully, or partly with ``refused_items``
+    {position: quantity}; ``cod_method`` (and ``cod_paid_kop``) when cash is due."""
+
+    shipment: Shipment
+    refused_items: dict[int, int] | None = None
+    cod_method: str | None = None
+    cod_paid_kop: int | None = None
+
+
+def _issue_target(issue: Issue, items: list[ShipmentItem]) -> tuple[Status, int]:
+    """Check an issue against the parcel and its lines: (the status it leads to, COD due)."""
+    shipment = issue.shipment
     if shipment.status != S.READY_FOR_PICKUP:
         raise TransitionRefused(
             f"the parcel is {shipment.status}, not waiting for pickup",
             current=shipment.status,
             allowed=[],
         )
-    items = repository.items_of(session, shipment.id)
-    refused = refused_items or {}
+    refused = issue.refused_items or {}
     if refused and not shipment.options.get("partial_redemption", False):
         raise InvalidInput("this order does not allow partial redemption", field="refused_items")
     by_position = {i.position: i for i in items}
@@ -849,47 +1049,87 @@ def issue_to_recipient(
         [(i.price_kop, i.quantity, refused.get(i.position, 0)) for i in items],
     )
     if due > 0:
-        if cod_method not in {"cash", "card"}:
+        if issue.cod_method not in {"cash", "card"}:
             raise InvalidInput("cash on delivery needs cod_method cash or card", field="cod_method")
-        paid = due if cod_paid_kop is None else cod_paid_kop
+        paid = due if issue.cod_paid_kop is None else issue.cod_paid_kop
         if paid != due:
             raise InvalidInput(f"{due} kopecks are due, {paid} were entered", field="cod_paid_kop")
-        shipment.cod_collected_kop = due
-        shipment.cod_method = cod_method
-        shipment.cod_collected_by = clerk
-        shipment.cod_collected_at = now
-    for position, quantity in refused.items():
-        by_position[position].refused_quantity = quantity
-    office = _office(session, shipment)
-    target = S.PARTIALLY_DELIVERED if refused_count else S.DELIVERED
-    shipment.pickup_code_hash = None
-    _transition(
-        session,
-        shipment,
-        target,
-        code=target.value,
-        now=now,
-        office_index=office.index,
-        actor=clerk,
-    )
+    return (S.PARTIALLY_DELIVERED if refused_count else S.DELIVERED), due
+
+
+def issue_to_recipients(
+    session: Session, *, issues: Sequence[Issue], now: datetime, clerk: str = "office"
+) -> None:
+    """Hand many parcels over at once, each as ``issue_to_recipient`` would (one read of
+    their lines, one insert of events and of webhooks). The first issue that is refused
+    raises before anything changes."""
+    lines = repository.items_of_many(session, {i.shipment.id for i in issues})
+    targets = [_issue_target(issue, lines[issue.shipment.id]) for issue in issues]
+    offices = repository.offices_by_id(session, {i.shipment.destination_office_id for i in issues})
+    moves = [
+        _Move(
+            issue.shipment,
+            target,
+            target.value,
+            now,
+            clerk,
+            offices[issue.shipment.destination_office_id].index,
+        )
+        for issue, (target, _) in zip(issues, targets, strict=True)
+    ]
+    decisions = _all_allowed(_decide(session, moves))
+    for issue, (_, due) in zip(issues, targets, strict=True):
+        shipment = issue.shipment
+        if due > 0:
+            shipment.cod_collected_kop = due
+            shipment.cod_method = issue.cod_method
+            shipment.cod_collected_by = clerk
+            shipment.cod_collected_at = now
+        by_position = {i.position: i for i in lines[shipment.id]}
+        for position, quantity in (issue.refused_items or {}).items():
+            by_position[position].refused_quantity = quantity
+        shipment.pickup_code_hash = None
+    _record(session, moves, decisions, now=now)
+
+
+def issue_to_recipient(
+    session: Session,
+    *,
+    shipment: Shipment,
+    now: datetime,
+    refused_items: dict[int, int] | None = None,
+    cod_method: str | None = None,
+    cod_paid_kop: int | None = None,
+    clerk: str = "office",
+) -> Shipment:
+    """Hand the parcel over (fully, or partly with ``refused_items`` {position: quantity}),
+    collecting cash on delivery for what is taken."""
+    issue = Issue(shipment, refused_items, cod_method, cod_paid_kop)
+    issue_to_recipients(session, issues=[issue], now=now, clerk=clerk)
     return shipment
+
+
+def refuse_many(
+    session: Session, *, shipments: Sequence[Shipment], now: datetime, clerk: str = "office"
+) -> None:
+    """Many recipients refuse their whole parcels at the counter; a parcel that may not be
+    refused refuses the whole batch before anything changes."""
+    offices = repository.offices_by_id(session, {s.destination_office_id for s in shipments})
+    moves = [
+        _Move(s, S.REFUSED, "refused", now, clerk, offices[s.destination_office_id].index)
+        for s in shipments
+    ]
+    decisions = _all_allowed(_decide(session, moves))
+    for shipment in shipments:
+        shipment.pickup_code_hash = None
+    _record(session, moves, decisions, now=now)
 
 
 def refuse(
     session: Session, *, shipment: Shipment, now: datetime, clerk: str = "office"
 ) -> Shipment:
     """The recipient refuses the whole parcel at the counter."""
-    office = _office(session, shipment)
-    shipment.pickup_code_hash = None
-    _transition(
-        session,
-        shipment,
-        S.REFUSED,
-        code="refused",
-        now=now,
-        office_index=office.index,
-        actor=clerk,
-    )
+    refuse_many(session, shipments=[shipment], now=now, clerk=clerk)
     return shipment
 
 
@@ -929,28 +1169,43 @@ def extend_storage(session: Session, *, shipment: Shipment, now: datetime) -> Sh
     return shipment
 
 
+def start_returns(
+    session: Session, *, shipments: Sequence[Shipment], now: datetime, actor: str = "office"
+) -> None:
+    """Send many refused, expired or partly taken parcels back at once; one that may not
+    go back refuses them all."""
+    offices = repository.offices_by_id(session, {s.destination_office_id for s in shipments})
+    _transitions(
+        session,
+        shipments,
+        S.RETURNING,
+        code="returning",
+        now=now,
+        actor=actor,
+        office_index=lambda s: offices[s.destination_office_id].index,
+    )
+
+
 def start_return(
     session: Session, *, shipment: Shipment, now: datetime, actor: str = "office"
 ) -> Shipment:
     """Send a refused, expired or partly taken parcel back."""
-    office = _office(session, shipment)
-    _transition(
-        session,
-        shipment,
-        S.RETURNING,
-        code="returning",
-        now=now,
-        office_index=office.index,
-        actor=actor,
-    )
+    start_returns(session, shipments=[shipment], now=now, actor=actor)
     return shipment
+
+
+def complete_returns(
+    session: Session, *, shipments: Sequence[Shipment], now: datetime, actor: str = "hub-scan"
+) -> None:
+    """Many parcels are back with their marketplaces."""
+    _transitions(session, shipments, S.RETURNED, code="returned_to_sender", now=now, actor=actor)
 
 
 def complete_return(
     session: Session, *, shipment: Shipment, now: datetime, actor: str = "hub-scan"
 ) -> Shipment:
     """The parcel is back with the marketplace."""
-    _transition(session, shipment, S.RETURNED, code="returned_to_sender", now=now, actor=actor)
+    complete_returns(session, shipments=[shipment], now=now, actor=actor)
     return shipment
 
 
@@ -962,17 +1217,17 @@ def expire_storage(session: Session, now: datetime) -> int:
     query = (
         select(Shipment)
         .where(Shipment.status == S.READY_FOR_PICKUP, Shipment.storage_deadline < now)
+        .order_by(Shipment.id)
         .with_for_update(skip_locked=True)
         .limit(1000)
     )
-    count = 0
-    for shipment in session.scalars(query):
+    shipments = list(session.scalars(query))
+    moves = [_Move(s, S.STORAGE_EXPIRED, "storage_expired", now, "worker") for s in shipments]
+    decisions = _all_allowed(_decide(session, moves))
+    for shipment in shipments:
         shipment.pickup_code_hash = None
-        _transition(
-            session, shipment, S.STORAGE_EXPIRED, code="storage_expired", now=now, actor="worker"
-        )
-        count += 1
-    return count
+    _record(session, moves, decisions, now=now)
+    return len(shipments)
 
 
 def send_storage_reminders(session: Session, now: datetime, *, days_before: int = 2) -> int:
@@ -986,13 +1241,17 @@ def send_storage_reminders(session: Session, now: datetime, *, days_before: int 
             Shipment.storage_deadline <= horizon,
             Shipment.storage_deadline > now,
         )
+        .order_by(Shipment.id)
         .with_for_update(skip_locked=True)
         .limit(1000)
     )
-    count = 0
-    for shipment in session.scalars(query):
-        office = _office(session, shipment)
-        marketplace = session.get(Marketplace, shipment.marketplace_id)
+    shipments = list(session.scalars(query))
+    offices = repository.offices_by_id(session, {s.destination_office_id for s in shipments})
+    markets = repository.marketplaces_by_id(session, {s.marketplace_id for s in shipments})
+    messages: list[notify_service.Sms] = []
+    for shipment in shipments:
+        office = offices[shipment.destination_office_id]
+        marketplace = markets.get(shipment.marketplace_id)
         if shipment.recipient_phone and shipment.storage_deadline and marketplace:
             text = (
                 f"Напоминаем: заказ {marketplace.name} {shipment.external_order_id} ждёт вас в "
@@ -1000,16 +1259,13 @@ def send_storage_reminders(session: Session, now: datetime, *, days_before: int 
                 f"{_local_date(shipment.storage_deadline, office.timezone)}. "
                 f"Код получения — в первом сообщении."
             )
-            notify_service.queue_sms(
-                session,
-                phone=shipment.recipient_phone,
-                text=text,
-                now=now,
-                reference=shipment.tracking_number,
+            messages.append(
+                notify_service.Sms(shipment.recipient_phone, text, shipment.tracking_number)
             )
         shipment.reminder_sent = True
-        count += 1
-    return count
+    notify_service.queue_sms_many(session, messages=messages, now=now)
+    session.flush()
+    return len(shipments)
 
 
 def purge_personal_data(session: Session, now: datetime, *, retention_days: int = 90) -> int:

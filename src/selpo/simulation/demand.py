@@ -9,7 +9,7 @@ import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 
@@ -38,6 +38,13 @@ COD_SHARE: Mapping[str, float] = {"OZON": 0.15, "YANDEX_MARKET": 0.25}
 # Parcel: items per order 1..3, price per item log-normal (median 1,200 roubles).
 PRICE_MEDIAN_KOP = 120_000
 PRICE_SIGMA = 0.8
+# Share of office-days on which nobody staffs the counter (sickness, leave): a rural office
+# has a single clerk and no stand-in, a town office usually has a second one. An absence
+# lasts 1..ABSENCE_MAX_DAYS days (uniform); it starts on a day with the probability that
+# makes the share of unstaffed days the share named (overlaps aside).
+UNSTAFFED_SHARE_RURAL = 0.03
+UNSTAFFED_SHARE_URBAN = 0.01
+ABSENCE_MAX_DAYS = 5
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,20 @@ class Assignment:
 
     def office(self, place: int, marketplace: str) -> str | None:
         return self._nearest[(place, marketplace)]
+
+
+def unstaffed(seed: int, office_index: str, day: date, *, rural: bool) -> bool:
+    """Whether the office's counter stays shut on its local ``day``: an absence that started
+    on one of the ``ABSENCE_MAX_DAYS`` days up to ``day`` still lasts. Each day's draw is
+    seeded by (seed, office, day) alone, so the answer does not depend on who asks when."""
+    share = UNSTAFFED_SHARE_RURAL if rural else UNSTAFFED_SHARE_URBAN
+    starts = share / ((1 + ABSENCE_MAX_DAYS) / 2)  # per day; the mean absence is 3 days
+    for back in range(ABSENCE_MAX_DAYS):
+        start = day - timedelta(days=back)
+        rng = random.Random(f"absence:{seed}:{office_index}:{start.isoformat()}")
+        if rng.random() < starts and rng.randint(1, ABSENCE_MAX_DAYS) > back:
+            return True
+    return False
 
 
 def _poisson(rng: random.Random, mean: float) -> int:

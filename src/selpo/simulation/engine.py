@@ -15,6 +15,7 @@ STEP = timedelta(hours=1)
 ORDER_HOUR_UTC = 7  # the day's orders are handed over at the warehouse at 10:00 Moscow time
 RETURN_TRANSIT = timedelta(days=3)  # from "returning" to "returned to the marketplace"
 RETRY_CLOSED = timedelta(hours=1)  # a recipient who finds the office closed comes back later
+RETRY_UNSTAFFED = timedelta(days=1)  # the counter is unstaffed today: come back tomorrow
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class StepOutcome:
     refused_orders: list[str] = field(default_factory=list)  # refused at creation
     shelved: list[str] = field(default_factory=list)  # tracking numbers now ready for pickup
     not_served: list[Pickup] = field(default_factory=list)  # office closed: come back later
+    turned_away: list[Pickup] = field(default_factory=list)  # unstaffed: come back tomorrow
     sent_back: list[str] = field(default_factory=list)  # tracking numbers now returning
 
 
@@ -111,6 +113,8 @@ def run(
                 due.append((now + timedelta(hours=order.pickup_delay_h), tracking))
         for pickup in outcome.not_served:
             due.append((now + RETRY_CLOSED, pickup.tracking_number))
+        for pickup in outcome.turned_away:
+            due.append((now + RETRY_UNSTAFFED, pickup.tracking_number))
         for tracking in outcome.sent_back:
             returns.append((now + RETURN_TRANSIT, tracking))
         due.sort()

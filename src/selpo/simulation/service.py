@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import random
 import tempfile
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,6 +47,7 @@ from selpo.simulation.demand import (
     Place,
     Site,
     daily_orders,
+    unstaffed,
 )
 from selpo.simulation.engine import EngineTotals, Pickup, StepOutcome
 
@@ -68,6 +71,7 @@ class SimulationConfig:
     connect_all: bool = False
     connect_marketplace: str | None = None  # connect to this marketplace only (None: to all)
     reach_km: float = REACH_KM
+    absences: bool = True  # unstaffed office-days (demand.UNSTAFFED_SHARE_*); False: none
 
 
 @dataclass
@@ -78,6 +82,7 @@ class _OfficeInfo:
     hours: Any
     timezone: str
     cells: int
+    rural: bool = False
 
 
 @dataclass
@@ -92,14 +97,38 @@ class OfficeUse:
 
 
 class ServiceOperations:
-    """The engine's operations, done by the real services on the given database."""
+    """The engine's operations, done by the real services on the given database.
 
-    def __init__(self, factory: sessionmaker[Session], offices: Sequence[_OfficeInfo]) -> None:
+    Every part of a step goes through the services' bulk forms (``record_scans``,
+    ``advance_parcels``, ``make_ready_for_pickup_many``, ``issue_to_recipients``,
+    ``refuse_many``, ``start_returns``, ``complete_returns``): one batch per step, not one
+    call per parcel.
+
+    ``seed`` draws the unstaffed office-days (``demand.unstaffed``); ``absences=False``
+    leaves every office staffed. ``every_step_dispatch=True`` runs the full timetable pass
+    in every step instead of only when it can depart something (see ``_dispatch``).
+    """
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        offices: Sequence[_OfficeInfo],
+        *,
+        seed: int = 0,
+        absences: bool = True,
+        every_step_dispatch: bool = False,
+    ) -> None:
         self._factory = factory
         self._offices = {o.id: o for o in offices}
         self._by_index = {o.index: o for o in offices}
         self._codes: dict[str, str] = {}
         self._policy = PickupPolicy(pepper=PEPPER)
+        self._seed = seed
+        self._absences = absences
+        self._unstaffed: dict[tuple[int, date], bool] = {}
+        self._full_dispatch = every_step_dispatch
+        self._next_departure: datetime | None = None
+        self._arrivals: deque[datetime] = deque()  # vans on their way: when each parcel arrives
         self.use: dict[str, OfficeUse] = {
             o.index: OfficeUse(o.index, o.district, o.cells) for o in offices
         }
@@ -115,29 +144,62 @@ class ServiceOperations:
         with session_scope(self._factory) as session:
             if orders:
                 self._create(session, now, orders, outcome)
-            logistics_service.advance_parcels(session, now)
+            self._dispatch(session, now, handed_over=bool(orders))
             shipment_service.send_storage_reminders(session, now)
             if shipment_service.expire_storage(session, now):
                 self._send_back(session, now, Status.STORAGE_EXPIRED, outcome)
             self._shelve(session, now, outcome)
-            for pickup in pickups:
-                self._collect(session, now, pickup, outcome)
-            for tracking in returns_done:
-                shipment = self._get(session, tracking)
-                shipment_service.complete_return(session, shipment=shipment, now=now)
+            if pickups:
+                self._collect(session, now, pickups, outcome)
+            if returns_done:
+                found = shipment_service.get_shipments(session, returns_done)
+                shipment_service.complete_returns(
+                    session, shipments=[found[t] for t in returns_done], now=now
+                )
         return outcome
 
-    # ------------------------------------------------------------------ the parts of a step
+    def _dispatch(self, session: Session, now: datetime, *, handed_over: bool) -> None:
+        """The worker's timetable job (``advance_parcels``), every step.
 
-    @staticmethod
-    def _get(session: Session, tracking: str) -> Shipment:
-        return shipment_service.get_shipment(session, marketplace_id=None, tracking_number=tracking)
+        A full pass can depart something only when a van has left since the last one or
+        parcels were handed over; in the other steps vans can only reach offices, which
+        ``record_arrivals`` does, and only when one is due. The simulation is its
+        database's only writer, so this gives what a full pass every step gives, without
+        reading every waiting parcel every hour (``every_step_dispatch=True`` does the
+        full passes).
+        """
+        due = self._next_departure
+        if self._full_dispatch or handed_over or due is None or now >= due:
+            logistics_service.advance_parcels(session, now)
+            self._next_departure = logistics_service.next_departure(session, now)
+            self._arrivals = deque(logistics_service.pending_arrivals(session))
+        elif self._arrivals and self._arrivals[0] <= now:
+            logistics_service.record_arrivals(session, now)
+            for _ in range(logistics_service.ARRIVALS_PER_PASS):
+                if not self._arrivals or self._arrivals[0] > now:
+                    break
+                self._arrivals.popleft()
+
+    # ------------------------------------------------------------------ the office's day
+
+    def _at_work(self, office: _OfficeInfo, now: datetime) -> bool:
+        """Whether the office's clerk came to work on its local day (seeded absences)."""
+        if not self._absences:
+            return True
+        day = now.astimezone(ZoneInfo(office.timezone)).date()
+        key = (office.id, day)
+        if key not in self._unstaffed:
+            self._unstaffed[key] = unstaffed(self._seed, office.index, day, rural=office.rural)
+        return not self._unstaffed[key]
+
+    # ------------------------------------------------------------------ the parts of a step
 
     def _create(
         self, session: Session, now: datetime, orders: Sequence[Order], outcome: StepOutcome
     ) -> None:
         promise = logistics_service.promised_dates(session, now=now)
         markets = {m.code: m for m in session.scalars(select(Marketplace))}
+        scans: list[shipment_service.Scan] = []
         for code in sorted({o.marketplace for o in orders}):
             batch = [o for o in orders if o.marketplace == code]
             results = shipment_service.create_shipments(
@@ -154,42 +216,54 @@ class ServiceOperations:
                     outcome.refused_orders.append(order.order_id)
                     continue
                 tracking = result.shipment.tracking_number
-                shipment_service.record_scan(
-                    session, tracking_number=tracking, code="handed_over", occurred_at=now, now=now
-                )
+                scans.append(shipment_service.Scan(tracking, "handed_over", now))
                 outcome.created.append((order.order_id, tracking))
+        for scanned in shipment_service.record_scans(session, scans=scans, now=now):
+            if scanned.error is not None:
+                raise scanned.error
 
     def _send_back(
         self, session: Session, now: datetime, status: Status, outcome: StepOutcome
     ) -> None:
         query = select(Shipment).where(Shipment.status == status).order_by(Shipment.id)
-        for shipment in session.scalars(query):
-            shipment_service.start_return(session, shipment=shipment, now=now)
-            outcome.sent_back.append(shipment.tracking_number)
+        shipments = list(session.scalars(query))
+        shipment_service.start_returns(session, shipments=shipments, now=now)
+        outcome.sent_back.extend(s.tracking_number for s in shipments)
+
+    def _open(self, office: _OfficeInfo, now: datetime) -> bool:
+        """Whether the office's counter serves people at ``now``: in its hours and staffed."""
+        return is_open_at(office.hours, office.timezone, now) and self._at_work(office, now)
 
     def _shelve(self, session: Session, now: datetime, outcome: StepOutcome) -> None:
+        """Shelve what has arrived at the offices open now, each into its first free cell."""
+        serving = [o.id for o in self._offices.values() if self._open(o, now)]
         arrived = list(
             session.scalars(
                 select(Shipment)
-                .where(Shipment.status == Status.ARRIVED_AT_OFFICE)
+                .where(
+                    Shipment.status == Status.ARRIVED_AT_OFFICE,
+                    Shipment.destination_office_id.in_(serving),
+                )
                 .order_by(Shipment.id)
             )
         )
         if not arrived:
             return
-        used: dict[int, set[str]] = {}
+        # Cells taken at the offices that shelve now (elsewhere nothing is added this step,
+        # so their peak is already counted).
+        used: dict[int, set[str]] = {s.destination_office_id: set() for s in arrived}
         rows = session.execute(
             select(Shipment.destination_office_id, Shipment.cell_code).where(
-                Shipment.status == Status.READY_FOR_PICKUP
+                Shipment.status == Status.READY_FOR_PICKUP,
+                Shipment.destination_office_id.in_(sorted(used)),
             )
         )
         for office_id, cell in rows:
-            used.setdefault(office_id, set()).add(cell or "")
+            used[office_id].add(cell or "")
+        shelvings: list[shipment_service.Shelving] = []
         for shipment in arrived:
             office = self._offices[shipment.destination_office_id]
-            if not is_open_at(office.hours, office.timezone, now):
-                continue
-            taken = used.setdefault(office.id, set())
+            taken = used[office.id]
             cell = next(
                 (f"C{n:03d}" for n in range(1, office.cells + 1) if f"C{n:03d}" not in taken),
                 OVERFLOW_CELL,
@@ -199,45 +273,60 @@ class ServiceOperations:
                 use.overflow += 1
             else:
                 taken.add(cell)
-            code = shipment_service.make_ready_for_pickup(
-                session, shipment=shipment, now=now, policy=self._policy, cell_code=cell
-            )
-            self._codes[shipment.tracking_number] = code
-            outcome.shelved.append(shipment.tracking_number)
+            shelvings.append(shipment_service.Shelving(shipment, cell))
+        codes = shipment_service.make_ready_for_pickup_many(
+            session, shelvings=shelvings, now=now, policy=self._policy
+        )
+        for shelving, code in zip(shelvings, codes, strict=True):
+            self._codes[shelving.shipment.tracking_number] = code
+            outcome.shelved.append(shelving.shipment.tracking_number)
         for office_id, cells in used.items():
             use = self.use[self._offices[office_id].index]
             use.peak = max(use.peak, len(cells - {OVERFLOW_CELL, ""}))
 
-    def _collect(self, session: Session, now: datetime, pickup: Pickup, out: StepOutcome) -> None:
-        shipment = self._get(session, pickup.tracking_number)
-        if shipment.status != Status.READY_FOR_PICKUP:
-            return  # storage expired before the recipient came
-        office = self._offices[shipment.destination_office_id]
-        if not is_open_at(office.hours, office.timezone, now):
-            out.not_served.append(pickup)
-            return
-        shipment_service.verify_pickup_code(
-            session,
-            shipment=shipment,
-            code=self._codes.pop(pickup.tracking_number),
-            now=now,
-            policy=self._policy,
-        )
-        order = pickup.order
-        if order.refuse_all:
-            shipment_service.refuse(session, shipment=shipment, now=now, clerk="simulation")
-            shipment_service.start_return(session, shipment=shipment, now=now)
-            out.sent_back.append(shipment.tracking_number)
-            return
-        refused = {len(order.items) - 1: 1} if order.refuse_part and len(order.items) > 1 else None
-        shipment_service.issue_to_recipient(
-            session,
-            shipment=shipment,
-            now=now,
-            refused_items=refused,
-            cod_method="cash",
-            clerk="simulation",
-        )
+    def _collect(
+        self, session: Session, now: datetime, pickups: Sequence[Pickup], out: StepOutcome
+    ) -> None:
+        """Recipients at the counter: a closed office sends them off before any parcel is
+        looked up (closed: an hour later; unstaffed: the next day)."""
+        at_counter: list[Pickup] = []
+        hours: dict[int, bool] = {}  # office id -> in its hours now
+        for pickup in pickups:
+            office = self._by_index[pickup.order.office_index or ""]
+            if office.id not in hours:
+                hours[office.id] = is_open_at(office.hours, office.timezone, now)
+            if not hours[office.id]:
+                out.not_served.append(pickup)
+            elif not self._at_work(office, now):
+                out.turned_away.append(pickup)
+            else:
+                at_counter.append(pickup)
+        found = shipment_service.get_shipments(session, [p.tracking_number for p in at_counter])
+        refusals: list[Shipment] = []
+        issues: list[shipment_service.Issue] = []
+        for pickup in at_counter:
+            shipment = found[pickup.tracking_number]
+            if shipment.status != Status.READY_FOR_PICKUP:
+                continue  # storage expired before the recipient came
+            shipment_service.verify_pickup_code(
+                session,
+                shipment=shipment,
+                code=self._codes.pop(pickup.tracking_number),
+                now=now,
+                policy=self._policy,
+            )
+            order = pickup.order
+            if order.refuse_all:
+                refusals.append(shipment)
+                continue
+            refused = (
+                {len(order.items) - 1: 1} if order.refuse_part and len(order.items) > 1 else None
+            )
+            issues.append(shipment_service.Issue(shipment, refused, cod_method="cash"))
+        shipment_service.refuse_many(session, shipments=refusals, now=now, clerk="simulation")
+        shipment_service.start_returns(session, shipments=refusals, now=now)
+        out.sent_back.extend(s.tracking_number for s in refusals)
+        shipment_service.issue_to_recipients(session, issues=issues, now=now, clerk="simulation")
 
 
 def _payload(order: Order) -> ShipmentCreate:
@@ -308,7 +397,13 @@ def _load_offices(session: Session) -> tuple[list[_OfficeInfo], list[Site]]:
         cells = office.cells_s + office.cells_m + office.cells_l
         infos.append(
             _OfficeInfo(
-                office.id, office.index, district, office.opening_hours, office.timezone, cells
+                office.id,
+                office.index,
+                district,
+                office.opening_hours,
+                office.timezone,
+                cells,
+                office.rural,
             )
         )
         sites.append(
@@ -384,7 +479,7 @@ def simulate(
         places = _load_places(session)
         offices, sites = _load_offices(session)
     assignment = Assignment(places, sites, config.reach_km)
-    operations = ServiceOperations(factory, offices)
+    operations = ServiceOperations(factory, offices, seed=config.seed, absences=config.absences)
     start = datetime(config.start.year, config.start.month, config.start.day, tzinfo=UTC)
     clock = FrozenClock(start)
     totals = engine.run(
