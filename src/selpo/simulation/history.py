@@ -80,7 +80,7 @@ def load_history(
         connected = scenarios.connected_offices(session)
     first_day = today - timedelta(days=days)
     config = SimulationConfig(days=days, seed=seed, scale=scale, start=first_day)
-    operations = ServiceOperations(factory, offices)
+    operations = ServiceOperations(factory, offices, seed=seed, absences=config.absences)
     clock = FrozenClock(datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC))
     began = datetime.now(UTC)
     totals = engine.run(
