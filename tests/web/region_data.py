@@ -10,22 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from selpo.models import MarketplaceConnection, Plan, PostOffice, SimulationRun
-
-KPI_HEADER = [
-    "area",
-    "orders",
-    "served",
-    "unserved",
-    "unserved_share",
-    "shipments",
-    "reached_office",
-    "on_time_share",
-    "days_to_deliver_p50",
-    "days_to_deliver_p90",
-    "delivered",
-    "unclaimed_share",
-    "cash_collected_kop",
-]
+from selpo.simulation.report import KPI_HEADER
 
 
 def unconnected_offices(session: Session, count: int) -> list[PostOffice]:

@@ -106,6 +106,34 @@ def _check_new_account(session: Session, login: str, password: str) -> str:
     return login
 
 
+def _new_account(
+    session: Session,
+    *,
+    login: str,
+    password: str,
+    role: str,
+    now: datetime,
+    full_name: str | None,
+    post_office_id: int | None = None,
+    district_id: int | None = None,
+) -> Clerk:
+    """Check the login and password, then store the account with an argon2 hash."""
+    clerk = Clerk(
+        login=_check_new_account(session, login, password),
+        full_name=full_name,
+        role=role,
+        post_office_id=post_office_id,
+        district_id=district_id,
+        password_hash=hash_password(password),
+        active=True,
+        failed_logins=0,
+        created_at=now,
+    )
+    session.add(clerk)
+    session.flush()
+    return clerk
+
+
 def add_clerk(
     session: Session,
     *,
@@ -119,21 +147,15 @@ def add_clerk(
     office = session.scalars(select(PostOffice).where(PostOffice.index == office_index)).first()
     if office is None:
         raise OfficeNotFound(office_index)
-    login = _check_new_account(session, login, password)
-    clerk = Clerk(
+    return _new_account(
+        session,
         login=login,
-        full_name=full_name,
+        password=password,
         role="clerk",
+        now=now,
+        full_name=full_name,
         post_office_id=office.id,
-        district_id=None,
-        password_hash=hash_password(password),
-        active=True,
-        failed_logins=0,
-        created_at=now,
     )
-    session.add(clerk)
-    session.flush()
-    return clerk
 
 
 def add_supervisor(
@@ -149,21 +171,15 @@ def add_supervisor(
     district = session.scalars(select(District).where(District.name == district_name)).first()
     if district is None:
         raise ClerkInvalid(f"Района «{district_name}» нет.", field="district")
-    login = _check_new_account(session, login, password)
-    clerk = Clerk(
+    return _new_account(
+        session,
         login=login,
-        full_name=full_name,
+        password=password,
         role="supervisor",
-        post_office_id=None,
+        now=now,
+        full_name=full_name,
         district_id=district.id,
-        password_hash=hash_password(password),
-        active=True,
-        failed_logins=0,
-        created_at=now,
     )
-    session.add(clerk)
-    session.flush()
-    return clerk
 
 
 def add_manager(
@@ -175,21 +191,9 @@ def add_manager(
     full_name: str | None = None,
 ) -> Clerk:
     """Create a regional manager: the whole region's dashboard, no office, no counter work."""
-    login = _check_new_account(session, login, password)
-    clerk = Clerk(
-        login=login,
-        full_name=full_name,
-        role="manager",
-        post_office_id=None,
-        district_id=None,
-        password_hash=hash_password(password),
-        active=True,
-        failed_logins=0,
-        created_at=now,
+    return _new_account(
+        session, login=login, password=password, role="manager", now=now, full_name=full_name
     )
-    session.add(clerk)
-    session.flush()
-    return clerk
 
 
 FIRST_MANAGER_LOGIN = "manager"

@@ -50,14 +50,6 @@ def _main_database() -> Iterator[Session]:
         engine.dispose()
 
 
-def _has_run_table() -> bool:
-    engine = create_db_engine(Settings().database_url)
-    try:
-        return inspect(engine).has_table("simulation_run")
-    finally:
-        engine.dispose()
-
-
 def _fail(message: str) -> typer.Exit:
     err_console.print(f"[red]error:[/red] {message}")
     return typer.Exit(2)
@@ -181,15 +173,15 @@ def _store(
     compared: list[tuple[report.Scenario, float]],
     runs: list[tuple[str, SimulationConfig, int | None]],
 ) -> None:
-    if not _has_run_table():
-        console.print(
-            "[yellow]figures not kept for the dashboard:[/yellow] the service's database is "
-            "not migrated (`selpo db upgrade`)"
-        )
-        return
     now = datetime.now(UTC)
     group = f"comparison-{now:%Y%m%dT%H%M%S}" if len(compared) > 1 else None
     with _main_database() as session:
+        if not inspect(session.connection()).has_table("simulation_run"):
+            console.print(
+                "[yellow]figures not kept for the dashboard:[/yellow] the service's database "
+                "is not migrated (`selpo db upgrade`)"
+            )
+            return
         for (scenario, seconds), (_, config, plan_id) in zip(compared, runs, strict=True):
             kept = scenarios.record_run(
                 session,

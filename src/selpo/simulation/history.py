@@ -10,29 +10,18 @@ exists. Orders carry ``SIM-`` order ids and the ``simulation`` actor, so they ca
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import partial
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from selpo.db import session_scope
 from selpo.errors import Conflict
-from selpo.kit.clock import FrozenClock
 from selpo.models import Shipment, SimulationRun
-from selpo.simulation import engine, report, scenarios
-from selpo.simulation.demand import Assignment
-from selpo.simulation.service import (
-    ServiceOperations,
-    SimulationConfig,
-    SimulationResult,
-    _demand,
-    _load_offices,
-    _load_places,
-)
+from selpo.simulation import report, scenarios
+from selpo.simulation.service import SimulationConfig, run_on
 
 
 class HistoryRefused(Conflict):
@@ -75,26 +64,12 @@ def load_history(
                 "database without any",
                 field="database",
             )
-        places = _load_places(session)
-        offices, sites = _load_offices(session)
         connected = scenarios.connected_offices(session)
     first_day = today - timedelta(days=days)
     config = SimulationConfig(days=days, seed=seed, scale=scale, start=first_day)
-    operations = ServiceOperations(factory, offices, seed=seed, absences=config.absences)
-    clock = FrozenClock(datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC))
     began = datetime.now(UTC)
-    totals = engine.run(
-        days=days,
-        start=first_day,
-        clock=clock,
-        rng=random.Random(seed),
-        demand=partial(_demand, places, Assignment(places, sites, config.reach_km), scale),
-        operations=operations,
-        progress=progress,
-    )
-    computed = report.compute(
-        SimulationResult(config, totals, operations.use, factory, clock.now())
-    )
+    result = run_on(factory, config, progress=progress)
+    computed = report.compute(result)
     with session_scope(factory) as session:
         run = scenarios.record_run(
             session,
@@ -104,7 +79,7 @@ def load_history(
             label=history_label(first_day, days),
             connected=connected,
             seconds=(datetime.now(UTC) - began).total_seconds(),
-            now=clock.now(),
+            now=result.end,
         )
         run_id = run.id
     return History(run_id, first_day, days, computed)

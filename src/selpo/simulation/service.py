@@ -474,7 +474,17 @@ def simulate(
     progress: Callable[[int], None] | None = None,
 ) -> SimulationResult:
     """Run the simulation; same config (seed) -> same figures."""
-    factory = prepare(config, folder)
+    return run_on(prepare(config, folder), config, progress=progress)
+
+
+def run_on(
+    factory: sessionmaker[Session],
+    config: SimulationConfig,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> SimulationResult:
+    """Run ``config`` on a database that holds the region, its timetable and its connections
+    (a prepared scratch one, or the service's own for a simulated history)."""
     with session_scope(factory) as session:
         places = _load_places(session)
         offices, sites = _load_offices(session)

@@ -57,7 +57,8 @@ SECURITY_HEADERS = {
 T = TypeVar("T")
 
 
-async def _rollback(request: Request) -> None:
+async def rollback_request(request: Request) -> None:
+    """Roll back the request's session (a page refused: nothing it did may be committed)."""
     db: Session | None = getattr(request.state, "db", None)
     if db is not None:
         await run_in_threadpool(db.rollback)
@@ -112,10 +113,10 @@ class PageRoute(APIRoute):
             try:
                 return await handler(request)
             except SessionExpired:
-                await _rollback(request)
+                await rollback_request(request)
                 return _login_redirect(request)
             except DomainError as exc:
-                await _rollback(request)
+                await rollback_request(request)
                 return _error_page(request, exc)
 
         return guarded

@@ -21,7 +21,6 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import select
@@ -35,7 +34,7 @@ from selpo.network import dashboard, kpi
 from selpo.office import auth
 from selpo.office.auth import Workstation
 from selpo.office.errors import SessionExpired
-from selpo.web.pages.office import SESSION_COOKIE, clear_session_cookie
+from selpo.web.pages.office import SESSION_COOKIE, clear_session_cookie, rollback_request
 from selpo.web.rendering import templates
 
 PREFIX = "/region"
@@ -100,12 +99,6 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith(API + "/")
 
 
-async def _rollback(request: Request) -> None:
-    db: Session | None = getattr(request.state, "db", None)
-    if db is not None:
-        await run_in_threadpool(db.rollback)
-
-
 def _login_redirect(request: Request) -> Response:
     target = request.url.path
     if request.method == "GET" and request.url.query:
@@ -148,10 +141,10 @@ class RegionRoute(APIRoute):
             try:
                 return await handler(request)
             except SessionExpired as exc:
-                await _rollback(request)
+                await rollback_request(request)
                 return _problem(exc) if _is_api(request) else _login_redirect(request)
             except DomainError as exc:
-                await _rollback(request)
+                await rollback_request(request)
                 return _problem(exc) if _is_api(request) else _error_page(request, exc)
 
         return guarded
