@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from selpo.config import Settings
-from selpo.db import create_db_engine, make_session_factory
+from selpo.db import create_db_engine, make_session_factory, read_connection
 from selpo.errors import DomainError
 from selpo.kit.clock import Clock, SystemClock
 from selpo.logistics import endpoints as logistics_endpoints
@@ -75,7 +75,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
         """Say whether the service and its database answer."""
-        with engine.connect() as connection:
+        with read_connection(engine) as connection:
             connection.execute(text("SELECT 1"))
         return {"status": "ok", "database": engine.dialect.name}
 

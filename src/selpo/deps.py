@@ -21,9 +21,26 @@ async def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def reads_only(request: Request) -> bool:
+    """Whether the request gets a read-only session: a GET or HEAD, unless its route says it
+    writes (``writes_on_read = True`` on the route class, e.g. pages that clear a message)."""
+    if request.method not in READ_METHODS:
+        return False
+    route = request.scope.get("route")
+    return not getattr(route, "writes_on_read", False)
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed on success, rolled back on any error."""
-    with session_scope(request.app.state.session_factory) as session:
+    """One transaction per request: committed on success, rolled back on any error.
+
+    GET and HEAD requests read in a deferred transaction (on SQLite they never queue behind
+    writers); every other request's transaction takes the write lock at once.
+    """
+    factory = request.app.state.session_factory
+    with session_scope(factory, read_only=reads_only(request)) as session:
         yield session
 
 

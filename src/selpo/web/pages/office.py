@@ -106,6 +106,8 @@ def _error_page(request: Request, exc: DomainError) -> Response:
 class PageRoute(APIRoute):
     """Routes whose refusals become Russian pages (rolled back) instead of JSON problems."""
 
+    writes_on_read = True  # a page shown clears the session's flash message (selpo.deps)
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
