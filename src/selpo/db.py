@@ -144,23 +144,38 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-@contextmanager
-def session_scope(factory: sessionmaker[Session], *, read_only: bool = False) -> Iterator[Session]:
-    """One unit of work: commit when the block succeeds, roll back when it raises.
+def open_session(factory: sessionmaker[Session], *, read_only: bool = False) -> Session:
+    """A new session (no connection yet): ``read_only`` ones begin deferred on SQLite and
+    refuse to write on every backend."""
+    if not read_only:
+        return factory()
+    session = factory(execution_options={BEGIN_MODE: "deferred"})
+    session.info[READ_ONLY] = True
+    return session
 
-    ``read_only`` sessions begin deferred on SQLite (they never wait for the write lock) and
-    refuse to write on every backend.
-    """
-    if read_only:
-        session = factory(execution_options={BEGIN_MODE: "deferred"})
-        session.info[READ_ONLY] = True
-    else:
-        session = factory()
+
+def end_session(session: Session, *, commit: bool) -> None:
+    """Commit (rolling back if the commit fails) or roll back, then close."""
     try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        if commit:
+            try:
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+        else:
+            session.rollback()
     finally:
         session.close()
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session], *, read_only: bool = False) -> Iterator[Session]:
+    """One unit of work: commit when the block succeeds, roll back when it raises."""
+    session = open_session(factory, read_only=read_only)
+    try:
+        yield session
+    except BaseException:
+        end_session(session, commit=False)
+        raise
+    end_session(session, commit=True)

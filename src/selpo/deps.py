@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from selpo.config import Settings
-from selpo.db import session_scope
+from selpo.db import end_session, open_session
 from selpo.kit.clock import Clock
 
 
@@ -33,15 +35,23 @@ def reads_only(request: Request) -> bool:
     return not getattr(route, "writes_on_read", False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed on success, rolled back on any error.
 
     GET and HEAD requests read in a deferred transaction (on SQLite they never queue behind
-    writers); every other request's transaction takes the write lock at once.
+    writers); every other request's transaction takes the write lock at once. Opening a
+    session does no I/O, so it happens inline; only the end (commit, close) goes to the
+    thread pool: one hand-off per request instead of two.
     """
-    factory = request.app.state.session_factory
-    with session_scope(factory, read_only=reads_only(request)) as session:
+    session = open_session(request.app.state.session_factory, read_only=reads_only(request))
+    try:
         yield session
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(end_session, session, commit=False)
+        raise
+    with anyio.CancelScope(shield=True):
+        await run_in_threadpool(end_session, session, commit=True)
 
 
 async def get_clock(request: Request) -> Clock:
