@@ -58,7 +58,8 @@ def current_principal(
     return principal
 
 
-def current_marketplace(
+# The two checks below do no I/O: ``async def`` runs them inline, without a thread hand-off.
+async def current_marketplace(
     principal: Annotated[service.Principal, Depends(current_principal)],
 ) -> service.Principal:
     """A marketplace caller (admin keys act for no marketplace here)."""
@@ -67,7 +68,7 @@ def current_marketplace(
     return principal
 
 
-def current_admin(
+async def current_admin(
     principal: Annotated[service.Principal, Depends(current_principal)],
 ) -> service.Principal:
     """The operator's admin key."""

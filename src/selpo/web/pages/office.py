@@ -130,7 +130,7 @@ router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False
 # ---------------------------------------------------------------------------- dependencies
 
 
-def _db(request: Request, session: SessionDep) -> Session:
+async def _db(request: Request, session: SessionDep) -> Session:  # no I/O: inline
     request.state.db = session  # for the rollback of a refused request
     return session
 
@@ -183,7 +183,7 @@ def _desk(
 DeskDep = Annotated[Desk, Depends(_desk)]
 
 
-def _posted(desk: DeskDep, csrf: Annotated[str, Form()] = "") -> Desk:
+async def _posted(desk: DeskDep, csrf: Annotated[str, Form()] = "") -> Desk:  # no I/O
     auth.check_csrf(desk.workstation, csrf)
     return desk
 
