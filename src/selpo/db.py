@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -80,15 +81,64 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _begin_sqlite(connection: Connection) -> None:
-    # A deferred transaction that reads and then writes asks for the write lock too late: if
-    # another writer committed since it began reading, SQLite answers "database is locked"
-    # at once, without waiting. So every transaction takes the lock at BEGIN, except the
-    # read-only ones, which never ask for it.
-    if connection.get_execution_options().get(BEGIN_MODE) == "deferred":
-        connection.exec_driver_sql("BEGIN")
-    else:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+class SqliteWriters:
+    """This process's writers to one SQLite database, let in one at a time.
+
+    SQLite's own queue for the write lock is a busy handler that polls with growing sleeps (up
+    to 100 ms), so under contention the lock often sits free while waiters sleep, and a late
+    arrival can overtake a writer that waited long. In-process writers therefore first queue
+    here, on a lock handed over the moment a transaction ends; SQLite's busy timeout still
+    orders writers of other processes (a second server, the CLI, a separate worker).
+    """
+
+    HELD = "selpo_sqlite_writer"  # key in the pooled connection's info: it holds the gate
+
+    def __init__(self) -> None:
+        self._gate = threading.Lock()
+
+    def begin(self, connection: Connection) -> None:
+        # A deferred transaction that reads and then writes asks for the write lock too late:
+        # if another writer committed since it began reading, SQLite answers "database is
+        # locked" at once, without waiting. So every transaction takes the lock at BEGIN,
+        # except the read-only ones, which never ask for it.
+        if connection.get_execution_options().get(BEGIN_MODE) == "deferred":
+            connection.exec_driver_sql("BEGIN")
+            return
+        if not self._gate.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise TimeoutError("waited too long for SQLite's write lock")
+        connection.info[self.HELD] = True
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self.end(connection)
+            raise
+
+    def end(self, connection: Connection) -> None:
+        if connection.info.pop(self.HELD, False):
+            self._gate.release()
+
+    def _release(self, record: Any) -> None:
+        # A connection returned or dropped without its transaction ending normally.
+        if record is not None and record.info.pop(self.HELD, False):
+            self._gate.release()
+
+    def _on_reset(self, _dbapi_connection: Any, record: Any, _state: Any) -> None:
+        self._release(record)
+
+    def _on_invalidate(self, _dbapi_connection: Any, record: Any, _exception: Any) -> None:
+        self._release(record)
+
+    def _on_close(self, _dbapi_connection: Any, record: Any) -> None:
+        self._release(record)
+
+    def listen(self, engine: Engine) -> None:
+        event.listen(engine, "begin", self.begin)
+        event.listen(engine, "commit", self.end)
+        event.listen(engine, "rollback", self.end)
+        event.listen(engine.pool, "reset", self._on_reset)
+        event.listen(engine.pool, "invalidate", self._on_invalidate)
+        event.listen(engine.pool, "soft_invalidate", self._on_invalidate)
+        event.listen(engine.pool, "close", self._on_close)
 
 
 @event.listens_for(Session, "before_flush")
@@ -124,7 +174,7 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _configure_sqlite)
-        event.listen(engine, "begin", _begin_sqlite)
+        SqliteWriters().listen(engine)
         return engine
     # Up to 40 connections: as many as the thread pool that runs the requests' database work
     # (AnyIO's default of 40 threads), so a thread never waits for a connection that only
