@@ -62,7 +62,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.local_server import serve  # noqa: E402
+from bench.local_server import cpu_seconds, serve_process  # noqa: E402
 
 from selpo.config import BUNDLED_REGION_DIR  # noqa: E402
 from selpo.db import create_db_engine, make_session_factory, session_scope  # noqa: E402
@@ -442,7 +442,7 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:,.1f} ms"
 
 
-def report(tally: Tally, elapsed: float, options: Options) -> int:
+def report(tally: Tally, elapsed: float, server_cpu: float, options: Options) -> int:
     total = sum(len(v) for v in tally.latencies.values())
     errors = sum(tally.errors.values())
     print(
@@ -466,6 +466,12 @@ def report(tally: Tally, elapsed: float, options: Options) -> int:
         f"{'all':<10}{total:>10,}{total / elapsed:>9.1f}{'':>24}{errors:>8}"
         f"{sum(tally.refused.values()):>9}"
     )
+    if total:
+        print(
+            f"server CPU: {server_cpu:.1f} s in {elapsed:.0f} s "
+            f"({1000 * server_cpu / total:.2f} ms per request; "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+        )
     for sample in tally.samples:
         print(f"  error: {sample}")
     return 1 if errors else 0
@@ -499,13 +505,14 @@ def main(argv: list[str] | None = None) -> int:
         env_before = os.environ.get("SELPO_RATE_LIMIT_PER_KEY")
         os.environ["SELPO_RATE_LIMIT_PER_KEY"] = "0"  # the bench is one key at full speed
         try:
-            with serve(url, folder / "server.log", extra=extra) as base:
+            with serve_process(url, folder / "server.log", extra=extra) as (base, server):
                 with worker_process(url, folder) if options.worker else _nothing():
                     tally = Tally()
                     codes = CodeReader(url)
                     clients = [
                         Client(n, base, fixture, codes, tally) for n in range(options.clients)
                     ]
+                    cpu_before = cpu_seconds(server.pid)
                     started = time.monotonic()
                     until = started + options.duration_s
                     threads = [
@@ -520,6 +527,7 @@ def main(argv: list[str] | None = None) -> int:
                     for thread in threads:
                         thread.join()
                     elapsed = time.monotonic() - started
+                    server_cpu = cpu_seconds(server.pid) - cpu_before
                     if profiler is not None:
                         profiler.disable()
                         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
@@ -531,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ.pop("SELPO_RATE_LIMIT_PER_KEY", None)
             else:
                 os.environ["SELPO_RATE_LIMIT_PER_KEY"] = env_before
-    return report(tally, elapsed, options)
+    return report(tally, elapsed, server_cpu, options)
 
 
 @contextmanager
