@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Connection, DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
@@ -92,9 +92,22 @@ class SqliteWriters:
     """
 
     HELD = "selpo_sqlite_writer"  # key in the pooled connection's info: it holds the gate
+    _by_file: ClassVar[dict[str, SqliteWriters]] = {}
+    _by_file_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self) -> None:
         self._gate = threading.Lock()
+
+    @classmethod
+    def of(cls, database: str) -> SqliteWriters:
+        """The one queue of a database file in this process (every engine on it shares it:
+        the server's, and the worker's when it runs in the same process)."""
+        key = str(Path(database).resolve())
+        with cls._by_file_lock:
+            writers = cls._by_file.get(key)
+            if writers is None:
+                writers = cls._by_file[key] = cls()
+            return writers
 
     def begin(self, connection: Connection) -> None:
         # A deferred transaction that reads and then writes asks for the write lock too late:
@@ -174,7 +187,8 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _configure_sqlite)
-        SqliteWriters().listen(engine)
+        writers = SqliteWriters.of(database) if database and database != ":memory:" else None
+        (writers or SqliteWriters()).listen(engine)
         return engine
     # Up to 40 connections: as many as the thread pool that runs the requests' database work
     # (AnyIO's default of 40 threads), so a thread never waits for a connection that only
