@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from selpo.deps import ClockDep, SessionDep, SettingsDep
-from selpo.errors import InvalidInput
+from selpo.errors import InvalidInput, problem_responses
 from selpo.network import service
 from selpo.network.rules import ParcelSize
 from selpo.network.schemas import PickupPointPage, PickupPointRead
@@ -53,7 +53,11 @@ def _catalogue(request: Request, session: SessionDep) -> service.PickupCatalogue
     return cache.get(session)
 
 
-@router.get("", response_model=PickupPointPage)
+@router.get(
+    "",
+    response_model=PickupPointPage,
+    responses=problem_responses(422, 429),
+)
 def search_pickup_points(
     request: Request,
     session: SessionDep,
@@ -90,7 +94,11 @@ def search_pickup_points(
     return PickupPointPage(items=items)
 
 
-@router.get("/{index}", response_model=PickupPointRead)
+@router.get(
+    "/{index}",
+    response_model=PickupPointRead,
+    responses=problem_responses(404, 422, 429),
+)
 def get_pickup_point(
     request: Request,
     session: SessionDep,

@@ -21,13 +21,14 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from selpo.config import Settings
-from selpo.deps import ClockDep, SessionDep, SettingsDep
+from selpo.deps import MAX_ROW_ID, ClockDep, RowId, SessionDep, SettingsDep
 from selpo.errors import DomainError, Forbidden, InvalidInput
 from selpo.models import District, Region
 from selpo.network import dashboard, kpi
@@ -143,6 +144,9 @@ class RegionRoute(APIRoute):
             except SessionExpired as exc:
                 await rollback_request(request)
                 return _problem(exc) if _is_api(request) else _login_redirect(request)
+            except RequestValidationError:
+                refusal = InvalidInput("Неверный адрес или параметры запроса.", field="request")
+                return _problem(refusal) if _is_api(request) else _error_page(request, refusal)
             except DomainError as exc:
                 await rollback_request(request)
                 return _problem(exc) if _is_api(request) else _error_page(request, exc)
@@ -224,9 +228,12 @@ def _int(value: str, field: str) -> int | None:
     if not value:
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise InvalidInput(f"{field}: нужно целое число.", field=field) from None
+    if abs(number) > MAX_ROW_ID:  # beyond any INTEGER column
+        raise InvalidInput(f"{field}: нет такого номера.", field=field)
+    return number
 
 
 def _district(viewer: Viewer, asked: str) -> int | None:
@@ -334,7 +341,7 @@ def scenarios_page(viewer: ViewerDep) -> Response:
 
 
 @router.get("/scenarios/runs/{run_id}")
-def run_page(viewer: ViewerDep, run_id: int) -> Response:
+def run_page(viewer: ViewerDep, run_id: RowId) -> Response:
     """One simulation run: its districts' figures and its offices' storage."""
     return _page(
         viewer,

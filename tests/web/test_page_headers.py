@@ -1,0 +1,89 @@
+"""The pages' security headers, their request ids, and their refusals of ids out of range."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from selpo.web import TEMPLATES_DIR
+from tests.office.world import PASSWORD, OfficeWorld
+
+CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def _sign_in(pages: TestClient, login: str = "pestyaki1") -> None:
+    form = pages.get("/office/login")
+    token = CSRF_RE.search(form.text)
+    assert token is not None
+    response = pages.post(
+        "/office/login",
+        data={"login": login, "password": PASSWORD, "csrf": token.group(1), "next": ""},
+    )
+    assert response.status_code == 303, response.text
+
+
+def _assert_page_headers(response: object) -> None:
+    headers = response.headers  # type: ignore[attr-defined]
+    csp = headers["content-security-policy"]
+    assert "default-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] in {"no-referrer", "same-origin"}
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["cache-control"] == "no-store"
+    assert headers["x-request-id"]
+
+
+class TestPageHeaders:
+    def test_the_sign_in_page(self, pages: TestClient) -> None:
+        _assert_page_headers(pages.get("/office/login"))
+
+    @pytest.mark.parametrize(
+        "path", ["/office/155650", "/office/155650/issue", "/office/155650/day"]
+    )
+    def test_the_workstation_pages(self, pages: TestClient, world: OfficeWorld, path: str) -> None:
+        _sign_in(pages)
+        response = pages.get(path)
+        assert response.status_code == 200
+        _assert_page_headers(response)
+
+    def test_an_error_page(self, pages: TestClient, world: OfficeWorld) -> None:
+        _sign_in(pages)
+        response = pages.get("/office/155217")  # another office
+        assert response.status_code == 403
+        _assert_page_headers(response)
+
+
+class TestTemplates:
+    @pytest.mark.parametrize("template", sorted(TEMPLATES_DIR.rglob("*.html")), ids=str)
+    def test_no_inline_script_style_or_handler(self, template: object) -> None:
+        text = template.read_text(encoding="utf-8")  # type: ignore[attr-defined]
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), "inline <script>"
+        assert "<style" not in text
+        assert not re.search(r"\son[a-z]+\s*=", text), "inline on* handler"
+        assert "javascript:" not in text
+        assert not re.search(r"\sstyle\s*=", text), "inline style attribute"
+
+
+class TestPageIds:
+    @pytest.mark.parametrize("value", [2**31, 2**70, 0])
+    def test_an_acceptance_id_out_of_range_is_a_russian_page(
+        self, pages: TestClient, world: OfficeWorld, value: int
+    ) -> None:
+        _sign_in(pages)
+        response = pages.get(f"/office/155650/acceptance/{value}")
+        assert response.status_code == 422
+        assert response.headers["content-type"].startswith("text/html")
+        assert "Неверный адрес" in response.text
+        assert response.headers["x-request-id"]
+
+    def test_a_posted_id_out_of_range_is_refused_too(
+        self, pages: TestClient, world: OfficeWorld
+    ) -> None:
+        _sign_in(pages)
+        response = pages.post(f"/office/155650/acceptance/{2**40}/close", data={"csrf": "x"})
+        assert response.status_code in {403, 422}
+        assert response.headers["content-type"].startswith("text/html")
