@@ -399,3 +399,27 @@ class TestProductionSecrets:
         )
         assert done.returncode == 2
         assert "SELPO_PICKUP_CODE_PEPPER" in done.stderr
+
+
+class TestOpenApi:
+    def test_every_error_an_operation_documents_is_a_problem(self, client: TestClient) -> None:
+        spec = client.get("/openapi.json").json()
+        assert "Problem" in spec["components"]["schemas"]
+        keyed = 0
+        for path, operations in spec["paths"].items():
+            for method, operation in operations.items():
+                errors = {
+                    code: answer
+                    for code, answer in operation["responses"].items()
+                    if code[0] in "45"
+                }
+                for code, answer in errors.items():
+                    assert list(answer["content"]) == [PROBLEM], (method, path, code)
+                    schema = answer["content"][PROBLEM]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/Problem"}
+                if path.startswith("/v1/") and not path.startswith("/v1/pickup-points"):
+                    keyed += 1
+                    assert {"401", "429"} <= set(errors), (method, path)
+                if "{" in path:
+                    assert {"404", "422"} & set(errors), (method, path)
+        assert keyed > 25

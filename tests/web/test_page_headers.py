@@ -6,8 +6,11 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+from selpo.office import auth
 from selpo.web import TEMPLATES_DIR
+from tests.conftest import TEST_NOW
 from tests.office.world import PASSWORD, OfficeWorld
 
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
@@ -87,3 +90,34 @@ class TestPageIds:
         response = pages.post(f"/office/155650/acceptance/{2**40}/close", data={"csrf": "x"})
         assert response.status_code in {403, 422}
         assert response.headers["content-type"].startswith("text/html")
+
+
+class TestRegionIds:
+    @pytest.mark.parametrize(
+        "path",
+        [
+            f"/region/scenarios/runs/{2**31}",
+            f"/region?plan={2**40}",
+            "/region/kpi?district=99999999999",
+        ],
+    )
+    def test_a_dashboard_id_out_of_range_is_a_russian_page(
+        self, pages: TestClient, session: Session, world: OfficeWorld, path: str
+    ) -> None:
+        auth.add_manager(session, login="boss", password=PASSWORD, now=TEST_NOW)
+        session.flush()
+        _sign_in(pages, "boss")
+        response = pages.get(path)
+        assert response.status_code == 422
+        assert response.headers["content-type"].startswith("text/html")
+        _assert_page_headers(response)
+
+    def test_the_dashboard_api_answers_a_problem(
+        self, pages: TestClient, session: Session, world: OfficeWorld
+    ) -> None:
+        auth.add_manager(session, login="boss", password=PASSWORD, now=TEST_NOW)
+        session.flush()
+        _sign_in(pages, "boss")
+        response = pages.get(f"/region/api/offices?plan={2**40}")
+        assert response.status_code == 422
+        assert response.headers["content-type"].startswith("application/problem+json")

@@ -177,7 +177,7 @@ def export_routes(session: SessionDep, _admin: AdminDep) -> PlainTextResponse:
     "/routes/{route_id}",
     response_model=RouteRead,
     tags=["operations"],
-    responses=problem_responses(401, 403, 404, 429),
+    responses=problem_responses(401, 403, 404, 422, 429),
 )
 def get_route(route_id: str, session: SessionDep, _admin: AdminDep) -> RouteRead:
     """One route."""
@@ -201,7 +201,7 @@ def put_route(
     "/routes/{route_id}",
     status_code=204,
     tags=["operations"],
-    responses=problem_responses(401, 403, 404, 429),
+    responses=problem_responses(401, 403, 404, 422, 429),
 )
 def delete_route(route_id: str, session: SessionDep, clock: ClockDep, _admin: AdminDep) -> Response:
     """Remove a route from the timetable (manifests already planned stay)."""

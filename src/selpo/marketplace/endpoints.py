@@ -53,7 +53,7 @@ def create_marketplace(
     "/{code}/keys",
     status_code=201,
     response_model=ApiKeyCreated,
-    responses=problem_responses(401, 403, 404, 429),
+    responses=problem_responses(401, 403, 404, 422, 429),
 )
 def create_key(code: str, session: SessionDep, clock: ClockDep, _admin: AdminDep) -> ApiKeyCreated:
     """Issue a marketplace a new API key (shown once)."""
