@@ -191,12 +191,16 @@ class TestRequestId:
 
         app.add_api_route("/v1/explode", explode)
         with (
-            caplog.at_level(logging.INFO, logger="selpo.access"),
+            caplog.at_level(logging.INFO, logger="selpo"),
             TestClient(app, raise_server_exceptions=False) as client,
         ):
             client.get("/v1/explode", headers={"X-Request-Id": "crash-2"})
         lines = [r.getMessage() for r in caplog.records if r.name == "selpo.access"]
         assert any(" 500 " in line and "request_id=crash-2" in line for line in lines)
+        errors = [r for r in caplog.records if r.name == "selpo.error"]
+        assert len(errors) == 1
+        assert "request_id=crash-2" in errors[0].getMessage()
+        assert errors[0].exc_info is not None  # the traceback stays in the server's log
 
 
 class TestTokenBuckets:

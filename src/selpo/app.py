@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -63,6 +64,8 @@ def _problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+error_log = logging.getLogger("selpo.error")
+
 _PLAIN_DETAILS = {
     404: "nothing is at this path",
     405: "this method is not allowed at this path",
@@ -99,7 +102,16 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _problem(request, exc.status_code, detail, headers=exc.headers)
 
     @app.exception_handler(Exception)
-    def _server_error(request: Request, _exc: Exception) -> JSONResponse:
+    def _server_error(request: Request, exc: Exception) -> JSONResponse:
+        # The traceback goes to the log under the request's id, never to the client.
+        error_log.error(
+            "unhandled %s on %s %s request_id=%s",
+            type(exc).__name__,
+            request.method,
+            request.url.path,
+            request_id_of(request),
+            exc_info=exc,
+        )
         # Sent by Starlette's outermost middleware, past ours: add what they would have.
         return _problem(
             request,
