@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +27,7 @@ from tests.conftest import TEST_NOW
 from tests.fixtures.builders import admin_headers, marketplace_key, shipment_payload
 
 PROBLEM = "application/problem+json"
+SANE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
 BIG = 2**31 + 5
 HUGE = 2**70
 
@@ -152,6 +156,12 @@ class TestProblems:
 
 
 class TestRequestId:
+    @given(st.text(max_size=80))
+    def test_any_offered_id_gives_a_sane_one(self, offered: str) -> None:
+        made = accept_request_id(offered)
+        assert SANE_ID.fullmatch(made)
+        assert (made == offered) == bool(SANE_ID.fullmatch(offered))
+
     def test_a_sane_id_from_the_client_is_echoed(self, client: TestClient) -> None:
         response = client.get("/healthz", headers={"X-Request-Id": "lb-7f3a.91:2"})
         assert response.headers["x-request-id"] == "lb-7f3a.91:2"
@@ -212,6 +222,24 @@ class TestTokenBuckets:
         now[0] = 0.5
         assert buckets.take("k") == 0.0
         assert buckets.take("other") == 0.0  # each key its own bucket
+
+    @given(
+        rate=st.floats(0.1, 100),
+        burst=st.integers(1, 50),
+        gaps=st.lists(st.floats(0, 2), min_size=1, max_size=200),
+    )
+    def test_never_more_than_the_burst_plus_the_rate(
+        self, rate: float, burst: int, gaps: list[float]
+    ) -> None:
+        now = [0.0]
+        buckets = TokenBuckets(rate, float(burst), clock=lambda: now[0])
+        granted = 0
+        for gap in gaps:
+            now[0] += gap
+            wait = buckets.take("k")
+            assert wait >= 0
+            granted += wait == 0.0
+        assert granted <= burst + rate * now[0] + 1e-6
 
     def test_a_full_bucket_stays_full(self) -> None:
         now = [0.0]
@@ -282,6 +310,8 @@ class TestRateLimits:
         _assert_problem(refused, 429)
         assert int(refused.headers["retry-after"]) >= 1
         assert client.get("/office/login").status_code == 200  # the form itself stays
+        elsewhere = TestClient(client.app, client=("203.0.113.9", 50000))
+        assert elsewhere.post("/office/login", data=form).status_code != 429
 
     def test_a_clerk_session_is_limited(self, make_client: ClientFactory) -> None:
         client = make_client(rate_limit_per_session=0.01)
