@@ -103,6 +103,28 @@ class TestBigIds:
     def test_search_numbers_out_of_range_are_refused(self, client: TestClient, query: str) -> None:
         _assert_problem(client.get(f"/v1/pickup-points?lat=56.7&lon=42.6&{query}"), 422)
 
+    @pytest.mark.parametrize("value", ["Infinity", "NaN", "1e300", "-1"])
+    def test_a_route_with_unbounded_minutes_is_refused(
+        self, client: TestClient, session: Session, value: str
+    ) -> None:
+        body = (
+            '{"hub": "DH-155650", "weekdays": ["mon"], "departure": "08:00", '
+            '"capacity_parcels": 10, "capacity_litres": 100, "return_after_min": VALUE, '
+            '"stops": [{"office_index": "155650", "arrival_after_min": VALUE}]}'
+        ).replace("VALUE", value)
+        headers = {**admin_headers(session, now=TEST_NOW), "Content-Type": "application/json"}
+        _assert_problem(client.put("/v1/routes/X-TEST", content=body, headers=headers), 422)
+
+    @pytest.mark.parametrize(
+        "fields", ['"budget_rub": Infinity', '"budget_rub": 1e300', f'"seed": {HUGE}']
+    )
+    def test_a_plan_with_unbounded_numbers_is_refused(
+        self, client: TestClient, session: Session, fields: str
+    ) -> None:
+        body = '{"name": "x", "kind": "modernise", FIELDS}'.replace("FIELDS", fields)
+        headers = {**admin_headers(session, now=TEST_NOW), "Content-Type": "application/json"}
+        _assert_problem(client.post("/v1/plans", content=body, headers=headers), 422)
+
     def test_a_run_id_with_a_huge_year_is_refused(
         self, client: TestClient, session: Session
     ) -> None:

@@ -72,13 +72,16 @@ class StopRead(BaseModel):
     arrival_after_min: float
 
 
+WEEK_MIN = 7 * 24 * 60  # no van is out longer than a week (bounds refuse inf and 1e300)
+
+
 class StopWrite(BaseModel):
     """A stop of a route being written, in order."""
 
     model_config = ConfigDict(extra="forbid")
 
     office_index: str = Field(pattern=r"^\d{6}$")
-    arrival_after_min: float = Field(ge=0)
+    arrival_after_min: float = Field(ge=0, le=WEEK_MIN)
 
 
 class RouteWrite(BaseModel):
@@ -91,7 +94,7 @@ class RouteWrite(BaseModel):
     departure: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["08:00"])
     capacity_parcels: int = Field(gt=0, le=100_000)
     capacity_litres: int = Field(gt=0, le=1_000_000)
-    return_after_min: float = Field(ge=0)
+    return_after_min: float = Field(ge=0, le=WEEK_MIN)
     runs_on_holidays: bool = False
     vehicle: str = Field(default="", max_length=64)
     stops: list[StopWrite] = Field(min_length=1, max_length=200)
