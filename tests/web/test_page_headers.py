@@ -92,6 +92,17 @@ class TestPageIds:
         assert response.headers["content-type"].startswith("text/html")
 
 
+class TestPageNumbers:
+    @pytest.mark.parametrize("received", ["²", "9" * 5000, "-1", "1e9"])
+    def test_a_strange_amount_on_the_receipt_is_ignored(
+        self, pages: TestClient, world: OfficeWorld, received: str
+    ) -> None:
+        _sign_in(pages)
+        response = pages.get("/office/155650/receipt/15365011000014", params={"received": received})
+        assert response.status_code < 500
+        assert response.headers["content-type"].startswith("text/html")
+
+
 class TestRegionIds:
     @pytest.mark.parametrize(
         "path",

@@ -14,6 +14,7 @@ this server's own scripts, styles and forms.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -801,7 +802,7 @@ def receipt_page(desk: DeskDep, tracking_number: str, received: str = "") -> Res
         desk.db,
         office=desk.office,
         tracking_number=tracking_number,
-        received_kop=int(received) if received.isdigit() else None,
+        received_kop=int(received) if re.fullmatch(r"[0-9]{1,12}", received) else None,
     )
     return _page(desk, "office/receipt.html", active="issue", view=view)
 
