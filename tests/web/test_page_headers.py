@@ -132,3 +132,4 @@ class TestRegionIds:
         response = pages.get(f"/region/api/offices?plan={2**40}")
         assert response.status_code == 422
         assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["request_id"] == response.headers["x-request-id"]

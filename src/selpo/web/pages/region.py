@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from selpo.config import Settings
 from selpo.deps import MAX_ROW_ID, ClockDep, RowId, SessionDep, SettingsDep
 from selpo.errors import DomainError, Forbidden, InvalidInput
+from selpo.kit.request_id import request_id_of
 from selpo.models import District, Region
 from selpo.network import dashboard, kpi
 from selpo.office import auth
@@ -111,9 +112,9 @@ def _login_redirect(request: Request) -> Response:
     return response
 
 
-def _problem(exc: DomainError) -> Response:
+def _problem(request: Request, exc: DomainError) -> Response:
     return JSONResponse(
-        exc.problem(),
+        {**exc.problem(), "request_id": request_id_of(request)},
         status_code=exc.status_code,
         media_type=PROBLEM_JSON,
         headers={"Cache-Control": "no-store"},
@@ -143,13 +144,17 @@ class RegionRoute(APIRoute):
                 return await handler(request)
             except SessionExpired as exc:
                 await rollback_request(request)
-                return _problem(exc) if _is_api(request) else _login_redirect(request)
+                return _problem(request, exc) if _is_api(request) else _login_redirect(request)
             except RequestValidationError:
                 refusal = InvalidInput("Неверный адрес или параметры запроса.", field="request")
-                return _problem(refusal) if _is_api(request) else _error_page(request, refusal)
+                return (
+                    _problem(request, refusal)
+                    if _is_api(request)
+                    else _error_page(request, refusal)
+                )
             except DomainError as exc:
                 await rollback_request(request)
-                return _problem(exc) if _is_api(request) else _error_page(request, exc)
+                return _problem(request, exc) if _is_api(request) else _error_page(request, exc)
 
         return guarded
 
