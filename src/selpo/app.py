@@ -198,7 +198,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         version="0.1.0",
         description=(
             "Marketplace orders to village post offices: pickup points, shipments, tracking. "
-            "Errors are RFC 9457 problem details naming the field at fault."
+            "Errors are RFC 9457 problem details (`application/problem+json`) naming the field "
+            "at fault and carrying the request's id, which every answer also sends as "
+            "`X-Request-Id` (send your own, up to 64 of `A-Z a-z 0-9 . _ : -`, to follow a "
+            "request). An API key has a request rate (a token bucket, burst twice the rate): "
+            "beyond it, 429 with `Retry-After`. Bodies over the size limit answer 413."
         ),
     )
     check_production_secrets(settings)
