@@ -23,8 +23,9 @@ from selpo.config import InsecureSettings, Settings, check_production_secrets
 from selpo.kit.clock import FrozenClock
 from selpo.kit.rate_limit import TokenBuckets
 from selpo.kit.request_id import accept_request_id
+from selpo.logistics import service as logistics_service
 from tests.conftest import TEST_NOW
-from tests.fixtures.builders import admin_headers, marketplace_key, shipment_payload
+from tests.fixtures.builders import admin_headers, make_shipment, marketplace_key, shipment_payload
 
 PROBLEM = "application/problem+json"
 SANE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
@@ -479,3 +480,64 @@ class TestOpenApi:
                 if "{" in path:
                     assert {"404", "422"} & set(errors), (method, path)
         assert keyed > 25
+
+
+class TestFarDates:
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "/v1/shipments?updated_since=0001-01-01T00:00:00%2B14:00",
+            "/v1/shipments?updated_since=9999-12-31T23:59:59-12:00",
+            "/v1/reports/cod?date=9999-12-31",
+            "/v1/pickup-points?lat=56.7&lon=42.6&open_at=9999-12-31T23:59:59-12:00",
+            "/v1/pickup-points/155650?open_at=0001-01-01T00:00:00%2B14:00",
+        ],
+    )
+    def test_a_far_date_in_a_query_is_refused(
+        self, client: TestClient, session: Session, query: str
+    ) -> None:
+        headers = marketplace_key(session, "OZON", now=TEST_NOW).headers
+        body = _assert_problem(client.get(query, headers=headers), 422)
+        assert "2000 to 2099" in body["detail"]
+
+    @pytest.mark.parametrize(
+        "moment", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "2026-11-25T09:00:00"]
+    )
+    def test_a_scan_at_a_far_or_naive_moment_is_no_server_error(
+        self, client: TestClient, session: Session, moment: str
+    ) -> None:
+        ozon = marketplace_key(session, "OZON", now=TEST_NOW)
+        shipment = make_shipment(session, ozon.marketplace, now=TEST_NOW)
+        response = client.post(
+            "/v1/tracking-events",
+            json={
+                "tracking_number": shipment.tracking_number,
+                "code": "handed_over",
+                "occurred_at": moment,
+            },
+            headers=admin_headers(session, now=TEST_NOW),
+        )
+        assert response.status_code < 500, response.text
+        assert response.headers["content-type"].startswith(("application/json", PROBLEM))
+
+    @pytest.mark.parametrize(
+        "moment",
+        [
+            "9999-12-31T23:59:59-12:00",
+            "0001-01-01T00:00:00+14:00",
+            "2099-12-31T23:00:00+03:00",
+            "2000-01-01T00:00:00+03:00",
+        ],
+    )
+    def test_a_quote_handed_over_at_a_far_moment_is_no_server_error(
+        self, client: TestClient, session: Session, moment: str
+    ) -> None:
+        logistics_service.generate_timetable(session, now=TEST_NOW, seed=7)
+        headers = marketplace_key(session, "OZON", now=TEST_NOW).headers
+        parcel = {"weight_g": 1000, "length_mm": 100, "width_mm": 100, "height_mm": 100}
+        response = client.post(
+            "/v1/quotes",
+            json={"destination_index": "155650", "handover_at": moment, **parcel},
+            headers=headers,
+        )
+        assert response.status_code in {200, 422}, response.text

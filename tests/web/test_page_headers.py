@@ -103,6 +103,32 @@ class TestPageNumbers:
         assert response.headers["content-type"].startswith("text/html")
 
 
+class TestPageDays:
+    @pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+    def test_a_far_day_report_is_a_russian_refusal(
+        self, pages: TestClient, world: OfficeWorld, day: str
+    ) -> None:
+        _sign_in(pages)
+        response = pages.get("/office/155650/day", params={"day": day})
+        assert response.status_code == 422
+        assert "ГГГГ-ММ-ДД" in response.text
+
+    @pytest.mark.parametrize("query", ["from=0001-01-01", "to=9999-12-31"])
+    def test_a_far_kpi_period_is_a_russian_refusal(
+        self, pages: TestClient, session: Session, world: OfficeWorld, query: str
+    ) -> None:
+        auth.add_manager(session, login="boss", password=PASSWORD, now=TEST_NOW)
+        session.flush()
+        _sign_in(pages, "boss")
+        response = pages.get(f"/region/kpi?{query}")
+        assert response.status_code == 422
+        assert response.headers["content-type"].startswith("text/html")
+
+    def test_a_far_dispatch_day_is_refused(self, pages: TestClient, world: OfficeWorld) -> None:
+        _sign_in(pages)
+        assert pages.get("/office/dispatch", params={"date": "9999-12-31"}).status_code == 422
+
+
 class TestRegionIds:
     @pytest.mark.parametrize(
         "path",

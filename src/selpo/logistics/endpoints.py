@@ -7,7 +7,6 @@ A route run is named ``<route_id>@<departure>``, the departure in ISO 8601 with 
 
 from __future__ import annotations
 
-from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -17,6 +16,7 @@ from fastapi.responses import PlainTextResponse
 
 from selpo.deps import ClockDep, SessionDep, SettingsDep
 from selpo.errors import problem_responses
+from selpo.kit.moments import Day
 from selpo.logistics import service
 from selpo.logistics.manifest_pdf import render_manifest
 from selpo.logistics.schemas import (
@@ -79,7 +79,7 @@ def _tariff(path: Path | None) -> Tariff:
 def list_route_runs(
     session: SessionDep,
     _admin: AdminDep,
-    day: Annotated[date, Query(alias="date", description="Local date, YYYY-MM-DD")],
+    day: Annotated[Day, Query(alias="date", description="Local date, YYYY-MM-DD")],
     hub: Annotated[
         str | None, Query(description="District hub code (DH-155650) or its postal index")
     ] = None,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from selpo.kit.moments import moment_in_range
 
 MAX_KOP = 100_000_000_00  # as for shipments: beyond any parcel
 
@@ -22,7 +24,7 @@ class QuoteRequest(BaseModel):
     height_mm: int = Field(gt=0, le=3000)
     declared_value_kop: int = Field(default=0, ge=0, le=MAX_KOP)
     cod_kop: int = Field(default=0, ge=0, le=MAX_KOP)
-    handover_at: AwareDatetime | None = Field(
+    handover_at: Annotated[AwareDatetime, AfterValidator(moment_in_range)] | None = Field(
         default=None,
         description="When the parcel is handed over at the warehouse, ISO 8601 with offset; "
         "default now",

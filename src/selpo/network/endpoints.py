@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from selpo.deps import ClockDep, SessionDep, SettingsDep
 from selpo.errors import InvalidInput, problem_responses
+from selpo.kit.moments import Moment
 from selpo.network import service
 from selpo.network.rules import ParcelSize
 from selpo.network.schemas import PickupPointPage, PickupPointRead
@@ -72,7 +73,7 @@ def search_pickup_points(
     length_mm: Annotated[int | None, Query()] = None,
     width_mm: Annotated[int | None, Query()] = None,
     height_mm: Annotated[int | None, Query()] = None,
-    open_at: Annotated[datetime | None, Query(description="ISO 8601 with offset")] = None,
+    open_at: Annotated[Moment | None, Query(description="ISO 8601 with offset")] = None,
 ) -> PickupPointPage:
     """Find the pickup points nearest to a point, nearest first."""
     search = service.PickupSearch(
@@ -104,7 +105,7 @@ def get_pickup_point(
     session: SessionDep,
     clock: ClockDep,
     index: str,
-    open_at: Annotated[datetime | None, Query(description="ISO 8601 with offset")] = None,
+    open_at: Annotated[Moment | None, Query(description="ISO 8601 with offset")] = None,
     weight_g: Annotated[int | None, Query()] = None,
     length_mm: Annotated[int | None, Query()] = None,
     width_mm: Annotated[int | None, Query()] = None,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
 from selpo.deps import ClockDep, RowId, SessionDep
 from selpo.errors import InvalidInput, problem_responses
+from selpo.kit.moments import Moment
 from selpo.marketplace.deps import MarketplaceDep
 from selpo.marketplace.errors import MissingApiKey
 from selpo.marketplace.service import Principal
@@ -121,7 +121,7 @@ def replay_webhook_events(
     session: SessionDep,
     clock: ClockDep,
     principal: MarketplaceDep,
-    since: Annotated[datetime, Query(description="ISO 8601 with offset: events from then on")],
+    since: Annotated[Moment, Query(description="ISO 8601 with offset: events from then on")],
 ) -> ReplayResult:
     """Queue again every event of the subscription created since then, with the same ids."""
     if since.tzinfo is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
@@ -11,6 +10,7 @@ from pydantic import ValidationError
 
 from selpo.deps import ClockDep, SessionDep, SettingsDep
 from selpo.errors import InvalidInput, problem_responses
+from selpo.kit.moments import Day, Moment
 from selpo.logistics import service as logistics_service
 from selpo.marketplace.deps import AdminDep, MarketplaceDep
 from selpo.models import Marketplace, PostOffice
@@ -181,7 +181,7 @@ def list_shipments(
     session: SessionDep,
     principal: MarketplaceDep,
     status: str | None = None,
-    updated_since: Annotated[datetime | None, Query(description="ISO 8601 with offset")] = None,
+    updated_since: Annotated[Moment | None, Query(description="ISO 8601 with offset")] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ShipmentPage:
@@ -316,7 +316,7 @@ def cod_report(
     session: SessionDep,
     settings: SettingsDep,
     principal: MarketplaceDep,
-    day: Annotated[date, Query(alias="date", description="Local date, YYYY-MM-DD")],
+    day: Annotated[Day, Query(alias="date", description="Local date, YYYY-MM-DD")],
 ) -> CodReport:
     """Cash on delivery collected for this marketplace on a day, reconciled against what is due."""
     return service.cod_report(

@@ -32,6 +32,7 @@ from starlette.datastructures import FormData
 from selpo.config import Settings
 from selpo.deps import ClockDep, RowId, SessionDep, SettingsDep
 from selpo.errors import DomainError, InvalidInput
+from selpo.kit.moments import day_in_range
 from selpo.models import PostOffice
 from selpo.office import auth, service
 from selpo.office.auth import Workstation
@@ -849,7 +850,7 @@ def day_page(desk: DeskDep, day: str = "") -> Response:
     chosen: date = service.local_today(desk.office, desk.now)
     if day:
         try:
-            chosen = date.fromisoformat(day)
+            chosen = day_in_range(date.fromisoformat(day))
         except ValueError:
             raise InvalidInput("Дата — в виде ГГГГ-ММ-ДД.", field="day") from None
     report = service.day_report(desk.db, office=desk.office, day=chosen, now=desk.now)

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from selpo.config import Settings
 from selpo.deps import MAX_ROW_ID, ClockDep, RowId, SessionDep, SettingsDep
 from selpo.errors import DomainError, Forbidden, InvalidInput
+from selpo.kit.moments import day_in_range
 from selpo.kit.request_id import request_id_of
 from selpo.models import District, Region
 from selpo.network import dashboard, kpi
@@ -220,8 +221,8 @@ ViewerDep = Annotated[Viewer, Depends(_viewer)]
 def _period(viewer: Viewer, first: str, last: str) -> kpi.Period:
     """The period asked for; by default the last 7 days ending today (the region's zone)."""
     try:
-        end = date.fromisoformat(last) if last else viewer.today
-        start = date.fromisoformat(first) if first else None
+        end = day_in_range(date.fromisoformat(last)) if last else viewer.today
+        start = day_in_range(date.fromisoformat(first)) if first else None
     except ValueError:
         raise InvalidInput("Дата — в виде ГГГГ-ММ-ДД.", field="from") from None
     if start is None:
