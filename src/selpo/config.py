@@ -102,7 +102,8 @@ class Settings(BaseSettings):
         ge=0,
         description=(
             "Sign-in attempts per minute from one client address (burst of twice that); 0 "
-            "turns the limit off. Behind a proxy, run uvicorn with --proxy-headers."
+            "turns the limit off. Behind a proxy, the address in X-Forwarded-For (from the "
+            "proxies uvicorn trusts: FORWARDED_ALLOW_IPS, 127.0.0.1 by default)."
         ),
     )
     max_body_bytes: int = Field(
