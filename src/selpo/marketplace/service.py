@@ -111,15 +111,19 @@ def authenticate(session: Session, *, secret: str | None, now: datetime) -> Prin
     parts = secret.split("_")
     if len(parts) < 3 or parts[0] != KEY_PREFIX:
         raise MissingApiKey("the API key is malformed")
-    key = session.scalars(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
-    if key is None or not hmac.compare_digest(key.secret_sha256, _digest(secret)):
+    # One query for the key and its marketplace (which then sits in the session for the
+    # endpoint: every API request pays this).
+    row = session.execute(
+        select(ApiKey, Marketplace)
+        .outerjoin(Marketplace, ApiKey.marketplace_id == Marketplace.id)
+        .where(ApiKey.prefix == parts[1])
+    ).first()
+    if row is None or not hmac.compare_digest(row[0].secret_sha256, _digest(secret)):
         raise MissingApiKey("the API key is not valid")
+    key, marketplace = row
     if key.revoked_at is not None:
         raise MissingApiKey("the API key was revoked")
-    code = None
-    if key.marketplace_id is not None:
-        marketplace = session.get(Marketplace, key.marketplace_id)
-        code = marketplace.code if marketplace else None
+    code = marketplace.code if marketplace is not None else None
     return Principal(key.role, key.id, key.marketplace_id, code, key.last_used_at)
 
 
