@@ -1,14 +1,16 @@
-"""Key use is recorded at most once a minute per key, apart from the request's transaction."""
+"""API keys: who a key is, and its use recorded at most once a minute, apart from the request."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from selpo.marketplace import service
+from selpo.marketplace.errors import MissingApiKey
 from selpo.models import ApiKey
 from tests.conftest import TEST_NOW
 from tests.fixtures.builders import marketplace_key
@@ -55,3 +57,29 @@ def test_a_request_records_the_keys_use_once(client: TestClient, session: Sessio
     session.expire_all()
     used = session.scalars(select(ApiKey.last_used_at).where(ApiKey.prefix == prefix)).one()
     assert used == TEST_NOW  # the app's frozen clock: written after the first answer
+
+
+class TestAuthenticate:
+    def test_a_marketplace_key_names_its_marketplace(self, session: Session) -> None:
+        key = marketplace_key(session, "OZON", now=TEST_NOW)
+        principal = service.authenticate(session, secret=key.secret, now=TEST_NOW)
+        assert principal.marketplace_code == "OZON"
+        assert principal.marketplace_id == key.marketplace.id
+        assert not principal.is_admin
+
+    def test_an_admin_key_names_no_marketplace(self, session: Session) -> None:
+        issued = service.issue_key(session, now=TEST_NOW, marketplace=None)
+        principal = service.authenticate(session, secret=issued.secret, now=TEST_NOW)
+        assert principal.is_admin
+        assert principal.marketplace_code is None
+
+    def test_revoked_wrong_and_malformed_keys_are_refused(self, session: Session) -> None:
+        key = marketplace_key(session, "OZON", now=TEST_NOW)
+        prefix = key.secret.split("_")[1]
+        with pytest.raises(MissingApiKey, match="not valid"):
+            service.authenticate(session, secret=key.secret + "x", now=TEST_NOW)
+        with pytest.raises(MissingApiKey, match="malformed"):
+            service.authenticate(session, secret="nonsense", now=TEST_NOW)
+        service.revoke_key(session, prefix=prefix, now=TEST_NOW)
+        with pytest.raises(MissingApiKey, match="revoked"):
+            service.authenticate(session, secret=key.secret, now=TEST_NOW)
