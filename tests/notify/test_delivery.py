@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from selpo.db import session_scope
 from selpo.kit.clock import FrozenClock
+from selpo.models import WebhookSubscription
 from selpo.notify import service
 from selpo.notify.delivery import (
     DEFAULT_LEASE,
@@ -193,6 +194,13 @@ class TestDeliverDue:
         assert sorted(r.attempts for r in rows) == [0, 0, 1, 1, 1, 1]
         tried = [r for r in rows if r.attempts]
         assert {r.last_error for r in tried} == {"could not connect"}
+        with session_scope(session_factory) as session:
+            held = session.get(WebhookSubscription, rows[0].subscription_id)
+            assert held is not None
+            # The attempts in flight together failed together: one step of the hold, not four.
+            assert held.consecutive_failures == 1
+            assert held.held_until is not None
+            assert held.held_until <= clock.now() + timedelta(seconds=2)
         assert all(r.last_status_code is None and r.last_duration_ms is not None for r in tried)
 
         receiver.start()

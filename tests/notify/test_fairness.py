@@ -166,7 +166,7 @@ class TestEndpointHold:
 
             receiver.start()
             back = clock.now()
-            # Within one hold (at most a minute) a probe gets through, and the whole backlog
+            # Within one hold (at most 30 s) a probe gets through, and the whole backlog
             # follows at the same moment, as fast as the receiver answers.
             while len(receiver.accepted) < 40 and clock.now() - back <= HOLD_CAP + timedelta(
                 seconds=5

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import httpx
-from sqlalchemy import ColumnElement, CursorResult, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, case, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selpo.db import session_scope
@@ -47,9 +47,10 @@ log = logging.getLogger("selpo.notify")
 
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
-# An endpoint that fails is held 2 s, 4 s, 8 s ... at most a minute between probes.
+# An endpoint that fails is held 2 s, 4 s, 8 s ... at most 30 s between probes: a dead one
+# costs one attempt every half minute, and one that comes back is found within that.
 HOLD_BASE = timedelta(seconds=2)
-HOLD_CAP = timedelta(minutes=1)
+HOLD_CAP = timedelta(seconds=30)
 # Retried for a day after the row was queued, then dead-lettered (visible and replayable).
 DELIVERY_WINDOW = timedelta(hours=24)
 DEFAULT_BATCH = 20
@@ -139,7 +140,7 @@ def retry_delay(failures: int, rng: random.Random) -> timedelta:
 
 
 def hold_delay(failures: int, rng: random.Random) -> timedelta:
-    """How long a failing endpoint is left alone: half of min(1 min, 2 s * 2^(failures-1)),
+    """How long a failing endpoint is left alone: half of min(30 s, 2 s * 2^(failures-1)),
     plus a random part up to the other half (never near zero, never in step with others)."""
     exponent = min(max(failures - 1, 0), 20)
     ceiling = min(HOLD_CAP.total_seconds(), HOLD_BASE.total_seconds() * 2**exponent)
@@ -402,10 +403,16 @@ def send_sms(gateway: SmsGateway, message: ClaimedMessage) -> SendResult:
 def _hold_endpoint(
     session: Session, subscription_id: int, *, now: datetime, rng: random.Random
 ) -> datetime:
+    # Attempts that were already running when the endpoint went on hold fail together: they
+    # count as one failure, so the hold grows per probe, not per message in flight.
+    escalate = or_(WebhookSubscription.held_until.is_(None), WebhookSubscription.held_until <= now)
     failures = session.execute(
         update(WebhookSubscription)
         .where(WebhookSubscription.id == subscription_id)
-        .values(consecutive_failures=WebhookSubscription.consecutive_failures + 1)
+        .values(
+            consecutive_failures=WebhookSubscription.consecutive_failures
+            + case((escalate, 1), else_=0)
+        )
         .returning(WebhookSubscription.consecutive_failures)
     ).scalar_one()
     until = now + hold_delay(failures, rng)
