@@ -17,7 +17,15 @@ class OutboxMessage(Base):
     # The worker's claim queries: pending rows by due time, overall and per subscription.
     __table_args__ = (
         Index("ix_outbox_message_due", "status", "available_at"),
-        Index("ix_outbox_message_subscription_due", "subscription_id", "status", "available_at"),
+        Index(
+            "ix_outbox_message_subscription_due",
+            "subscription_id",
+            "status",
+            "available_at",
+            "id",
+        ),
+        # Claims running now (per subscription, against its concurrency limit).
+        Index("ix_outbox_message_claimed_until", "claimed_until"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

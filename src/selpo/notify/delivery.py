@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import httpx
-from sqlalchemy import ColumnElement, CursorResult, case, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, case, func, or_, select, union_all, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selpo.db import session_scope
@@ -61,6 +61,8 @@ PER_SUBSCRIPTION = 4
 WEBHOOK_THREADS = 16
 SMS_THREADS = 4
 EXPIRE_BATCH = 500
+CLAIM_BRANCHES = 100  # subscriptions per claim statement (SQLite allows 500 compound terms)
+EXPIRE_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -156,9 +158,13 @@ def _claimable(now: datetime) -> tuple[ColumnElement[bool], ...]:
 
 
 def _sms_candidates(session: Session, *, now: datetime, limit: int) -> list[int]:
+    # SMS have no subscription: the (subscription_id, status, available_at) index finds them
+    # without walking past a webhook backlog.
     query = (
         select(OutboxMessage.id)
-        .where(*_claimable(now), OutboxMessage.kind == "sms")
+        .where(
+            OutboxMessage.subscription_id.is_(None), *_claimable(now), OutboxMessage.kind == "sms"
+        )
         .order_by(OutboxMessage.available_at, OutboxMessage.id)
         .limit(limit)
     )
@@ -170,54 +176,55 @@ def _webhook_candidates(
 ) -> list[int]:
     """Ids to claim, taken round-robin over the subscriptions that are not on hold, each up to
     its free places (``per_subscription`` minus the claims running anywhere; one while it is
-    failing), oldest first within each."""
+    failing), oldest first within each.
+
+    One small index range per subscription (the subscriptions are few, their backlogs may be
+    long), so the cost does not grow with a backlog held behind a dead endpoint.
+    """
     running: dict[int | None, int] = {}
-    for subscription_id, count in session.execute(
-        select(OutboxMessage.subscription_id, func.count())
-        .where(OutboxMessage.status == "pending", OutboxMessage.claimed_until > now)
-        .group_by(OutboxMessage.subscription_id)
+    # Only claimed pending rows have a lease in the future (recording clears it); few rows,
+    # counted here so the planner walks the claimed_until index rather than group the table.
+    for subscription_id in session.scalars(
+        select(OutboxMessage.subscription_id).where(OutboxMessage.claimed_until > now)
     ):
-        running[subscription_id] = count
-    rank = (
-        func.row_number()
-        .over(
-            partition_by=OutboxMessage.subscription_id,
-            order_by=(OutboxMessage.available_at, OutboxMessage.id),
-        )
-        .label("rank")
-    )
-    due = (
-        select(
-            OutboxMessage.id,
-            OutboxMessage.subscription_id,
-            OutboxMessage.available_at,
-            WebhookSubscription.consecutive_failures,
-            rank,
-        )
-        .join(WebhookSubscription, OutboxMessage.subscription_id == WebhookSubscription.id)
-        .where(
-            *_claimable(now),
-            OutboxMessage.kind == "webhook",
+        running[subscription_id] = running.get(subscription_id, 0) + 1
+    places: dict[int, int] = {}
+    for subscription_id, failures in session.execute(
+        select(WebhookSubscription.id, WebhookSubscription.consecutive_failures).where(
+            # Recently stopped ones too: a message published as it was stopped is cancelled.
+            or_(
+                WebhookSubscription.active.is_(True),
+                WebhookSubscription.deactivated_at >= now - DELIVERY_WINDOW,
+            ),
             or_(WebhookSubscription.held_until.is_(None), WebhookSubscription.held_until <= now),
         )
-        .subquery()
+    ):
+        free = (1 if failures else per_subscription) - running.get(subscription_id, 0)
+        if free > 0:
+            places[subscription_id] = free
+    per_subscription_due: dict[int, list[tuple[datetime, int]]] = {}
+    subscriptions = sorted(places)
+    for start in range(0, len(subscriptions), CLAIM_BRANCHES):
+        branches = [
+            select(OutboxMessage.id, OutboxMessage.subscription_id, OutboxMessage.available_at)
+            .where(OutboxMessage.subscription_id == subscription_id, *_claimable(now))
+            .order_by(OutboxMessage.available_at, OutboxMessage.id)
+            .limit(places[subscription_id])
+            .subquery()
+            for subscription_id in subscriptions[start : start + CLAIM_BRANCHES]
+        ]
+        query = union_all(
+            *(select(b.c.id, b.c.subscription_id, b.c.available_at) for b in branches)
+        )
+        for message_id, subscription_id, available_at in session.execute(query):
+            per_subscription_due.setdefault(subscription_id, []).append((available_at, message_id))
+    # Round-robin: every subscription's oldest first, then every second oldest, and so on.
+    ranked = sorted(
+        (rank, available_at, message_id)
+        for due in per_subscription_due.values()
+        for rank, (available_at, message_id) in enumerate(sorted(due))
     )
-    query = (
-        select(due.c.id, due.c.subscription_id, due.c.consecutive_failures)
-        .where(due.c.rank <= per_subscription)
-        .order_by(due.c.rank, due.c.available_at, due.c.id)
-    )
-    chosen: list[int] = []
-    taken: dict[int, int] = {}
-    for message_id, subscription_id, failures in session.execute(query):
-        places = (1 if failures else per_subscription) - running.get(subscription_id, 0)
-        if taken.get(subscription_id, 0) >= places:
-            continue
-        taken[subscription_id] = taken.get(subscription_id, 0) + 1
-        chosen.append(message_id)
-        if len(chosen) >= limit:
-            break
-    return chosen
+    return [message_id for _, _, message_id in ranked[:limit]]
 
 
 def _claim_ids(
@@ -258,15 +265,19 @@ def claim_due(
     sms_ids = _sms_candidates(session, now=now, limit=limit if sms_limit is None else sms_limit)
     _claim_ids(session, sms_ids, now=now, lease=lease, token=token)
     room = limit - len(sms_ids)
+    webhook_ids: list[int] = []
     if room > 0:
         webhook_ids = _webhook_candidates(
             session, now=now, limit=room, per_subscription=per_subscription
         )
         _claim_ids(session, webhook_ids, now=now, lease=lease, token=token)
+    if not sms_ids and not webhook_ids:
+        return []
     rows = session.execute(
         select(OutboxMessage, WebhookSubscription)
         .outerjoin(WebhookSubscription, OutboxMessage.subscription_id == WebhookSubscription.id)
-        .where(OutboxMessage.claim_token == token)
+        # By id (the primary key) first: the token alone has no index.
+        .where(OutboxMessage.id.in_(sms_ids + webhook_ids), OutboxMessage.claim_token == token)
         .order_by((OutboxMessage.kind != "sms"), OutboxMessage.available_at, OutboxMessage.id)
     )
     return [
@@ -545,6 +556,7 @@ class Dispatcher:
         self._webhooks = ThreadPoolExecutor(self.limits.webhook_threads, "selpo-webhook")
         self._sms = ThreadPoolExecutor(self.limits.sms_threads, "selpo-sms")
         self._running: dict[Future[SendResult], _InFlight] = {}
+        self._expired_at: datetime | None = None
 
     @property
     def in_flight(self) -> int:
@@ -583,7 +595,9 @@ class Dispatcher:
                     flight.claimed_at = now
             batch: list[ClaimedMessage] = []
             if claim and room > 0:
-                report.dead += expire_held(session, now=now)
+                if self._expired_at is None or now - self._expired_at >= EXPIRE_EVERY:
+                    report.dead += expire_held(session, now=now)
+                    self._expired_at = now
                 batch = claim_due(
                     session,
                     now=now,

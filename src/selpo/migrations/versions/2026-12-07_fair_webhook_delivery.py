@@ -29,9 +29,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("last_duration_ms", sa.Integer(), nullable=True))
         batch_op.create_index(
             "ix_outbox_message_subscription_due",
-            ["subscription_id", "status", "available_at"],
+            ["subscription_id", "status", "available_at", "id"],
             unique=False,
         )
+        batch_op.create_index("ix_outbox_message_claimed_until", ["claimed_until"], unique=False)
 
     with op.batch_alter_table("webhook_subscription", schema=None) as batch_op:
         batch_op.add_column(
@@ -50,6 +51,7 @@ def downgrade() -> None:
         batch_op.drop_column("consecutive_failures")
 
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_message_claimed_until")
         batch_op.drop_index("ix_outbox_message_subscription_due")
         batch_op.drop_column("last_duration_ms")
         batch_op.drop_column("last_attempt_at")
