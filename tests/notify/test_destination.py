@@ -4,6 +4,8 @@ ever sent to them; delivery-time refusals are shown with names resolved to loopb
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -282,3 +284,52 @@ class TestDeliveryCheck:
         assert report.sent == 1
         (request,) = receiver.requests
         assert request.headers["host"] == f"receiver.test:{receiver.port}"
+
+    def test_tls_names_the_host_of_the_url_while_connecting_to_the_checked_address(
+        self, session_factory: sessionmaker[Session], marketplace: MarketplaceKey
+    ) -> None:
+        # A loopback listener that records the TLS ClientHello (where SNI travels in clear).
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(5)
+        port = listener.getsockname()[1]
+        hello: list[bytes] = []
+
+        def capture() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.settimeout(5)
+                hello.append(connection.recv(4096))
+
+        thread = threading.Thread(target=capture, daemon=True)
+        thread.start()
+        allow = frozenset({"tls.receiver.test"})
+        with session_scope(session_factory) as session:
+            service.create_subscription(
+                session,
+                marketplace_id=marketplace.marketplace_id,
+                url=f"https://tls.receiver.test:{port}/hooks",
+                events=["*"],
+                now=TEST_NOW,
+                allow_hosts=allow,
+            )
+            service.publish_event(
+                session,
+                marketplace_id=marketplace.marketplace_id,
+                event_type="shipment.created",
+                data={},
+                now=TEST_NOW,
+            )
+        resolve = _resolver({"tls.receiver.test": ["127.0.0.1"]})
+        with make_http_client(allow_hosts=allow, resolve=resolve) as http:
+            report = deliver_due(
+                session_factory, now=TEST_NOW, http=http, sms_gateway=RecordingSmsGateway()
+            )
+        thread.join(5)
+        listener.close()
+        assert report.retried == 1  # no TLS server there: the handshake fails, as it should
+        assert b"tls.receiver.test" in hello[0]  # SNI: the URL's name, not the address
+        (row,) = outbox_rows(session_factory)
+        assert row.last_error is not None
+        assert row.last_error.startswith("failed: ") or row.last_error == "could not connect"

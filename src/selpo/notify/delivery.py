@@ -108,7 +108,6 @@ class DeliveryReport:
     dead: int = 0
     cancelled: int = 0
     lost_claim: int = 0
-    released: int = 0
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: DeliveryReport) -> None:
@@ -119,7 +118,6 @@ class DeliveryReport:
         self.dead += other.dead
         self.cancelled += other.cancelled
         self.lost_claim += other.lost_claim
-        self.released += other.released
         self.errors.extend(other.errors)
 
 
@@ -504,19 +502,6 @@ def record_result(
     if cast(CursorResult[Any], outcome).rowcount != 1:
         return "lost_claim"
     return str(values["status"])
-
-
-def release_claims(session: Session, messages: Iterable[ClaimedMessage]) -> int:
-    """Give claimed messages back unsent, claimable again at once; return how many."""
-    released = 0
-    for message in messages:
-        result = session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == message.claim_token)
-            .values(claim_token=None, claimed_until=None)
-        )
-        released += cast(CursorResult[Any], result).rowcount
-    return released
 
 
 def _cancel(session: Session, message: ClaimedMessage) -> None:

@@ -168,7 +168,9 @@ def make_http_client(
 ) -> httpx.Client:
     """The client webhook delivery uses: checked addresses, no redirects, no proxies from the
     environment, a short connect timeout (the total per attempt is ``attempt_deadline``)."""
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=32)
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=min(32, max_connections)
+    )
     return httpx.Client(
         transport=CheckedTransport(allow_hosts=allow_hosts, resolve=resolve, limits=limits),
         timeout=httpx.Timeout(ATTEMPT_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
