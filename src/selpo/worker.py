@@ -12,6 +12,7 @@ import random
 import signal
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -168,11 +169,13 @@ class JobScheduler:
                 with session_scope(session_factory) as session:
                     done[job.name] = job.run(session, now, self.chunk)
             except Exception as exc:  # one job's failure must not stop delivery or the others
-                # The class only: a database error's text may quote the row's values.
+                # The class and where, never the message: a database error's text may quote
+                # the row's values (a phone, an SMS with its code).
                 log.error(
-                    "timed job %s failed (%s); its transaction was rolled back",
+                    "timed job %s failed (%s); its transaction was rolled back\n%s",
                     job.name,
                     type(exc).__name__,
+                    _where(exc),
                 )
                 continue
             if done[job.name] >= self.chunk:
@@ -267,9 +270,10 @@ class Worker:
                 except Exception as exc:
                     # The database may be away for a moment (failover): wait and try again.
                     log.error(
-                        "delivery pass failed (%s); retrying in %.0f s",
+                        "delivery pass failed (%s); retrying in %.0f s\n%s",
                         type(exc).__name__,
                         self.poll_interval_s,
+                        _where(exc),
                     )
                     report = DeliveryReport()
                 if stop_after_s is not None and time.monotonic() - started >= stop_after_s:
@@ -284,6 +288,11 @@ class Worker:
                 _log_report(dispatcher.finish(self.clock.now))
             finally:
                 dispatcher.close()
+
+
+def _where(exc: BaseException) -> str:
+    """The traceback's frames (files, lines, code) without the exception's message."""
+    return "".join(traceback.format_tb(exc.__traceback__)).rstrip()
 
 
 def _log_report(report: DeliveryReport) -> None:
