@@ -340,6 +340,8 @@ def _build_worker(
 ) -> tuple[Worker, Callable[[], None]]:
     """A worker on the configured database, and what closes its connections."""
     engine = create_db_engine(settings.database_url, echo=settings.database_echo)
+    # httpx logs every request's full URL at INFO; a subscriber's URL may carry its own token.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger("httpx").level))
     allow_hosts = parse_allow_hosts(settings.webhook_allow_hosts)
     http = make_http_client(allow_hosts=allow_hosts, max_connections=settings.delivery_threads)
     worker = Worker(
