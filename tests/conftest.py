@@ -147,7 +147,12 @@ def app(
     seeded_engine: Engine, session_factory: sessionmaker[Session], clock: FrozenClock
 ) -> Iterator[FastAPI]:
     """The real application, its sessions joined to the test's outer transaction."""
-    settings = Settings(database_url=seeded_engine.url.render_as_string(hide_password=False))
+    # No per-key limit here: the suite's clients run faster than any integration (a quote for
+    # each of the region's offices in a second); the limits have their own tests (test_http.py).
+    settings = Settings(
+        database_url=seeded_engine.url.render_as_string(hide_password=False),
+        rate_limit_per_key=0,
+    )
     application = create_app(settings, clock=clock)
     application.state.session_factory = session_factory
     yield application

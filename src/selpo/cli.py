@@ -308,13 +308,14 @@ def serve(
     console.print(f"  pickup points:  {base}/v1/pickup-points?lat=56.7086&lon=42.6695")
     console.print(f"  health:         {base}/healthz")
     background = None
+    _log_to_terminal()  # selpo.access: one line per request, with its id (never the query)
     if worker:
-        _log_to_terminal()
         background = start_background_worker(settings)
     if background is not None:
         console.print("  worker:         running in this process (outbox, timed jobs)")
     try:
-        uvicorn.run(application, host=host, port=port, log_level="info")
+        # uvicorn's own access line would print query strings; selpo.access replaces it.
+        uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
     finally:
         if background is not None:
             background.stop()

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from selpo.errors import InvalidInput
 
 BUNDLED_REGION_DIR = Path(__file__).parent / "region_data" / "ivanovo"
 
@@ -16,6 +19,13 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SELPO_", env_file=".env", extra="ignore")
 
+    env: Literal["development", "production"] = Field(
+        default="development",
+        description=(
+            "`production` refuses to start while a secret (the pickup-code pepper) still has "
+            "its development default."
+        ),
+    )
     database_url: str = Field(
         default="sqlite:///var/selpo.db",
         description="SQLAlchemy URL: SQLite by default, postgresql+psycopg://... in production.",
@@ -109,6 +119,66 @@ class Settings(BaseSettings):
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Base URL printed by `selpo serve`."
     )
+    rate_limit_per_key: float = Field(
+        default=50.0,
+        ge=0,
+        description=(
+            "Requests per second one API key may make (token bucket, burst of twice that, per "
+            "API process); 0 turns the limit off. Over it: 429 with Retry-After."
+        ),
+    )
+    rate_limit_per_session: float = Field(
+        default=10.0,
+        ge=0,
+        description=(
+            "Requests per second one clerk's session may make on the pages (burst of twice "
+            "that); 0 turns the limit off."
+        ),
+    )
+    rate_limit_signin_per_minute: float = Field(
+        default=10.0,
+        ge=0,
+        description=(
+            "Sign-in attempts per minute from one client address (burst of twice that); 0 "
+            "turns the limit off. Behind a proxy, the address in X-Forwarded-For (from the "
+            "proxies uvicorn trusts: FORWARDED_ALLOW_IPS, 127.0.0.1 by default)."
+        ),
+    )
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body accepted, in bytes; a bigger one answers 413.",
+    )
+
+
+# Secrets with a development default: SELPO_ENV=production refuses to start while one is unset.
+DEVELOPMENT_SECRETS = ("pickup_code_pepper",)
+MIN_SECRET_LENGTH = 16
+
+
+class InsecureSettings(InvalidInput):
+    """Production settings that still carry a development secret (the CLI prints it, exit 2)."""
+
+
+def check_production_secrets(settings: Settings) -> None:
+    """Refuse (``InsecureSettings``) production settings with a default or short secret."""
+    if settings.env != "production":
+        return
+    for name in DEVELOPMENT_SECRETS:
+        value = getattr(settings, name)
+        variable = f"SELPO_{name.upper()}"
+        if value == Settings.model_fields[name].default:
+            raise InsecureSettings(
+                f"{variable} still has its development default: set a long random secret "
+                "before starting with SELPO_ENV=production",
+                field=variable,
+            )
+        if len(value) < MIN_SECRET_LENGTH:
+            raise InsecureSettings(
+                f"{variable} is shorter than {MIN_SECRET_LENGTH} characters: set a long "
+                "random secret before starting with SELPO_ENV=production",
+                field=variable,
+            )
 
 
 @lru_cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from selpo.config import Settings
@@ -38,3 +38,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 # hears "created" for a change that then fails to commit.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+
+# The largest id an INTEGER primary key holds: a bigger one is refused (422) before any query.
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row id (1 to 2^31 - 1)")]

@@ -21,7 +21,7 @@ from types import FrameType
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from selpo.config import Settings
+from selpo.config import Settings, check_production_secrets
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import Clock, SystemClock
 from selpo.logistics import service as logistics_service
@@ -339,6 +339,7 @@ def _build_worker(
     jobs: Iterable[TimedJob] | None,
 ) -> tuple[Worker, Callable[[], None]]:
     """A worker on the configured database, and what closes its connections."""
+    check_production_secrets(settings)
     engine = create_db_engine(settings.database_url, echo=settings.database_echo)
     # httpx logs every request's full URL at INFO; a subscriber's URL may carry its own token.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger("httpx").level))

@@ -51,7 +51,11 @@ def test_a_district_dispatcher_prints_a_manifest_of_their_hub_only(
     assert sheet.status_code == 200
     assert "Погрузочная ведомость" in sheet.text
     assert "Остановки" in sheet.text
-    assert "@media print" in sheet.text
+    assert "/static/dispatch/dispatch.css" in sheet.text  # the print styles, no inline style
+    assert "@media print" in client.get("/static/dispatch/dispatch.css").text
+    assert "onclick" not in sheet.text
+    assert sheet.headers["cache-control"] == "no-store"
+    assert "script-src 'self'" in sheet.headers["content-security-policy"]
 
     client.cookies.clear()
     _sign_in(client, "kromy")  # a village clerk is no dispatcher

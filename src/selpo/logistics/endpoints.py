@@ -7,7 +7,6 @@ A route run is named ``<route_id>@<departure>``, the departure in ISO 8601 with 
 
 from __future__ import annotations
 
-from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -16,6 +15,8 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import PlainTextResponse
 
 from selpo.deps import ClockDep, SessionDep, SettingsDep
+from selpo.errors import problem_responses
+from selpo.kit.moments import Day
 from selpo.logistics import service
 from selpo.logistics.manifest_pdf import render_manifest
 from selpo.logistics.schemas import (
@@ -36,7 +37,11 @@ router = APIRouter(prefix="/v1", tags=["logistics"])
 PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}}}
 
 
-@router.post("/quotes", response_model=QuoteRead)
+@router.post(
+    "/quotes",
+    response_model=QuoteRead,
+    responses=problem_responses(401, 413, 422, 429, 503),
+)
 def create_quote(
     request: QuoteRequest,
     session: SessionDep,
@@ -65,11 +70,16 @@ def _tariff(path: Path | None) -> Tariff:
     return DEFAULT_TARIFF if path is None else load_tariff(path)
 
 
-@router.get("/route-runs", response_model=list[RouteRunRead], tags=["operations"])
+@router.get(
+    "/route-runs",
+    response_model=list[RouteRunRead],
+    tags=["operations"],
+    responses=problem_responses(401, 403, 422, 429),
+)
 def list_route_runs(
     session: SessionDep,
     _admin: AdminDep,
-    day: Annotated[date, Query(alias="date", description="Local date, YYYY-MM-DD")],
+    day: Annotated[Day, Query(alias="date", description="Local date, YYYY-MM-DD")],
     hub: Annotated[
         str | None, Query(description="District hub code (DH-155650) or its postal index")
     ] = None,
@@ -81,7 +91,7 @@ def list_route_runs(
 @router.get(
     "/route-runs/{run_id}/manifest",
     response_model=ManifestRead,
-    responses=PDF,
+    responses={**PDF, **problem_responses(401, 403, 404, 422, 429)},
     tags=["operations"],
 )
 def get_manifest(
@@ -106,7 +116,7 @@ def get_manifest(
 @router.post(
     "/route-runs/{run_id}/manifest",
     response_model=ManifestRead,
-    responses=PDF,
+    responses={**PDF, **problem_responses(401, 403, 404, 409, 422, 429)},
     tags=["operations"],
 )
 def build_manifest(
@@ -137,7 +147,12 @@ def _pdf(manifest: ManifestRead) -> Response:
     )
 
 
-@router.get("/routes", response_model=list[RouteRead], tags=["operations"])
+@router.get(
+    "/routes",
+    response_model=list[RouteRead],
+    tags=["operations"],
+    responses=problem_responses(401, 403, 422, 429),
+)
 def list_routes(
     session: SessionDep,
     _admin: AdminDep,
@@ -150,7 +165,7 @@ def list_routes(
 @router.get(
     "/routes.csv",
     response_class=PlainTextResponse,
-    responses={200: {"content": {"text/csv": {}}}},
+    responses={200: {"content": {"text/csv": {}}}, **problem_responses(401, 403, 429)},
     tags=["operations"],
 )
 def export_routes(session: SessionDep, _admin: AdminDep) -> PlainTextResponse:
@@ -158,13 +173,23 @@ def export_routes(session: SessionDep, _admin: AdminDep) -> PlainTextResponse:
     return PlainTextResponse(service.export_routes(session), media_type="text/csv")
 
 
-@router.get("/routes/{route_id}", response_model=RouteRead, tags=["operations"])
+@router.get(
+    "/routes/{route_id}",
+    response_model=RouteRead,
+    tags=["operations"],
+    responses=problem_responses(401, 403, 404, 422, 429),
+)
 def get_route(route_id: str, session: SessionDep, _admin: AdminDep) -> RouteRead:
     """One route."""
     return service.get_route(session, route_id)
 
 
-@router.put("/routes/{route_id}", response_model=RouteRead, tags=["operations"])
+@router.put(
+    "/routes/{route_id}",
+    response_model=RouteRead,
+    tags=["operations"],
+    responses=problem_responses(401, 403, 409, 413, 422, 429),
+)
 def put_route(
     route_id: str, body: RouteWrite, session: SessionDep, clock: ClockDep, _admin: AdminDep
 ) -> RouteRead:
@@ -172,20 +197,34 @@ def put_route(
     return service.put_route(session, route_id, body, now=clock.now())
 
 
-@router.delete("/routes/{route_id}", status_code=204, tags=["operations"])
+@router.delete(
+    "/routes/{route_id}",
+    status_code=204,
+    tags=["operations"],
+    responses=problem_responses(401, 403, 404, 422, 429),
+)
 def delete_route(route_id: str, session: SessionDep, clock: ClockDep, _admin: AdminDep) -> Response:
     """Remove a route from the timetable (manifests already planned stay)."""
     service.delete_route(session, route_id, now=clock.now())
     return Response(status_code=204)
 
 
-@router.get("/timetable", response_model=TimetableReport, tags=["operations"])
+@router.get(
+    "/timetable",
+    response_model=TimetableReport,
+    tags=["operations"],
+    responses=problem_responses(401, 403, 429),
+)
 def timetable_summary(session: SessionDep, _admin: AdminDep) -> TimetableReport:
     """What the timetable holds: routes, stops, offices served and not."""
     return service.timetable_report(session)
 
 
-@router.get("/warehouses", response_model=list[WarehouseRead])
+@router.get(
+    "/warehouses",
+    response_model=list[WarehouseRead],
+    responses=problem_responses(401, 429),
+)
 def list_warehouses(session: SessionDep, _principal: PrincipalDep) -> list[WarehouseRead]:
     """The warehouses a quote can start from, and their trucks to the sorting centre."""
     return service.list_warehouses(session)

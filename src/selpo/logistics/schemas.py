@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from selpo.kit.moments import moment_in_range
 
 MAX_KOP = 100_000_000_00  # as for shipments: beyond any parcel
 
@@ -22,7 +24,7 @@ class QuoteRequest(BaseModel):
     height_mm: int = Field(gt=0, le=3000)
     declared_value_kop: int = Field(default=0, ge=0, le=MAX_KOP)
     cod_kop: int = Field(default=0, ge=0, le=MAX_KOP)
-    handover_at: AwareDatetime | None = Field(
+    handover_at: Annotated[AwareDatetime, AfterValidator(moment_in_range)] | None = Field(
         default=None,
         description="When the parcel is handed over at the warehouse, ISO 8601 with offset; "
         "default now",
@@ -72,13 +74,16 @@ class StopRead(BaseModel):
     arrival_after_min: float
 
 
+WEEK_MIN = 7 * 24 * 60  # no van is out longer than a week (bounds refuse inf and 1e300)
+
+
 class StopWrite(BaseModel):
     """A stop of a route being written, in order."""
 
     model_config = ConfigDict(extra="forbid")
 
     office_index: str = Field(pattern=r"^\d{6}$")
-    arrival_after_min: float = Field(ge=0)
+    arrival_after_min: float = Field(ge=0, le=WEEK_MIN)
 
 
 class RouteWrite(BaseModel):
@@ -91,7 +96,7 @@ class RouteWrite(BaseModel):
     departure: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["08:00"])
     capacity_parcels: int = Field(gt=0, le=100_000)
     capacity_litres: int = Field(gt=0, le=1_000_000)
-    return_after_min: float = Field(ge=0)
+    return_after_min: float = Field(ge=0, le=WEEK_MIN)
     runs_on_holidays: bool = False
     vehicle: str = Field(default="", max_length=64)
     stops: list[StopWrite] = Field(min_length=1, max_length=200)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from selpo.deps import ClockDep, SessionDep
-from selpo.errors import InvalidInput
+from selpo.errors import InvalidInput, problem_responses
 from selpo.marketplace import service
 from selpo.marketplace.deps import AdminDep
 from selpo.marketplace.schemas import (
@@ -30,7 +30,12 @@ def _read(marketplace: Marketplace) -> MarketplaceRead:
     )
 
 
-@router.post("", status_code=201, response_model=MarketplaceRead)
+@router.post(
+    "",
+    status_code=201,
+    response_model=MarketplaceRead,
+    responses=problem_responses(401, 403, 413, 422, 429),
+)
 def create_marketplace(
     marketplace_in: MarketplaceCreate, session: SessionDep, _admin: AdminDep
 ) -> MarketplaceRead:
@@ -44,7 +49,12 @@ def create_marketplace(
     return _read(marketplace)
 
 
-@router.post("/{code}/keys", status_code=201, response_model=ApiKeyCreated)
+@router.post(
+    "/{code}/keys",
+    status_code=201,
+    response_model=ApiKeyCreated,
+    responses=problem_responses(401, 403, 404, 422, 429),
+)
 def create_key(code: str, session: SessionDep, clock: ClockDep, _admin: AdminDep) -> ApiKeyCreated:
     """Issue a marketplace a new API key (shown once)."""
     marketplace = service.get_by_code(session, code.upper())
@@ -52,7 +62,11 @@ def create_key(code: str, session: SessionDep, clock: ClockDep, _admin: AdminDep
     return ApiKeyCreated(prefix=issued.prefix, key=issued.secret)
 
 
-@router.post("/{code}/connections", response_model=ConnectionsChanged)
+@router.post(
+    "/{code}/connections",
+    response_model=ConnectionsChanged,
+    responses=problem_responses(401, 403, 404, 413, 422, 429),
+)
 def connect_offices(
     code: str,
     update: ConnectionsUpdate,

@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from selpo.deps import ClockDep, SessionDep, SettingsDep
-from selpo.errors import InvalidInput
+from selpo.errors import InvalidInput, problem_responses
+from selpo.kit.moments import Moment
 from selpo.network import service
 from selpo.network.rules import ParcelSize
 from selpo.network.schemas import PickupPointPage, PickupPointRead
@@ -53,7 +54,11 @@ def _catalogue(request: Request, session: SessionDep) -> service.PickupCatalogue
     return cache.get(session)
 
 
-@router.get("", response_model=PickupPointPage)
+@router.get(
+    "",
+    response_model=PickupPointPage,
+    responses=problem_responses(422, 429),
+)
 def search_pickup_points(
     request: Request,
     session: SessionDep,
@@ -68,7 +73,7 @@ def search_pickup_points(
     length_mm: Annotated[int | None, Query()] = None,
     width_mm: Annotated[int | None, Query()] = None,
     height_mm: Annotated[int | None, Query()] = None,
-    open_at: Annotated[datetime | None, Query(description="ISO 8601 with offset")] = None,
+    open_at: Annotated[Moment | None, Query(description="ISO 8601 with offset")] = None,
 ) -> PickupPointPage:
     """Find the pickup points nearest to a point, nearest first."""
     search = service.PickupSearch(
@@ -90,13 +95,17 @@ def search_pickup_points(
     return PickupPointPage(items=items)
 
 
-@router.get("/{index}", response_model=PickupPointRead)
+@router.get(
+    "/{index}",
+    response_model=PickupPointRead,
+    responses=problem_responses(404, 422, 429),
+)
 def get_pickup_point(
     request: Request,
     session: SessionDep,
     clock: ClockDep,
     index: str,
-    open_at: Annotated[datetime | None, Query(description="ISO 8601 with offset")] = None,
+    open_at: Annotated[Moment | None, Query(description="ISO 8601 with offset")] = None,
     weight_g: Annotated[int | None, Query()] = None,
     length_mm: Annotated[int | None, Query()] = None,
     width_mm: Annotated[int | None, Query()] = None,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from selpo.deps import ClockDep, SessionDep, SettingsDep
-from selpo.errors import InvalidInput
+from selpo.deps import ClockDep, RowId, SessionDep, SettingsDep
+from selpo.errors import InvalidInput, problem_responses
+from selpo.kit.moments import Moment
 from selpo.marketplace.deps import MarketplaceDep
 from selpo.marketplace.errors import MissingApiKey
 from selpo.marketplace.service import Principal
@@ -34,7 +34,12 @@ def _marketplace_id(principal: Principal) -> int:
     return principal.marketplace_id
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=WebhookSubscriptionCreated)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WebhookSubscriptionCreated,
+    responses=problem_responses(401, 413, 422, 429),
+)
 def create_webhook(
     subscription_in: WebhookSubscriptionCreate,
     session: SessionDep,
@@ -58,16 +63,24 @@ def create_webhook(
     return WebhookSubscriptionCreated.model_validate(subscription)
 
 
-@router.get("", response_model=WebhookSubscriptionPage)
+@router.get(
+    "",
+    response_model=WebhookSubscriptionPage,
+    responses=problem_responses(401, 429),
+)
 def list_webhooks(session: SessionDep, principal: MarketplaceDep) -> WebhookSubscriptionPage:
     """List the marketplace's active subscriptions (without secrets)."""
     rows = service.list_subscriptions(session, marketplace_id=_marketplace_id(principal))
     return WebhookSubscriptionPage(items=[WebhookSubscriptionRead.model_validate(r) for r in rows])
 
 
-@router.delete("/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{subscription_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 404, 422, 429),
+)
 def delete_webhook(
-    subscription_id: int, session: SessionDep, clock: ClockDep, principal: MarketplaceDep
+    subscription_id: RowId, session: SessionDep, clock: ClockDep, principal: MarketplaceDep
 ) -> Response:
     """Stop a subscription; its undelivered events are dropped."""
     service.deactivate_subscription(
@@ -79,9 +92,13 @@ def delete_webhook(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/{subscription_id}/deliveries", response_model=WebhookDeliveryPage)
+@router.get(
+    "/{subscription_id}/deliveries",
+    response_model=WebhookDeliveryPage,
+    responses=problem_responses(401, 404, 422, 429),
+)
 def list_webhook_deliveries(
-    subscription_id: int,
+    subscription_id: RowId,
     session: SessionDep,
     principal: MarketplaceDep,
     status_filter: Annotated[
@@ -101,13 +118,17 @@ def list_webhook_deliveries(
     return WebhookDeliveryPage(items=[WebhookDeliveryRead.model_validate(r) for r in rows])
 
 
-@router.post("/{subscription_id}/replay", response_model=ReplayResult)
+@router.post(
+    "/{subscription_id}/replay",
+    response_model=ReplayResult,
+    responses=problem_responses(401, 404, 422, 429),
+)
 def replay_webhook_events(
-    subscription_id: int,
+    subscription_id: RowId,
     session: SessionDep,
     clock: ClockDep,
     principal: MarketplaceDep,
-    since: Annotated[datetime, Query(description="ISO 8601 with offset: events from then on")],
+    since: Annotated[Moment, Query(description="ISO 8601 with offset: events from then on")],
 ) -> ReplayResult:
     """Queue again every event of the subscription created since then, with the same ids."""
     if since.tzinfo is None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from selpo.deps import ClockDep, SessionDep
+from selpo.deps import ClockDep, RowId, SessionDep
+from selpo.errors import problem_responses
 from selpo.marketplace.deps import AdminDep
 from selpo.planning import service
 from selpo.planning.schemas import PlanCreate, PlanRead
@@ -12,7 +13,12 @@ from selpo.planning.schemas import PlanCreate, PlanRead
 router = APIRouter(prefix="/v1/plans", tags=["planning (operator)"])
 
 
-@router.post("", status_code=201, response_model=PlanRead)
+@router.post(
+    "",
+    status_code=201,
+    response_model=PlanRead,
+    responses=problem_responses(401, 403, 413, 422, 429),
+)
 def create_plan(
     plan_in: PlanCreate, session: SessionDep, clock: ClockDep, _admin: AdminDep
 ) -> PlanRead:
@@ -20,13 +26,21 @@ def create_plan(
     return service.run_scenario(session, plan_in=plan_in, now=clock.now())
 
 
-@router.get("", response_model=list[PlanRead])
+@router.get(
+    "",
+    response_model=list[PlanRead],
+    responses=problem_responses(401, 403, 429),
+)
 def list_plans(session: SessionDep, _admin: AdminDep) -> list[PlanRead]:
     """Every stored scenario with its figures, newest first."""
     return service.list_plans(session)
 
 
-@router.get("/{plan_id}", response_model=PlanRead)
-def get_plan(plan_id: int, session: SessionDep, _admin: AdminDep) -> PlanRead:
+@router.get(
+    "/{plan_id}",
+    response_model=PlanRead,
+    responses=problem_responses(401, 403, 404, 422, 429),
+)
+def get_plan(plan_id: RowId, session: SessionDep, _admin: AdminDep) -> PlanRead:
     """One stored scenario."""
     return service.get_plan(session, plan_id)

@@ -17,12 +17,14 @@ class PlanCreate(BaseModel):
     kind: Literal["connect", "median", "modernise"] = "connect"
     marketplace: str = Field(default="OZON", description="Its active offices stay connected")
     add: int | None = Field(default=113, ge=0, le=100_000, description="Offices to add")
-    budget_rub: float | None = Field(default=None, gt=0, description="modernise: the budget")
+    budget_rub: float | None = Field(
+        default=None, gt=0, le=1e13, description="modernise: the budget"
+    )
     radius_km: float = Field(default=10.0, gt=0, le=200)
     solver: Literal["exact", "fast", "auto"] = "auto"
     modernised_only: bool = False
     time_limit_s: float = Field(default=30.0, gt=0, le=600)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
 
 
 class ChosenOffice(BaseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
@@ -10,7 +9,8 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from selpo.deps import ClockDep, SessionDep, SettingsDep
-from selpo.errors import InvalidInput
+from selpo.errors import InvalidInput, problem_responses
+from selpo.kit.moments import Day, Moment
 from selpo.logistics import service as logistics_service
 from selpo.marketplace.deps import AdminDep, MarketplaceDep
 from selpo.models import Marketplace, PostOffice
@@ -52,7 +52,12 @@ def _validation_errors(exc: ValidationError) -> list[dict[str, str]]:
     ]
 
 
-@router.post("/shipments", status_code=201, response_model=ShipmentRead)
+@router.post(
+    "/shipments",
+    status_code=201,
+    response_model=ShipmentRead,
+    responses=problem_responses(400, 401, 409, 413, 422, 429, 503),
+)
 def create_shipment(
     shipment_in: ShipmentCreate,
     session: SessionDep,
@@ -96,7 +101,11 @@ def create_shipment(
     return JSONResponse(response, status_code=201)
 
 
-@router.post("/shipments/batch", response_model=BatchResult)
+@router.post(
+    "/shipments/batch",
+    response_model=BatchResult,
+    responses=problem_responses(400, 401, 413, 422, 429, 503),
+)
 def create_shipments_batch(
     payload: list[dict[str, Any]],
     session: SessionDep,
@@ -163,12 +172,16 @@ def create_shipments_batch(
     return JSONResponse(response)
 
 
-@router.get("/shipments", response_model=ShipmentPage)
+@router.get(
+    "/shipments",
+    response_model=ShipmentPage,
+    responses=problem_responses(401, 422, 429),
+)
 def list_shipments(
     session: SessionDep,
     principal: MarketplaceDep,
     status: str | None = None,
-    updated_since: Annotated[datetime | None, Query(description="ISO 8601 with offset")] = None,
+    updated_since: Annotated[Moment | None, Query(description="ISO 8601 with offset")] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ShipmentPage:
@@ -186,7 +199,11 @@ def list_shipments(
     )
 
 
-@router.get("/shipments/{tracking_number}", response_model=ShipmentRead)
+@router.get(
+    "/shipments/{tracking_number}",
+    response_model=ShipmentRead,
+    responses=problem_responses(401, 404, 422, 429),
+)
 def get_shipment(
     tracking_number: str, session: SessionDep, principal: MarketplaceDep
 ) -> ShipmentRead:
@@ -197,7 +214,11 @@ def get_shipment(
     return service.read_shipment(session, shipment)
 
 
-@router.post("/shipments/{tracking_number}/cancel", response_model=ShipmentRead)
+@router.post(
+    "/shipments/{tracking_number}/cancel",
+    response_model=ShipmentRead,
+    responses=problem_responses(401, 404, 409, 422, 429),
+)
 def cancel_shipment(
     tracking_number: str, session: SessionDep, clock: ClockDep, principal: MarketplaceDep
 ) -> ShipmentRead:
@@ -209,7 +230,11 @@ def cancel_shipment(
     return service.read_shipment(session, shipment)
 
 
-@router.post("/shipments/{tracking_number}/extend-storage", response_model=ShipmentRead)
+@router.post(
+    "/shipments/{tracking_number}/extend-storage",
+    response_model=ShipmentRead,
+    responses=problem_responses(401, 404, 409, 422, 429),
+)
 def extend_storage(
     tracking_number: str, session: SessionDep, clock: ClockDep, principal: MarketplaceDep
 ) -> ShipmentRead:
@@ -224,7 +249,10 @@ def extend_storage(
 @router.get(
     "/shipments/{tracking_number}/label",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    responses={
+        200: {"content": {"application/pdf": {}}},
+        **problem_responses(401, 404, 422, 429),
+    },
 )
 def get_label(tracking_number: str, session: SessionDep, principal: MarketplaceDep) -> Response:
     """The shipping label as a PDF with a Code 128 barcode."""
@@ -254,7 +282,13 @@ def get_label(tracking_number: str, session: SessionDep, principal: MarketplaceD
     )
 
 
-@router.post("/tracking-events", status_code=201, response_model=ShipmentRead, tags=["operations"])
+@router.post(
+    "/tracking-events",
+    status_code=201,
+    response_model=ShipmentRead,
+    tags=["operations"],
+    responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
+)
 def record_tracking_event(
     event_in: TrackingEventCreate, session: SessionDep, clock: ClockDep, _admin: AdminDep
 ) -> ShipmentRead:
@@ -272,12 +306,17 @@ def record_tracking_event(
     return service.read_shipment(session, shipment)
 
 
-@router.get("/reports/cod", response_model=CodReport, tags=["reports"])
+@router.get(
+    "/reports/cod",
+    response_model=CodReport,
+    tags=["reports"],
+    responses=problem_responses(401, 422, 429),
+)
 def cod_report(
     session: SessionDep,
     settings: SettingsDep,
     principal: MarketplaceDep,
-    day: Annotated[date, Query(alias="date", description="Local date, YYYY-MM-DD")],
+    day: Annotated[Day, Query(alias="date", description="Local date, YYYY-MM-DD")],
 ) -> CodReport:
     """Cash on delivery collected for this marketplace on a day, reconciled against what is due."""
     return service.cod_report(

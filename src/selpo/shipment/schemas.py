@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from selpo.kit.moments import Moment
 from selpo.shipment.rules import normalise_russian_mobile
 
 MAX_KOP = 100_000_000_00  # 100 million roubles: beyond any parcel
@@ -164,7 +165,7 @@ class TrackingEventCreate(BaseModel):
 
     tracking_number: str
     code: str
-    occurred_at: datetime
+    occurred_at: Moment
     office_index: str | None = Field(default=None, pattern=r"^\d{6}$")
     actor: str = Field(default="hub-scan", max_length=100)
     raw: dict[str, Any] | None = None

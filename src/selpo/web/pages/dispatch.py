@@ -6,7 +6,7 @@ the hubs of their district, a clerk the hub that is their own office.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from selpo.deps import ClockDep, SessionDep, SettingsDep
 from selpo.errors import Forbidden
+from selpo.kit.moments import Day
 from selpo.logistics import service as logistics_service
 from selpo.models import Hub
 from selpo.office import auth
@@ -52,7 +53,7 @@ def route_runs(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
-    day: Annotated[date | None, Query(alias="date")] = None,
+    day: Annotated[Day | None, Query(alias="date")] = None,
 ) -> Response:
     """Рейсы дня по узлам диспетчера."""
     workstation = auth.resolve(session, request.cookies.get(SESSION_COOKIE), now=clock.now())

@@ -14,6 +14,7 @@ this server's own scripts, styles and forms.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -22,14 +23,16 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from selpo.config import Settings
-from selpo.deps import ClockDep, SessionDep, SettingsDep
+from selpo.deps import ClockDep, RowId, SessionDep, SettingsDep
 from selpo.errors import DomainError, InvalidInput
+from selpo.kit.moments import day_in_range
 from selpo.models import PostOffice
 from selpo.office import auth, service
 from selpo.office.auth import Workstation
@@ -115,6 +118,10 @@ class PageRoute(APIRoute):
             except SessionExpired:
                 await rollback_request(request)
                 return _login_redirect(request)
+            except RequestValidationError:
+                await rollback_request(request)
+                refusal = InvalidInput("Неверный адрес или данные формы.", field="request")
+                return _error_page(request, refusal)
             except DomainError as exc:
                 await rollback_request(request)
                 return _error_page(request, exc)
@@ -400,7 +407,7 @@ def acceptance_start(desk: PostDeskDep) -> Response:
 
 
 @router.get("/{index}/acceptance/{acceptance_id}")
-def acceptance_page(desk: DeskDep, acceptance_id: int) -> Response:
+def acceptance_page(desk: DeskDep, acceptance_id: RowId) -> Response:
     """Scanning (open) or the discrepancy report (closed)."""
     acceptance = service.get_acceptance(desk.db, office=desk.office, acceptance_id=acceptance_id)
     view = service.acceptance_view(desk.db, office=desk.office, acceptance=acceptance)
@@ -413,7 +420,7 @@ def acceptance_page(desk: DeskDep, acceptance_id: int) -> Response:
 @router.post("/{index}/acceptance/{acceptance_id}/scan")
 def acceptance_scan(
     desk: PostDeskDep,
-    acceptance_id: int,
+    acceptance_id: RowId,
     barcode: Annotated[str, Form()] = "",
     damaged: Annotated[str, Form()] = "",
 ) -> Response:
@@ -442,8 +449,8 @@ def acceptance_scan(
 @router.post("/{index}/acceptance/{acceptance_id}/damaged/{scan_id}")
 def acceptance_damaged(
     desk: PostDeskDep,
-    acceptance_id: int,
-    scan_id: int,
+    acceptance_id: RowId,
+    scan_id: RowId,
     damaged: Annotated[str, Form()] = "",
 ) -> Response:
     """Set or clear the damage mark of a scanned parcel."""
@@ -461,7 +468,7 @@ def acceptance_damaged(
 
 
 @router.post("/{index}/acceptance/{acceptance_id}/close")
-def acceptance_close(desk: PostDeskDep, acceptance_id: int) -> Response:
+def acceptance_close(desk: PostDeskDep, acceptance_id: RowId) -> Response:
     """Close the acceptance and show its discrepancy report."""
     acceptance = service.get_acceptance(desk.db, office=desk.office, acceptance_id=acceptance_id)
     _attempt(
@@ -796,7 +803,7 @@ def receipt_page(desk: DeskDep, tracking_number: str, received: str = "") -> Res
         desk.db,
         office=desk.office,
         tracking_number=tracking_number,
-        received_kop=int(received) if received.isdigit() else None,
+        received_kop=int(received) if re.fullmatch(r"[0-9]{1,12}", received) else None,
     )
     return _page(desk, "office/receipt.html", active="issue", view=view)
 
@@ -843,7 +850,7 @@ def day_page(desk: DeskDep, day: str = "") -> Response:
     chosen: date = service.local_today(desk.office, desk.now)
     if day:
         try:
-            chosen = date.fromisoformat(day)
+            chosen = day_in_range(date.fromisoformat(day))
         except ValueError:
             raise InvalidInput("Дата — в виде ГГГГ-ММ-ДД.", field="day") from None
     report = service.day_report(desk.db, office=desk.office, day=chosen, now=desk.now)

@@ -21,14 +21,17 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from selpo.config import Settings
-from selpo.deps import ClockDep, SessionDep, SettingsDep
+from selpo.deps import MAX_ROW_ID, ClockDep, RowId, SessionDep, SettingsDep
 from selpo.errors import DomainError, Forbidden, InvalidInput
+from selpo.kit.moments import day_in_range
+from selpo.kit.request_id import request_id_of
 from selpo.models import District, Region
 from selpo.network import dashboard, kpi
 from selpo.office import auth
@@ -110,9 +113,9 @@ def _login_redirect(request: Request) -> Response:
     return response
 
 
-def _problem(exc: DomainError) -> Response:
+def _problem(request: Request, exc: DomainError) -> Response:
     return JSONResponse(
-        exc.problem(),
+        {**exc.problem(), "request_id": request_id_of(request)},
         status_code=exc.status_code,
         media_type=PROBLEM_JSON,
         headers={"Cache-Control": "no-store"},
@@ -142,10 +145,17 @@ class RegionRoute(APIRoute):
                 return await handler(request)
             except SessionExpired as exc:
                 await rollback_request(request)
-                return _problem(exc) if _is_api(request) else _login_redirect(request)
+                return _problem(request, exc) if _is_api(request) else _login_redirect(request)
+            except RequestValidationError:
+                refusal = InvalidInput("Неверный адрес или параметры запроса.", field="request")
+                return (
+                    _problem(request, refusal)
+                    if _is_api(request)
+                    else _error_page(request, refusal)
+                )
             except DomainError as exc:
                 await rollback_request(request)
-                return _problem(exc) if _is_api(request) else _error_page(request, exc)
+                return _problem(request, exc) if _is_api(request) else _error_page(request, exc)
 
         return guarded
 
@@ -211,8 +221,8 @@ ViewerDep = Annotated[Viewer, Depends(_viewer)]
 def _period(viewer: Viewer, first: str, last: str) -> kpi.Period:
     """The period asked for; by default the last 7 days ending today (the region's zone)."""
     try:
-        end = date.fromisoformat(last) if last else viewer.today
-        start = date.fromisoformat(first) if first else None
+        end = day_in_range(date.fromisoformat(last)) if last else viewer.today
+        start = day_in_range(date.fromisoformat(first)) if first else None
     except ValueError:
         raise InvalidInput("Дата — в виде ГГГГ-ММ-ДД.", field="from") from None
     if start is None:
@@ -224,9 +234,12 @@ def _int(value: str, field: str) -> int | None:
     if not value:
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise InvalidInput(f"{field}: нужно целое число.", field=field) from None
+    if abs(number) > MAX_ROW_ID:  # beyond any INTEGER column
+        raise InvalidInput(f"{field}: нет такого номера.", field=field)
+    return number
 
 
 def _district(viewer: Viewer, asked: str) -> int | None:
@@ -334,7 +347,7 @@ def scenarios_page(viewer: ViewerDep) -> Response:
 
 
 @router.get("/scenarios/runs/{run_id}")
-def run_page(viewer: ViewerDep, run_id: int) -> Response:
+def run_page(viewer: ViewerDep, run_id: RowId) -> Response:
     """One simulation run: its districts' figures and its offices' storage."""
     return _page(
         viewer,
