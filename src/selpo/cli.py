@@ -15,6 +15,7 @@ from rich.table import Table
 from selpo.config import Settings
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.errors import DomainError
+from selpo.jobs_cli import jobs_app
 from selpo.kit.clock import SystemClock
 from selpo.logistics.cli import timetable_app
 from selpo.marketplace import service as marketplace_service
@@ -37,6 +38,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(plan_app, name="plan")
 app.add_typer(clerk_app, name="clerk")
 app.add_typer(timetable_app, name="timetable")
+app.add_typer(jobs_app, name="jobs")
 app.command("simulate")(simulate_command)
 app.command("simulate-history")(history_command)
 marketplace_app = typer.Typer(

@@ -66,7 +66,45 @@ class Settings(BaseSettings):
     )
     sms_log_path: Path = Field(
         default=Path("var/sms.log"),
-        description="File the default SMS gateway appends messages to (phones masked).",
+        description=(
+            "File the development SMS gateway appends messages to (phones masked, texts as"
+            " sent); created readable by its owner only (0600)."
+        ),
+    )
+    webhook_allow_hosts: str = Field(
+        default="",
+        description=(
+            "Comma-separated host names or IPs a webhook URL may name over plain http and that"
+            " may resolve to loopback or private addresses (development and tests); empty:"
+            " every webhook is https to a public address."
+        ),
+    )
+    webhook_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="Longest one webhook attempt may take in all (connecting takes at most 3 s).",
+    )
+    webhook_concurrency: int = Field(
+        default=4,
+        ge=1,
+        description="Webhooks one subscription may have in flight at once, across workers.",
+    )
+    delivery_threads: int = Field(
+        default=16, ge=1, description="Webhooks one worker sends at once (SMS have 4 more)."
+    )
+    jobs_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "How often the worker runs its timed jobs (storage expiry, reminders, the"
+            " timetable); the two purges run at most hourly."
+        ),
+    )
+    jobs_chunk_size: int = Field(
+        default=200,
+        ge=1,
+        description="Rows a timed job handles per transaction; a full chunk is followed by more.",
     )
     map_tile_url: str | None = Field(
         default=None,

@@ -12,6 +12,7 @@ import random
 import signal
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,69 +26,160 @@ from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import Clock, SystemClock
 from selpo.logistics import service as logistics_service
 from selpo.notify import service as notify_service
-from selpo.notify.delivery import DEFAULT_BATCH, DeliveryReport, deliver_due, make_http_client
+from selpo.notify.delivery import (
+    DEFAULT_BATCH,
+    DeliveryLimits,
+    DeliveryReport,
+    Dispatcher,
+)
+from selpo.notify.destination import parse_allow_hosts
 from selpo.notify.sms import LogSmsGateway, SmsGateway
+from selpo.notify.transport import make_http_client
 from selpo.shipment import service as shipment_service
 
 log = logging.getLogger("selpo.worker")
 
 POLL_INTERVAL_S = 1.0
+DEFAULT_CHUNK = 200
+# The purges have nothing urgent to do: however short the jobs' cadence, at most hourly.
+PURGE_INTERVAL = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
 class TimedJob:
-    """A periodic job of some domain: ``run(session, now)`` returns how many things it did."""
+    """A periodic job of some domain: ``run(session, now, limit)`` handles at most ``limit``
+    things in one transaction and returns how many; a full chunk means there may be more."""
 
     name: str
     interval: timedelta
-    run: Callable[[Session, datetime], int]
+    run: Callable[[Session, datetime, int], int]
+    summary: str = ""
 
 
-def shipment_jobs(settings: Settings) -> list[TimedJob]:
-    """The shipment domain's timed jobs, configured from the settings."""
+def timed_jobs(settings: Settings) -> list[TimedJob]:
+    """Every domain's timed jobs, with their cadence from the settings."""
+    every = timedelta(seconds=settings.jobs_interval_s)
+    rare = max(every, PURGE_INTERVAL)
     reminder_days = settings.storage_reminder_days
     retention_days = settings.personal_data_retention_days
 
-    def remind(session: Session, now: datetime) -> int:
-        return shipment_service.send_storage_reminders(session, now, days_before=reminder_days)
+    def expire(session: Session, now: datetime, limit: int) -> int:
+        return shipment_service.expire_storage(session, now, limit=limit)
 
-    def purge(session: Session, now: datetime) -> int:
-        return shipment_service.purge_personal_data(session, now, retention_days=retention_days)
+    def remind(session: Session, now: datetime, limit: int) -> int:
+        return shipment_service.send_storage_reminders(
+            session, now, days_before=reminder_days, limit=limit
+        )
+
+    def purge_personal(session: Session, now: datetime, limit: int) -> int:
+        return shipment_service.purge_personal_data(
+            session, now, retention_days=retention_days, limit=limit
+        )
+
+    def purge_outbox(session: Session, now: datetime, limit: int) -> int:
+        return notify_service.purge_finished_messages(session, now, limit=limit)
+
+    def advance(session: Session, now: datetime, limit: int) -> int:
+        return logistics_service.advance_parcels(session, now, limit=limit)
 
     return [
-        TimedJob("expire_storage", timedelta(minutes=5), shipment_service.expire_storage),
-        TimedJob("storage_reminders", timedelta(minutes=30), remind),
-        TimedJob("purge_personal_data", timedelta(hours=6), purge),
+        TimedJob("storage-expiry", every, expire, "parcels past their storage deadline expire"),
+        TimedJob(
+            "storage-reminders",
+            every,
+            remind,
+            f"SMS reminders {reminder_days} days before storage ends",
+        ),
+        TimedJob(
+            "advance-parcels",
+            every,
+            advance,
+            "vans depart and arrive along the timetable (tracking events)",
+        ),
+        TimedJob(
+            "purge-personal-data",
+            rare,
+            purge_personal,
+            f"recipients' names and phones erased {retention_days} days after the end",
+        ),
+        TimedJob(
+            "purge-finished-outbox",
+            rare,
+            purge_outbox,
+            "sent, dead and cancelled outbox rows deleted after 30 days",
+        ),
     ]
 
 
-TIMED_JOBS: list[TimedJob] = [
-    TimedJob("purge_finished_outbox", timedelta(hours=6), notify_service.purge_finished_messages),
-    TimedJob("advance_parcels", timedelta(minutes=5), logistics_service.advance_parcels),
-]
+def find_job(jobs: Iterable[TimedJob], name: str) -> TimedJob | None:
+    """The job of that name (underscores accepted for dashes)."""
+    wanted = name.strip().lower().replace("_", "-")
+    return next((job for job in jobs if job.name == wanted), None)
+
+
+def run_job(
+    session_factory: sessionmaker[Session],
+    job: TimedJob,
+    now: datetime,
+    *,
+    chunk: int = DEFAULT_CHUNK,
+    max_chunks: int | None = None,
+) -> tuple[int, int]:
+    """Run a job to the end now, one short transaction per chunk; return (things done, chunks)."""
+    done = chunks = 0
+    while max_chunks is None or chunks < max_chunks:
+        with session_scope(session_factory) as session:
+            count = job.run(session, now, chunk)
+        done += count
+        chunks += 1
+        if count < chunk:
+            break
+    return done, chunks
 
 
 class JobScheduler:
-    """Runs each job, in its own transaction, when its interval has passed since its last run."""
+    """Runs each job when its interval has passed, one chunk (one transaction) per call; a job
+    whose chunk was full runs its next chunk on the next call, between delivery passes."""
 
-    def __init__(self, jobs: Iterable[TimedJob]) -> None:
+    def __init__(self, jobs: Iterable[TimedJob], *, chunk: int = DEFAULT_CHUNK) -> None:
         self.jobs = list(jobs)
+        self.chunk = chunk
         self.last_run: dict[str, datetime] = {}
+        self._unfinished: set[str] = set()
+
+    @property
+    def has_more(self) -> bool:
+        """Whether a job left a full chunk behind (more may be waiting)."""
+        return bool(self._unfinished)
 
     def run_due(self, session_factory: sessionmaker[Session], now: datetime) -> dict[str, int]:
-        """Run the jobs that are due; return what each that succeeded did."""
+        """Run one chunk of each job that is due; return what each that succeeded did."""
         done: dict[str, int] = {}
         for job in self.jobs:
             last = self.last_run.get(job.name)
-            if last is not None and now - last < job.interval:
+            unfinished = job.name in self._unfinished
+            if not unfinished and last is not None and now - last < job.interval:
                 continue
-            # Set before running: a failing job waits its interval instead of failing every loop.
-            self.last_run[job.name] = now
+            if not unfinished:
+                # Set before running: a failing job waits its interval instead of failing
+                # every loop.
+                self.last_run[job.name] = now
+            self._unfinished.discard(job.name)
             try:
                 with session_scope(session_factory) as session:
-                    done[job.name] = job.run(session, now)
-            except Exception:  # one job's failure must not stop delivery or the other jobs
-                log.exception("timed job %s failed; its transaction was rolled back", job.name)
+                    done[job.name] = job.run(session, now, self.chunk)
+            except Exception as exc:  # one job's failure must not stop delivery or the others
+                # The class and where, never the message: a database error's text may quote
+                # the row's values (a phone, an SMS with its code).
+                log.error(
+                    "timed job %s failed (%s); its transaction was rolled back\n%s",
+                    job.name,
+                    type(exc).__name__,
+                    _where(exc),
+                )
+                continue
+            if done[job.name] >= self.chunk:
+                self._unfinished.add(job.name)
         return done
 
 
@@ -105,19 +197,22 @@ class Worker:
         batch_size: int = DEFAULT_BATCH,
         poll_interval_s: float = POLL_INTERVAL_S,
         rng: random.Random | None = None,
+        limits: DeliveryLimits | None = None,
+        chunk: int = DEFAULT_CHUNK,
     ) -> None:
         self.session_factory = session_factory
         self.clock = clock
         self.http = http
         self.sms_gateway = sms_gateway
-        self.scheduler = JobScheduler(jobs)
+        self.scheduler = JobScheduler(jobs, chunk=chunk)
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
         self.rng = rng or random.Random()
+        self.limits = limits or DeliveryLimits()
         self._stop = threading.Event()
 
     def stop(self) -> None:
-        """Ask the loop to finish the message in hand and return."""
+        """Ask the loop to finish the messages in hand and return."""
         self._stop.set()
 
     @property
@@ -125,50 +220,90 @@ class Worker:
         """Whether a stop was asked for."""
         return self._stop.is_set()
 
-    def run_once(self) -> DeliveryReport:
-        """Deliver one batch of due messages, then run the timed jobs that are due."""
-        now = self.clock.now()
-        report = deliver_due(
+    def _dispatcher(self) -> Dispatcher:
+        return Dispatcher(
             self.session_factory,
-            now=now,
             http=self.http,
             sms_gateway=self.sms_gateway,
-            limit=self.batch_size,
+            limits=self.limits,
             rng=self.rng,
-            stopping=self._stop.is_set,
         )
-        if report.claimed:
-            log.info(
-                "outbox: %d sent, %d to retry, %d dead, %d cancelled",
-                report.sent,
-                report.retried,
-                report.dead,
-                report.cancelled,
-            )
+
+    def _pass(self, dispatcher: Dispatcher) -> DeliveryReport:
+        now = self.clock.now()
+        report = dispatcher.pump(now, claim=not self.stopping, limit=self.batch_size)
+        _log_report(report)
         if not self.stopping:
             for name, count in self.scheduler.run_due(self.session_factory, now).items():
                 if count:
                     log.info("timed job %s: %d", name, count)
         return report
 
+    def run_once(self) -> DeliveryReport:
+        """Deliver one batch of due messages (waiting for every attempt), then run one chunk of
+        each timed job that is due."""
+        dispatcher = self._dispatcher()
+        try:
+            report = self._pass(dispatcher)
+            finished = dispatcher.finish(self.clock.now)
+            _log_report(finished)
+            report.add(finished)
+        finally:
+            dispatcher.close()
+        return report
+
     def run(self, *, once: bool = False, stop_after_s: float | None = None) -> None:
-        """Loop until stopped (or after one pass, or after ``stop_after_s`` seconds)."""
+        """Loop until stopped (or after one pass, or after ``stop_after_s`` seconds).
+
+        Claims are made whenever a lane has room: at each poll, and as soon as an attempt
+        finishes, so a slow receiver never holds up the next messages.
+        """
+        if once:
+            self.run_once()
+            return
         started = time.monotonic()
-        while not self.stopping:
+        dispatcher = self._dispatcher()
+        try:
+            while not self.stopping:
+                try:
+                    report = self._pass(dispatcher)
+                except Exception as exc:
+                    # The database may be away for a moment (failover): wait and try again.
+                    log.error(
+                        "delivery pass failed (%s); retrying in %.0f s\n%s",
+                        type(exc).__name__,
+                        self.poll_interval_s,
+                        _where(exc),
+                    )
+                    report = DeliveryReport()
+                if stop_after_s is not None and time.monotonic() - started >= stop_after_s:
+                    return
+                busy = report.claimed >= self.batch_size or self.scheduler.has_more
+                if dispatcher.in_flight:
+                    dispatcher.wait(0 if self.scheduler.has_more else self.poll_interval_s)
+                elif not busy:
+                    self._stop.wait(self.poll_interval_s)
+        finally:
             try:
-                report = self.run_once()
-            except Exception:
-                if once:
-                    raise
-                # The database may be away for a moment (failover): wait and try again.
-                log.exception("delivery pass failed; retrying in %.0f s", self.poll_interval_s)
-                report = DeliveryReport()
-            if once:
-                return
-            if stop_after_s is not None and time.monotonic() - started >= stop_after_s:
-                return
-            if report.claimed < self.batch_size:  # a full batch means more are due: go on
-                self._stop.wait(self.poll_interval_s)
+                _log_report(dispatcher.finish(self.clock.now))
+            finally:
+                dispatcher.close()
+
+
+def _where(exc: BaseException) -> str:
+    """The traceback's frames (files, lines, code) without the exception's message."""
+    return "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+
+
+def _log_report(report: DeliveryReport) -> None:
+    if report.sent or report.retried or report.dead or report.cancelled or report.lost_claim:
+        log.info(
+            "outbox: %d sent, %d to retry, %d dead, %d cancelled",
+            report.sent,
+            report.retried,
+            report.dead,
+            report.cancelled,
+        )
 
 
 def _install_stop_handlers(worker: Worker) -> Callable[[], None]:
@@ -181,7 +316,7 @@ def _install_stop_handlers(worker: Worker) -> Callable[[], None]:
     }
 
     def handle(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %s: stopping after the message in hand", signal.Signals(signum).name)
+        log.info("signal %s: stopping after the messages in hand", signal.Signals(signum).name)
         worker.stop()
         # A second signal of the same kind acts as it did before (Ctrl-C twice interrupts).
         signal.signal(signum, previous[signal.Signals(signum)])
@@ -206,13 +341,22 @@ def _build_worker(
     """A worker on the configured database, and what closes its connections."""
     check_production_secrets(settings)
     engine = create_db_engine(settings.database_url, echo=settings.database_echo)
-    http = make_http_client()
+    # httpx logs every request's full URL at INFO; a subscriber's URL may carry its own token.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger("httpx").level))
+    allow_hosts = parse_allow_hosts(settings.webhook_allow_hosts)
+    http = make_http_client(allow_hosts=allow_hosts, max_connections=settings.delivery_threads)
     worker = Worker(
         make_session_factory(engine),
         clock=clock or SystemClock(),
         http=http,
         sms_gateway=sms_gateway or LogSmsGateway(settings.sms_log_path),
-        jobs=[*TIMED_JOBS, *shipment_jobs(settings)] if jobs is None else jobs,
+        jobs=timed_jobs(settings) if jobs is None else jobs,
+        limits=DeliveryLimits(
+            webhook_threads=settings.delivery_threads,
+            per_subscription=settings.webhook_concurrency,
+            attempt_timeout_s=settings.webhook_timeout_s,
+        ),
+        chunk=settings.jobs_chunk_size,
     )
 
     def close() -> None:
@@ -250,7 +394,7 @@ class BackgroundWorker:
     close: Callable[[], None]
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        """Finish the message in hand, then close the worker's connections."""
+        """Finish the messages in hand, then close the worker's connections."""
         self.worker.stop()
         self.thread.join(timeout_s)
         self.close()

@@ -15,9 +15,12 @@ from selpo.db import session_scope
 from selpo.marketplace import service as marketplace_service
 from selpo.models import OutboxMessage, WebhookSubscription
 from selpo.notify import service
-from selpo.notify.delivery import make_http_client
+from selpo.notify.transport import make_http_client
 from tests.conftest import TEST_NOW
 from tests.fixtures.receiver import Receiver
+
+# Test receivers listen on loopback: they are on the development allow list.
+LOOPBACK = frozenset({"127.0.0.1"})
 
 
 class RecordingSmsGateway:
@@ -48,7 +51,7 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def http() -> Iterator[httpx.Client]:
     """The HTTP client the worker uses."""
-    with make_http_client() as client:
+    with make_http_client(allow_hosts=LOOPBACK) as client:
         yield client
 
 
@@ -83,7 +86,12 @@ def subscribe(
     """A committed subscription."""
     with session_scope(session_factory) as session:
         return service.create_subscription(
-            session, marketplace_id=marketplace_id, url=url, events=list(events), now=now
+            session,
+            marketplace_id=marketplace_id,
+            url=url,
+            events=list(events),
+            now=now,
+            allow_hosts=LOOPBACK,
         )
 
 

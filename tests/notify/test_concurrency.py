@@ -14,10 +14,11 @@ from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.migrate import upgrade_to_head
 from selpo.models import OutboxMessage
 from selpo.notify import service
-from selpo.notify.delivery import ClaimedMessage, claim_due, deliver_due, make_http_client
+from selpo.notify.delivery import ClaimedMessage, claim_due, deliver_due
+from selpo.notify.transport import make_http_client
 from tests.conftest import TEST_NOW
 from tests.fixtures.receiver import Receiver
-from tests.notify.conftest import RecordingSmsGateway, make_marketplace, subscribe
+from tests.notify.conftest import LOOPBACK, RecordingSmsGateway, make_marketplace, subscribe
 
 WORKERS = 2
 EVENTS = 60
@@ -80,7 +81,7 @@ def test_simultaneous_claims_are_disjoint(engines: list[Engine], receiver: Recei
     def claim(worker: int) -> None:
         with session_scope(factories[worker]) as session:
             barrier.wait()
-            claims[worker] = claim_due(session, now=TEST_NOW, limit=EVENTS)
+            claims[worker] = claim_due(session, now=TEST_NOW, limit=EVENTS, per_subscription=EVENTS)
             barrier.wait()  # both hold their claim transactions open at the same time
 
     _in_threads([threading.Thread(target=claim, args=(w,)) for w in range(WORKERS)])
@@ -99,7 +100,7 @@ def test_workers_racing_through_a_backlog_send_each_event_once(
 
     def work(worker: int) -> None:
         try:
-            with make_http_client() as http:
+            with make_http_client(allow_hosts=LOOPBACK) as http:
                 barrier.wait()
                 while deliver_due(
                     factories[worker],

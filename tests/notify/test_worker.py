@@ -23,7 +23,7 @@ from selpo.migrate import upgrade_to_head
 from selpo.models import OutboxMessage
 from selpo.notify import service
 from selpo.notify.sms import LogSmsGateway
-from selpo.worker import TIMED_JOBS, JobScheduler, TimedJob, Worker, run_worker
+from selpo.worker import JobScheduler, TimedJob, Worker, run_worker, timed_jobs
 from tests.conftest import TEST_NOW
 from tests.fixtures.receiver import Receiver
 from tests.notify.conftest import (
@@ -47,11 +47,11 @@ class TestJobScheduler:
     def test_runs_each_job_once_per_interval(self, session_factory: sessionmaker[Session]) -> None:
         calls: list[tuple[str, datetime]] = []
 
-        def hourly(session: Session, now: datetime) -> int:
+        def hourly(session: Session, now: datetime, limit: int) -> int:
             calls.append(("hourly", now))
             return 2
 
-        def daily(session: Session, now: datetime) -> int:
+        def daily(session: Session, now: datetime, limit: int) -> int:
             calls.append(("daily", now))
             return 0
 
@@ -69,11 +69,11 @@ class TestJobScheduler:
     def test_a_failing_job_is_rolled_back_and_the_others_still_run(
         self, session_factory: sessionmaker[Session], caplog: pytest.LogCaptureFixture
     ) -> None:
-        def broken(session: Session, now: datetime) -> int:
+        def broken(session: Session, now: datetime, limit: int) -> int:
             service.queue_sms(session, phone="+79161234567", text="half done", now=now)
             raise RuntimeError("job bug")
 
-        def fine(session: Session, now: datetime) -> int:
+        def fine(session: Session, now: datetime, limit: int) -> int:
             service.queue_sms(session, phone="+79161234567", text="done", now=now)
             return 1
 
@@ -90,11 +90,18 @@ class TestJobScheduler:
         # It waits its interval like any other job rather than failing on every loop.
         assert scheduler.run_due(session_factory, TEST_NOW + timedelta(minutes=1)) == {}
 
-    def test_the_default_jobs_include_the_outbox_purge_and_the_timetable(self) -> None:
-        names = [job.name for job in TIMED_JOBS]
-        assert "purge_finished_outbox" in names
-        assert "advance_parcels" in names
-        assert len(set(names)) == len(names)
+    def test_the_default_jobs_and_their_cadence_come_from_the_settings(self) -> None:
+        jobs = {job.name: job.interval for job in timed_jobs(Settings(jobs_interval_s=30))}
+        assert set(jobs) == {
+            "storage-expiry",
+            "storage-reminders",
+            "advance-parcels",
+            "purge-personal-data",
+            "purge-finished-outbox",
+        }
+        assert jobs["storage-expiry"] == jobs["advance-parcels"] == timedelta(seconds=30)
+        assert jobs["purge-finished-outbox"] == timedelta(hours=1)  # purges stay rarer
+        assert timed_jobs(Settings())[0].interval == timedelta(minutes=1)  # the default
 
 
 class TestRunWorker:
@@ -117,7 +124,7 @@ class TestRunWorker:
         gateway = RecordingSmsGateway()
 
         run_worker(
-            Settings(database_url=scratch_url),
+            Settings(database_url=scratch_url, webhook_allow_hosts="127.0.0.1"),
             once=True,
             clock=FrozenClock(TEST_NOW),
             sms_gateway=gateway,

@@ -1494,10 +1494,11 @@ def _record_scans(session: Session, scans: list[shipment_service.Scan], now: dat
     return sum(1 for o in outcomes if o.error is None)
 
 
-def _arrive(session: Session, now: datetime) -> int:
+def _arrive(session: Session, now: datetime, limit: int | None = None) -> int:
     """Every van that reached an office by ``now``: ``arrived_at_office`` at the stop's time,
     in one batch, for parcels still on the way that the office did not scan itself."""
-    arrivals = repository.due_arrivals(session, now, ARRIVALS_PER_PASS)
+    cap = ARRIVALS_PER_PASS if limit is None else min(limit, ARRIVALS_PER_PASS)
+    arrivals = repository.due_arrivals(session, now, cap)
     if not arrivals:
         return 0
     repository.mark_arrived(session, [a.entry_id for a in arrivals])
@@ -1544,9 +1545,10 @@ def next_departure(session: Session, after: datetime) -> datetime | None:
     return min(next_run(loaded.network, r.id, after).departure for r in loaded.network.routes)
 
 
-def advance_parcels(session: Session, now: datetime) -> int:
+def advance_parcels(session: Session, now: datetime, *, limit: int | None = None) -> int:
     """Move parcels along the timetable up to ``now`` (a timed worker job); return how many
-    tracking events were recorded.
+    tracking events were recorded. ``limit`` bounds the runs departed and the arrivals
+    recorded in one pass (call again while it returns at least ``limit``).
 
     Every run that has left by ``now`` and carries waiting parcels is planned (unless it
     was) and departed: ``departed_hub`` at its departure; every van that has reached its
@@ -1569,17 +1571,21 @@ def advance_parcels(session: Session, now: datetime) -> int:
         if run is not None and run.departure <= now:
             due.setdefault(run.route_id, set()).add(run.departure)
     recorded = 0
+    departed_runs = 0
     for route_id in sorted(due):
+        if limit is not None and departed_runs >= limit:
+            break
         route = loaded.route(route_id)
         pending = sorted(due[route_id])
         departure = pending[0]
         waiting: dict[int, _Parcel] | None = None  # the route's parcels, read when needed
         planned = 0
-        while planned < MAX_RUNS_PER_PASS:
+        while planned < MAX_RUNS_PER_PASS and (limit is None or departed_runs < limit):
             departed = repository.run_departed(session, route_id, departure)
             rolled = False
             if not departed:
                 planned += 1
+                departed_runs += 1
                 if waiting is None:
                     stops = loaded.stop_of[route_id]
                     waiting = {p.row.shipment_id: p for p in _waiting(session, loaded, stops)}
@@ -1602,4 +1608,4 @@ def advance_parcels(session: Session, now: datetime) -> int:
             if not later or min(later) > now:
                 break
             departure = min(later)
-    return recorded + _arrive(session, now)
+    return recorded + _arrive(session, now, limit)

@@ -14,8 +14,19 @@ class OutboxMessage(Base):
     transaction of the change it reports and sent later by the worker."""
 
     __tablename__ = "outbox_message"
-    # The worker's claim query: pending rows by due time.
-    __table_args__ = (Index("ix_outbox_message_due", "status", "available_at"),)
+    # The worker's claim queries: pending rows by due time, overall and per subscription.
+    __table_args__ = (
+        Index("ix_outbox_message_due", "status", "available_at"),
+        Index(
+            "ix_outbox_message_subscription_due",
+            "subscription_id",
+            "status",
+            "available_at",
+            "id",
+        ),
+        # Claims running now (per subscription, against its concurrency limit).
+        Index("ix_outbox_message_claimed_until", "claimed_until"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # webhook | sms
@@ -38,3 +49,8 @@ class OutboxMessage(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # The last attempt: when, the HTTP status it got (none for SMS or no answer), how long it took.
+    # Never the body of the answer.
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_duration_ms: Mapped[int | None] = mapped_column(Integer)

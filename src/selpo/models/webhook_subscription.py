@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from selpo.db import Base, UTCDateTime
@@ -25,3 +25,7 @@ class WebhookSubscription(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The endpoint's health: failures in a row (refused, timed out, 5xx) and, while failing,
+    # the moment before which none of its messages is tried (one probe at a time after it).
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,8 +1,17 @@
-"""Delivery of the outbox: claim due rows, send them outside any transaction, record the result.
+"""Delivery of the outbox: claim due rows fairly, send them in parallel lanes, record results.
 
-Claims are leases (``claimed_until``): a worker that dies mid-batch leaves its rows claimable
-again once the lease runs out. On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets many workers claim
-side by side without ever taking the same row; SQLite has a single writer, so one UPDATE claims.
+* **Lanes.** Recipients' SMS are claimed first and sent on threads of their own; webhooks share
+  a bounded pool in which each subscription may hold only a few places, so a slow or dead
+  endpoint holds back only its own messages.
+* **Endpoint health.** A refused connection, a timeout or a 5xx puts the subscription on hold
+  (a short, growing, jittered pause): its other messages wait instead of each timing out in
+  turn, and after the pause one message probes. The first success lifts the hold and the
+  backlog drains as fast as the receiver answers. A 4xx is that message's own problem: it
+  retries on its own backoff and the endpoint is not held.
+* **Claims are leases** (``claimed_until``), short enough that a crashed worker's rows come
+  back within a minute, renewed for attempts still running. On PostgreSQL ``FOR UPDATE SKIP
+  LOCKED`` lets many workers claim side by side; SQLite has a single writer, so one UPDATE
+  claims, re-checking the rows are still free.
 """
 
 from __future__ import annotations
@@ -10,32 +19,50 @@ from __future__ import annotations
 import json
 import logging
 import random
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 import httpx
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, case, func, or_, select, union_all, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selpo.db import session_scope
 from selpo.models import OutboxMessage, WebhookSubscription
+from selpo.notify.destination import DestinationRefused, HostNotFound
 from selpo.notify.signing import SIGNATURE_HEADER, sign
 from selpo.notify.sms import SmsGateway, mask_phone
+from selpo.notify.transport import (
+    ATTEMPT_TIMEOUT_S,
+    USER_AGENT,
+    attempt_deadline,
+)
+from selpo.notify.transport import make_http_client as make_http_client
 
 log = logging.getLogger("selpo.notify")
 
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
+# An endpoint that fails is held 2 s, 4 s, 8 s ... at most 30 s between probes: a dead one
+# costs one attempt every half minute, and one that comes back is found within that.
+HOLD_BASE = timedelta(seconds=2)
+HOLD_CAP = timedelta(seconds=30)
 # Retried for a day after the row was queued, then dead-lettered (visible and replayable).
 DELIVERY_WINDOW = timedelta(hours=24)
 DEFAULT_BATCH = 20
-# A lease outlasts a whole batch even if every receiver times out (20 x 10 s < 5 min).
-DEFAULT_LEASE = timedelta(minutes=5)
-WEBHOOK_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-USER_AGENT = "selpo-webhooks/1"
+# Far longer than an attempt may take (ATTEMPT_TIMEOUT_S), short enough that the rows of a
+# worker that died come back within a minute. Attempts still running are renewed.
+DEFAULT_LEASE = timedelta(seconds=45)
+PER_SUBSCRIPTION = 4
+WEBHOOK_THREADS = 16
+SMS_THREADS = 4
+EXPIRE_BATCH = 500
+CLAIM_BRANCHES = 100  # subscriptions per claim statement (SQLite allows 500 compound terms)
+EXPIRE_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -53,14 +80,22 @@ class ClaimedMessage:
     url: str | None = None
     secret: str | None = None
     subscription_active: bool = True
+    subscription_id: int | None = None
 
 
 @dataclass(frozen=True)
 class SendResult:
-    """What one attempt gave: sent, or the reason it was not."""
+    """What one attempt gave: sent, or why not (a text safe to show the subscriber).
+
+    ``endpoint_failed`` says the endpoint itself is unwell (no connection, no answer in time,
+    5xx, 429, refused address), as opposed to a refusal of this one message (other 4xx).
+    """
 
     ok: bool
     error: str | None = None
+    endpoint_failed: bool = False
+    status_code: int | None = None
+    duration_ms: int | None = None
 
 
 @dataclass
@@ -73,8 +108,28 @@ class DeliveryReport:
     dead: int = 0
     cancelled: int = 0
     lost_claim: int = 0
-    released: int = 0
     errors: list[str] = field(default_factory=list)
+
+    def add(self, other: DeliveryReport) -> None:
+        """Add another pass's counts to this one."""
+        self.claimed += other.claimed
+        self.sent += other.sent
+        self.retried += other.retried
+        self.dead += other.dead
+        self.cancelled += other.cancelled
+        self.lost_claim += other.lost_claim
+        self.errors.extend(other.errors)
+
+
+@dataclass(frozen=True)
+class DeliveryLimits:
+    """How much a worker sends at once."""
+
+    webhook_threads: int = WEBHOOK_THREADS
+    sms_threads: int = SMS_THREADS
+    per_subscription: int = PER_SUBSCRIPTION
+    lease: timedelta = DEFAULT_LEASE
+    attempt_timeout_s: float = ATTEMPT_TIMEOUT_S
 
 
 def retry_delay(failures: int, rng: random.Random) -> timedelta:
@@ -84,43 +139,144 @@ def retry_delay(failures: int, rng: random.Random) -> timedelta:
     return timedelta(seconds=rng.uniform(0, ceiling))
 
 
+def hold_delay(failures: int, rng: random.Random) -> timedelta:
+    """How long a failing endpoint is left alone: half of min(30 s, 2 s * 2^(failures-1)),
+    plus a random part up to the other half (never near zero, never in step with others)."""
+    exponent = min(max(failures - 1, 0), 20)
+    ceiling = min(HOLD_CAP.total_seconds(), HOLD_BASE.total_seconds() * 2**exponent)
+    return timedelta(seconds=ceiling / 2 + rng.uniform(0, ceiling / 2))
+
+
+def _claimable(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        OutboxMessage.status == "pending",
+        OutboxMessage.available_at <= now,
+        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
+    )
+
+
+def _sms_candidates(session: Session, *, now: datetime, limit: int) -> list[int]:
+    # SMS have no subscription: the (subscription_id, status, available_at) index finds them
+    # without walking past a webhook backlog.
+    query = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.subscription_id.is_(None), *_claimable(now), OutboxMessage.kind == "sms"
+        )
+        .order_by(OutboxMessage.available_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def _webhook_candidates(
+    session: Session, *, now: datetime, limit: int, per_subscription: int
+) -> list[int]:
+    """Ids to claim, taken round-robin over the subscriptions that are not on hold, each up to
+    its free places (``per_subscription`` minus the claims running anywhere; one while it is
+    failing), oldest first within each.
+
+    One small index range per subscription (the subscriptions are few, their backlogs may be
+    long), so the cost does not grow with a backlog held behind a dead endpoint.
+    """
+    running: dict[int | None, int] = {}
+    # Only claimed pending rows have a lease in the future (recording clears it); few rows,
+    # counted here so the planner walks the claimed_until index rather than group the table.
+    for subscription_id in session.scalars(
+        select(OutboxMessage.subscription_id).where(OutboxMessage.claimed_until > now)
+    ):
+        running[subscription_id] = running.get(subscription_id, 0) + 1
+    places: dict[int, int] = {}
+    for subscription_id, failures in session.execute(
+        select(WebhookSubscription.id, WebhookSubscription.consecutive_failures).where(
+            # Recently stopped ones too: a message published as it was stopped is cancelled.
+            or_(
+                WebhookSubscription.active.is_(True),
+                WebhookSubscription.deactivated_at >= now - DELIVERY_WINDOW,
+            ),
+            or_(WebhookSubscription.held_until.is_(None), WebhookSubscription.held_until <= now),
+        )
+    ):
+        free = (1 if failures else per_subscription) - running.get(subscription_id, 0)
+        if free > 0:
+            places[subscription_id] = free
+    per_subscription_due: dict[int, list[tuple[datetime, int]]] = {}
+    subscriptions = sorted(places)
+    for start in range(0, len(subscriptions), CLAIM_BRANCHES):
+        branches = [
+            select(OutboxMessage.id, OutboxMessage.subscription_id, OutboxMessage.available_at)
+            .where(OutboxMessage.subscription_id == subscription_id, *_claimable(now))
+            .order_by(OutboxMessage.available_at, OutboxMessage.id)
+            .limit(places[subscription_id])
+            .subquery()
+            for subscription_id in subscriptions[start : start + CLAIM_BRANCHES]
+        ]
+        query = union_all(
+            *(select(b.c.id, b.c.subscription_id, b.c.available_at) for b in branches)
+        )
+        for message_id, subscription_id, available_at in session.execute(query):
+            per_subscription_due.setdefault(subscription_id, []).append((available_at, message_id))
+    # Round-robin: every subscription's oldest first, then every second oldest, and so on.
+    ranked = sorted(
+        (rank, available_at, message_id)
+        for due in per_subscription_due.values()
+        for rank, (available_at, message_id) in enumerate(sorted(due))
+    )
+    return [message_id for _, _, message_id in ranked[:limit]]
+
+
+def _claim_ids(
+    session: Session, ids: list[int], *, now: datetime, lease: timedelta, token: str
+) -> None:
+    if not ids:
+        return
+    claim = update(OutboxMessage).values(claim_token=token, claimed_until=now + lease)
+    if session.get_bind().dialect.name == "postgresql":
+        # Lock the chosen rows still free and skip those another worker holds; a statement of
+        # its own, so the rows claimed are exactly the rows locked.
+        locked = list(
+            session.scalars(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.id.in_(ids), *_claimable(now))
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if locked:
+            session.execute(claim.where(OutboxMessage.id.in_(locked)))
+    else:
+        # SQLite: the UPDATE re-checks that the rows are still free under the write lock.
+        session.execute(claim.where(OutboxMessage.id.in_(ids), *_claimable(now)))
+
+
 def claim_due(
     session: Session,
     *,
     now: datetime,
     limit: int = DEFAULT_BATCH,
     lease: timedelta = DEFAULT_LEASE,
+    sms_limit: int | None = None,
+    per_subscription: int = PER_SUBSCRIPTION,
 ) -> list[ClaimedMessage]:
-    """Claim up to ``limit`` due pending rows until ``now + lease``; return them, oldest first."""
+    """Claim due pending rows until ``now + lease``: SMS first (up to ``sms_limit``, default
+    ``limit``), then webhooks fairly up to ``limit`` in all; return them, SMS first."""
     token = uuid.uuid4().hex
-    claimable = (
-        OutboxMessage.status == "pending",
-        OutboxMessage.available_at <= now,
-        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
-    )
-    due = (
-        select(OutboxMessage.id)
-        .where(*claimable)
-        .order_by(OutboxMessage.available_at, OutboxMessage.id)
-        .limit(limit)
-    )
-    claim = update(OutboxMessage).values(claim_token=token, claimed_until=now + lease)
-    if session.get_bind().dialect.name == "postgresql":
-        # Lock the chosen rows until commit and skip rows another worker holds. A statement of
-        # its own, so the rows claimed are exactly the rows locked whatever plan PostgreSQL
-        # would pick for a locking subquery inside the UPDATE.
-        ids = list(session.scalars(due.with_for_update(skip_locked=True)))
-        if not ids:
-            return []
-        session.execute(claim.where(OutboxMessage.id.in_(ids)))
-    else:
-        # SQLite: one statement takes the write lock before it reads, so claims serialise.
-        session.execute(claim.where(OutboxMessage.id.in_(due), *claimable))
+    sms_ids = _sms_candidates(session, now=now, limit=limit if sms_limit is None else sms_limit)
+    _claim_ids(session, sms_ids, now=now, lease=lease, token=token)
+    room = limit - len(sms_ids)
+    webhook_ids: list[int] = []
+    if room > 0:
+        webhook_ids = _webhook_candidates(
+            session, now=now, limit=room, per_subscription=per_subscription
+        )
+        _claim_ids(session, webhook_ids, now=now, lease=lease, token=token)
+    if not sms_ids and not webhook_ids:
+        return []
     rows = session.execute(
         select(OutboxMessage, WebhookSubscription)
         .outerjoin(WebhookSubscription, OutboxMessage.subscription_id == WebhookSubscription.id)
-        .where(OutboxMessage.claim_token == token)
-        .order_by(OutboxMessage.available_at, OutboxMessage.id)
+        # By id (the primary key) first: the token alone has no index.
+        .where(OutboxMessage.id.in_(sms_ids + webhook_ids), OutboxMessage.claim_token == token)
+        .order_by((OutboxMessage.kind != "sms"), OutboxMessage.available_at, OutboxMessage.id)
     )
     return [
         ClaimedMessage(
@@ -135,9 +291,55 @@ def claim_due(
             url=subscription.url if subscription else None,
             secret=subscription.secret if subscription else None,
             subscription_active=subscription.active if subscription else True,
+            subscription_id=message.subscription_id,
         )
         for message, subscription in rows
     ]
+
+
+def renew_claims(
+    session: Session, messages: Iterable[ClaimedMessage], *, now: datetime, lease: timedelta
+) -> int:
+    """Extend the lease of claims still ours (attempts still running); return how many."""
+    renewed = 0
+    for message in messages:
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == message.claim_token)
+            .values(claimed_until=now + lease)
+        )
+        renewed += cast(CursorResult[Any], result).rowcount
+    return renewed
+
+
+def expire_held(session: Session, *, now: datetime, limit: int = EXPIRE_BATCH) -> int:
+    """Dead-letter webhooks whose delivery window closed while their endpoint was on hold (they
+    would otherwise wait for a probe); return how many."""
+    ids = list(
+        session.scalars(
+            select(OutboxMessage.id)
+            .join(WebhookSubscription, OutboxMessage.subscription_id == WebhookSubscription.id)
+            .where(
+                *_claimable(now),
+                OutboxMessage.created_at <= now - DELIVERY_WINDOW,
+                WebhookSubscription.held_until > now,
+            )
+            .limit(limit)
+        )
+    )
+    if not ids:
+        return 0
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), *_claimable(now))
+        .values(
+            status="dead",
+            last_error=func.coalesce(
+                OutboxMessage.last_error, "the endpoint was failing for the whole window"
+            ),
+        )
+    )
+    return cast(CursorResult[Any], result).rowcount
 
 
 def webhook_body(payload: dict[str, Any]) -> bytes:
@@ -145,8 +347,19 @@ def webhook_body(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def send_webhook(http: httpx.Client, message: ClaimedMessage, *, now: datetime) -> SendResult:
-    """POST one event to its subscription, signed; any 2xx answer means sent."""
+def _elapsed_ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
+
+
+def send_webhook(
+    http: httpx.Client,
+    message: ClaimedMessage,
+    *,
+    now: datetime,
+    timeout_s: float = ATTEMPT_TIMEOUT_S,
+) -> SendResult:
+    """POST one event to its subscription, signed, within ``timeout_s`` in all; any 2xx means
+    sent. What the receiver answers is never read beyond its status."""
     if message.url is None or message.secret is None:
         return SendResult(False, "the message has no subscription")
     body = webhook_body(message.payload)
@@ -157,28 +370,84 @@ def send_webhook(http: httpx.Client, message: ClaimedMessage, *, now: datetime) 
         "X-Selpo-Event-Type": message.event_type or "",
         SIGNATURE_HEADER: sign(message.secret, body, int(now.timestamp())),
     }
+    started = time.monotonic()
     try:
-        # Stream so the answer's body is never read: a receiver could send anything back.
         # Redirects are not followed: the signed event goes only to the registered URL.
-        with http.stream("POST", message.url, content=body, headers=headers) as response:
+        with (
+            attempt_deadline(timeout_s),
+            http.stream("POST", message.url, content=body, headers=headers) as response,
+        ):
             status = response.status_code
-    except Exception as exc:  # connection refused, timeout, bad URL: all mean "try later"
-        return SendResult(False, f"{type(exc).__name__}: {exc}"[:500])
+    except DestinationRefused as refusal:
+        return SendResult(False, f"refused: {refusal}", True, duration_ms=_elapsed_ms(started))
+    except HostNotFound:
+        return SendResult(False, "the host name does not resolve", True, None, _elapsed_ms(started))
+    except httpx.TimeoutException:
+        error = f"no answer within {timeout_s:g} s"
+        return SendResult(False, error, True, duration_ms=_elapsed_ms(started))
+    except httpx.ConnectError:
+        return SendResult(False, "could not connect", True, duration_ms=_elapsed_ms(started))
+    except Exception as exc:  # TLS, protocol, a bad URL: the class only, never the details
+        error = f"failed: {type(exc).__name__}"
+        return SendResult(False, error, True, duration_ms=_elapsed_ms(started))
+    elapsed = _elapsed_ms(started)
     if 200 <= status < 300:
-        return SendResult(True)
-    return SendResult(False, f"HTTP {status}")
+        return SendResult(True, status_code=status, duration_ms=elapsed)
+    endpoint_failed = status >= 500 or status in (408, 429)
+    return SendResult(False, f"HTTP {status}", endpoint_failed, status, elapsed)
 
 
 def send_sms(gateway: SmsGateway, message: ClaimedMessage) -> SendResult:
     """Hand one text message to the gateway; an exception means not sent."""
-    phone = str(message.payload["phone"])
+    started = time.monotonic()
     try:
-        gateway.send(phone, str(message.payload["text"]))
+        gateway.send(str(message.payload["phone"]), str(message.payload["text"]))
     except Exception as exc:  # a gateway adapter may fail in any way; the outbox retries
-        # The message may echo the number back: keep only the masked form in the row.
-        error = f"{type(exc).__name__}: {exc}".replace(phone, mask_phone(phone))
-        return SendResult(False, error[:500])
-    return SendResult(True)
+        # Only the class: the message may echo the number or the text (a pickup code).
+        error = f"the gateway failed: {type(exc).__name__}"
+        return SendResult(False, error, duration_ms=_elapsed_ms(started))
+    return SendResult(True, duration_ms=_elapsed_ms(started))
+
+
+def _hold_endpoint(
+    session: Session, subscription_id: int, *, now: datetime, rng: random.Random
+) -> datetime:
+    # Attempts that were already running when the endpoint went on hold fail together: they
+    # count as one failure, so the hold grows per probe, not per message in flight.
+    escalate = or_(WebhookSubscription.held_until.is_(None), WebhookSubscription.held_until <= now)
+    failures = session.execute(
+        update(WebhookSubscription)
+        .where(WebhookSubscription.id == subscription_id)
+        .values(
+            consecutive_failures=WebhookSubscription.consecutive_failures
+            + case((escalate, 1), else_=0)
+        )
+        .returning(WebhookSubscription.consecutive_failures)
+    ).scalar_one()
+    until = now + hold_delay(failures, rng)
+    session.execute(
+        update(WebhookSubscription)
+        .where(
+            WebhookSubscription.id == subscription_id,
+            or_(WebhookSubscription.held_until.is_(None), WebhookSubscription.held_until < until),
+        )
+        .values(held_until=until)
+    )
+    return until
+
+
+def _endpoint_answered(session: Session, subscription_id: int) -> None:
+    session.execute(
+        update(WebhookSubscription)
+        .where(
+            WebhookSubscription.id == subscription_id,
+            or_(
+                WebhookSubscription.consecutive_failures > 0,
+                WebhookSubscription.held_until.is_not(None),
+            ),
+        )
+        .values(consecutive_failures=0, held_until=None)
+    )
 
 
 def record_result(
@@ -195,16 +464,32 @@ def record_result(
         "attempts": message.attempts + 1,
         "claim_token": None,
         "claimed_until": None,
+        "last_attempt_at": now,
+        "last_status_code": result.status_code,
+        "last_duration_ms": result.duration_ms,
     }
     deadline = message.created_at + DELIVERY_WINDOW
     if result.ok:
         values.update(status="sent", sent_at=now, last_error=None)
     elif now >= deadline:
         values.update(status="dead", last_error=result.error)
+    elif result.endpoint_failed and message.subscription_id is not None:
+        # The endpoint is held; this message goes behind the ones not yet tried, so the next
+        # probe is another message (one the endpoint chokes on cannot block the rest).
+        until = _hold_endpoint(session, message.subscription_id, now=now, rng=rng)
+        values.update(status="pending", available_at=min(until, deadline), last_error=result.error)
     else:
         # The last retry falls on the deadline itself rather than after it.
         next_attempt = min(now + retry_delay(message.attempts + 1, rng), deadline)
         values.update(status="pending", available_at=next_attempt, last_error=result.error)
+    if (
+        message.subscription_id is not None
+        and result.status_code is not None
+        and not result.endpoint_failed
+    ):
+        # It answered (2xx, or a 4xx about this message): alive, so its hold is lifted and
+        # its backlog is claimable at once.
+        _endpoint_answered(session, message.subscription_id)
     if message.kind == "sms" and values["status"] != "pending":
         # The text may hold a pickup code (stored hashed elsewhere) and the phone is personal
         # data: once the SMS is sent or given up, keep only the masked number.
@@ -219,19 +504,6 @@ def record_result(
     return str(values["status"])
 
 
-def release_claims(session: Session, messages: list[ClaimedMessage]) -> int:
-    """Give claimed messages back unsent, claimable again at once; return how many."""
-    released = 0
-    for message in messages:
-        result = session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == message.claim_token)
-            .values(claim_token=None, claimed_until=None)
-        )
-        released += cast(CursorResult[Any], result).rowcount
-    return released
-
-
 def _cancel(session: Session, message: ClaimedMessage) -> None:
     session.execute(
         update(OutboxMessage)
@@ -240,42 +512,115 @@ def _cancel(session: Session, message: ClaimedMessage) -> None:
     )
 
 
-def deliver_due(
-    session_factory: sessionmaker[Session],
-    *,
-    now: datetime,
-    http: httpx.Client,
-    sms_gateway: SmsGateway,
-    limit: int = DEFAULT_BATCH,
-    lease: timedelta = DEFAULT_LEASE,
-    rng: random.Random | None = None,
-    stopping: Callable[[], bool] | None = None,
-) -> DeliveryReport:
-    """Claim a batch of due messages, send each, and record each result in its own transaction.
+@dataclass
+class _InFlight:
+    message: ClaimedMessage
+    claimed_at: datetime
 
-    When ``stopping()`` turns true mid-batch, the messages not yet sent are released at once
-    rather than left for their lease to run out.
+
+class Dispatcher:
+    """Claims what its lanes have room for, sends on their threads, records what finished.
+
+    Only the thread calling ``pump`` touches the database; the lanes' threads only send.
     """
-    rng = rng or random.Random()
-    with session_scope(session_factory) as session:
-        batch = claim_due(session, now=now, limit=limit, lease=lease)
-    report = DeliveryReport(claimed=len(batch))
-    for position, message in enumerate(batch):
-        if stopping is not None and stopping():
-            with session_scope(session_factory) as session:
-                report.released = release_claims(session, batch[position:])
-            break
-        if message.kind == "webhook" and not message.subscription_active:
-            with session_scope(session_factory) as session:
-                _cancel(session, message)
-            report.cancelled += 1
-            continue
-        if message.kind == "sms":
-            result = send_sms(sms_gateway, message)
-        else:
-            result = send_webhook(http, message, now=now)
-        with session_scope(session_factory) as session:
-            status = record_result(session, message, result, now=now, rng=rng)
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        http: httpx.Client,
+        sms_gateway: SmsGateway,
+        limits: DeliveryLimits | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.http = http
+        self.sms_gateway = sms_gateway
+        self.limits = limits or DeliveryLimits()
+        self.rng = rng or random.Random()
+        self._webhooks = ThreadPoolExecutor(self.limits.webhook_threads, "selpo-webhook")
+        self._sms = ThreadPoolExecutor(self.limits.sms_threads, "selpo-sms")
+        self._running: dict[Future[SendResult], _InFlight] = {}
+        self._expired_at: datetime | None = None
+
+    @property
+    def in_flight(self) -> int:
+        """How many attempts are running."""
+        return len(self._running)
+
+    def _room(self, kind: str) -> int:
+        busy = sum(1 for f in self._running.values() if f.message.kind == kind)
+        threads = self.limits.sms_threads if kind == "sms" else self.limits.webhook_threads
+        return threads - busy
+
+    def pump(
+        self, now: datetime, *, claim: bool = True, limit: int | None = None
+    ) -> DeliveryReport:
+        """Record the attempts that finished, renew long-running claims, then (unless ``claim``
+        is false) claim and start what the lanes have room for, at most ``limit``."""
+        report = DeliveryReport()
+        finished = [f for f in self._running if f.done()]
+        stale = [
+            flight
+            for flight in self._running.values()
+            if now - flight.claimed_at >= self.limits.lease / 2
+        ]
+        sms_room = self._room("sms")
+        room = sms_room + self._room("webhook")
+        if limit is not None:
+            room = min(room, limit)
+        if not (finished or stale or (claim and room > 0)):
+            return report
+        with session_scope(self.session_factory) as session:
+            for future in finished:
+                self._record(session, future, now=now, report=report)
+            if stale:
+                renew_claims(session, [f.message for f in stale], now=now, lease=self.limits.lease)
+                for flight in stale:
+                    flight.claimed_at = now
+            batch: list[ClaimedMessage] = []
+            if claim and room > 0:
+                if self._expired_at is None or now - self._expired_at >= EXPIRE_EVERY:
+                    report.dead += expire_held(session, now=now)
+                    self._expired_at = now
+                batch = claim_due(
+                    session,
+                    now=now,
+                    limit=room,
+                    lease=self.limits.lease,
+                    sms_limit=min(sms_room, room),
+                    per_subscription=self.limits.per_subscription,
+                )
+                for message in batch:
+                    if message.kind == "webhook" and not message.subscription_active:
+                        _cancel(session, message)
+                        report.cancelled += 1
+        report.claimed = len(batch)
+        for message in batch:
+            if message.kind == "webhook" and not message.subscription_active:
+                continue
+            if message.kind == "sms":
+                future = self._sms.submit(send_sms, self.sms_gateway, message)
+            else:
+                future = self._webhooks.submit(
+                    send_webhook,
+                    self.http,
+                    message,
+                    now=now,
+                    timeout_s=self.limits.attempt_timeout_s,
+                )
+            self._running[future] = _InFlight(message, now)
+        return report
+
+    def _record(
+        self, session: Session, future: Future[SendResult], *, now: datetime, report: DeliveryReport
+    ) -> None:
+        message = self._running.pop(future).message
+        try:
+            result = future.result()
+        except Exception as exc:  # a bug in a sender: count it as a failed attempt
+            result = SendResult(False, f"failed: {type(exc).__name__}")
+        status = record_result(session, message, result, now=now, rng=self.rng)
         if status == "sent":
             report.sent += 1
         elif status == "pending":
@@ -289,11 +634,54 @@ def deliver_due(
             report.lost_claim += 1
         if result.error is not None:
             report.errors.append(f"message {message.id}: {result.error}")
-    return report
+
+    def wait(self, timeout_s: float) -> None:
+        """Block until an attempt finishes or ``timeout_s`` passes."""
+        if self._running:
+            wait(list(self._running), timeout=timeout_s, return_when=FIRST_COMPLETED)
+
+    def finish(self, clock: Callable[[], datetime]) -> DeliveryReport:
+        """Wait for every running attempt (each ends within its time bound) and record it."""
+        report = DeliveryReport()
+        while self._running:
+            wait(list(self._running), return_when=FIRST_COMPLETED)
+            report.add(self.pump(clock(), claim=False))
+        return report
+
+    def close(self) -> None:
+        """Stop the lanes' threads (after ``finish``, none is busy)."""
+        self._webhooks.shutdown(wait=True)
+        self._sms.shutdown(wait=True)
 
 
-def make_http_client() -> httpx.Client:
-    """The HTTP client webhook delivery uses: bounded timeouts, no redirects."""
-    return httpx.Client(
-        timeout=WEBHOOK_TIMEOUT, follow_redirects=False, headers={"User-Agent": USER_AGENT}
+def deliver_due(
+    session_factory: sessionmaker[Session],
+    *,
+    now: datetime,
+    http: httpx.Client,
+    sms_gateway: SmsGateway,
+    limit: int = DEFAULT_BATCH,
+    lease: timedelta = DEFAULT_LEASE,
+    rng: random.Random | None = None,
+    per_subscription: int = PER_SUBSCRIPTION,
+) -> DeliveryReport:
+    """One pass: claim up to ``limit`` due messages, send them in parallel, record each result,
+    all at ``now`` (the worker's loop uses ``Dispatcher`` directly and keeps claiming)."""
+    dispatcher = Dispatcher(
+        session_factory,
+        http=http,
+        sms_gateway=sms_gateway,
+        limits=DeliveryLimits(
+            webhook_threads=limit,
+            sms_threads=limit,
+            per_subscription=per_subscription,
+            lease=lease,
+        ),
+        rng=rng,
     )
+    try:
+        report = dispatcher.pump(now, limit=limit)
+        report.add(dispatcher.finish(lambda: now))
+    finally:
+        dispatcher.close()
+    return report

@@ -6,13 +6,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from selpo.deps import ClockDep, RowId, SessionDep
+from selpo.deps import ClockDep, RowId, SessionDep, SettingsDep
 from selpo.errors import InvalidInput, problem_responses
 from selpo.kit.moments import Moment
 from selpo.marketplace.deps import MarketplaceDep
 from selpo.marketplace.errors import MissingApiKey
 from selpo.marketplace.service import Principal
 from selpo.notify import service
+from selpo.notify.destination import parse_allow_hosts
 from selpo.notify.schemas import (
     ReplayResult,
     WebhookDeliveryPage,
@@ -44,14 +45,20 @@ def create_webhook(
     session: SessionDep,
     clock: ClockDep,
     principal: MarketplaceDep,
+    settings: SettingsDep,
 ) -> WebhookSubscriptionCreated:
-    """Subscribe a URL to events; the answer holds the signing secret, shown this once."""
+    """Subscribe an https URL to events; the answer holds the signing secret, shown this once.
+
+    The URL's host must resolve to public addresses only (no loopback, private, link-local
+    or metadata addresses): 422 naming `url` otherwise.
+    """
     subscription = service.create_subscription(
         session,
         marketplace_id=_marketplace_id(principal),
         url=subscription_in.url,
         events=subscription_in.events,
         now=clock.now(),
+        allow_hosts=parse_allow_hosts(settings.webhook_allow_hosts),
     )
     return WebhookSubscriptionCreated.model_validate(subscription)
 

@@ -12,7 +12,10 @@ class WebhookSubscriptionCreate(BaseModel):
 
     url: str = Field(
         max_length=2000,
-        description="http(s) URL that receives the signed POSTs",
+        description=(
+            "https URL that receives the signed POSTs; its host must resolve to public"
+            " addresses only"
+        ),
         examples=["https://market.example/selpo/webhooks"],
     )
     events: list[str] = Field(
@@ -32,6 +35,12 @@ class WebhookSubscriptionRead(BaseModel):
     events: list[str]
     active: bool
     created_at: datetime
+    held_until: datetime | None = Field(
+        default=None,
+        description=(
+            "While the endpoint is failing: no delivery is tried before then (one probe after)"
+        ),
+    )
 
 
 class WebhookSubscriptionCreated(WebhookSubscriptionRead):
@@ -59,7 +68,14 @@ class WebhookDeliveryRead(BaseModel):
     created_at: datetime
     available_at: datetime = Field(description="When the next attempt is due (if pending)")
     sent_at: datetime | None
-    last_error: str | None
+    last_error: str | None = Field(
+        description="Why the last attempt failed (no connection, a timeout, `HTTP 503` ...)"
+    )
+    last_attempt_at: datetime | None = Field(description="When the last attempt was made")
+    last_status_code: int | None = Field(
+        description="HTTP status the receiver answered the last attempt with, if it answered"
+    )
+    last_duration_ms: int | None = Field(description="How long the last attempt took")
 
 
 class WebhookDeliveryPage(BaseModel):

@@ -14,13 +14,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 from sqlalchemy import CursorResult, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from selpo.errors import InvalidInput
 from selpo.models import OutboxMessage, WebhookSubscription
+from selpo.notify.destination import (
+    DestinationRefused,
+    Resolver,
+    check_destination,
+    system_resolve,
+)
 from selpo.notify.errors import WebhookSubscriptionNotFound
 
 EVENT_TYPES = (
@@ -241,13 +246,14 @@ def queue_sms_many(session: Session, *, messages: Sequence[Sms], now: datetime) 
         session.execute(insert(OutboxMessage), rows)
 
 
-def _checked_url(url: str) -> str:
+def _checked_url(url: str, *, allow_hosts: frozenset[str], resolve: Resolver) -> str:
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
-        raise InvalidInput("the webhook URL must be an absolute http(s) URL", field="url")
     if len(url) > MAX_URL_LENGTH:
         raise InvalidInput(f"the webhook URL is longer than {MAX_URL_LENGTH}", field="url")
+    try:
+        check_destination(url, allow_hosts=allow_hosts, resolve=resolve)
+    except DestinationRefused as refusal:
+        raise InvalidInput(str(refusal), field="url") from None
     return url
 
 
@@ -266,12 +272,23 @@ def _checked_events(events: Sequence[str]) -> list[str]:
 
 
 def create_subscription(
-    session: Session, *, marketplace_id: int, url: str, events: Sequence[str], now: datetime
+    session: Session,
+    *,
+    marketplace_id: int,
+    url: str,
+    events: Sequence[str],
+    now: datetime,
+    allow_hosts: frozenset[str] = frozenset(),
+    resolve: Resolver = system_resolve,
 ) -> WebhookSubscription:
-    """Subscribe a URL of the marketplace to event types, with a new signing secret."""
+    """Subscribe a URL of the marketplace to event types, with a new signing secret.
+
+    The URL must be https to a host whose addresses are all public, unless the host is on
+    ``allow_hosts`` (development: http and any address). ``resolve`` looks names up.
+    """
     subscription = WebhookSubscription(
         marketplace_id=marketplace_id,
-        url=_checked_url(url),
+        url=_checked_url(url, allow_hosts=allow_hosts, resolve=resolve),
         events=_checked_events(events),
         secret=SECRET_PREFIX + secrets.token_urlsafe(32),
         active=True,
@@ -402,14 +419,25 @@ def count_messages(session: Session) -> OutboxCounts:
     return OutboxCounts(**counts)
 
 
-def purge_finished_messages(session: Session, now: datetime) -> int:
-    """Delete outbox rows created more than 30 days ago that are no longer pending."""
+def purge_finished_messages(session: Session, now: datetime, *, limit: int = 1000) -> int:
+    """Delete up to ``limit`` outbox rows created more than 30 days ago that are no longer
+    pending (call again while it returns ``limit``)."""
+    ids = list(
+        session.scalars(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.created_at < now - OUTBOX_RETENTION,
+                OutboxMessage.status != "pending",
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+    )
+    if not ids:
+        return 0
     result = session.execute(
         delete(OutboxMessage)
-        .where(
-            OutboxMessage.created_at < now - OUTBOX_RETENTION,
-            OutboxMessage.status != "pending",
-        )
+        .where(OutboxMessage.id.in_(ids))
         .execution_options(synchronize_session=False)
     )
     return cast(CursorResult[Any], result).rowcount

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,9 +35,11 @@ def mask_phone(phone: str) -> str:
 
 
 class LogSmsGateway:
-    """The default gateway: no provider, each message goes to the Python log and a file.
+    """The development gateway: no provider, each message is appended to a file.
 
-    Both are logs, so the phone is masked in both; a real provider adapter gets the full number.
+    The file stands in for the recipient's phone, so it holds the text as sent (pickup codes
+    included) with the phone masked; it is created readable by its owner only (0600). The
+    Python log says only that a message went out, never its text.
     """
 
     def __init__(self, path: Path = DEFAULT_SMS_LOG) -> None:
@@ -44,11 +47,14 @@ class LogSmsGateway:
         self._lock = threading.Lock()
 
     def send(self, phone: str, text: str) -> None:
-        """Log the message with the phone masked and append it to the file."""
+        """Append the message to the file with the phone masked; log that it was written."""
         masked = mask_phone(phone)
-        log.info("SMS to %s: %s", masked, text)
         line = f"{datetime.now(UTC).isoformat()}\t{masked}\t{text.replace(chr(10), ' ')}\n"
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as file:
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(descriptor, "a", encoding="utf-8") as file:
+                # A file made before this rule (or under a loose umask) is narrowed too.
+                os.fchmod(file.fileno(), 0o600)
                 file.write(line)
+        log.info("SMS to %s written to %s (%d characters)", masked, self.path, len(text))

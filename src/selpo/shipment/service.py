@@ -1212,14 +1212,15 @@ def complete_return(
 # ---------------------------------------------------------------------------- timed jobs
 
 
-def expire_storage(session: Session, now: datetime) -> int:
-    """Mark every parcel whose storage deadline passed as expired (a worker job)."""
+def expire_storage(session: Session, now: datetime, *, limit: int = 1000) -> int:
+    """Mark parcels whose storage deadline passed as expired, at most ``limit`` (a worker job
+    and ``selpo jobs run storage-expiry``; call again while it returns ``limit``)."""
     query = (
         select(Shipment)
         .where(Shipment.status == S.READY_FOR_PICKUP, Shipment.storage_deadline < now)
         .order_by(Shipment.id)
         .with_for_update(skip_locked=True)
-        .limit(1000)
+        .limit(limit)
     )
     shipments = list(session.scalars(query))
     moves = [_Move(s, S.STORAGE_EXPIRED, "storage_expired", now, "worker") for s in shipments]
@@ -1230,8 +1231,11 @@ def expire_storage(session: Session, now: datetime) -> int:
     return len(shipments)
 
 
-def send_storage_reminders(session: Session, now: datetime, *, days_before: int = 2) -> int:
-    """Remind recipients whose storage ends within ``days_before`` days (a worker job)."""
+def send_storage_reminders(
+    session: Session, now: datetime, *, days_before: int = 2, limit: int = 1000
+) -> int:
+    """Remind recipients whose storage ends within ``days_before`` days, at most ``limit`` (a
+    worker job; call again while it returns ``limit``)."""
     horizon = now + timedelta(days=days_before)
     query = (
         select(Shipment)
@@ -1243,7 +1247,7 @@ def send_storage_reminders(session: Session, now: datetime, *, days_before: int 
         )
         .order_by(Shipment.id)
         .with_for_update(skip_locked=True)
-        .limit(1000)
+        .limit(limit)
     )
     shipments = list(session.scalars(query))
     offices = repository.offices_by_id(session, {s.destination_office_id for s in shipments})
@@ -1268,8 +1272,11 @@ def send_storage_reminders(session: Session, now: datetime, *, days_before: int 
     return len(shipments)
 
 
-def purge_personal_data(session: Session, now: datetime, *, retention_days: int = 90) -> int:
-    """Erase the recipient's name and phone of shipments ended long enough ago (a worker job)."""
+def purge_personal_data(
+    session: Session, now: datetime, *, retention_days: int = 90, limit: int = 1000
+) -> int:
+    """Erase the recipient's name and phone of shipments ended long enough ago, at most
+    ``limit`` (a worker job; call again while it returns ``limit``)."""
     cutoff = now - timedelta(days=retention_days)
     query = (
         select(Shipment)
@@ -1278,7 +1285,7 @@ def purge_personal_data(session: Session, now: datetime, *, retention_days: int 
             Shipment.finished_at < cutoff,
             Shipment.personal_data_purged_at.is_(None),
         )
-        .limit(1000)
+        .limit(limit)
     )
     count = 0
     for shipment in session.scalars(query):
