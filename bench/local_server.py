@@ -55,9 +55,26 @@ def _wait_ready(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
     raise RuntimeError(f"the server did not answer /healthz within {SERVER_START_TIMEOUT_S:g} s")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children alive now (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 @contextmanager
-def serve(database_url: str, log: Path, *, extra: Sequence[str] = ()) -> Iterator[str]:
-    """Run the application on ``database_url`` until the block ends; yield its base URL."""
+def serve_process(
+    database_url: str, log: Path, *, extra: Sequence[str] = ()
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run the application on ``database_url`` until the block ends; yield its base URL and
+    the server process (``--workers N`` makes it the parent of N worker processes)."""
     port = free_port()
     command = [
         sys.executable,
@@ -82,7 +99,7 @@ def serve(database_url: str, log: Path, *, extra: Sequence[str] = ()) -> Iterato
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_ready(process, base, log)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         try:
@@ -90,3 +107,10 @@ def serve(database_url: str, log: Path, *, extra: Sequence[str] = ()) -> Iterato
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def serve(database_url: str, log: Path, *, extra: Sequence[str] = ()) -> Iterator[str]:
+    """Run the application on ``database_url`` until the block ends; yield its base URL."""
+    with serve_process(database_url, log, extra=extra) as (base, _process):
+        yield base

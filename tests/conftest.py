@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from selpo.app import create_app
 from selpo.config import BUNDLED_REGION_DIR, Settings
-from selpo.db import create_db_engine, normalise_url, session_scope
+from selpo.db import create_db_engine, normalise_url, read_connection, session_scope
 from selpo.kit.clock import FrozenClock
 from selpo.migrate import upgrade_to_head
 from selpo.network.importer import import_region
@@ -115,7 +115,9 @@ def seeded_engine(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 @pytest.fixture
 def connection(seeded_engine: Engine) -> Iterator[Connection]:
     """A connection inside an outer transaction that is rolled back after the test."""
-    with seeded_engine.connect() as conn:
+    # Deferred on SQLite: the outer transaction takes the write lock only when the test
+    # writes, so a test may still read the seeded database from a connection of its own.
+    with read_connection(seeded_engine) as conn:
         outer = conn.begin()
         yield conn
         outer.rollback()

@@ -16,7 +16,7 @@ from starlette.requests import cookie_parser
 from starlette.types import Scope
 
 from selpo.config import Settings, check_production_secrets
-from selpo.db import create_db_engine, make_session_factory
+from selpo.db import create_db_engine, make_session_factory, read_connection
 from selpo.errors import PROBLEM_JSON, DomainError, Problem, problem_body, status_title
 from selpo.kit.body_limit import BodyLimitMiddleware
 from selpo.kit.clock import Clock, SystemClock
@@ -224,7 +224,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
         """Say whether the service and its database answer."""
-        with engine.connect() as connection:
+        with read_connection(engine) as connection:
             connection.execute(text("SELECT 1"))
         return {"status": "ok", "database": engine.dialect.name}
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from fastapi import FastAPI
 from rich.console import Console
 from rich.table import Table
 
@@ -51,6 +52,13 @@ err_console = Console(stderr=True)
 
 def _settings() -> Settings:
     return Settings()
+
+
+def http_app() -> FastAPI:
+    """The application of one server process (``selpo serve --workers N`` starts N)."""
+    from selpo.app import create_app
+
+    return create_app(_settings())
 
 
 @app.callback()
@@ -290,6 +298,13 @@ def serve(
     worker: Annotated[
         bool, typer.Option(help="Also run the worker (outbox, timed jobs) in this process")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes (each has its own pool of up to 40 database connections)",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the API and the web pages."""
     import uvicorn
@@ -315,7 +330,19 @@ def serve(
         console.print("  worker:         running in this process (outbox, timed jobs)")
     try:
         # uvicorn's own access line would print query strings; selpo.access replaces it.
-        uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
+        if workers == 1:
+            uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
+        else:
+            application.state.engine.dispose()  # each process builds its own application
+            uvicorn.run(
+                "selpo.cli:http_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="info",
+                access_log=False,
+            )
     finally:
         if background is not None:
             background.stop()

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Connection, DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -48,7 +49,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+# How long a SQLite connection waits for the write lock before giving up. Write transactions
+# begin with BEGIN IMMEDIATE, so writers queue here instead of failing later: 30 s is far
+# beyond any transaction selpo makes (a 1,000-parcel batch or a worker chunk holds the lock
+# for well under a second), so a writer fails only if the database is stuck, and matches
+# the time an HTTP client commonly waits for an answer.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_POOL_SIZE = 10
+PG_MAX_OVERFLOW = 30
+# Execution option naming how a SQLite transaction begins: "immediate" (the default: take
+# the write lock at once and queue for it) or "deferred" (read-only sessions: a WAL reader
+# never waits and never blocks a writer).
+BEGIN_MODE = "selpo_begin"
+# ``Session.info`` key of a read-only session: it refuses to write (see below).
+READ_ONLY = "selpo_read_only"
+
+
+class WriteInReadOnlySession(RuntimeError):
+    """Code tried to write through a read-only session (a deferred SQLite transaction)."""
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy issue BEGIN itself (below), so SAVEPOINTs and rollbacks behave as
     # documented instead of pysqlite's implicit transactions.
     dbapi_connection.isolation_level = None
@@ -56,12 +77,97 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
-def _begin_sqlite(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+class SqliteWriters:
+    """This process's writers to one SQLite database, let in one at a time.
+
+    SQLite's own queue for the write lock is a busy handler that polls with growing sleeps (up
+    to 100 ms), so under contention the lock often sits free while waiters sleep, and a late
+    arrival can overtake a writer that waited long. In-process writers therefore first queue
+    here, on a lock handed over the moment a transaction ends; SQLite's busy timeout still
+    orders writers of other processes (a second server, the CLI, a separate worker).
+    """
+
+    HELD = "selpo_sqlite_writer"  # key in the pooled connection's info: it holds the gate
+    _by_file: ClassVar[dict[str, SqliteWriters]] = {}
+    _by_file_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self) -> None:
+        self._gate = threading.Lock()
+
+    @classmethod
+    def of(cls, database: str) -> SqliteWriters:
+        """The one queue of a database file in this process (every engine on it shares it:
+        the server's, and the worker's when it runs in the same process)."""
+        key = str(Path(database).resolve())
+        with cls._by_file_lock:
+            writers = cls._by_file.get(key)
+            if writers is None:
+                writers = cls._by_file[key] = cls()
+            return writers
+
+    def begin(self, connection: Connection) -> None:
+        # A deferred transaction that reads and then writes asks for the write lock too late:
+        # if another writer committed since it began reading, SQLite answers "database is
+        # locked" at once, without waiting. So every transaction takes the lock at BEGIN,
+        # except the read-only ones, which never ask for it.
+        if connection.get_execution_options().get(BEGIN_MODE) == "deferred":
+            connection.exec_driver_sql("BEGIN")
+            return
+        if not self._gate.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise TimeoutError("waited too long for SQLite's write lock")
+        connection.info[self.HELD] = True
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self.end(connection)
+            raise
+
+    def end(self, connection: Connection) -> None:
+        if connection.info.pop(self.HELD, False):
+            self._gate.release()
+
+    def _release(self, record: Any) -> None:
+        # A connection returned or dropped without its transaction ending normally.
+        if record is not None and record.info.pop(self.HELD, False):
+            self._gate.release()
+
+    def _on_reset(self, _dbapi_connection: Any, record: Any, _state: Any) -> None:
+        self._release(record)
+
+    def _on_invalidate(self, _dbapi_connection: Any, record: Any, _exception: Any) -> None:
+        self._release(record)
+
+    def _on_close(self, _dbapi_connection: Any, record: Any) -> None:
+        self._release(record)
+
+    def listen(self, engine: Engine) -> None:
+        event.listen(engine, "begin", self.begin)
+        event.listen(engine, "commit", self.end)
+        event.listen(engine, "rollback", self.end)
+        event.listen(engine.pool, "reset", self._on_reset)
+        event.listen(engine.pool, "invalidate", self._on_invalidate)
+        event.listen(engine.pool, "soft_invalidate", self._on_invalidate)
+        event.listen(engine.pool, "close", self._on_close)
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_flush_when_read_only(session: Session, _context: Any, _instances: Any) -> None:
+    if not session.info.get(READ_ONLY):
+        return
+    if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+        raise WriteInReadOnlySession("a read-only session (GET request) tried to write")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_dml_when_read_only(state: ORMExecuteState) -> None:
+    if state.session.info.get(READ_ONLY) and (
+        state.is_insert or state.is_update or state.is_delete
+    ):
+        raise WriteInReadOnlySession("a read-only session (GET request) tried to write")
 
 
 def normalise_url(url: str) -> str:
@@ -80,10 +186,21 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
-        event.listen(engine, "begin", _begin_sqlite)
+        event.listen(engine, "connect", _configure_sqlite)
+        writers = SqliteWriters.of(database) if database and database != ":memory:" else None
+        (writers or SqliteWriters()).listen(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # Up to 40 connections: as many as the thread pool that runs the requests' database work
+    # (AnyIO's default of 40 threads), so a thread never waits for a connection that only
+    # another waiting thread could give back (the 30 s stall of issue 12). Ten stay open.
+    return create_engine(
+        url, echo=echo, pool_pre_ping=True, pool_size=PG_POOL_SIZE, max_overflow=PG_MAX_OVERFLOW
+    )
+
+
+def read_connection(engine: Engine) -> Connection:
+    """A connection for reading only: on SQLite its transactions begin deferred."""
+    return engine.connect().execution_options(**{BEGIN_MODE: "deferred"})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -91,15 +208,38 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-@contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit when the block succeeds, roll back when it raises."""
-    session = factory()
+def open_session(factory: sessionmaker[Session], *, read_only: bool = False) -> Session:
+    """A new session (no connection yet): ``read_only`` ones begin deferred on SQLite and
+    refuse to write on every backend."""
+    if not read_only:
+        return factory()
+    session = factory(execution_options={BEGIN_MODE: "deferred"})
+    session.info[READ_ONLY] = True
+    return session
+
+
+def end_session(session: Session, *, commit: bool) -> None:
+    """Commit (rolling back if the commit fails) or roll back, then close."""
     try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        if commit:
+            try:
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+        else:
+            session.rollback()
     finally:
         session.close()
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session], *, read_only: bool = False) -> Iterator[Session]:
+    """One unit of work: commit when the block succeeds, roll back when it raises."""
+    session = open_session(factory, read_only=read_only)
+    try:
+        yield session
+    except BaseException:
+        end_session(session, commit=False)
+        raise
+    end_session(session, commit=True)

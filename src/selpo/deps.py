@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from selpo.config import Settings
-from selpo.db import session_scope
+from selpo.db import end_session, open_session
 from selpo.kit.clock import Clock
 
 
@@ -21,10 +23,35 @@ async def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed on success, rolled back on any error."""
-    with session_scope(request.app.state.session_factory) as session:
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def reads_only(request: Request) -> bool:
+    """Whether the request gets a read-only session: a GET or HEAD, unless its route says it
+    writes (``writes_on_read = True`` on the route class, e.g. pages that clear a message)."""
+    if request.method not in READ_METHODS:
+        return False
+    route = request.scope.get("route")
+    return not getattr(route, "writes_on_read", False)
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request: committed on success, rolled back on any error.
+
+    GET and HEAD requests read in a deferred transaction (on SQLite they never queue behind
+    writers); every other request's transaction takes the write lock at once. Opening a
+    session does no I/O, so it happens inline; only the end (commit, close) goes to the
+    thread pool: one hand-off per request instead of two.
+    """
+    session = open_session(request.app.state.session_factory, read_only=reads_only(request))
+    try:
         yield session
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(end_session, session, commit=False)
+        raise
+    with anyio.CancelScope(shield=True):
+        await run_in_threadpool(end_session, session, commit=True)
 
 
 async def get_clock(request: Request) -> Clock:

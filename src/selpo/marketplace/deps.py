@@ -2,25 +2,64 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import BackgroundTasks, Depends, Request
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import State
 
+from selpo.db import session_scope
 from selpo.deps import ClockDep, SessionDep
 from selpo.marketplace import service
 from selpo.marketplace.errors import AdminOnly, MissingApiKey
 
+log = logging.getLogger(__name__)
+_usage_lock = threading.Lock()
 
-def current_principal(request: Request, session: SessionDep, clock: ClockDep) -> service.Principal:
-    """The caller behind the bearer key."""
+
+def key_usage(state: State) -> service.KeyUsage:
+    """The app's memory of recorded key uses (made on first use)."""
+    with _usage_lock:
+        usage: service.KeyUsage | None = getattr(state, "key_usage", None)
+        if usage is None:
+            usage = state.key_usage = service.KeyUsage()
+        return usage
+
+
+def record_key_use(factory: sessionmaker[Session], key_id: int, now: datetime) -> None:
+    """Record a key's use in a short transaction of its own (after the response is sent)."""
+    try:
+        with session_scope(factory) as session:
+            service.record_key_use(session, key_id=key_id, now=now)
+    except SQLAlchemyError:
+        # Best effort: the next due request records it again; the answer was already sent.
+        log.warning("could not record the use of API key %s", key_id, exc_info=True)
+
+
+def current_principal(
+    request: Request, session: SessionDep, clock: ClockDep, background: BackgroundTasks
+) -> service.Principal:
+    """The caller behind the bearer key; its use is recorded after the response, at most
+    once a minute per key, never in the request's transaction."""
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise MissingApiKey()
-    return service.authenticate(session, secret=secret.strip(), now=clock.now())
+    now = clock.now()
+    principal = service.authenticate(session, secret=secret.strip(), now=now)
+    if key_usage(request.app.state).due(principal, now):
+        background.add_task(
+            record_key_use, request.app.state.session_factory, principal.key_id, now
+        )
+    return principal
 
 
-def current_marketplace(
+# The two checks below do no I/O: ``async def`` runs them inline, without a thread hand-off.
+async def current_marketplace(
     principal: Annotated[service.Principal, Depends(current_principal)],
 ) -> service.Principal:
     """A marketplace caller (admin keys act for no marketplace here)."""
@@ -29,7 +68,7 @@ def current_marketplace(
     return principal
 
 
-def current_admin(
+async def current_admin(
     principal: Annotated[service.Principal, Depends(current_principal)],
 ) -> service.Principal:
     """The operator's admin key."""

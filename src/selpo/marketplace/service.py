@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from selpo.errors import InvalidInput
@@ -18,7 +20,7 @@ from selpo.network import repository as network_repository
 from selpo.network.errors import PostOfficeNotFound
 
 KEY_PREFIX = "selpo"
-_LAST_USED_PRECISION_S = 60  # write last_used_at at most once a minute per key
+KEY_USE_PRECISION = timedelta(minutes=1)  # last_used_at is written at most this often per key
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Principal:
     key_id: int
     marketplace_id: int | None
     marketplace_code: str | None
+    last_used_at: datetime | None = None  # as stored when the request began
 
     @property
     def is_admin(self) -> bool:
@@ -98,27 +101,73 @@ def issue_key(
 
 
 def authenticate(session: Session, *, secret: str | None, now: datetime) -> Principal:
-    """Resolve a bearer secret to its principal, recording its use; refuse unknown keys."""
+    """Resolve a bearer secret to its principal; refuse unknown, malformed and revoked keys.
+
+    Reads only: the use of the key is recorded apart (``KeyUsage``, ``record_key_use``), so
+    no request writes the key's row inside its own transaction.
+    """
     if not secret:
         raise MissingApiKey()
     parts = secret.split("_")
     if len(parts) < 3 or parts[0] != KEY_PREFIX:
         raise MissingApiKey("the API key is malformed")
-    key = session.scalars(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
-    if key is None or not hmac.compare_digest(key.secret_sha256, _digest(secret)):
+    # One query for the key and its marketplace (which then sits in the session for the
+    # endpoint: every API request pays this).
+    row = session.execute(
+        select(ApiKey, Marketplace)
+        .outerjoin(Marketplace, ApiKey.marketplace_id == Marketplace.id)
+        .where(ApiKey.prefix == parts[1])
+    ).first()
+    if row is None or not hmac.compare_digest(row[0].secret_sha256, _digest(secret)):
         raise MissingApiKey("the API key is not valid")
+    key, marketplace = row
     if key.revoked_at is not None:
         raise MissingApiKey("the API key was revoked")
-    if (
-        key.last_used_at is None
-        or (now - key.last_used_at).total_seconds() > _LAST_USED_PRECISION_S
-    ):
-        key.last_used_at = now
-    code = None
-    if key.marketplace_id is not None:
-        marketplace = session.get(Marketplace, key.marketplace_id)
-        code = marketplace.code if marketplace else None
-    return Principal(key.role, key.id, key.marketplace_id, code)
+    code = marketplace.code if marketplace is not None else None
+    return Principal(key.role, key.id, key.marketplace_id, code, key.last_used_at)
+
+
+class KeyUsage:
+    """When this process last recorded each key's use, so most requests record nothing.
+
+    ``due`` answers True at most once per ``KEY_USE_PRECISION`` per key (and never while the
+    stored time is that recent); the caller then records the use in a transaction of its own.
+    Each process keeps its own memory, so N processes write a key's row at most N times a
+    minute (and ``record_key_use`` skips the write when another process was just there).
+    """
+
+    def __init__(self, precision: timedelta = KEY_USE_PRECISION) -> None:
+        self.precision = precision
+        self._lock = threading.Lock()
+        self._recorded: dict[int, datetime] = {}
+
+    def due(self, principal: Principal, now: datetime) -> bool:
+        """Whether this request should record the key's use (and claim it if so)."""
+        with self._lock:
+            last = self._recorded.get(principal.key_id)
+            stored = principal.last_used_at
+            if stored is not None and (last is None or stored > last):
+                last = stored
+            if last is not None and now - last < self.precision:
+                return False
+            self._recorded[principal.key_id] = now
+            return True
+
+
+def record_key_use(session: Session, *, key_id: int, now: datetime) -> bool:
+    """Write ``last_used_at`` unless it is already within a minute of ``now``; return whether
+    it was written. Run it in a short transaction of its own, never inside a request's."""
+    statement = (
+        update(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - KEY_USE_PRECISION),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    result: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]
+    return result.rowcount == 1
 
 
 def list_keys(session: Session, *, marketplace: Marketplace) -> list[ApiKey]:

@@ -109,6 +109,8 @@ def _error_page(request: Request, exc: DomainError) -> Response:
 class PageRoute(APIRoute):
     """Routes whose refusals become Russian pages (rolled back) instead of JSON problems."""
 
+    writes_on_read = True  # a page shown clears the session's flash message (selpo.deps)
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
@@ -135,7 +137,7 @@ router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False
 # ---------------------------------------------------------------------------- dependencies
 
 
-def _db(request: Request, session: SessionDep) -> Session:
+async def _db(request: Request, session: SessionDep) -> Session:  # no I/O: inline
     request.state.db = session  # for the rollback of a refused request
     return session
 
@@ -188,7 +190,7 @@ def _desk(
 DeskDep = Annotated[Desk, Depends(_desk)]
 
 
-def _posted(desk: DeskDep, csrf: Annotated[str, Form()] = "") -> Desk:
+async def _posted(desk: DeskDep, csrf: Annotated[str, Form()] = "") -> Desk:  # no I/O
     auth.check_csrf(desk.workstation, csrf)
     return desk
 
