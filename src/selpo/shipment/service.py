@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from selpo.errors import DomainError, InvalidInput
 from selpo.models import (
@@ -37,6 +38,7 @@ from selpo.network.rules import OfficeCapacity, ParcelSize, parcel_fits
 from selpo.notify import service as notify_service
 from selpo.shipment import repository
 from selpo.shipment.errors import (
+    CreationRaced,
     DuplicateOrder,
     IdempotencyKeyReused,
     PickupCodeLocked,
@@ -401,26 +403,37 @@ def create_shipments(
                 numbers, promised, accepted, strict=True
             )
         ]
-        try:
-            with session.begin_nested():
-                ids = list(
-                    session.scalars(
-                        insert(Shipment).returning(Shipment.id, sort_by_parameter_order=True), rows
+        while True:
+            try:
+                with session.begin_nested():
+                    ids = list(
+                        session.scalars(
+                            insert(Shipment).returning(Shipment.id, sort_by_parameter_order=True),
+                            rows,
+                        )
                     )
+                break
+            except IntegrityError:
+                # A concurrent request created some of these orders since they were checked:
+                # those get their own 409, the rest are inserted again without them.
+                taken = repository.existing_orders(
+                    session, marketplace.id, [s.external_order_id for _, s, _ in accepted]
                 )
-        except IntegrityError:
-            # A concurrent request created one of these orders first: tell which.
-            taken = repository.existing_orders(
-                session, marketplace.id, [s.external_order_id for _, s, _ in accepted]
-            )
-            for position, s, _ in accepted:
-                refusal = (
-                    DuplicateOrder(s.external_order_id, taken[s.external_order_id])
-                    if s.external_order_id in taken
-                    else DomainError("created concurrently; retry", field="external_order_id")
-                )
-                outcomes[position] = CreateOutcome(position, error=refusal)
-            return [outcomes[i] for i in sorted(outcomes)]
+                if not taken:  # pragma: no cover - no order clash explains it; nothing kept
+                    raise CreationRaced() from None
+                keep = [
+                    i for i, (_, s, _) in enumerate(accepted) if s.external_order_id not in taken
+                ]
+                for position, s, _ in accepted:
+                    if s.external_order_id in taken:
+                        refusal = DuplicateOrder(s.external_order_id, taken[s.external_order_id])
+                        outcomes[position] = CreateOutcome(position, error=refusal)
+                accepted = [accepted[i] for i in keep]
+                rows = [rows[i] for i in keep]
+                numbers = [numbers[i] for i in keep]
+                promised = [promised[i] for i in keep]
+                if not accepted:
+                    return [outcomes[i] for i in sorted(outcomes)]
         item_rows = [
             {
                 "shipment_id": shipment_id,
@@ -976,8 +989,11 @@ def verify_pickup_code(
 ) -> None:
     """Check a code typed at the counter; wrong ones count towards a temporary lock.
 
-    The failure count is part of the caller's transaction: the endpoint commits it even
-    when it answers with the refusal.
+    The lock is checked and the count moved in one atomic statement each (see
+    ``repository.count_code_failure``), so parallel attempts from many counters cannot
+    get past the limit and a locked code is refused without counting. The failure count
+    is part of the caller's transaction: the caller commits it even when it answers with
+    the refusal.
     """
     if shipment.status != S.READY_FOR_PICKUP or shipment.pickup_code_hash is None:
         raise TransitionRefused(
@@ -987,23 +1003,37 @@ def verify_pickup_code(
         )
     if shipment.pickup_code_locked_until is not None and now < shipment.pickup_code_locked_until:
         raise PickupCodeLocked(shipment.pickup_code_locked_until.isoformat())
-    if pickup_code_matches(
+    right = pickup_code_matches(
         code,
         shipment.pickup_code_hash,
         tracking_number=shipment.tracking_number,
         pepper=policy.pepper,
-    ):
-        shipment.pickup_code_failures = 0
-        shipment.pickup_code_locked_until = None
+    )
+    if right and repository.clear_code_failures(session, shipment.id, now=now):
+        set_committed_value(shipment, "pickup_code_failures", 0)
+        set_committed_value(shipment, "pickup_code_locked_until", None)
         return
-    shipment.pickup_code_failures += 1
-    if shipment.pickup_code_failures >= policy.max_failures:
-        shipment.pickup_code_failures = 0
-        shipment.pickup_code_locked_until = now + timedelta(minutes=policy.lock_minutes)
-        session.flush()
-        raise PickupCodeLocked(shipment.pickup_code_locked_until.isoformat())
-    session.flush()
-    raise WrongPickupCode(policy.max_failures - shipment.pickup_code_failures)
+    counted = (
+        None
+        if right
+        else repository.count_code_failure(
+            session,
+            shipment.id,
+            now=now,
+            max_failures=policy.max_failures,
+            lock_until=now + timedelta(minutes=policy.lock_minutes),
+        )
+    )
+    if counted is None:  # locked by a concurrent attempt since this session read the parcel
+        until = repository.code_locked_until(session, shipment.id)
+        set_committed_value(shipment, "pickup_code_locked_until", until)
+        raise PickupCodeLocked(until.isoformat() if until else "")
+    failures, locked_until = counted
+    set_committed_value(shipment, "pickup_code_failures", failures)
+    set_committed_value(shipment, "pickup_code_locked_until", locked_until)
+    if locked_until is not None and now < locked_until:
+        raise PickupCodeLocked(locked_until.isoformat())
+    raise WrongPickupCode(policy.max_failures - failures)
 
 
 @dataclass(frozen=True)
