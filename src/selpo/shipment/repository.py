@@ -12,6 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from selpo.db import UTCDateTime
 from selpo.models import (
+    Hub,
     IdempotencyRecord,
     Marketplace,
     PostOffice,
@@ -119,6 +120,16 @@ def latest_event_times(session: Session, shipment_ids: Collection[int]) -> dict[
         )
         found.update((int(i), latest) for i, latest in session.execute(query) if latest)
     return found
+
+
+def known_indexes(session: Session, indexes: Collection[str]) -> set[str]:
+    """Which of these postal indexes belong to a post office or a hub."""
+    wanted = sorted(set(indexes))
+    if not wanted:
+        return set()
+    offices = select(PostOffice.index).where(PostOffice.index.in_(wanted))
+    hubs = select(Hub.index).where(Hub.index.in_(wanted))
+    return {str(i) for i in session.scalars(offices.union(hubs)) if i is not None}
 
 
 def offices_by_id(session: Session, office_ids: Collection[int]) -> dict[int, PostOffice]:

@@ -53,6 +53,7 @@ from selpo.shipment.lifecycle import (
     Decision,
     IllegalTransition,
     Status,
+    arrival_target,
     decide,
 )
 from selpo.shipment.rules import (
@@ -739,7 +740,10 @@ class ScanOutcome:
     error: DomainError | None = None
 
 
-def _check_scan(scan: Scan, now: datetime) -> None:
+SCAN_CLOCK_SKEW = timedelta(minutes=5)  # the default of SELPO_SCAN_CLOCK_SKEW_MINUTES
+
+
+def _check_scan(scan: Scan, now: datetime, max_skew: timedelta) -> None:
     if scan.code not in EVENT_CODES:
         raise InvalidInput(
             f"unknown event code {scan.code!r}; known: {', '.join(sorted(EVENT_CODES))}",
@@ -747,13 +751,28 @@ def _check_scan(scan: Scan, now: datetime) -> None:
         )
     if scan.occurred_at.tzinfo is None:
         raise InvalidInput("occurred_at needs a UTC offset", field="occurred_at")
-    if scan.occurred_at > now + timedelta(minutes=5):
-        raise InvalidInput("occurred_at is in the future", field="occurred_at")
+    if scan.occurred_at > now + max_skew:
+        raise InvalidInput(
+            f"occurred_at {scan.occurred_at.isoformat()} is in the future (now is "
+            f"{now.isoformat()}, clock skew allowed {max_skew})",
+            field="occurred_at",
+        )
 
 
-def record_scans(session: Session, *, scans: Sequence[Scan], now: datetime) -> list[ScanOutcome]:
+def record_scans(
+    session: Session,
+    *,
+    scans: Sequence[Scan],
+    now: datetime,
+    max_skew: timedelta = SCAN_CLOCK_SKEW,
+) -> list[ScanOutcome]:
     """Record many scans at once, each judged as ``record_scan`` would judge it, in this
     order (late scans never move the status back); a refused scan does not stop the others.
+
+    A scan is refused (422, nothing recorded) for an unknown code or office index, a time
+    more than ``max_skew`` ahead of ``now`` or before the shipment was created. An arrival
+    scanned at an office that is not the parcel's destination is recorded as ``missorted``
+    and the parcel goes back to its hub, still in transit.
 
     One locked read of the shipments, one of their latest events, one insert of tracking
     events and one of webhooks, however many scans: how the warehouse's hand-overs and the
@@ -763,31 +782,63 @@ def record_scans(session: Session, *, scans: Sequence[Scan], now: datetime) -> l
     checked: list[tuple[int, Scan]] = []
     for position, scan in enumerate(scans):
         try:
-            _check_scan(scan, now)
+            _check_scan(scan, now, max_skew)
         except DomainError as error:
             outcomes[position] = ScanOutcome(position, error=error)
             continue
         checked.append((position, scan))
+    known = repository.known_indexes(
+        session, {scan.office_index for _, scan in checked if scan.office_index}
+    )
+    indexed: list[tuple[int, Scan]] = []
+    for position, scan in checked:
+        if scan.office_index is not None and scan.office_index not in known:
+            outcomes[position] = ScanOutcome(
+                position,
+                error=InvalidInput(
+                    f"no post office or hub has index {scan.office_index}", field="office_index"
+                ),
+            )
+        else:
+            indexed.append((position, scan))
     shipments = repository.by_tracking_numbers(
-        session, {scan.tracking_number for _, scan in checked}, lock=True
+        session, {scan.tracking_number for _, scan in indexed}, lock=True
+    )
+    destinations = repository.offices_by_id(
+        session, {s.destination_office_id for s in shipments.values()}
     )
     positions: list[int] = []
     moves: list[_Move] = []
-    for position, scan in checked:
+    for position, scan in indexed:
         shipment = shipments.get(scan.tracking_number)
         if shipment is None:
             outcomes[position] = ScanOutcome(position, error=ShipmentNotFound(scan.tracking_number))
             continue
+        if scan.occurred_at < shipment.created_at:
+            outcomes[position] = ScanOutcome(
+                position,
+                error=InvalidInput(
+                    f"occurred_at {scan.occurred_at.isoformat()} is before the shipment was "
+                    f"created ({shipment.created_at.isoformat()})",
+                    field="occurred_at",
+                ),
+            )
+            continue
+        destination = destinations[shipment.destination_office_id].index
+        code = arrival_target(scan.code, scanned_at=scan.office_index, destination=destination)
+        source = scan.raw
+        if code != scan.code:
+            source = {**(scan.raw or {}), "scanned_as": scan.code, "destination_index": destination}
         positions.append(position)
         moves.append(
             _Move(
                 shipment,
-                EVENT_CODES[scan.code],
-                scan.code,
+                EVENT_CODES[code],
+                code,
                 scan.occurred_at,
                 scan.actor,
                 scan.office_index,
-                scan.raw,
+                source,
             )
         )
     decisions = _decide(session, moves)
@@ -816,10 +867,12 @@ def record_scan(
     office_index: str | None = None,
     actor: str = "hub-scan",
     raw: dict[str, Any] | None = None,
+    max_skew: timedelta = SCAN_CLOCK_SKEW,
 ) -> Shipment:
-    """Record a hub's or an office system's scan (late scans never move the status back)."""
+    """Record a hub's or an office system's scan (late scans never move the status back;
+    refusals as in ``record_scans``)."""
     scan = Scan(tracking_number, code, occurred_at, office_index, actor, raw)
-    outcome = record_scans(session, scans=[scan], now=now)[0]
+    outcome = record_scans(session, scans=[scan], now=now, max_skew=max_skew)[0]
     if outcome.error is not None:
         raise outcome.error
     assert outcome.shipment is not None
