@@ -880,8 +880,21 @@ def record_scan(
 
 
 def cancel_shipment(session: Session, *, shipment: Shipment, now: datetime) -> Shipment:
-    """Cancel a shipment not yet handed over."""
+    """Cancel a shipment not yet handed over; the marketplace gets ``shipment.cancelled``
+    (beside the ``shipment.status_changed`` every change sends)."""
     _transition(session, shipment, S.CANCELLED, code="cancelled", now=now, actor="marketplace-api")
+    notify_service.publish_event(
+        session,
+        marketplace_id=shipment.marketplace_id,
+        event_type="shipment.cancelled",
+        data={
+            "tracking_number": shipment.tracking_number,
+            "external_order_id": shipment.external_order_id,
+            "status": shipment.status,
+            "cancelled_at": now.isoformat(),
+        },
+        now=now,
+    )
     return shipment
 
 
