@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from selpo.errors import DomainError, InvalidInput
+from selpo.logistics.calendar import holiday_calendar, next_open_day
 from selpo.models import (
     IdempotencyRecord,
     Marketplace,
@@ -948,7 +949,9 @@ def make_ready_for_pickup_many(
         office = offices[shipment.destination_office_id]
         marketplace = markets[shipment.marketplace_id]
         shipment.ready_at = now
-        shipment.storage_deadline = storage_deadline(now, marketplace.storage_days, office.timezone)
+        shipment.storage_deadline = storage_deadline(
+            now, marketplace.storage_days, office.timezone, _open_day_of(office)
+        )
         shipment.cell_code = shelving.cell_code
         code = new_pickup_code()
         shipment.pickup_code_hash = hash_pickup_code(
@@ -983,6 +986,12 @@ def make_ready_for_pickup(
         policy=policy,
         actor=actor,
     )[0]
+
+
+def _open_day_of(office: PostOffice) -> Callable[[date], date | None]:
+    """The first local day from a given one that ``office`` opens (hours, public holidays)."""
+    calendar = holiday_calendar()
+    return lambda day: next_open_day(office.opening_hours, day, calendar)
 
 
 def _format_hours(hours: list[list[list[str]]]) -> str:
@@ -1243,8 +1252,12 @@ def extend_storage(session: Session, *, shipment: Shipment, now: datetime) -> Sh
         )
     marketplace = session.get(Marketplace, shipment.marketplace_id)
     assert marketplace is not None
-    shipment.storage_deadline = shipment.storage_deadline + timedelta(
-        days=marketplace.storage_extension_days
+    office = _office(session, shipment)
+    shipment.storage_deadline = storage_deadline(
+        shipment.storage_deadline,
+        marketplace.storage_extension_days,
+        office.timezone,
+        _open_day_of(office),
     )
     shipment.storage_extended = True
     shipment.reminder_sent = False
