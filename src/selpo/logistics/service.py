@@ -1475,7 +1475,10 @@ def _depart(
     hub did not scan it already."""
     repository.mark_departed(session, route.id, departure)
     ids = [p.row.shipment_id for p in parcels]
-    already = repository.shipments_with_event(session, ids, "departed_hub")
+    # A departure recorded before the parcel was mis-sorted belongs to its earlier trip.
+    departed = repository.latest_event_of(session, ids, "departed_hub")
+    missorted = repository.latest_event_of(session, ids, "missorted")
+    already = {i for i, at in departed.items() if i not in missorted or at > missorted[i]}
     raw = {"route_id": route.id, "departure": departure.isoformat()}
     scans = [
         shipment_service.Scan(
@@ -1508,9 +1511,11 @@ def _arrive(session: Session, now: datetime) -> int:
     if not arrivals:
         return 0
     repository.mark_arrived(session, [a.entry_id for a in arrivals])
-    already = repository.shipments_with_event(
-        session, [a.shipment_id for a in arrivals], "arrived_at_office"
-    )
+    ids = [a.shipment_id for a in arrivals]
+    already = repository.shipments_with_event(session, ids, "arrived_at_office")
+    # A parcel an office scanned as mis-sorted after its van left did not reach its office
+    # on that van: it is back at the hub and waits for the next run.
+    missorted = repository.latest_event_of(session, ids, "missorted")
     scans = [
         shipment_service.Scan(
             a.tracking_number,
@@ -1521,7 +1526,9 @@ def _arrive(session: Session, now: datetime) -> int:
             raw={"route_id": a.route_code, "departure": a.departure.isoformat()},
         )
         for a in arrivals
-        if a.shipment_id not in already and a.status in _ON_THE_WAY
+        if a.shipment_id not in already
+        and a.status in _ON_THE_WAY
+        and not (a.shipment_id in missorted and missorted[a.shipment_id] >= a.departure)
     ]
     return _record_scans(session, scans, now)
 
