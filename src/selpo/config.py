@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     pickup_code_lock_minutes: int = Field(
         default=15, description="How long a locked code stays locked."
     )
+    scan_clock_skew_minutes: int = Field(
+        default=5,
+        ge=0,
+        description="How far in the future a scan's time may lie (the scanners' clock skew).",
+    )
     personal_data_retention_days: int = Field(
         default=90, description="Days after a shipment ends before the recipient's data is purged."
     )

@@ -150,6 +150,35 @@ class TestAdvanceParcels:
         departed = [o for c, o, _ in _events(session, late) if c == "departed_hub"]
         assert departed == [msk(2026, 11, 24, 8)]
 
+    def test_a_missorted_parcel_goes_back_and_takes_the_next_run(
+        self, session: Session, ozon: Marketplace
+    ) -> None:
+        service.import_routes(session, SHUYA_CSV, now=TEST_NOW)
+        parcel = hand_over_shipment(session, ozon, TOWN, "M-1", msk(2026, 11, 20, 18))
+        service.advance_parcels(session, msk(2026, 11, 23, 8, 10))  # Monday's van has left
+        # The village office finds it in its bag at 08:20: mis-sorted, back to the hub.
+        shipment_service.record_scan(
+            session,
+            tracking_number=parcel.tracking_number,
+            code="arrived_at_office",
+            occurred_at=msk(2026, 11, 23, 8, 20),
+            now=msk(2026, 11, 23, 8, 21),
+            office_index=VILLAGE,
+            actor="office",
+        )
+        service.advance_parcels(session, msk(2026, 11, 23, 12))
+        session.refresh(parcel)
+        assert parcel.status == "in_transit"  # the van's 08:30 stop did not bring it
+        service.advance_parcels(session, msk(2026, 11, 24, 12))
+        session.refresh(parcel)
+        assert parcel.status == "arrived_at_office"
+        assert [(c, o) for c, o, _ in _events(session, parcel)][2:] == [
+            ("departed_hub", msk(2026, 11, 23, 8)),
+            ("missorted", msk(2026, 11, 23, 8, 20)),
+            ("departed_hub", msk(2026, 11, 24, 8)),
+            ("arrived_at_office", msk(2026, 11, 24, 8, 30)),
+        ]
+
 
 def test_a_simulated_week_never_overloads_a_van(session: Session, ozon: Marketplace) -> None:
     """Two hubs' vans cut to three parcels; parcels every few hours for a week; the worker

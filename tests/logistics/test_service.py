@@ -623,3 +623,7 @@ def test_the_timetable_commands(
     advanced = runner.invoke(timetable_app, ["advance", "--at", "2026-11-27T12:00:00+03:00"])
     assert advanced.exit_code == 0, advanced.output
     assert "0 tracking events" in advanced.output
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    future = runner.invoke(timetable_app, ["advance", "--at", tomorrow])
+    assert future.exit_code == 2
+    assert "is in the future" in future.output

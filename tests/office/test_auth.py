@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from selpo.config import BUNDLED_REGION_DIR
+from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import FrozenClock
-from selpo.models import Clerk
+from selpo.migrate import upgrade_to_head
+from selpo.models import Clerk, ClerkSignInGuard
+from selpo.network.importer import import_region
 from selpo.office import auth
 from selpo.office.errors import (
     ClerkInvalid,
@@ -24,10 +31,19 @@ from tests.office.world import ALEKHINO, PASSWORD, PESTYAKI, OfficeWorld, sign_i
 
 
 def _try(
-    session: Session, clock: FrozenClock, password: str, login: str = "pestyaki1"
+    session: Session,
+    clock: FrozenClock,
+    password: str,
+    login: str = "pestyaki1",
+    address: str = "unknown",
 ) -> auth.SignIn:
     return auth.sign_in(
-        session, login=login, password=password, now=clock.now(), timezone="Europe/Moscow"
+        session,
+        login=login,
+        password=password,
+        now=clock.now(),
+        timezone="Europe/Moscow",
+        address=address,
     )
 
 
@@ -126,6 +142,95 @@ class TestSignIn:
             world.session, login="pestyaki1", password="another long one", now=world.clock.now()
         )
         assert auth.resolve(world.session, result.token, now=world.clock.now()) is None
+
+
+COUNTER = "10.1.5.20"  # the clerk's own workstation
+STRANGER = "203.0.113.7"
+
+
+class TestLockOutByAddress:
+    def test_a_stranger_locks_only_their_own_address(self, world: OfficeWorld) -> None:
+        assert _try(world.session, world.clock, PASSWORD, address=COUNTER).token is not None
+        answers = [_try(world.session, world.clock, "wrong", address=STRANGER) for _ in range(6)]
+        assert [type(a.refusal) for a in answers] == [LoginFailed] * 4 + [LoginLocked] * 2
+        refused = _try(world.session, world.clock, PASSWORD, address=STRANGER)
+        assert isinstance(refused.refusal, LoginLocked)  # even the right one, from there
+        assert _try(world.session, world.clock, PASSWORD, address=COUNTER).token is not None
+        # a counter never signed in from is not locked by the stranger either
+        assert _try(world.session, world.clock, PASSWORD, address="10.1.5.21").token is not None
+
+    def test_a_locked_address_is_refused_without_counting(self, world: OfficeWorld) -> None:
+        for _ in range(5):
+            _try(world.session, world.clock, "wrong", address=STRANGER)
+        clerk = world.session.scalars(select(Clerk).where(Clerk.login == "pestyaki1")).one()
+        counted = clerk.failed_logins
+        for _ in range(10):
+            assert isinstance(
+                _try(world.session, world.clock, "wrong", address=STRANGER).refusal, LoginLocked
+            )
+        world.session.refresh(clerk)
+        assert clerk.failed_logins == counted == 5
+
+    def test_many_addresses_lock_the_account_for_new_addresses_only(
+        self, world: OfficeWorld
+    ) -> None:
+        assert _try(world.session, world.clock, PASSWORD, address=COUNTER).token is not None
+        for n in range((auth.ACCOUNT_MAX_FAILURES + 3) // 4):
+            for _ in range(4):  # below each address's own limit
+                _try(world.session, world.clock, "wrong", address=f"198.51.100.{n}")
+        fresh = _try(world.session, world.clock, PASSWORD, address="198.51.100.250")
+        assert isinstance(fresh.refusal, LoginLocked)
+        assert _try(world.session, world.clock, PASSWORD, address=COUNTER).token is not None
+        world.clock.advance(auth.LOGIN_LOCK + timedelta(seconds=1))
+        assert _try(world.session, world.clock, PASSWORD, address="198.51.100.250").token
+
+    def test_unknown_logins_lock_alike_and_say_nothing_of_which_exist(
+        self, world: OfficeWorld
+    ) -> None:
+        for login in ("pestyaki1", "nobody"):
+            answers = [
+                _try(world.session, world.clock, "wrong", login=login, address=STRANGER)
+                for _ in range(5)
+            ]
+            assert [type(a.refusal) for a in answers] == [LoginFailed] * 4 + [LoginLocked]
+
+    def test_unlock_lifts_every_address_lock(self, world: OfficeWorld) -> None:
+        for _ in range(5):
+            _try(world.session, world.clock, "wrong", address=STRANGER)
+        auth.unlock(world.session, login="pestyaki1")
+        assert _try(world.session, world.clock, PASSWORD, address=STRANGER).token is not None
+
+
+class TestParallelWrongPasswords:
+    def test_forty_at_once_from_one_address_count_exactly_five(self, scratch_url: str) -> None:
+        engine = create_db_engine(scratch_url)
+        upgrade_to_head(engine)
+        factory = make_session_factory(engine)
+        with session_scope(factory) as session:
+            import_region(session, directory=BUNDLED_REGION_DIR, clock=FrozenClock(TEST_NOW))
+            auth.add_clerk(
+                session, office_index=PESTYAKI, login="pestyaki1", password=PASSWORD, now=TEST_NOW
+            )
+        barrier = threading.Barrier(40)
+
+        def attempt(_: int) -> str:
+            barrier.wait()
+            with session_scope(factory) as session:
+                result = _try(session, FrozenClock(TEST_NOW), "wrong", address=STRANGER)
+            return type(result.refusal).__name__
+
+        with ThreadPoolExecutor(40) as pool:
+            answers = Counter(pool.map(attempt, range(40)))
+        assert answers == Counter({"LoginFailed": 4, "LoginLocked": 36})
+        with session_scope(factory) as session:
+            clerk = session.scalars(select(Clerk).where(Clerk.login == "pestyaki1")).one()
+            guard = session.get(ClerkSignInGuard, ("pestyaki1", STRANGER))
+            assert guard is not None
+            assert (guard.failures, guard.locked_until) == (0, TEST_NOW + auth.LOGIN_LOCK)
+            assert clerk.failed_logins == 5
+            # the clerk's own counter is not locked
+            assert _try(session, FrozenClock(TEST_NOW), PASSWORD, address=COUNTER).token
+        engine.dispose()
 
 
 class TestWhoWorksWhere:

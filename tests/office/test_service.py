@@ -75,6 +75,15 @@ class TestAcceptance:
         assert scan(" " + arrives.tracking_number).result == "duplicate"
         assert scan(damaged.tracking_number, hurt=True).result == "accepted"
         assert scan(foreign.tracking_number).result == "other_office"
+        s.refresh(foreign)
+        assert foreign.status == "in_transit"  # recorded as mis-sorted, never arrived here
+        last = s.scalars(
+            select(TrackingEvent)
+            .where(TrackingEvent.shipment_id == foreign.id)
+            .order_by(TrackingEvent.id.desc())
+        ).first()
+        assert last is not None
+        assert (last.code, last.office_index) == ("missorted", world.pestyaki.index)
         assert scan(unknown).result == "unknown"
         assert (
             scan(

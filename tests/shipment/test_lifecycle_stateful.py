@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from selpo.errors import DomainError
 from selpo.kit.clock import FrozenClock
 from selpo.models import Marketplace, TrackingEvent
 from selpo.shipment import service
+from selpo.shipment.lifecycle import EVENT_CODES, MISSORTED, Status, arrival_target
 from selpo.shipment.schemas import ShipmentCreate
 from tests.conftest import TEST_NOW
 from tests.fixtures.builders import marketplace_key, two_item_payload
@@ -58,12 +59,22 @@ def test_lifecycle_invariants_hold_under_any_sequence(session: Session) -> None:
             )
             return list(session.scalars(query))
 
-        def _attempt(self, operation: object) -> None:
+        def _last_code(self) -> str:
+            query = (
+                select(TrackingEvent.code)
+                .where(TrackingEvent.shipment_id == self.shipment.id)
+                .order_by(TrackingEvent.id.desc())
+            )
+            return str(session.scalars(query).first())
+
+        def _attempt(self, operation: object) -> bool:
+            """Run an operation; ``False`` when it was refused (and changed nothing)."""
             before = (self.shipment.status, len(self._event_ids()), self.shipment.cod_collected_kop)
             try:
                 with session.begin_nested():
                     assert callable(operation)
                     operation()
+                return True
             except DomainError:
                 session.refresh(self.shipment)
                 after = (
@@ -72,6 +83,7 @@ def test_lifecycle_invariants_hold_under_any_sequence(session: Session) -> None:
                     self.shipment.cod_collected_kop,
                 )
                 assert after == before, "a refused operation changed the parcel"
+                return False
 
         def _scan(self, code: str) -> None:
             service.record_scan(
@@ -89,6 +101,41 @@ def test_lifecycle_invariants_hold_under_any_sequence(session: Session) -> None:
         @rule(code=st.sampled_from(["handed_over", "departed_hub", "arrived_at_office", "lost"]))
         def scan(self, code: str) -> None:
             self._attempt(lambda: self._scan(code))
+
+        @rule(elsewhere=st.sampled_from(["155654", "153950"]))
+        def arrival_elsewhere(self, elsewhere: str) -> None:
+            """An arrival scanned at an office that is not the destination: mis-sorted."""
+            before = self.shipment.status
+
+            def run() -> None:
+                service.record_scan(
+                    session,
+                    tracking_number=self.shipment.tracking_number,
+                    code="arrived_at_office",
+                    occurred_at=self.clock.now(),
+                    now=self.clock.now(),
+                    office_index=elsewhere,
+                )
+
+            self._attempt(run)
+            if before in {"handed_over", "in_transit"}:
+                assert self.shipment.status == "in_transit"
+                assert self._last_code() == "missorted"
+            else:
+                assert self.shipment.status == before
+
+        @rule(minutes=st.integers(6, 60 * 24), code=st.sampled_from(sorted(EVENT_CODES)))
+        def scan_from_the_future(self, minutes: int, code: str) -> None:
+            def run() -> None:
+                service.record_scan(
+                    session,
+                    tracking_number=self.shipment.tracking_number,
+                    code=code,
+                    occurred_at=self.clock.now() + timedelta(minutes=minutes),
+                    now=self.clock.now(),
+                )
+
+            assert self._attempt(run) is False, "a scan from the future was accepted"
 
         @rule(hours_back=st.integers(1, 24), code=st.sampled_from(["handed_over", "departed_hub"]))
         def late_scan(self, hours_back: int, code: str) -> None:
@@ -166,6 +213,14 @@ def test_lifecycle_invariants_hold_under_any_sequence(session: Session) -> None:
             )
 
         @invariant()
+        def arrives_only_at_its_destination(self) -> None:
+            query = select(TrackingEvent.office_index).where(
+                TrackingEvent.shipment_id == self.shipment.id,
+                TrackingEvent.code == "arrived_at_office",
+            )
+            assert set(session.scalars(query)) <= {None, "155650"}
+
+        @invariant()
         def events_only_grow(self) -> None:
             ids = self._event_ids()
             assert ids[: len(self.seen_events)] == self.seen_events
@@ -195,3 +250,19 @@ def test_lifecycle_invariants_hold_under_any_sequence(session: Session) -> None:
             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
         ),
     )
+
+
+@given(
+    code=st.sampled_from(sorted(EVENT_CODES)),
+    scanned_at=st.one_of(st.none(), st.from_regex(r"\A\d{6}\Z")),
+    destination=st.from_regex(r"\A\d{6}\Z"),
+)
+def test_an_arrival_counts_only_at_the_destination(
+    code: str, scanned_at: str | None, destination: str
+) -> None:
+    event = arrival_target(code, scanned_at=scanned_at, destination=destination)
+    arrives = EVENT_CODES[event] == Status.ARRIVED_AT_OFFICE
+    assert arrives == (code == "arrived_at_office" and scanned_at in (None, destination))
+    if event != code:
+        assert (code, event) == ("arrived_at_office", MISSORTED)
+        assert EVENT_CODES[event] == Status.IN_TRANSIT

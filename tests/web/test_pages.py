@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
-from selpo.models import Clerk, CodeSearchGuard
+from selpo.models import ClerkSignInGuard, CodeSearchGuard
 from tests.office.world import PASSWORD, OfficeWorld
 
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
@@ -86,8 +86,28 @@ class TestSignIn:
                 assert "Неверный логин или пароль." in response.text
         assert "Вход заблокирован до 12:15" in response.text
         world.session.expire_all()
-        clerk = world.session.scalars(select(Clerk).where(Clerk.login == "pestyaki1")).one()
-        assert clerk.locked_until is not None  # committed although the answer was a refusal
+        guard = world.session.get(ClerkSignInGuard, ("pestyaki1", "testclient"))
+        assert guard is not None
+        assert guard.locked_until is not None  # committed although the answer was a refusal
+
+    def test_a_stranger_failing_elsewhere_does_not_lock_the_clerks_counter(
+        self, pages: TestClient, app: FastAPI, world: OfficeWorld
+    ) -> None:
+        with TestClient(app, follow_redirects=False, client=("203.0.113.7", 40000)) as stranger:
+            for _ in range(5):
+                form = stranger.get("/office/login")
+                response = stranger.post(
+                    "/office/login",
+                    data={"login": "pestyaki1", "password": "nope", "csrf": _csrf(form.text)},
+                )
+            assert "Вход заблокирован до 12:15" in response.text
+            form = stranger.get("/office/login")
+            refused = stranger.post(
+                "/office/login",
+                data={"login": "pestyaki1", "password": PASSWORD, "csrf": _csrf(form.text)},
+            )
+            assert refused.status_code == 401  # the stranger's address waits out its lock
+        _sign_in(pages)  # the clerk at their own counter signs in as usual
 
     def test_sign_out_ends_the_session(self, pages: TestClient, world: OfficeWorld) -> None:
         csrf = _sign_in(pages)

@@ -211,6 +211,40 @@ def is_open(
     return is_open_at(hours, timezone, moment) and not calendar.is_closed(local_date)
 
 
+def opens_on(hours: OpeningHours, day: date, calendar: HolidayCalendar) -> bool:
+    """Whether the office opens at all on a local ``day``: hours on its weekday, no holiday."""
+    return bool(hours[day.weekday()]) and not calendar.is_closed(day)
+
+
+def next_open_day(
+    hours: OpeningHours, day: date, calendar: HolidayCalendar, *, horizon_days: int = 366
+) -> date | None:
+    """The first local day from ``day`` on (``day`` itself included) the office opens;
+    ``None`` for an office that never opens within ``horizon_days``."""
+    if not any(hours):
+        return None
+    for offset in range(horizon_days):
+        candidate = day + timedelta(days=offset)
+        if opens_on(hours, candidate, calendar):
+            return candidate
+    return None
+
+
+def on_an_open_day(
+    hours: OpeningHours, timezone: str, moment: datetime, calendar: HolidayCalendar
+) -> datetime:
+    """``moment`` if the office opens on its local day, else the opening of the next day it
+    does (UTC); unchanged for an office that never opens."""
+    zone = ZoneInfo(timezone)
+    local = moment.astimezone(zone)
+    day = next_open_day(hours, local.date(), calendar)
+    if day is None or day == local.date():
+        return moment
+    first = min(parse_hhmm(start) for start, _ in hours[day.weekday()])
+    opening = datetime.combine(day, datetime.min.time(), tzinfo=zone) + timedelta(seconds=first)
+    return opening.astimezone(UTC)
+
+
 def _hours_key(hours: OpeningHours) -> tuple[tuple[tuple[str, ...], ...], ...]:
     return tuple(tuple(tuple(interval) for interval in day) for day in hours)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -207,7 +207,10 @@ def advance(
         str | None, typer.Option("--at", help="Move parcels up to this ISO 8601 moment")
     ] = None,
 ) -> None:
-    """Depart the due route runs and record arrivals up to now (what the worker does)."""
+    """Depart the due route runs and record arrivals up to now (what the worker does); an
+    earlier --at catches up to that moment, a future one is refused (it would record scans
+    that have not happened)."""
+    settings = Settings()
     now = SystemClock().now()
     if at is not None:
         try:
@@ -218,8 +221,15 @@ def advance(
         if moment.tzinfo is None:
             err_console.print("[red]error:[/red] --at needs a UTC offset")
             raise typer.Exit(2)
+        skew = timedelta(minutes=settings.scan_clock_skew_minutes)
+        if moment > now + skew:
+            err_console.print(
+                f"[red]error:[/red] --at {moment.isoformat()} is in the future (now is "
+                f"{now.isoformat()}): scans are recorded only for what has happened"
+            )
+            raise typer.Exit(2)
         now = moment.astimezone(UTC)
-    engine = create_db_engine(Settings().database_url)
+    engine = create_db_engine(settings.database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:
             count = service.advance_parcels(session, now)

@@ -221,16 +221,25 @@ def _handed_over_at() -> Any:
 
 
 def _waiting_filter() -> Any:
-    """Handed over (or in transit) and on no manifest whose run has left.
+    """Handed over (or in transit) and on no manifest whose run has left (a run it was
+    mis-sorted from since does not count).
 
     Only a parcel in transit needs the look at its manifests: one still ``handed_over`` has
     never left on a van (leaving records ``departed_hub``, which moves it on for good), and
     a parcel waiting for days has a manifest entry for every run it rolled over from.
     """
+    # A parcel mis-sorted (scanned at another office) after its van left is back at the hub
+    # and waits for the next run like any other.
+    missorted_since = exists().where(
+        TrackingEvent.shipment_id == Shipment.id,
+        _code_is("missorted"),
+        TrackingEvent.occurred_at >= ManifestEntry.departed_at,
+    )
     departed = exists().where(
         ManifestEntry.shipment_id == Shipment.id,
         ManifestEntry.status == "loaded",
         ManifestEntry.departed_at.is_not(None),
+        ~missorted_since,
     )
     return Shipment.status.in_(WAITING_STATUSES) & ((Shipment.status == "handed_over") | ~departed)
 
@@ -286,6 +295,22 @@ def waiting_groups(session: Session) -> list[tuple[str, datetime]]:
     offices = select(PostOffice.id, PostOffice.index).where(PostOffice.id.in_(ids))
     index = {int(i): str(postal) for i, postal in session.execute(offices)}
     return sorted((index[office], at) for office, at in pairs)
+
+
+def latest_event_of(
+    session: Session, shipment_ids: Collection[int], code: str
+) -> dict[int, datetime]:
+    """When each of the shipments last had an event with this code (those without left out)."""
+    found: dict[int, datetime] = {}
+    ids = sorted(shipment_ids)
+    for start in range(0, len(ids), 500):
+        query = (
+            select(TrackingEvent.shipment_id, func.max(TrackingEvent.occurred_at))
+            .where(TrackingEvent.shipment_id.in_(ids[start : start + 500]), _code_is(code))
+            .group_by(TrackingEvent.shipment_id)
+        )
+        found.update((int(i), at) for i, at in session.execute(query) if at is not None)
+    return found
 
 
 def shipments_with_event(session: Session, shipment_ids: Collection[int], code: str) -> set[int]:

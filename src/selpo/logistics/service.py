@@ -14,7 +14,8 @@ stateless. Every change to the timetable bumps ``timetable_version`` in its tran
 * **Quotes** (``quote``): the price from ``selpo.logistics.tariff``; ``earliest`` is the
   kernel's ready moment; ``latest`` the later of ``earliest + QUOTE_BUFFER`` (2 days) and the
   ready moment if the first run is missed (``skip_runs=1``), so one full van never breaks a
-  promise. ``promised_date`` is the office's local date of ``latest``.
+  promise, moved to the office's next open day if it falls on a closed one (both ends of the
+  window are then on open days). ``promised_date`` is the office's local date of ``latest``.
 * **Dispatch** (``build_manifest``): the parcels at the hub for one route run, oldest promise
   first, within the van's parcels and litres; what does not fit rolls to the next run, and if
   that run makes the parcel later than its promised date the promise is recomputed from the
@@ -45,6 +46,7 @@ from sqlalchemy.orm import Session
 
 from selpo.errors import InvalidInput
 from selpo.logistics import repository, timetable
+from selpo.logistics.calendar import holiday_calendar, on_an_open_day
 from selpo.logistics.distance import GreatCircleDistance
 from selpo.logistics.errors import (
     OfficeNotServed,
@@ -267,10 +269,15 @@ class LoadedTimetable:
         """When a parcel loaded on ``run`` is ready at ``office``."""
         return ready_from_run(self.network, run, [office]).ready_at(0)
 
-    def latest(self, earliest: datetime, after_miss: datetime | None) -> datetime:
-        """The promise bound: earliest + buffer, or the next run's date if that is later."""
+    def latest(self, earliest: datetime, after_miss: datetime | None, office: str) -> datetime:
+        """The promise bound: earliest + buffer, or the next run's date if that is later,
+        moved to the opening of the office's next open day when it falls on a day the
+        office is closed (a weekday without hours or a public holiday)."""
         _, latest = quote_window(earliest, QUOTE_BUFFER)
-        return latest if after_miss is None else max(latest, after_miss)
+        bound = latest if after_miss is None else max(latest, after_miss)
+        target = self.network.offices[self.network.office_position[office]]
+        calendar = holiday_calendar(self.network.holiday_country)
+        return on_an_open_day(target.opening_hours, target.timezone, bound, calendar)
 
 
 def _facility(hub: Hub, zone: str) -> Facility:
@@ -859,7 +866,7 @@ def _window(
     if earliest is None or run is None:
         return None
     after_miss, _ = loaded.earliest(warehouse, handover, office, skip_runs=1)
-    return earliest, loaded.latest(earliest, after_miss), run
+    return earliest, loaded.latest(earliest, after_miss, office), run
 
 
 def quote(
@@ -1068,7 +1075,7 @@ def _rolled_promise(
         return None, None
     after = loaded.ready_on(next_run(loaded.network, route_id, to.departure), office)
     zone = loaded.office_timezone(office)
-    return _local_date(ready, zone), _local_date(loaded.latest(ready, after), zone)
+    return _local_date(ready, zone), _local_date(loaded.latest(ready, after, office), zone)
 
 
 def _manifest(
@@ -1468,7 +1475,10 @@ def _depart(
     hub did not scan it already."""
     repository.mark_departed(session, route.id, departure)
     ids = [p.row.shipment_id for p in parcels]
-    already = repository.shipments_with_event(session, ids, "departed_hub")
+    # A departure recorded before the parcel was mis-sorted belongs to its earlier trip.
+    departed = repository.latest_event_of(session, ids, "departed_hub")
+    missorted = repository.latest_event_of(session, ids, "missorted")
+    already = {i for i, at in departed.items() if i not in missorted or at > missorted[i]}
     raw = {"route_id": route.id, "departure": departure.isoformat()}
     scans = [
         shipment_service.Scan(
@@ -1502,9 +1512,11 @@ def _arrive(session: Session, now: datetime, limit: int | None = None) -> int:
     if not arrivals:
         return 0
     repository.mark_arrived(session, [a.entry_id for a in arrivals])
-    already = repository.shipments_with_event(
-        session, [a.shipment_id for a in arrivals], "arrived_at_office"
-    )
+    ids = [a.shipment_id for a in arrivals]
+    already = repository.shipments_with_event(session, ids, "arrived_at_office")
+    # A parcel an office scanned as mis-sorted after its van left did not reach its office
+    # on that van: it is back at the hub and waits for the next run.
+    missorted = repository.latest_event_of(session, ids, "missorted")
     scans = [
         shipment_service.Scan(
             a.tracking_number,
@@ -1515,7 +1527,9 @@ def _arrive(session: Session, now: datetime, limit: int | None = None) -> int:
             raw={"route_id": a.route_code, "departure": a.departure.isoformat()},
         )
         for a in arrivals
-        if a.shipment_id not in already and a.status in _ON_THE_WAY
+        if a.shipment_id not in already
+        and a.status in _ON_THE_WAY
+        and not (a.shipment_id in missorted and missorted[a.shipment_id] >= a.departure)
     ]
     return _record_scans(session, scans, now)
 

@@ -5,6 +5,7 @@ from selpo.models.acceptance_scan import AcceptanceScan
 from selpo.models.api_key import ApiKey
 from selpo.models.clerk import Clerk
 from selpo.models.clerk_session import ClerkSession
+from selpo.models.clerk_sign_in_guard import ClerkSignInGuard
 from selpo.models.code_search_guard import CodeSearchGuard
 from selpo.models.district import District
 from selpo.models.hub import Hub
@@ -36,6 +37,7 @@ __all__ = [
     "ApiKey",
     "Clerk",
     "ClerkSession",
+    "ClerkSignInGuard",
     "CodeSearchGuard",
     "District",
     "Hub",

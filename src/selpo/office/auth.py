@@ -4,8 +4,10 @@
 * Sessions: a 256-bit random token in an HttpOnly cookie; the table keeps its SHA-256 (a fast
   digest is as strong as a password hash for a random 256-bit secret), an absolute expiry of
   one working day, and the session's CSRF token.
-* Lock-out: five wrong passwords in a row lock the account for fifteen minutes. The failure
-  count is returned, not raised, so the caller's transaction keeps it.
+* Lock-out by account and address: five wrong passwords in a row from one address lock that
+  address out of the account for fifteen minutes; fifty in a row from anywhere lock it for
+  every address the clerk never signed in from. Counts move atomically; they are returned,
+  not raised, so the caller's transaction keeps them.
 * Roles: a clerk works in one office, a supervisor in any office of a district and sees the
   regional dashboard for that district, a manager sees the whole region's dashboard and does
   no counter work.
@@ -25,9 +27,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from selpo.errors import DomainError, Forbidden
 from selpo.models import Clerk, ClerkSession, District, PostOffice
+from selpo.office import repository
 from selpo.office.errors import (
     ClerkInvalid,
     CsrfRefused,
@@ -38,8 +42,10 @@ from selpo.office.errors import (
 )
 
 SESSION_LIFETIME = timedelta(hours=12)
-MAX_LOGIN_FAILURES = 5
+MAX_LOGIN_FAILURES = 5  # in a row from one address: that address is locked out
+ACCOUNT_MAX_FAILURES = 50  # in a row from anywhere: addresses new to the account are
 LOGIN_LOCK = timedelta(minutes=15)
+KNOWN_ADDRESS_FOR = timedelta(days=90)  # how long a signed-in address stays the clerk's own
 MIN_PASSWORD_LENGTH = 8
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 _PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -219,34 +225,114 @@ def _local_hhmm(moment: datetime, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
 
 
-def sign_in(session: Session, *, login: str, password: str, now: datetime, timezone: str) -> SignIn:
-    """Check a login and password; open a session, or count the failure and say why not."""
-    clerk = session.scalars(
-        select(Clerk).where(Clerk.login == login.strip().lower()).with_for_update()
-    ).first()
-    if clerk is None or not clerk.active:
-        try:
-            _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
-        return SignIn(refusal=LoginFailed())
-    if clerk.locked_until is not None and now < clerk.locked_until:
-        return SignIn(refusal=LoginLocked(_local_hhmm(clerk.locked_until, timezone)))
+def _locked(until: datetime, timezone: str) -> SignIn:
+    return SignIn(refusal=LoginLocked(_local_hhmm(until, timezone)))
+
+
+def _in_force(until: datetime | None, now: datetime) -> datetime | None:
+    return until if until is not None and now < until else None
+
+
+def _count_failure(
+    session: Session,
+    *,
+    clerk: Clerk | None,
+    login: str,
+    address: str,
+    known: bool,
+    now: datetime,
+    timezone: str,
+) -> SignIn:
+    """Count a wrong password against the (login, address) pair and the account."""
+    counted = repository.count_sign_in_failure(
+        session,
+        login,
+        address,
+        now=now,
+        max_failures=MAX_LOGIN_FAILURES,
+        lock_until=now + LOGIN_LOCK,
+    )
+    if counted is None:  # a parallel attempt from this address locked it meanwhile
+        guard = repository.sign_in_guard(session, login, address)
+        return _locked(guard.locked_until if guard and guard.locked_until else now, timezone)
+    until = _in_force(counted[1], now)
+    if clerk is not None:
+        account = repository.count_account_failure(
+            session,
+            clerk.id,
+            now=now,
+            max_failures=ACCOUNT_MAX_FAILURES,
+            lock_until=now + LOGIN_LOCK,
+        )
+        if account is not None:
+            set_committed_value(clerk, "failed_logins", account[0])
+            set_committed_value(clerk, "locked_until", account[1])
+            if not known:
+                until = until or _in_force(account[1], now)
+    return SignIn(refusal=LoginLocked(_local_hhmm(until, timezone)) if until else LoginFailed())
+
+
+def sign_in(
+    session: Session,
+    *,
+    login: str,
+    password: str,
+    now: datetime,
+    timezone: str,
+    address: str = "unknown",
+) -> SignIn:
+    """Check a login and password from a client address; open a session, or count the
+    failure and say why not.
+
+    Wrong passwords lock the (login, address) pair: ``MAX_LOGIN_FAILURES`` in a row from
+    one address close it for ``LOGIN_LOCK``, so a stranger elsewhere cannot lock the clerk
+    out at their own counter. ``ACCOUNT_MAX_FAILURES`` in a row from anywhere lock the
+    account for every address it never signed in from (within ``KNOWN_ADDRESS_FOR``), a
+    ceiling on guessing from many addresses. A lock in force is refused before the
+    password is checked and counts nothing; every count moves in one atomic statement.
+    """
+    name = login.strip().lower()[:64]
+    address = address.strip()[:64] or "unknown"
+    guard = repository.sign_in_guard(session, name, address)
+    if guard is not None and (until := _in_force(guard.locked_until, now)) is not None:
+        return _locked(until, timezone)
+    known = (
+        guard is not None
+        and guard.succeeded_at is not None
+        and now - guard.succeeded_at <= KNOWN_ADDRESS_FOR
+    )
+    clerk = session.scalars(select(Clerk).where(Clerk.login == name)).first()
+    if clerk is not None and not clerk.active:
+        clerk = None
+    if clerk is not None and not known and (until := _in_force(clerk.locked_until, now)):
+        return _locked(until, timezone)
     try:
+        if clerk is None:
+            _hasher.verify(_DUMMY_HASH, password)
+            raise VerificationError("no such clerk")
         _hasher.verify(clerk.password_hash, password)
     except (VerificationError, InvalidHashError):
-        clerk.failed_logins += 1
-        refusal: DomainError = LoginFailed()
-        if clerk.failed_logins >= MAX_LOGIN_FAILURES:
-            clerk.failed_logins = 0
-            clerk.locked_until = now + LOGIN_LOCK
-            refusal = LoginLocked(_local_hhmm(clerk.locked_until, timezone))
-        session.flush()
-        return SignIn(refusal=refusal)
+        return _count_failure(
+            session,
+            clerk=clerk,
+            login=name,
+            address=address,
+            known=known,
+            now=now,
+            timezone=timezone,
+        )
+    # The right password still waits out a lock that a parallel attempt set meanwhile.
+    if not repository.clear_sign_in_failures(session, name, address, now=now):
+        guard = repository.sign_in_guard(session, name, address)
+        return _locked(guard.locked_until if guard and guard.locked_until else now, timezone)
+    if repository.clear_account_failures(session, clerk.id, now=now):
+        set_committed_value(clerk, "failed_logins", 0)
+        set_committed_value(clerk, "locked_until", None)
+    elif not known:
+        session.refresh(clerk, ["locked_until"])
+        return _locked(clerk.locked_until or now, timezone)
     if _hasher.check_needs_rehash(clerk.password_hash):
         clerk.password_hash = hash_password(password)
-    clerk.failed_logins = 0
-    clerk.locked_until = None
     clerk.last_login_at = now
     token = secrets.token_urlsafe(32)
     session.add(
@@ -345,6 +431,7 @@ def unlock(session: Session, *, login: str) -> Clerk:
         raise ClerkInvalid(f"Сотрудника с логином {login} нет.", field="login")
     clerk.failed_logins = 0
     clerk.locked_until = None
+    repository.forget_sign_in_failures(session, clerk.login)
     session.flush()
     return clerk
 
@@ -361,6 +448,7 @@ def set_password(session: Session, *, login: str, password: str, now: datetime) 
     clerk.password_hash = hash_password(password)
     clerk.failed_logins = 0
     clerk.locked_until = None
+    repository.forget_sign_in_failures(session, clerk.login)
     for open_session in session.scalars(
         select(ClerkSession).where(
             ClerkSession.clerk_id == clerk.id, ClerkSession.revoked_at.is_(None)

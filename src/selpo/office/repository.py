@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Update, case, delete, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
+from selpo.db import UTCDateTime
 from selpo.models import (
     Acceptance,
     AcceptanceScan,
     Clerk,
+    ClerkSignInGuard,
     CodeSearchGuard,
     Marketplace,
     PostOffice,
@@ -208,6 +212,156 @@ def lock_code_guard(session: Session, office_id: int) -> CodeSearchGuard:
     except IntegrityError:
         pass  # another request created it first
     return session.scalars(query).one()
+
+
+# ---------------------------------------------------------------------------- sign-in
+
+
+def sign_in_guard(session: Session, login: str, address: str) -> ClerkSignInGuard | None:
+    """What is counted against this login from this address (``None``: nothing yet)."""
+    return session.get(ClerkSignInGuard, (login, address), populate_existing=True)
+
+
+def _pair(login: str, address: str) -> list[ColumnElement[bool]]:
+    return [ClerkSignInGuard.login == login, ClerkSignInGuard.address == address]
+
+
+def _pair_unlocked(now: datetime) -> ColumnElement[bool]:
+    locked_until = ClerkSignInGuard.locked_until
+    return or_(locked_until.is_(None), locked_until <= now)
+
+
+def _upsert_pair(
+    session: Session, statement: Update, new_row: ClerkSignInGuard
+) -> tuple[bool, Any]:
+    """Run a guarded UPDATE ... RETURNING on the pair's row, creating the row (as
+    ``new_row``) when there is none: (whether it was written, the returned row)."""
+    for _ in range(2):
+        row = session.execute(statement).first()
+        if row is not None:
+            return True, row
+        if sign_in_guard(session, new_row.login, new_row.address) is not None:
+            return False, None  # the row is there and locked
+        try:
+            with session.begin_nested():
+                session.add(new_row)
+            return True, None
+        except IntegrityError:
+            continue  # a concurrent attempt created it first: count on its row
+    return False, None  # pragma: no cover - created and locked between two statements
+
+
+def count_sign_in_failure(
+    session: Session,
+    login: str,
+    address: str,
+    *,
+    now: datetime,
+    max_failures: int,
+    lock_until: datetime,
+) -> tuple[int, datetime | None] | None:
+    """Count a wrong password from this address in one atomic statement: the failures
+    after it and the pair's lock; ``None`` when the pair is locked now (nothing counted)."""
+    following = ClerkSignInGuard.failures + 1
+    reaches = following >= max_failures
+    statement = (
+        update(ClerkSignInGuard)
+        .where(*_pair(login, address), _pair_unlocked(now))
+        .values(
+            failures=case((reaches, 0), else_=following),
+            locked_until=case(
+                (reaches, literal(lock_until, UTCDateTime())),
+                else_=ClerkSignInGuard.locked_until,
+            ),
+            last_failed_at=now,
+        )
+        .returning(ClerkSignInGuard.failures, ClerkSignInGuard.locked_until)
+        .execution_options(synchronize_session=False)
+    )
+    first = 0 if max_failures <= 1 else 1
+    new_row = ClerkSignInGuard(
+        login=login,
+        address=address,
+        failures=first,
+        locked_until=None if first else lock_until,
+        last_failed_at=now,
+    )
+    written, row = _upsert_pair(session, statement, new_row)
+    if not written:
+        return None
+    if row is None:
+        return new_row.failures, new_row.locked_until
+    return int(row[0]), row[1]
+
+
+def clear_sign_in_failures(session: Session, login: str, address: str, *, now: datetime) -> bool:
+    """A right password from this address: forget its failures and remember the address
+    as the account's own; ``False`` when the pair is locked now."""
+    statement = (
+        update(ClerkSignInGuard)
+        .where(*_pair(login, address), _pair_unlocked(now))
+        .values(failures=0, succeeded_at=now)
+        .returning(ClerkSignInGuard.login)
+        .execution_options(synchronize_session=False)
+    )
+    new_row = ClerkSignInGuard(login=login, address=address, failures=0, succeeded_at=now)
+    written, _ = _upsert_pair(session, statement, new_row)
+    return written
+
+
+def _account_unlocked(now: datetime) -> ColumnElement[bool]:
+    return or_(Clerk.locked_until.is_(None), Clerk.locked_until <= now)
+
+
+def count_account_failure(
+    session: Session, clerk_id: int, *, now: datetime, max_failures: int, lock_until: datetime
+) -> tuple[int, datetime | None] | None:
+    """Count a wrong password against the whole account (from any address), atomically:
+    the failures after it and the account's lock; ``None`` when it is locked now."""
+    following = Clerk.failed_logins + 1
+    reaches = following >= max_failures
+    statement = (
+        update(Clerk)
+        .where(Clerk.id == clerk_id, _account_unlocked(now))
+        .values(
+            failed_logins=case((reaches, 0), else_=following),
+            locked_until=case(
+                (reaches, literal(lock_until, UTCDateTime())), else_=Clerk.locked_until
+            ),
+        )
+        .returning(Clerk.failed_logins, Clerk.locked_until)
+        .execution_options(synchronize_session=False)
+    )
+    row = session.execute(statement).first()
+    return None if row is None else (int(row[0]), row[1])
+
+
+def clear_account_failures(session: Session, clerk_id: int, *, now: datetime) -> bool:
+    """A right password: the account's count starts again; ``False`` when it is locked now
+    (the lock stays)."""
+    statement = (
+        update(Clerk)
+        .where(Clerk.id == clerk_id, _account_unlocked(now))
+        .values(failed_logins=0, locked_until=None)
+        .returning(Clerk.id)
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(statement).first() is not None
+
+
+def forget_sign_in_failures(session: Session, login: str) -> None:
+    """Lift every address's lock of this login (the operator's unlock, a new password)."""
+    session.execute(
+        delete(ClerkSignInGuard)
+        .where(ClerkSignInGuard.login == login, ClerkSignInGuard.succeeded_at.is_(None))
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(ClerkSignInGuard)
+        .where(ClerkSignInGuard.login == login)
+        .values(failures=0, locked_until=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 # ---------------------------------------------------------------------------- the day

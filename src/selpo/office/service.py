@@ -289,7 +289,8 @@ def scan_for_acceptance(
     damaged: bool,
     now: datetime,
 ) -> AcceptanceScan:
-    """Record one scan; a parcel of this office on its way moves to ``arrived_at_office``.
+    """Record one scan; a parcel of this office on its way moves to ``arrived_at_office``,
+    another office's is recorded as ``missorted`` (the marketplace hears of it).
 
     Every scan is kept (also unknown and unreadable ones: the report lists them). Scanning a
     parcel again with the damage mark marks its first scan damaged.
@@ -299,7 +300,11 @@ def scan_for_acceptance(
     if not cleaned:
         raise BadBarcode("Отсканируйте штрихкод или введите трек-номер.", field="barcode")
     result, shipment = _classify_scan(session, acceptance, office, cleaned)
-    if result == "accepted" and shipment is not None:
+    missorted = (
+        result == "other_office" and shipment is not None and shipment.status in repository.EXPECTED
+    )
+    if (result == "accepted" or missorted) and shipment is not None:
+        # Another office's parcel on its way is recorded as mis-sorted (back to its hub).
         shipment_service.record_scan(
             session,
             tracking_number=shipment.tracking_number,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
@@ -290,9 +291,14 @@ def get_label(tracking_number: str, session: SessionDep, principal: MarketplaceD
     responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
 )
 def record_tracking_event(
-    event_in: TrackingEventCreate, session: SessionDep, clock: ClockDep, _admin: AdminDep
+    event_in: TrackingEventCreate,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    _admin: AdminDep,
 ) -> ShipmentRead:
-    """Record a scan from a hub or an office system (operator key)."""
+    """Record a scan from a hub or an office system (operator key); an arrival at an office
+    that is not the destination is recorded as ``missorted``."""
     shipment = service.record_scan(
         session,
         tracking_number=_tracking(event_in.tracking_number),
@@ -302,6 +308,7 @@ def record_tracking_event(
         office_index=event_in.office_index,
         actor=event_in.actor,
         raw=event_in.raw,
+        max_skew=timedelta(minutes=settings.scan_clock_skew_minutes),
     )
     return service.read_shipment(session, shipment)
 

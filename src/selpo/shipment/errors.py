@@ -65,3 +65,13 @@ class SerialsExhausted(DomainError):
 
     status_code = 503
     title = "Tracking numbers exhausted"
+
+
+class CreationRaced(DomainError):
+    """A concurrent creation clashed in a way no order explains: nothing was kept, retry."""
+
+    status_code = 503
+    title = "Try again"
+
+    def __init__(self) -> None:
+        super().__init__("a concurrent request got in the way; nothing was created, retry")

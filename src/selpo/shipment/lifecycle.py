@@ -4,6 +4,8 @@
     ready_for_pickup → delivered | partially_delivered | refused | storage_expired
     partially_delivered | refused | storage_expired → returning → returned
     created → cancelled;  handed_over | in_transit | arrived_at_office | returning → lost
+    handed_over | in_transit → in_transit on ``missorted`` (arrived at another office: back
+    to the hub)
 
 Every change is recorded as a tracking event. A status change not in the table is refused
 with the current status and what is allowed. Events that arrive late (a scan uploaded hours
@@ -77,6 +79,8 @@ PROGRESS: dict[Status, int] = {
     S.LOST: 8,
 }
 
+MISSORTED = "missorted"
+
 # Event codes a hub or office scan may report, and the status each leads to.
 EVENT_CODES: dict[str, Status] = {
     "handed_over": S.HANDED_OVER,
@@ -86,6 +90,9 @@ EVENT_CODES: dict[str, Status] = {
     "departed_hub": S.IN_TRANSIT,
     "in_transit": S.IN_TRANSIT,
     "arrived_at_office": S.ARRIVED_AT_OFFICE,
+    # Scanned at an office that is not its destination: recorded, and the parcel goes back
+    # to its hub, still in transit (an arrival scanned elsewhere becomes this event).
+    MISSORTED: S.IN_TRANSIT,
     "lost": S.LOST,
     "returned_to_sender": S.RETURNED,
 }
@@ -125,3 +132,12 @@ def decide(current: Status, target: Status, *, late: bool) -> Decision:
 def can_become(current: Status, target: Status) -> bool:
     """Whether the table allows ``current`` → ``target``."""
     return target in TRANSITIONS[current]
+
+
+def arrival_target(code: str, *, scanned_at: str | None, destination: str) -> str:
+    """The event an office scan stands for: an arrival scanned at an office other than the
+    parcel's destination is a mis-sort (the parcel goes back to its hub), never an arrival.
+    ``scanned_at`` ``None`` (the scan did not say where) is taken as the destination."""
+    if EVENT_CODES.get(code) == S.ARRIVED_AT_OFFICE and scanned_at not in (None, destination):
+        return MISSORTED
+    return code

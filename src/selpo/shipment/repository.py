@@ -7,11 +7,14 @@ import weakref
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy import Engine, case, create_engine, event, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
+from selpo.db import UTCDateTime
 from selpo.models import (
+    Hub,
     IdempotencyRecord,
     Marketplace,
     PostOffice,
@@ -119,6 +122,68 @@ def latest_event_times(session: Session, shipment_ids: Collection[int]) -> dict[
         )
         found.update((int(i), latest) for i, latest in session.execute(query) if latest)
     return found
+
+
+def _code_unlocked(now: datetime) -> ColumnElement[bool]:
+    locked_until = Shipment.pickup_code_locked_until
+    return or_(locked_until.is_(None), locked_until <= now)
+
+
+def count_code_failure(
+    session: Session, shipment_id: int, *, now: datetime, max_failures: int, lock_until: datetime
+) -> tuple[int, datetime | None] | None:
+    """Count one wrong pickup code in one atomic UPDATE ... RETURNING: the failures after
+    it and the lock (the count starts again at 0 when it reaches ``max_failures`` and the
+    code locks until ``lock_until``). ``None``: the code is locked now, nothing counted.
+
+    Concurrent callers queue on the row; each sees the count the one before it left, and
+    once the code is locked the WHERE clause matches no row, so the count cannot overshoot.
+    """
+    following = Shipment.pickup_code_failures + 1
+    reaches = following >= max_failures
+    statement = (
+        update(Shipment)
+        .where(Shipment.id == shipment_id, _code_unlocked(now))
+        .values(
+            pickup_code_failures=case((reaches, 0), else_=following),
+            pickup_code_locked_until=case(
+                (reaches, literal(lock_until, UTCDateTime())),
+                else_=Shipment.pickup_code_locked_until,
+            ),
+        )
+        .returning(Shipment.pickup_code_failures, Shipment.pickup_code_locked_until)
+        .execution_options(synchronize_session=False)
+    )
+    row = session.execute(statement).first()
+    return None if row is None else (int(row[0]), row[1])
+
+
+def clear_code_failures(session: Session, shipment_id: int, *, now: datetime) -> bool:
+    """Forget the wrong codes after a right one, atomically; ``False``: locked now."""
+    statement = (
+        update(Shipment)
+        .where(Shipment.id == shipment_id, _code_unlocked(now))
+        .values(pickup_code_failures=0, pickup_code_locked_until=None)
+        .returning(Shipment.id)
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(statement).first() is not None
+
+
+def code_locked_until(session: Session, shipment_id: int) -> datetime | None:
+    """The pickup code's lock as committed now (not as this session last read it)."""
+    query = select(Shipment.pickup_code_locked_until).where(Shipment.id == shipment_id)
+    return session.execute(query).scalar_one_or_none()
+
+
+def known_indexes(session: Session, indexes: Collection[str]) -> set[str]:
+    """Which of these postal indexes belong to a post office or a hub."""
+    wanted = sorted(set(indexes))
+    if not wanted:
+        return set()
+    offices = select(PostOffice.index).where(PostOffice.index.in_(wanted))
+    hubs = select(Hub.index).where(Hub.index.in_(wanted))
+    return {str(i) for i in session.scalars(offices.union(hubs)) if i is not None}
 
 
 def offices_by_id(session: Session, office_ids: Collection[int]) -> dict[int, PostOffice]:

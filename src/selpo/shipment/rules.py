@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -42,12 +42,20 @@ def mask_name(name: str | None) -> str:
     return " ".join([parts[0][0] + "*" * (len(parts[0]) - 1)] + [p[0] + "." for p in parts[1:]])
 
 
-def storage_deadline(ready_at: datetime, days: int, timezone: str) -> datetime:
-    """The end of the office's local day ``days`` days after the parcel became ready."""
+def storage_deadline(
+    ready_at: datetime,
+    days: int,
+    timezone: str,
+    opens: Callable[[date], date | None] | None = None,
+) -> datetime:
+    """The end of the office's local day ``days`` days after the parcel became ready, or of
+    the next day it opens when that one is closed: ``opens(day)`` gives the first local day
+    from ``day`` on that the office opens (``None``: it never does; the day stays)."""
     local = ready_at.astimezone(ZoneInfo(timezone))
     last_day: date = local.date() + timedelta(days=days)
-    end = datetime.combine(last_day, time(23, 59, 59), tzinfo=ZoneInfo(timezone))
-    return end
+    if opens is not None:
+        last_day = opens(last_day) or last_day
+    return datetime.combine(last_day, time(23, 59, 59), tzinfo=ZoneInfo(timezone))
 
 
 def new_pickup_code() -> str:

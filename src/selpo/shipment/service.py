@@ -22,8 +22,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from selpo.errors import DomainError, InvalidInput
+from selpo.logistics.calendar import holiday_calendar, next_open_day
 from selpo.models import (
     IdempotencyRecord,
     Marketplace,
@@ -37,6 +39,7 @@ from selpo.network.rules import OfficeCapacity, ParcelSize, parcel_fits
 from selpo.notify import service as notify_service
 from selpo.shipment import repository
 from selpo.shipment.errors import (
+    CreationRaced,
     DuplicateOrder,
     IdempotencyKeyReused,
     PickupCodeLocked,
@@ -51,6 +54,7 @@ from selpo.shipment.lifecycle import (
     Decision,
     IllegalTransition,
     Status,
+    arrival_target,
     decide,
 )
 from selpo.shipment.rules import (
@@ -401,26 +405,37 @@ def create_shipments(
                 numbers, promised, accepted, strict=True
             )
         ]
-        try:
-            with session.begin_nested():
-                ids = list(
-                    session.scalars(
-                        insert(Shipment).returning(Shipment.id, sort_by_parameter_order=True), rows
+        while True:
+            try:
+                with session.begin_nested():
+                    ids = list(
+                        session.scalars(
+                            insert(Shipment).returning(Shipment.id, sort_by_parameter_order=True),
+                            rows,
+                        )
                     )
+                break
+            except IntegrityError:
+                # A concurrent request created some of these orders since they were checked:
+                # those get their own 409, the rest are inserted again without them.
+                taken = repository.existing_orders(
+                    session, marketplace.id, [s.external_order_id for _, s, _ in accepted]
                 )
-        except IntegrityError:
-            # A concurrent request created one of these orders first: tell which.
-            taken = repository.existing_orders(
-                session, marketplace.id, [s.external_order_id for _, s, _ in accepted]
-            )
-            for position, s, _ in accepted:
-                refusal = (
-                    DuplicateOrder(s.external_order_id, taken[s.external_order_id])
-                    if s.external_order_id in taken
-                    else DomainError("created concurrently; retry", field="external_order_id")
-                )
-                outcomes[position] = CreateOutcome(position, error=refusal)
-            return [outcomes[i] for i in sorted(outcomes)]
+                if not taken:  # pragma: no cover - no order clash explains it; nothing kept
+                    raise CreationRaced() from None
+                keep = [
+                    i for i, (_, s, _) in enumerate(accepted) if s.external_order_id not in taken
+                ]
+                for position, s, _ in accepted:
+                    if s.external_order_id in taken:
+                        refusal = DuplicateOrder(s.external_order_id, taken[s.external_order_id])
+                        outcomes[position] = CreateOutcome(position, error=refusal)
+                accepted = [accepted[i] for i in keep]
+                rows = [rows[i] for i in keep]
+                numbers = [numbers[i] for i in keep]
+                promised = [promised[i] for i in keep]
+                if not accepted:
+                    return [outcomes[i] for i in sorted(outcomes)]
         item_rows = [
             {
                 "shipment_id": shipment_id,
@@ -726,7 +741,10 @@ class ScanOutcome:
     error: DomainError | None = None
 
 
-def _check_scan(scan: Scan, now: datetime) -> None:
+SCAN_CLOCK_SKEW = timedelta(minutes=5)  # the default of SELPO_SCAN_CLOCK_SKEW_MINUTES
+
+
+def _check_scan(scan: Scan, now: datetime, max_skew: timedelta) -> None:
     if scan.code not in EVENT_CODES:
         raise InvalidInput(
             f"unknown event code {scan.code!r}; known: {', '.join(sorted(EVENT_CODES))}",
@@ -734,13 +752,28 @@ def _check_scan(scan: Scan, now: datetime) -> None:
         )
     if scan.occurred_at.tzinfo is None:
         raise InvalidInput("occurred_at needs a UTC offset", field="occurred_at")
-    if scan.occurred_at > now + timedelta(minutes=5):
-        raise InvalidInput("occurred_at is in the future", field="occurred_at")
+    if scan.occurred_at > now + max_skew:
+        raise InvalidInput(
+            f"occurred_at {scan.occurred_at.isoformat()} is in the future (now is "
+            f"{now.isoformat()}, clock skew allowed {max_skew})",
+            field="occurred_at",
+        )
 
 
-def record_scans(session: Session, *, scans: Sequence[Scan], now: datetime) -> list[ScanOutcome]:
+def record_scans(
+    session: Session,
+    *,
+    scans: Sequence[Scan],
+    now: datetime,
+    max_skew: timedelta = SCAN_CLOCK_SKEW,
+) -> list[ScanOutcome]:
     """Record many scans at once, each judged as ``record_scan`` would judge it, in this
     order (late scans never move the status back); a refused scan does not stop the others.
+
+    A scan is refused (422, nothing recorded) for an unknown code or office index, a time
+    more than ``max_skew`` ahead of ``now`` or before the shipment was created. An arrival
+    scanned at an office that is not the parcel's destination is recorded as ``missorted``
+    and the parcel goes back to its hub, still in transit.
 
     One locked read of the shipments, one of their latest events, one insert of tracking
     events and one of webhooks, however many scans: how the warehouse's hand-overs and the
@@ -750,31 +783,63 @@ def record_scans(session: Session, *, scans: Sequence[Scan], now: datetime) -> l
     checked: list[tuple[int, Scan]] = []
     for position, scan in enumerate(scans):
         try:
-            _check_scan(scan, now)
+            _check_scan(scan, now, max_skew)
         except DomainError as error:
             outcomes[position] = ScanOutcome(position, error=error)
             continue
         checked.append((position, scan))
+    known = repository.known_indexes(
+        session, {scan.office_index for _, scan in checked if scan.office_index}
+    )
+    indexed: list[tuple[int, Scan]] = []
+    for position, scan in checked:
+        if scan.office_index is not None and scan.office_index not in known:
+            outcomes[position] = ScanOutcome(
+                position,
+                error=InvalidInput(
+                    f"no post office or hub has index {scan.office_index}", field="office_index"
+                ),
+            )
+        else:
+            indexed.append((position, scan))
     shipments = repository.by_tracking_numbers(
-        session, {scan.tracking_number for _, scan in checked}, lock=True
+        session, {scan.tracking_number for _, scan in indexed}, lock=True
+    )
+    destinations = repository.offices_by_id(
+        session, {s.destination_office_id for s in shipments.values()}
     )
     positions: list[int] = []
     moves: list[_Move] = []
-    for position, scan in checked:
+    for position, scan in indexed:
         shipment = shipments.get(scan.tracking_number)
         if shipment is None:
             outcomes[position] = ScanOutcome(position, error=ShipmentNotFound(scan.tracking_number))
             continue
+        if scan.occurred_at < shipment.created_at:
+            outcomes[position] = ScanOutcome(
+                position,
+                error=InvalidInput(
+                    f"occurred_at {scan.occurred_at.isoformat()} is before the shipment was "
+                    f"created ({shipment.created_at.isoformat()})",
+                    field="occurred_at",
+                ),
+            )
+            continue
+        destination = destinations[shipment.destination_office_id].index
+        code = arrival_target(scan.code, scanned_at=scan.office_index, destination=destination)
+        source = scan.raw
+        if code != scan.code:
+            source = {**(scan.raw or {}), "scanned_as": scan.code, "destination_index": destination}
         positions.append(position)
         moves.append(
             _Move(
                 shipment,
-                EVENT_CODES[scan.code],
-                scan.code,
+                EVENT_CODES[code],
+                code,
                 scan.occurred_at,
                 scan.actor,
                 scan.office_index,
-                scan.raw,
+                source,
             )
         )
     decisions = _decide(session, moves)
@@ -803,10 +868,12 @@ def record_scan(
     office_index: str | None = None,
     actor: str = "hub-scan",
     raw: dict[str, Any] | None = None,
+    max_skew: timedelta = SCAN_CLOCK_SKEW,
 ) -> Shipment:
-    """Record a hub's or an office system's scan (late scans never move the status back)."""
+    """Record a hub's or an office system's scan (late scans never move the status back;
+    refusals as in ``record_scans``)."""
     scan = Scan(tracking_number, code, occurred_at, office_index, actor, raw)
-    outcome = record_scans(session, scans=[scan], now=now)[0]
+    outcome = record_scans(session, scans=[scan], now=now, max_skew=max_skew)[0]
     if outcome.error is not None:
         raise outcome.error
     assert outcome.shipment is not None
@@ -814,8 +881,21 @@ def record_scan(
 
 
 def cancel_shipment(session: Session, *, shipment: Shipment, now: datetime) -> Shipment:
-    """Cancel a shipment not yet handed over."""
+    """Cancel a shipment not yet handed over; the marketplace gets ``shipment.cancelled``
+    (beside the ``shipment.status_changed`` every change sends)."""
     _transition(session, shipment, S.CANCELLED, code="cancelled", now=now, actor="marketplace-api")
+    notify_service.publish_event(
+        session,
+        marketplace_id=shipment.marketplace_id,
+        event_type="shipment.cancelled",
+        data={
+            "tracking_number": shipment.tracking_number,
+            "external_order_id": shipment.external_order_id,
+            "status": shipment.status,
+            "cancelled_at": now.isoformat(),
+        },
+        now=now,
+    )
     return shipment
 
 
@@ -869,7 +949,9 @@ def make_ready_for_pickup_many(
         office = offices[shipment.destination_office_id]
         marketplace = markets[shipment.marketplace_id]
         shipment.ready_at = now
-        shipment.storage_deadline = storage_deadline(now, marketplace.storage_days, office.timezone)
+        shipment.storage_deadline = storage_deadline(
+            now, marketplace.storage_days, office.timezone, _open_day_of(office)
+        )
         shipment.cell_code = shelving.cell_code
         code = new_pickup_code()
         shipment.pickup_code_hash = hash_pickup_code(
@@ -904,6 +986,12 @@ def make_ready_for_pickup(
         policy=policy,
         actor=actor,
     )[0]
+
+
+def _open_day_of(office: PostOffice) -> Callable[[date], date | None]:
+    """The first local day from a given one that ``office`` opens (hours, public holidays)."""
+    calendar = holiday_calendar()
+    return lambda day: next_open_day(office.opening_hours, day, calendar)
 
 
 def _format_hours(hours: list[list[list[str]]]) -> str:
@@ -976,8 +1064,11 @@ def verify_pickup_code(
 ) -> None:
     """Check a code typed at the counter; wrong ones count towards a temporary lock.
 
-    The failure count is part of the caller's transaction: the endpoint commits it even
-    when it answers with the refusal.
+    The lock is checked and the count moved in one atomic statement each (see
+    ``repository.count_code_failure``), so parallel attempts from many counters cannot
+    get past the limit and a locked code is refused without counting. The failure count
+    is part of the caller's transaction: the caller commits it even when it answers with
+    the refusal.
     """
     if shipment.status != S.READY_FOR_PICKUP or shipment.pickup_code_hash is None:
         raise TransitionRefused(
@@ -987,23 +1078,37 @@ def verify_pickup_code(
         )
     if shipment.pickup_code_locked_until is not None and now < shipment.pickup_code_locked_until:
         raise PickupCodeLocked(shipment.pickup_code_locked_until.isoformat())
-    if pickup_code_matches(
+    right = pickup_code_matches(
         code,
         shipment.pickup_code_hash,
         tracking_number=shipment.tracking_number,
         pepper=policy.pepper,
-    ):
-        shipment.pickup_code_failures = 0
-        shipment.pickup_code_locked_until = None
+    )
+    if right and repository.clear_code_failures(session, shipment.id, now=now):
+        set_committed_value(shipment, "pickup_code_failures", 0)
+        set_committed_value(shipment, "pickup_code_locked_until", None)
         return
-    shipment.pickup_code_failures += 1
-    if shipment.pickup_code_failures >= policy.max_failures:
-        shipment.pickup_code_failures = 0
-        shipment.pickup_code_locked_until = now + timedelta(minutes=policy.lock_minutes)
-        session.flush()
-        raise PickupCodeLocked(shipment.pickup_code_locked_until.isoformat())
-    session.flush()
-    raise WrongPickupCode(policy.max_failures - shipment.pickup_code_failures)
+    counted = (
+        None
+        if right
+        else repository.count_code_failure(
+            session,
+            shipment.id,
+            now=now,
+            max_failures=policy.max_failures,
+            lock_until=now + timedelta(minutes=policy.lock_minutes),
+        )
+    )
+    if counted is None:  # locked by a concurrent attempt since this session read the parcel
+        until = repository.code_locked_until(session, shipment.id)
+        set_committed_value(shipment, "pickup_code_locked_until", until)
+        raise PickupCodeLocked(until.isoformat() if until else "")
+    failures, locked_until = counted
+    set_committed_value(shipment, "pickup_code_failures", failures)
+    set_committed_value(shipment, "pickup_code_locked_until", locked_until)
+    if locked_until is not None and now < locked_until:
+        raise PickupCodeLocked(locked_until.isoformat())
+    raise WrongPickupCode(policy.max_failures - failures)
 
 
 @dataclass(frozen=True)
@@ -1147,8 +1252,12 @@ def extend_storage(session: Session, *, shipment: Shipment, now: datetime) -> Sh
         )
     marketplace = session.get(Marketplace, shipment.marketplace_id)
     assert marketplace is not None
-    shipment.storage_deadline = shipment.storage_deadline + timedelta(
-        days=marketplace.storage_extension_days
+    office = _office(session, shipment)
+    shipment.storage_deadline = storage_deadline(
+        shipment.storage_deadline,
+        marketplace.storage_extension_days,
+        office.timezone,
+        _open_day_of(office),
     )
     shipment.storage_extended = True
     shipment.reminder_sent = False

@@ -321,7 +321,8 @@ def login(
     csrf: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
-    """Check the password; a wrong one is counted (five in a row lock the account)."""
+    """Check the password; a wrong one is counted against this login from this client
+    address (five in a row lock that address out; see ``auth.sign_in``)."""
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not csrf or not expected or not hmac.compare_digest(csrf, expected):
         return _login_page(
@@ -331,7 +332,12 @@ def login(
             status_code=403,
         )
     result = auth.sign_in(
-        db, login=login, password=password, now=clock.now(), timezone=settings.timezone
+        db,
+        login=login,
+        password=password,
+        now=clock.now(),
+        timezone=settings.timezone,
+        address=request.client.host if request.client else "unknown",
     )
     if result.token is None:
         message = result.refusal.message if result.refusal else "Вход не выполнен."

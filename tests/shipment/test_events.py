@@ -1,0 +1,100 @@
+"""Every documented webhook event is one the catalogue knows, and the real services send each
+of them: a marketplace subscribed to everything hears every type after creating, cancelling
+and shipping parcels, and a full van moving a promise."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from selpo.logistics import service as logistics_service
+from selpo.logistics.schemas import RouteWrite, StopWrite
+from selpo.marketplace import service as marketplace_service
+from selpo.models import OutboxMessage
+from selpo.notify import service as notify_service
+from selpo.notify.service import EVENT_TYPES
+from selpo.shipment import service
+from selpo.shipment.schemas import ShipmentCreate
+from tests.conftest import TEST_NOW
+from tests.fixtures.builders import hand_over_shipment, shipment_payload
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+CATALOGUE_ROW = re.compile(r"^\| `(shipment\.[a-z_]+)` \|", re.MULTILINE)
+MENTION = re.compile(r"`(shipment\.[a-z_]+)`")
+MSK = ZoneInfo("Europe/Moscow")
+VILLAGE = "155921"  # Введенье: rural hours, closed on Mondays
+
+
+def _msk(day: int, hour: int) -> datetime:
+    return datetime(2026, 11, day, hour, tzinfo=MSK)
+
+
+def test_the_documented_catalogue_is_the_one_in_code() -> None:
+    documented = CATALOGUE_ROW.findall((DOCS / "notify.md").read_text(encoding="utf-8"))
+    assert sorted(documented) == sorted(EVENT_TYPES)
+    for page in ("notify.md", "shipments.md", "logistics.md"):
+        mentioned = set(MENTION.findall((DOCS / page).read_text(encoding="utf-8")))
+        assert mentioned <= set(EVENT_TYPES), f"{page} names events nobody sends"
+
+
+def test_every_documented_event_is_sent_by_the_real_services(session: Session) -> None:
+    ozon = marketplace_service.get_by_code(session, "OZON")
+    marketplace_service.connect_offices(
+        session, marketplace=ozon, indexes=[VILLAGE], today=TEST_NOW.date(), now=TEST_NOW
+    )
+    notify_service.create_subscription(
+        session,
+        marketplace_id=ozon.id,
+        url="https://hooks.example/ozon",
+        events=["*"],
+        now=TEST_NOW,
+    )
+    # A Monday/Thursday van that takes two parcels; five are handed over on Friday evening.
+    route = RouteWrite(
+        hub="DH-155900",
+        weekdays=["mon", "thu"],
+        departure="08:00",
+        capacity_parcels=2,
+        capacity_litres=2000,
+        return_after_min=240,
+        stops=[StopWrite(office_index=VILLAGE, arrival_after_min=70)],
+    )
+    logistics_service.put_route(session, "EVENTS-MON-THU", route, now=TEST_NOW)
+    parcels = [
+        hand_over_shipment(session, ozon, VILLAGE, f"EV-{n}", _msk(20, 18)) for n in range(5)
+    ]
+    assert {p.promised_date for p in parcels} == {date(2026, 11, 26)}
+    for departure in (_msk(23, 8), _msk(26, 8)):  # the fifth parcel misses both runs
+        logistics_service.build_manifest(
+            session, route_id="EVENTS-MON-THU", departure=departure, now=_msk(21, 12)
+        )
+    fresh = service.create_shipments(
+        session,
+        marketplace=ozon,
+        shipments_in=[
+            ShipmentCreate.model_validate(
+                shipment_payload(external_order_id="EV-CANCEL", destination_index=VILLAGE)
+            )
+        ],
+        now=_msk(21, 12),
+    )[0]
+    assert fresh.shipment is not None
+    shipment = service.get_shipment(
+        session, marketplace_id=ozon.id, tracking_number=fresh.shipment.tracking_number
+    )
+    service.cancel_shipment(session, shipment=shipment, now=_msk(21, 13))
+
+    sent = {
+        m.event_type: m.payload["data"]
+        for m in session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "webhook").order_by(OutboxMessage.id)
+        )
+    }
+    assert set(sent) == set(EVENT_TYPES)
+    assert sent["shipment.cancelled"]["tracking_number"] == shipment.tracking_number
+    assert sent["shipment.cancelled"]["status"] == "cancelled"
