@@ -1,7 +1,7 @@
 """clerk sign-in guard: wrong passwords counted per (login, client address)
 
 Revision ID: 5c1e7a9d2b40
-Revises: 1407290e58e8
+Revises: 5d1c2a7e9b40
 Create Date: 2026-12-07 14:20:00.000000
 """
 
