@@ -336,6 +336,30 @@ class TestRateLimits:
         elsewhere = TestClient(client.app, client=("203.0.113.9", 50000))
         assert elsewhere.post("/office/login", data=form).status_code != 429
 
+    def test_an_address_that_keeps_failing_authentication_is_refused_first(
+        self, make_client: ClientFactory, session: Session
+    ) -> None:
+        client = make_client(rate_limit_auth_failures_per_minute=1)  # burst 2
+        made_up = {"Authorization": "Bearer selpo_abcdefgh_not-a-real-secret"}
+        failures = [client.get("/v1/shipments", headers=made_up).status_code for _ in range(2)]
+        assert failures == [401, 401]
+        refused = client.get("/v1/shipments", headers=made_up)
+        _assert_problem(refused, 429)
+        assert int(refused.headers["retry-after"]) >= 1
+        # Another address is not held back, and succeeding never spends anything.
+        elsewhere = TestClient(client.app, client=("203.0.113.9", 50000))
+        ozon = marketplace_key(session, "OZON", now=TEST_NOW).headers
+        answers = [elsewhere.get("/v1/shipments", headers=ozon).status_code for _ in range(5)]
+        assert answers == [200] * 5
+
+    def test_zero_turns_the_failed_authentication_limit_off(
+        self, make_client: ClientFactory
+    ) -> None:
+        client = make_client(rate_limit_auth_failures_per_minute=0)
+        made_up = {"Authorization": "Bearer selpo_abcdefgh_not-a-real-secret"}
+        answers = [client.get("/v1/shipments", headers=made_up).status_code for _ in range(80)]
+        assert answers == [401] * 80
+
     def test_a_clerk_session_is_limited(self, make_client: ClientFactory) -> None:
         client = make_client(rate_limit_per_session=0.01)
         client.cookies.set("selpo_session", "some-session-token")

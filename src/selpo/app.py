@@ -20,7 +20,12 @@ from selpo.db import create_db_engine, make_session_factory, read_connection
 from selpo.errors import PROBLEM_JSON, DomainError, Problem, problem_body, status_title
 from selpo.kit.body_limit import BodyLimitMiddleware
 from selpo.kit.clock import Clock, SystemClock
-from selpo.kit.rate_limit import Limit, RateLimitMiddleware, TokenBuckets
+from selpo.kit.rate_limit import (
+    FailureLimitMiddleware,
+    Limit,
+    RateLimitMiddleware,
+    TokenBuckets,
+)
 from selpo.kit.request_id import HEADER as REQUEST_ID_HEADER
 from selpo.kit.request_id import RequestIdMiddleware, request_id_of
 from selpo.logistics import endpoints as logistics_endpoints
@@ -151,6 +156,13 @@ def _clerk_session(scope: Scope) -> str | None:
     return None
 
 
+def _api_address(scope: Scope) -> str | None:
+    if not scope["path"].startswith("/v1/"):
+        return None
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
 def _sign_in_address(scope: Scope) -> str | None:
     if scope["method"] != "POST" or scope["path"] != f"{office_pages.PREFIX}/login":
         return None
@@ -217,6 +229,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     # Outermost last: the request id, then the headers, the rate limits, the body's size.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimitMiddleware, limits=rate_limits(settings))
+    if settings.rate_limit_auth_failures_per_minute > 0:
+        per_minute = settings.rate_limit_auth_failures_per_minute
+        app.add_middleware(
+            FailureLimitMiddleware,
+            name="failed API authentication",
+            status=401,
+            buckets=TokenBuckets(per_minute / 60, max(1.0, 2 * per_minute)),
+            key_of=_api_address,
+        )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)
     _document_problems(app)

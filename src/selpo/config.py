@@ -149,6 +149,15 @@ class Settings(BaseSettings):
             "proxies uvicorn trusts: FORWARDED_ALLOW_IPS, 127.0.0.1 by default)."
         ),
     )
+    rate_limit_auth_failures_per_minute: float = Field(
+        default=30.0,
+        ge=0,
+        description=(
+            "Failed API authentications (401) per minute one client address may have (burst of"
+            " twice that); past it the address is answered 429 before its key is looked up. 0"
+            " turns the limit off."
+        ),
+    )
     max_body_bytes: int = Field(
         default=4 * 1024 * 1024,
         ge=1024,

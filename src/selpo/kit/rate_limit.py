@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from selpo.errors import PROBLEM_JSON, problem_body
 
@@ -57,6 +57,16 @@ class TokenBuckets:
                 self._buckets.popitem(last=False)
             return wait
 
+    def wait(self, key: str) -> float:
+        """Seconds until ``key``'s bucket holds a token again, spending nothing (0.0: now)."""
+        with self._lock:
+            state = self._buckets.get(key)
+            if state is None:
+                return 0.0
+            tokens, at = state
+            tokens = min(self.burst, tokens + (self._clock() - at) * self.rate)
+            return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -85,6 +95,47 @@ class RateLimitMiddleware:
                     await _too_many(scope, wait, limit.name)(scope, receive, send)
                     return
         await self.app(scope, receive, send)
+
+
+class FailureLimitMiddleware:
+    """Count the answers of one status per caller and refuse a caller who ran out (429).
+
+    Unlike the limits above, which every request spends, only a failure spends here (a 401
+    for a made-up or revoked API key, say): a caller who keeps failing is refused before its
+    requests reach the key lookup, while callers who succeed are never slowed down.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        name: str,
+        status: int,
+        buckets: TokenBuckets,
+        key_of: Callable[[Scope], str | None],
+    ) -> None:
+        self.app = app
+        self.name = name
+        self.status = status
+        self.buckets = buckets
+        self.key_of = key_of
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = self.key_of(scope) if scope["type"] == "http" else None
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        wait = self.buckets.wait(key)
+        if wait > 0:
+            await _too_many(scope, wait, self.name)(scope, receive, send)
+            return
+
+        async def send_counting(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == self.status:
+                self.buckets.take(key)
+            await send(message)
+
+        await self.app(scope, receive, send_counting)
 
 
 def _too_many(scope: Scope, wait: float, name: str) -> JSONResponse:
