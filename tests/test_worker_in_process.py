@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.migrate import upgrade_to_head
 from selpo.models import OutboxMessage
 from selpo.notify import service as notify_service
-from selpo.worker import start_background_worker
+from selpo.notify.delivery import DeliveryReport
+from selpo.worker import OutboxLog, start_background_worker
 from tests.conftest import TEST_NOW
 from tests.notify.conftest import RecordingSmsGateway
 
@@ -67,3 +69,16 @@ def test_worker_command_makes_one_pass(
     result = CliRunner().invoke(app, ["worker", "--once"])
     assert result.exit_code == 0, result.output
     assert _statuses(migrated) == ["sent"]
+
+
+def test_the_outbox_counts_are_logged_once_per_interval_not_per_pass(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    outbox_log = OutboxLog(every_s=3600)
+    with caplog.at_level(logging.INFO, logger="selpo.worker"):
+        for _ in range(50):
+            outbox_log.add(DeliveryReport(claimed=1, sent=1))
+        assert not [r for r in caplog.records if r.getMessage().startswith("outbox:")]
+        outbox_log.add(DeliveryReport(claimed=2, sent=1, retried=1), flush=True)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("outbox:")]
+    assert lines == ["outbox: 51 sent, 1 to retry, 0 dead, 0 cancelled"]

@@ -39,6 +39,8 @@ from selpo.shipment import service as shipment_service
 
 log = logging.getLogger("selpo.worker")
 
+# The delivery counts are logged once per this many seconds (OutboxLog).
+OUTBOX_LOG_EVERY_S = 10.0
 POLL_INTERVAL_S = 1.0
 DEFAULT_CHUNK = 200
 # The purges have nothing urgent to do: however short the jobs' cadence, at most hourly.
@@ -210,6 +212,7 @@ class Worker:
         self.rng = rng or random.Random()
         self.limits = limits or DeliveryLimits()
         self._stop = threading.Event()
+        self._outbox_log = OutboxLog()
 
     def stop(self) -> None:
         """Ask the loop to finish the messages in hand and return."""
@@ -232,7 +235,7 @@ class Worker:
     def _pass(self, dispatcher: Dispatcher) -> DeliveryReport:
         now = self.clock.now()
         report = dispatcher.pump(now, claim=not self.stopping, limit=self.batch_size)
-        _log_report(report)
+        self._outbox_log.add(report)
         if not self.stopping:
             for name, count in self.scheduler.run_due(self.session_factory, now).items():
                 if count:
@@ -246,8 +249,8 @@ class Worker:
         try:
             report = self._pass(dispatcher)
             finished = dispatcher.finish(self.clock.now)
-            _log_report(finished)
             report.add(finished)
+            self._outbox_log.add(finished, flush=True)
         finally:
             dispatcher.close()
         return report
@@ -285,7 +288,7 @@ class Worker:
                     self._stop.wait(self.poll_interval_s)
         finally:
             try:
-                _log_report(dispatcher.finish(self.clock.now))
+                self._outbox_log.add(dispatcher.finish(self.clock.now), flush=True)
             finally:
                 dispatcher.close()
 
@@ -295,15 +298,33 @@ def _where(exc: BaseException) -> str:
     return "".join(traceback.format_tb(exc.__traceback__)).rstrip()
 
 
-def _log_report(report: DeliveryReport) -> None:
-    if report.sent or report.retried or report.dead or report.cancelled or report.lost_claim:
-        log.info(
-            "outbox: %d sent, %d to retry, %d dead, %d cancelled",
-            report.sent,
-            report.retried,
-            report.dead,
-            report.cancelled,
-        )
+class OutboxLog:
+    """The worker's delivery counts, logged as one line per ``every_s`` rather than per pass.
+
+    With parallel lanes a pass often finishes one or two messages, so a backlog would write a
+    line every few messages (a message given up is still warned about at once, by delivery).
+    """
+
+    def __init__(self, every_s: float = OUTBOX_LOG_EVERY_S) -> None:
+        self.every_s = every_s
+        self._since = time.monotonic()
+        self._counts = DeliveryReport()
+
+    def add(self, report: DeliveryReport, *, flush: bool = False) -> None:
+        """Count a pass; write the line when it is due (or now, with ``flush``)."""
+        self._counts.add(report)
+        if flush or time.monotonic() - self._since >= self.every_s:
+            counts = self._counts
+            if counts.sent or counts.retried or counts.dead or counts.cancelled:
+                log.info(
+                    "outbox: %d sent, %d to retry, %d dead, %d cancelled",
+                    counts.sent,
+                    counts.retried,
+                    counts.dead,
+                    counts.cancelled,
+                )
+            self._counts = DeliveryReport()
+            self._since = time.monotonic()
 
 
 def _install_stop_handlers(worker: Worker) -> Callable[[], None]:
