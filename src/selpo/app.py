@@ -30,6 +30,7 @@ from selpo.kit.request_id import HEADER as REQUEST_ID_HEADER
 from selpo.kit.request_id import RequestIdMiddleware, request_id_of
 from selpo.logistics import endpoints as logistics_endpoints
 from selpo.marketplace import endpoints as marketplace_endpoints
+from selpo.marketplace.service import KeyUsage
 from selpo.network import endpoints as network_endpoints
 from selpo.network.service import CatalogueCache
 from selpo.notify import endpoints as notify_endpoints
@@ -156,35 +157,37 @@ def _clerk_session(scope: Scope) -> str | None:
     return None
 
 
-def _api_address(scope: Scope) -> str | None:
-    if not scope["path"].startswith("/v1/"):
-        return None
+def _client_address(scope: Scope) -> str:
     client = scope.get("client")
     return client[0] if client else "unknown"
+
+
+def _api_address(scope: Scope) -> str | None:
+    return _client_address(scope) if scope["path"].startswith("/v1/") else None
 
 
 def _sign_in_address(scope: Scope) -> str | None:
     if scope["method"] != "POST" or scope["path"] != f"{office_pages.PREFIX}/login":
         return None
-    client = scope.get("client")
-    return client[0] if client else "unknown"
+    return _client_address(scope)
+
+
+def _buckets(count: float, *, per_s: float = 1.0) -> TokenBuckets:
+    """Buckets allowing ``count`` requests per ``per_s`` seconds, with a burst of twice that."""
+    return TokenBuckets(count / per_s, max(1.0, 2 * count))
 
 
 def rate_limits(settings: Settings) -> list[Limit]:
     """The limits these settings turn on (a rate of 0 turns one off)."""
     limits = []
     if settings.rate_limit_per_key > 0:
-        rate = settings.rate_limit_per_key
-        limits.append(Limit("api key", TokenBuckets(rate, max(1.0, 2 * rate)), _bearer_key))
+        limits.append(Limit("api key", _buckets(settings.rate_limit_per_key), _bearer_key))
     if settings.rate_limit_signin_per_minute > 0:
-        per_minute = settings.rate_limit_signin_per_minute
-        buckets = TokenBuckets(per_minute / 60, max(1.0, 2 * per_minute))
+        buckets = _buckets(settings.rate_limit_signin_per_minute, per_s=60)
         limits.append(Limit("sign-in", buckets, _sign_in_address))
     if settings.rate_limit_per_session > 0:
-        rate = settings.rate_limit_per_session
-        limits.append(
-            Limit("clerk session", TokenBuckets(rate, max(1.0, 2 * rate)), _clerk_session)
-        )
+        buckets = _buckets(settings.rate_limit_per_session)
+        limits.append(Limit("clerk session", buckets, _clerk_session))
     return limits
 
 
@@ -224,18 +227,18 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     app.state.clock = clock or SystemClock()
     app.state.catalogue_cache = CatalogueCache()
+    app.state.key_usage = KeyUsage()
 
     _install_error_handlers(app)
     # Outermost last: the request id, then the headers, the rate limits, the body's size.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimitMiddleware, limits=rate_limits(settings))
     if settings.rate_limit_auth_failures_per_minute > 0:
-        per_minute = settings.rate_limit_auth_failures_per_minute
         app.add_middleware(
             FailureLimitMiddleware,
             name="failed API authentication",
             status=401,
-            buckets=TokenBuckets(per_minute / 60, max(1.0, 2 * per_minute)),
+            buckets=_buckets(settings.rate_limit_auth_failures_per_minute, per_s=60),
             key_of=_api_address,
         )
     app.add_middleware(SecurityHeadersMiddleware)

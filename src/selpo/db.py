@@ -9,9 +9,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, DateTime, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    TypeDecorator,
+    case,
+    create_engine,
+    event,
+    literal,
+    or_,
+)
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -195,6 +207,25 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     # another waiting thread could give back (the 30 s stall of issue 12). Ten stay open.
     return create_engine(
         url, echo=echo, pool_pre_ping=True, pool_size=PG_POOL_SIZE, max_overflow=PG_MAX_OVERFLOW
+    )
+
+
+def unlocked(locked_until: Any, now: datetime) -> ColumnElement[bool]:
+    """SQL: a lock column (a moment until which something is locked) not in force at ``now``."""
+    return or_(locked_until.is_(None), locked_until <= now)
+
+
+def failure_counted(
+    failures: Any, locked_until: Any, *, max_failures: int, lock_until: datetime
+) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """SQL: the new values of an attempt counter and its lock after one more failure, for one
+    atomic ``UPDATE ... WHERE unlocked(...) RETURNING``: the count starts again at 0 and the
+    lock is set to ``lock_until`` when it reaches ``max_failures``."""
+    following = failures + 1
+    reaches = following >= max_failures
+    return (
+        case((reaches, 0), else_=following),
+        case((reaches, literal(lock_until, UTCDateTime())), else_=locked_until),
     )
 
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.datastructures import State
 
 from selpo.db import session_scope
 from selpo.deps import ClockDep, SessionDep
@@ -18,16 +16,6 @@ from selpo.marketplace import service
 from selpo.marketplace.errors import AdminOnly, MissingApiKey
 
 log = logging.getLogger(__name__)
-_usage_lock = threading.Lock()
-
-
-def key_usage(state: State) -> service.KeyUsage:
-    """The app's memory of recorded key uses (made on first use)."""
-    with _usage_lock:
-        usage: service.KeyUsage | None = getattr(state, "key_usage", None)
-        if usage is None:
-            usage = state.key_usage = service.KeyUsage()
-        return usage
 
 
 def record_key_use(factory: sessionmaker[Session], key_id: int, now: datetime) -> None:
@@ -51,7 +39,8 @@ def current_principal(
         raise MissingApiKey()
     now = clock.now()
     principal = service.authenticate(session, secret=secret.strip(), now=now)
-    if key_usage(request.app.state).due(principal, now):
+    usage: service.KeyUsage = request.app.state.key_usage  # made by create_app
+    if usage.due(principal, now):
         background.add_task(
             record_key_use, request.app.state.session_factory, principal.key_id, now
         )

@@ -6,12 +6,12 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, case, delete, func, literal, or_, select, update
+from sqlalchemy import Update, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from selpo.db import UTCDateTime
+from selpo.db import failure_counted, unlocked
 from selpo.models import (
     Acceptance,
     AcceptanceScan,
@@ -227,8 +227,7 @@ def _pair(login: str, address: str) -> list[ColumnElement[bool]]:
 
 
 def _pair_unlocked(now: datetime) -> ColumnElement[bool]:
-    locked_until = ClerkSignInGuard.locked_until
-    return or_(locked_until.is_(None), locked_until <= now)
+    return unlocked(ClerkSignInGuard.locked_until, now)
 
 
 def _upsert_pair(
@@ -262,19 +261,16 @@ def count_sign_in_failure(
 ) -> tuple[int, datetime | None] | None:
     """Count a wrong password from this address in one atomic statement: the failures
     after it and the pair's lock; ``None`` when the pair is locked now (nothing counted)."""
-    following = ClerkSignInGuard.failures + 1
-    reaches = following >= max_failures
+    failures, locked_until = failure_counted(
+        ClerkSignInGuard.failures,
+        ClerkSignInGuard.locked_until,
+        max_failures=max_failures,
+        lock_until=lock_until,
+    )
     statement = (
         update(ClerkSignInGuard)
         .where(*_pair(login, address), _pair_unlocked(now))
-        .values(
-            failures=case((reaches, 0), else_=following),
-            locked_until=case(
-                (reaches, literal(lock_until, UTCDateTime())),
-                else_=ClerkSignInGuard.locked_until,
-            ),
-            last_failed_at=now,
-        )
+        .values(failures=failures, locked_until=locked_until, last_failed_at=now)
         .returning(ClerkSignInGuard.failures, ClerkSignInGuard.locked_until)
         .execution_options(synchronize_session=False)
     )
@@ -310,7 +306,7 @@ def clear_sign_in_failures(session: Session, login: str, address: str, *, now: d
 
 
 def _account_unlocked(now: datetime) -> ColumnElement[bool]:
-    return or_(Clerk.locked_until.is_(None), Clerk.locked_until <= now)
+    return unlocked(Clerk.locked_until, now)
 
 
 def count_account_failure(
@@ -318,17 +314,13 @@ def count_account_failure(
 ) -> tuple[int, datetime | None] | None:
     """Count a wrong password against the whole account (from any address), atomically:
     the failures after it and the account's lock; ``None`` when it is locked now."""
-    following = Clerk.failed_logins + 1
-    reaches = following >= max_failures
+    failures, locked_until = failure_counted(
+        Clerk.failed_logins, Clerk.locked_until, max_failures=max_failures, lock_until=lock_until
+    )
     statement = (
         update(Clerk)
         .where(Clerk.id == clerk_id, _account_unlocked(now))
-        .values(
-            failed_logins=case((reaches, 0), else_=following),
-            locked_until=case(
-                (reaches, literal(lock_until, UTCDateTime())), else_=Clerk.locked_until
-            ),
-        )
+        .values(failed_logins=failures, locked_until=locked_until)
         .returning(Clerk.failed_logins, Clerk.locked_until)
         .execution_options(synchronize_session=False)
     )

@@ -7,12 +7,12 @@ import weakref
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, case, create_engine, event, func, literal, or_, select, update
+from sqlalchemy import Engine, create_engine, event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from selpo.db import UTCDateTime
+from selpo.db import failure_counted, unlocked
 from selpo.models import (
     Hub,
     IdempotencyRecord,
@@ -125,8 +125,7 @@ def latest_event_times(session: Session, shipment_ids: Collection[int]) -> dict[
 
 
 def _code_unlocked(now: datetime) -> ColumnElement[bool]:
-    locked_until = Shipment.pickup_code_locked_until
-    return or_(locked_until.is_(None), locked_until <= now)
+    return unlocked(Shipment.pickup_code_locked_until, now)
 
 
 def count_code_failure(
@@ -139,18 +138,16 @@ def count_code_failure(
     Concurrent callers queue on the row; each sees the count the one before it left, and
     once the code is locked the WHERE clause matches no row, so the count cannot overshoot.
     """
-    following = Shipment.pickup_code_failures + 1
-    reaches = following >= max_failures
+    failures, locked_until = failure_counted(
+        Shipment.pickup_code_failures,
+        Shipment.pickup_code_locked_until,
+        max_failures=max_failures,
+        lock_until=lock_until,
+    )
     statement = (
         update(Shipment)
         .where(Shipment.id == shipment_id, _code_unlocked(now))
-        .values(
-            pickup_code_failures=case((reaches, 0), else_=following),
-            pickup_code_locked_until=case(
-                (reaches, literal(lock_until, UTCDateTime())),
-                else_=Shipment.pickup_code_locked_until,
-            ),
-        )
+        .values(pickup_code_failures=failures, pickup_code_locked_until=locked_until)
         .returning(Shipment.pickup_code_failures, Shipment.pickup_code_locked_until)
         .execution_options(synchronize_session=False)
     )
