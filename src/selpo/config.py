@@ -35,6 +35,10 @@ class Settings(BaseSettings):
         default=BUNDLED_REGION_DIR,
         description="Folder with the region's CSV files imported by `selpo import-region`.",
     )
+    default_region: str = Field(
+        default="37",
+        description="Region (code or name) `selpo import-region` and `make run` import.",
+    )
     timezone: str = Field(
         default="Europe/Moscow", description="IANA time zone of the region's offices."
     )

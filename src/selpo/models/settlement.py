@@ -7,13 +7,20 @@ from selpo.db import Base
 
 
 class Settlement(Base):
-    """A place where people live: a town, an urban-type settlement or a rural locality."""
+    """A place where people live: a town, an urban-type settlement or a rural locality.
+
+    Every locality of a region is a row (a point of demand), with or without a post office.
+    ``ref`` is the data's stable key of the locality (``LocalitySource.key``), unique within its
+    district; names are not unique (one district can have two villages of the same name).
+    Rows from before the key existed carry ``legacy:<id>`` until an import re-keys them.
+    """
 
     __tablename__ = "settlement"
-    __table_args__ = (UniqueConstraint("district_id", "name"),)
+    __table_args__ = (UniqueConstraint("district_id", "ref"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
+    ref: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))  # town | urban_type_settlement | rural_locality
     population: Mapped[int | None] = mapped_column(Integer)

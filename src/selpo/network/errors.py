@@ -24,3 +24,10 @@ class InvalidIndex(InvalidInput):
 
     def __init__(self, value: str, field: str = "index") -> None:
         super().__init__(f"postal index {value!r} is not 6 digits", field=field)
+
+
+class UnknownRegion(NotFound):
+    """No region of the reference has this code or name."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__(f"no region has code or name {value!r}", field="region")
