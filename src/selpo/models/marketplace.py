@@ -9,7 +9,7 @@ from selpo.db import Base
 
 def first_sorting_centre_index(context: ExecutionContext) -> str | None:
     """The index of the first imported region's sorting centre (None before any import)."""
-    found = context.connection.execute(  # type: ignore[union-attr]
+    found = context.connection.execute(
         text(
             "SELECT hub.postal_index FROM hub JOIN region ON region.id = hub.region_id "
             "WHERE hub.kind = 'regional_sorting_centre' AND hub.postal_index IS NOT NULL "

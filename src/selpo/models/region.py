@@ -18,7 +18,7 @@ class Region(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
-    slug: Mapped[str | None] = mapped_column(String(64), unique=True)
+    slug: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64))
     capital: Mapped[str | None] = mapped_column(String(200))

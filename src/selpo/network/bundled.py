@@ -21,6 +21,7 @@ from selpo.network.bundle import (
     Bundle,
     OfficeRow,
     RowError,
+    SettlementRow,
     admin_centre_town,
     census_district_name,
     office_kind,
@@ -191,7 +192,7 @@ def _localities(
     """Every settlement of the bundle with a census-consistent population."""
     population = {(p.district, p.name): p for p in bundle.population}
     places: list[KnownPlace] = []
-    rows = []
+    rows: list[tuple[SettlementRow, float, float, str, str]] = []
     for row in bundle.settlements:
         district = districts.get(row.district)
         if district is None:

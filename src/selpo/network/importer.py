@@ -264,17 +264,18 @@ def _import_settlements(
             reason = f"district {loc.district!r} of locality {loc.key} is not in the region"
             report.refused.append(RowError("localities", 0, reason))
             continue
-        settlement = by_ref.get((district.id, loc.key))
-        if settlement is None:
-            takeover = spare.get((district.id, loc.name))
-            if takeover:
-                settlement = takeover.pop(0)
-                settlement.ref = loc.key
-                report.settlements_changed += 1
-            else:
-                settlement = Settlement(district_id=district.id, ref=loc.key, name=loc.name)
-                session.add(settlement)
-                report.settlements_added += 1
+        found = by_ref.get((district.id, loc.key))
+        takeover = spare.get((district.id, loc.name)) if found is None else None
+        if found is not None:
+            settlement = found
+        elif takeover:
+            settlement = takeover.pop(0)
+            settlement.ref = loc.key
+            report.settlements_changed += 1
+        else:
+            settlement = Settlement(district_id=district.id, ref=loc.key, name=loc.name)
+            session.add(settlement)
+            report.settlements_added += 1
         basis = loc.population_basis
         changed = _assign(
             settlement,
@@ -598,14 +599,14 @@ def _seed_marketplaces(
         session, [d.id for d in repository.districts_by_name(session, region.id).values()]
     )
     for row in assumed:
-        marketplace = marketplaces.get(row.marketplace)
-        if marketplace is None or marketplace.id in connected:
+        seeded = marketplaces.get(row.marketplace)
+        if seeded is None or seeded.id in connected:
             continue  # its network here is the operator's now: never re-seed over it
         for office in assumed_connected_offices(offices, settlements, row.offices):
             session.add(
                 MarketplaceConnection(
                     post_office_id=office.id,
-                    marketplace_id=marketplace.id,
+                    marketplace_id=seeded.id,
                     status="active",
                     since_date=today,
                     basis="assumption",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from selpo.models import (
@@ -195,3 +195,26 @@ def pickup_rows(session: Session) -> list[tuple[object, ...]]:
         .order_by(PostOffice.index)
     )
     return [tuple(row) for row in session.execute(query)]
+
+
+def region_counts(session: Session) -> list[tuple[Region, int, int]]:
+    """Every region with its number of open offices and of localities, by code."""
+    offices: dict[int, int] = {
+        int(region_id): int(count)
+        for region_id, count in session.execute(
+            select(District.region_id, func.count(PostOffice.id))
+            .join(PostOffice, PostOffice.district_id == District.id)
+            .where(PostOffice.status == "open")
+            .group_by(District.region_id)
+        )
+    }
+    localities: dict[int, int] = {
+        int(region_id): int(count)
+        for region_id, count in session.execute(
+            select(District.region_id, func.count(Settlement.id))
+            .join(Settlement, Settlement.district_id == District.id)
+            .group_by(District.region_id)
+        )
+    }
+    regions = session.scalars(select(Region).order_by(Region.code))
+    return [(r, int(offices.get(r.id, 0)), int(localities.get(r.id, 0))) for r in regions]

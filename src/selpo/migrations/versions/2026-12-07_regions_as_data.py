@@ -27,7 +27,14 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+def _defer_foreign_keys() -> None:
+    """SQLite rebuilds a table to change a constraint: check the references at commit."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("PRAGMA defer_foreign_keys = ON")
+
+
 def upgrade() -> None:
+    _defer_foreign_keys()
     with op.batch_alter_table("region", schema=None) as batch_op:
         batch_op.add_column(sa.Column("slug", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("capital", sa.String(length=200), nullable=True))
@@ -36,7 +43,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("imported_at", selpo.db.UTCDateTime(timezone=True), nullable=True)
         )
-        batch_op.create_unique_constraint(batch_op.f("uq_region_slug"), ["slug"])
+        batch_op.create_index(batch_op.f("ix_region_slug"), ["slug"], unique=True)
 
     with op.batch_alter_table("settlement", schema=None) as batch_op:
         batch_op.add_column(sa.Column("ref", sa.String(length=64), nullable=True))
@@ -58,6 +65,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    _defer_foreign_keys()
     with op.batch_alter_table("marketplace", schema=None) as batch_op:
         batch_op.alter_column(
             "accepting_index",
@@ -72,7 +80,7 @@ def downgrade() -> None:
         batch_op.drop_column("ref")
 
     with op.batch_alter_table("region", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("uq_region_slug"), type_="unique")
+        batch_op.drop_index(batch_op.f("ix_region_slug"))
         batch_op.drop_column("imported_at")
         batch_op.drop_column("source")
         batch_op.drop_column("population")
