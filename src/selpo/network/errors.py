@@ -26,8 +26,8 @@ class InvalidIndex(InvalidInput):
         super().__init__(f"postal index {value!r} is not 6 digits", field=field)
 
 
-class UnknownRegion(NotFound):
-    """No region of the reference has this code or name."""
+class UnknownRegion(InvalidInput):
+    """No region of the reference has this code, slug or name."""
 
     def __init__(self, value: str) -> None:
-        super().__init__(f"no region has code or name {value!r}", field="region")
+        super().__init__(f"unknown region {value!r}", field="region")
