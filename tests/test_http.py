@@ -23,7 +23,7 @@ from selpo.config import InsecureSettings, Settings, check_production_secrets
 from selpo.kit.clock import FrozenClock
 from selpo.kit.rate_limit import TokenBuckets
 from selpo.kit.request_id import accept_request_id
-from selpo.logistics import service as logistics_service
+from selpo.logistics import timetables
 from tests.conftest import TEST_NOW
 from tests.fixtures.builders import admin_headers, make_shipment, marketplace_key, shipment_payload
 
@@ -556,7 +556,7 @@ class TestFarDates:
     def test_a_quote_handed_over_at_a_far_moment_is_no_server_error(
         self, client: TestClient, session: Session, moment: str
     ) -> None:
-        logistics_service.generate_timetable(session, now=TEST_NOW, seed=7)
+        timetables.generate_timetable(session, now=TEST_NOW, seed=7)
         headers = marketplace_key(session, "OZON", now=TEST_NOW).headers
         parcel = {"weight_g": 1000, "length_mm": 100, "width_mm": 100, "height_mm": 100}
         response = client.post(

@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy.orm import Session
 
-from selpo.logistics import service as logistics_service
+from selpo.logistics import timetables
 from tests.conftest import TEST_NOW
 from tests.fixtures.builders import admin_headers, make_shipment, marketplace_key
 
@@ -85,7 +85,7 @@ def _fuzz(
 @pytest.mark.slow
 @pytest.mark.parametrize("who", ["marketplace", "operator"])
 def test_the_api_answers_as_documented(app: FastAPI, session: Session, who: str) -> None:
-    logistics_service.generate_timetable(session, now=TEST_NOW, seed=7)
+    timetables.generate_timetable(session, now=TEST_NOW, seed=7)
     ozon = marketplace_key(session, "OZON", now=TEST_NOW)
     make_shipment(session, ozon.marketplace, now=TEST_NOW)
     headers = ozon.headers if who == "marketplace" else admin_headers(session, now=TEST_NOW)

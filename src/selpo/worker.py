@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from selpo.config import Settings, check_production_secrets
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import Clock, SystemClock
-from selpo.logistics import service as logistics_service
+from selpo.logistics import movement
 from selpo.notify import service as notify_service
 from selpo.notify.delivery import (
     DEFAULT_BATCH,
@@ -82,7 +82,7 @@ def timed_jobs(settings: Settings) -> list[TimedJob]:
         return notify_service.purge_finished_messages(session, now, limit=limit)
 
     def advance(session: Session, now: datetime, limit: int) -> int:
-        return logistics_service.advance_parcels(session, now, limit=limit)
+        return movement.advance_parcels(session, now, limit=limit)
 
     return [
         TimedJob("storage-expiry", every, expire, "parcels past their storage deadline expire"),

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from selpo.kit.clock import FrozenClock
-from selpo.logistics import service
+from selpo.logistics import manifests, movement, promises, timetables
 from selpo.marketplace import service as marketplace_service
 from selpo.models import ManifestEntry, Marketplace, OutboxMessage, Shipment, TrackingEvent
 from selpo.notify import service as notify_service
@@ -62,7 +62,7 @@ def _walk(session: Session, clock: FrozenClock, until: datetime, step: timedelta
     recorded = 0
     while clock.now() < until:
         clock.advance(step)
-        recorded += service.advance_parcels(session, clock.now())
+        recorded += movement.advance_parcels(session, clock.now())
     return recorded
 
 
@@ -70,7 +70,7 @@ class TestAdvanceParcels:
     def test_a_parcel_walks_to_its_office_on_virtual_time(
         self, session: Session, ozon: Marketplace
     ) -> None:
-        service.import_routes(session, SHUYA_CSV, now=TEST_NOW)
+        timetables.import_routes(session, SHUYA_CSV, now=TEST_NOW)
         clock = FrozenClock(msk(2026, 11, 20, 18))
         parcel = hand_over_shipment(session, ozon, VILLAGE, "W-1", clock.now())
         # Nothing moves before Monday's 08:00 run.
@@ -88,14 +88,14 @@ class TestAdvanceParcels:
             ("arrived_at_office", msk(2026, 11, 23, 9, 10), "timetable"),
         ]
         # Running again (or from a second worker) records nothing more.
-        assert service.advance_parcels(session, clock.now()) == 0
+        assert movement.advance_parcels(session, clock.now()) == 0
         assert len(_events(session, parcel)) == 4
 
     def test_a_jump_of_time_catches_up_in_order(self, session: Session, ozon: Marketplace) -> None:
-        service.import_routes(session, SHUYA_CSV, now=TEST_NOW)
+        timetables.import_routes(session, SHUYA_CSV, now=TEST_NOW)
         parcel = hand_over_shipment(session, ozon, TOWN, "J-1", msk(2026, 11, 20, 18))
         # The worker was down for a week: one pass walks the whole way.
-        assert service.advance_parcels(session, msk(2026, 11, 27, 12)) == 2
+        assert movement.advance_parcels(session, msk(2026, 11, 27, 12)) == 2
         codes = [(c, o) for c, o, _ in _events(session, parcel)]
         assert codes[2:] == [
             ("departed_hub", msk(2026, 11, 23, 8)),
@@ -103,7 +103,7 @@ class TestAdvanceParcels:
         ]
 
     def test_a_hubs_own_scans_are_not_doubled(self, session: Session, ozon: Marketplace) -> None:
-        service.import_routes(session, SHUYA_CSV, now=TEST_NOW)
+        timetables.import_routes(session, SHUYA_CSV, now=TEST_NOW)
         handover = msk(2026, 11, 20, 18)
         scanned = hand_over_shipment(session, ozon, VILLAGE, "S-1", handover)
         at_office = hand_over_shipment(session, ozon, VILLAGE, "S-2", handover)
@@ -124,7 +124,7 @@ class TestAdvanceParcels:
             office_index=VILLAGE,
             actor="office",
         )
-        service.advance_parcels(session, msk(2026, 11, 23, 12))
+        movement.advance_parcels(session, msk(2026, 11, 23, 12))
         assert [(c, a) for c, _, a in _events(session, scanned)] == [
             ("created", "marketplace-api"),
             ("handed_over", "hub-scan"),
@@ -140,12 +140,12 @@ class TestAdvanceParcels:
     def test_a_handover_recorded_after_the_van_left_takes_the_next_run(
         self, session: Session, ozon: Marketplace
     ) -> None:
-        service.import_routes(session, SHUYA_CSV, now=TEST_NOW)
+        timetables.import_routes(session, SHUYA_CSV, now=TEST_NOW)
         early = hand_over_shipment(session, ozon, TOWN, "E-1", msk(2026, 11, 20, 18))
-        service.advance_parcels(session, msk(2026, 11, 23, 9))  # Monday's van leaves with E-1
+        movement.advance_parcels(session, msk(2026, 11, 23, 9))  # Monday's van leaves with E-1
         # A parcel handed over on Friday too, but only reported on Monday at noon.
         late = hand_over_shipment(session, ozon, TOWN, "E-2", msk(2026, 11, 20, 18))
-        service.advance_parcels(session, msk(2026, 11, 24, 12))
+        movement.advance_parcels(session, msk(2026, 11, 24, 12))
         assert [c for c, _, _ in _events(session, early)][-1] == "arrived_at_office"
         departed = [o for c, o, _ in _events(session, late) if c == "departed_hub"]
         assert departed == [msk(2026, 11, 24, 8)]
@@ -153,9 +153,9 @@ class TestAdvanceParcels:
     def test_a_missorted_parcel_goes_back_and_takes_the_next_run(
         self, session: Session, ozon: Marketplace
     ) -> None:
-        service.import_routes(session, SHUYA_CSV, now=TEST_NOW)
+        timetables.import_routes(session, SHUYA_CSV, now=TEST_NOW)
         parcel = hand_over_shipment(session, ozon, TOWN, "M-1", msk(2026, 11, 20, 18))
-        service.advance_parcels(session, msk(2026, 11, 23, 8, 10))  # Monday's van has left
+        movement.advance_parcels(session, msk(2026, 11, 23, 8, 10))  # Monday's van has left
         # The village office finds it in its bag at 08:20: mis-sorted, back to the hub.
         shipment_service.record_scan(
             session,
@@ -166,10 +166,10 @@ class TestAdvanceParcels:
             office_index=VILLAGE,
             actor="office",
         )
-        service.advance_parcels(session, msk(2026, 11, 23, 12))
+        movement.advance_parcels(session, msk(2026, 11, 23, 12))
         session.refresh(parcel)
         assert parcel.status == "in_transit"  # the van's 08:30 stop did not bring it
-        service.advance_parcels(session, msk(2026, 11, 24, 12))
+        movement.advance_parcels(session, msk(2026, 11, 24, 12))
         session.refresh(parcel)
         assert parcel.status == "arrived_at_office"
         assert [(c, o) for c, o, _ in _events(session, parcel)][2:] == [
@@ -191,17 +191,17 @@ def test_a_simulated_week_never_overloads_a_van(session: Session, ozon: Marketpl
         events=["*"],
         now=TEST_NOW,
     )
-    service.generate_timetable(session, now=TEST_NOW, seed=7)
+    timetables.generate_timetable(session, now=TEST_NOW, seed=7)
     hubs = {"DH-155900", "DH-155650"}
-    rows = list(csv.DictReader(io.StringIO(service.export_routes(session))))
+    rows = list(csv.DictReader(io.StringIO(timetables.export_routes(session))))
     for row in rows:
         row["capacity_parcels"], row["capacity_litres"] = "3", "40"
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    service.import_routes(session, out.getvalue(), now=TEST_NOW)
-    network = service.load_network(session)
+    timetables.import_routes(session, out.getvalue(), now=TEST_NOW)
+    network = timetables.load_network(session)
     capacity = {r.id: (r.capacity_parcels, r.capacity_litres) for r in network.routes}
     offices = sorted(s.office for r in network.routes if r.hub in hubs for s in r.stops)
 
@@ -220,10 +220,10 @@ def test_a_simulated_week_never_overloads_a_van(session: Session, ozon: Marketpl
                 created.append(
                     hand_over_shipment(session, ozon, index, order, now, rng.choice(sizes))
                 )
-        service.advance_parcels(session, now)
+        movement.advance_parcels(session, now)
     # Then the worker every twelve hours until the backlog has cleared.
     while clock.now() < msk(2026, 12, 16, 0):
-        service.advance_parcels(session, clock.advance(timedelta(hours=12)))
+        movement.advance_parcels(session, clock.advance(timedelta(hours=12)))
 
     loads = session.execute(
         select(
@@ -274,27 +274,27 @@ def _first_promise(session: Session, shipment: Shipment) -> date | None:
     events = _events(session, shipment)
     handover = next(o for c, o, _ in events if c == "handed_over")
     index = shipment_service.read_shipment(session, shipment).destination_index
-    return service.promised_date(session, office_index=index, handover=handover)
+    return promises.promised_date(session, office_index=index, handover=handover)
 
 
 def test_manifests_group_by_run(session: Session, ozon: Marketplace) -> None:
-    service.import_routes(session, SHUYA_CSV, now=TEST_NOW)
+    timetables.import_routes(session, SHUYA_CSV, now=TEST_NOW)
     for n in range(3):
         hand_over_shipment(session, ozon, TOWN, f"G-{n}", msk(2026, 11, 20, 18))
     hand_over_shipment(session, ozon, VILLAGE, "G-v", msk(2026, 11, 20, 18))
-    runs = service.list_route_runs(session, day=date(2026, 11, 23), hub="155900")
+    runs = manifests.list_route_runs(session, day=date(2026, 11, 23), hub="155900")
     assert [(r.route_id, r.manifest) for r in runs] == [
         ("SHUYA-MON-THU", "none"),
         ("SHUYA-TOWN", "none"),
     ]
-    built = service.build_manifests(
+    built = manifests.build_manifests(
         session, day=date(2026, 11, 23), hub="DH-155900", now=msk(2026, 11, 22, 20)
     )
     assert [m.parcels for m in built] == [1, 3]
-    runs = service.list_route_runs(session, day=date(2026, 11, 23), hub="DH-155900")
+    runs = manifests.list_route_runs(session, day=date(2026, 11, 23), hub="DH-155900")
     assert [(r.manifest, r.parcels) for r in runs] == [("planned", 1), ("planned", 3)]
-    service.advance_parcels(session, msk(2026, 11, 23, 8))
-    runs = service.list_route_runs(session, day=date(2026, 11, 23), hub="DH-155900")
+    movement.advance_parcels(session, msk(2026, 11, 23, 8))
+    runs = manifests.list_route_runs(session, day=date(2026, 11, 23), hub="DH-155900")
     assert [r.manifest for r in runs] == ["departed", "departed"]
 
 
@@ -305,7 +305,7 @@ def test_the_worker_departs_the_manifests_a_preview_shows(
     previewed an hour before: the same parcels loaded, the same ones rolled over to the next
     day, the same promises moved (and told)."""
     small_van = SHUYA_CSV.replace("08:00,500,7000", "08:00,1,7000")
-    service.import_routes(session, small_van, now=TEST_NOW)
+    timetables.import_routes(session, small_van, now=TEST_NOW)
     parcels = {
         p.tracking_number: p
         for p in (
@@ -316,18 +316,18 @@ def test_the_worker_departs_the_manifests_a_preview_shows(
     moved = 0
     for day in (23, 24, 25, 26, 27, 28):  # Monday to Saturday, one parcel a day
         departure = msk(2026, 11, day, 8)
-        preview = service.get_manifest(
+        preview = manifests.get_manifest(
             session, route_id="SHUYA-TOWN", departure=departure, now=msk(2026, 11, day, 7)
         )
         assert not preview.stored
-        service.advance_parcels(session, msk(2026, 11, day, 8, 10))
+        movement.advance_parcels(session, msk(2026, 11, day, 8, 10))
         left = {
             number
             for number, shipment in parcels.items()
             if ("departed_hub", departure, "timetable") in _events(session, shipment)
         }
         assert left == {line.tracking_number for line in preview.lines}
-        stored = service.get_manifest(
+        stored = manifests.get_manifest(
             session, route_id="SHUYA-TOWN", departure=departure, now=msk(2026, 11, day, 9)
         )
         assert (stored.stored, stored.departed) == (True, True)
@@ -343,7 +343,7 @@ def test_the_worker_departs_the_manifests_a_preview_shows(
             assert shipment.promised_date == line.promised_date
             moved += line.promised_date_changed
     assert moved > 0
-    service.advance_parcels(session, msk(2026, 11, 28, 12))
+    movement.advance_parcels(session, msk(2026, 11, 28, 12))
     assert all(
         "arrived_at_office" in [c for c, _, _ in _events(session, s)] for s in parcels.values()
     )
@@ -354,16 +354,19 @@ def test_a_caller_that_alone_writes_can_follow_the_vans(
 ) -> None:
     """``next_departure``, ``pending_arrivals`` and ``record_arrivals``: after a full pass,
     the vans on their way and when they arrive; the arrival half records them on its own."""
-    service.import_routes(session, SHUYA_CSV, now=TEST_NOW)
+    timetables.import_routes(session, SHUYA_CSV, now=TEST_NOW)
     town = hand_over_shipment(session, ozon, TOWN, "F-1", msk(2026, 11, 22, 12))
     village = hand_over_shipment(session, ozon, VILLAGE, "F-2", msk(2026, 11, 22, 12))
-    assert service.next_departure(session, msk(2026, 11, 22, 12)) == msk(2026, 11, 23, 8)
-    assert service.advance_parcels(session, msk(2026, 11, 23, 8)) == 2  # both vans leave
-    assert service.pending_arrivals(session) == [msk(2026, 11, 23, 8, 30), msk(2026, 11, 23, 9, 10)]
-    assert service.next_departure(session, msk(2026, 11, 23, 8)) == msk(2026, 11, 24, 8)
-    assert service.record_arrivals(session, msk(2026, 11, 23, 9)) == 1
-    assert service.pending_arrivals(session) == [msk(2026, 11, 23, 9, 10)]
-    assert service.record_arrivals(session, msk(2026, 11, 23, 10)) == 1
-    assert service.pending_arrivals(session) == []
+    assert movement.next_departure(session, msk(2026, 11, 22, 12)) == msk(2026, 11, 23, 8)
+    assert movement.advance_parcels(session, msk(2026, 11, 23, 8)) == 2  # both vans leave
+    assert movement.pending_arrivals(session) == [
+        msk(2026, 11, 23, 8, 30),
+        msk(2026, 11, 23, 9, 10),
+    ]
+    assert movement.next_departure(session, msk(2026, 11, 23, 8)) == msk(2026, 11, 24, 8)
+    assert movement.record_arrivals(session, msk(2026, 11, 23, 9)) == 1
+    assert movement.pending_arrivals(session) == [msk(2026, 11, 23, 9, 10)]
+    assert movement.record_arrivals(session, msk(2026, 11, 23, 10)) == 1
+    assert movement.pending_arrivals(session) == []
     assert [c for c, _, _ in _events(session, town)][-1] == "arrived_at_office"
     assert [c for c, _, _ in _events(session, village)][-1] == "arrived_at_office"

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from selpo.logistics import endpoints as logistics_endpoints
-from selpo.logistics import service
+from selpo.logistics import timetables
 from selpo.logistics.tariff import load_tariff
 from selpo.marketplace import service as marketplace_service
 from selpo.network.rules import is_open_at
@@ -64,14 +64,14 @@ def admin(session: Session) -> dict[str, str]:
 @pytest.fixture
 def region(session: Session, ozon: MarketplaceWithKey) -> MarketplaceWithKey:
     """The synthetic timetable of the whole region."""
-    service.generate_timetable(session, now=TEST_NOW, seed=7)
+    timetables.generate_timetable(session, now=TEST_NOW, seed=7)
     return ozon
 
 
 @pytest.fixture
 def shuya(session: Session, ozon: MarketplaceWithKey) -> MarketplaceWithKey:
     """Two routes of the Shuya hub (the village van takes two parcels)."""
-    service.import_routes(session, SHUYA_CSV, now=TEST_NOW)
+    timetables.import_routes(session, SHUYA_CSV, now=TEST_NOW)
     return ozon
 
 
@@ -93,7 +93,7 @@ class TestQuotes:
     def test_every_office_of_the_region_gets_a_quote(
         self, api: TestClient, session: Session, region: MarketplaceWithKey
     ) -> None:
-        network = service.load_network(session)
+        network = timetables.load_network(session)
         assert len(network.offices) > 290
         for office in network.offices:
             response = api.post("/v1/quotes", json=_body(office.index), headers=region.headers)

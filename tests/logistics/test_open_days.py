@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from selpo.logistics import service
+from selpo.logistics import promises, timetables
 from selpo.logistics.calendar import holiday_calendar, next_open_day, opens_on
 from selpo.logistics.schemas import QuoteRead, QuoteRequest
 from selpo.marketplace import service as marketplace_service
@@ -37,7 +37,7 @@ def ozon(session: Session) -> Marketplace:
     marketplace_service.connect_offices(
         session, marketplace=marketplace, indexes=None, today=TEST_NOW.date(), now=TEST_NOW
     )
-    service.generate_timetable(session, now=TEST_NOW, seed=7)
+    timetables.generate_timetable(session, now=TEST_NOW, seed=7)
     return marketplace
 
 
@@ -57,7 +57,7 @@ def _quote(session: Session, marketplace: Marketplace, index: str, at: datetime)
             "handover_at": at,
         }
     )
-    return service.quote(session, marketplace_id=marketplace.id, request=request, now=at)
+    return promises.quote(session, marketplace_id=marketplace.id, request=request, now=at)
 
 
 def _local_day(moment: datetime, office: PostOffice) -> date:
@@ -79,8 +79,8 @@ def test_a_buffered_promise_that_would_fall_on_sunday_moves_to_monday(
         quote = _quote(
             session, ozon, PESTYAKI, datetime(2026, 12, 7, tzinfo=UTC) + timedelta(hours=hour)
         )
-        unbuffered = _local_day(quote.earliest + service.QUOTE_BUFFER, office)
-        if unbuffered.weekday() == 6 and quote.latest - quote.earliest == service.QUOTE_BUFFER:
+        unbuffered = _local_day(quote.earliest + promises.QUOTE_BUFFER, office)
+        if unbuffered.weekday() == 6 and quote.latest - quote.earliest == promises.QUOTE_BUFFER:
             pytest.fail(f"a promise on Sunday {unbuffered}")
         if unbuffered.weekday() == 6:
             moved.append(quote)
@@ -112,7 +112,7 @@ def test_both_ends_of_every_window_fall_on_open_days(session: Session, ozon: Mar
             day = _local_day(end, office)
             assert opens_on(office.opening_hours, day, CALENDAR), f"{index} is closed on {day}"
         assert quote.promised_date == _local_day(quote.latest, office)
-        assert quote.latest - quote.earliest >= service.QUOTE_BUFFER  # never shortened
+        assert quote.latest - quote.earliest >= promises.QUOTE_BUFFER  # never shortened
 
     check()
 

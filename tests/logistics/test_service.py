@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from selpo.errors import DomainError, InvalidInput
-from selpo.logistics import service
+from selpo.logistics import manifests, movement, promises, timetables
 from selpo.logistics.errors import (
     OfficeNotServed,
     RealTimetableExists,
@@ -76,7 +76,7 @@ def ozon(session: Session) -> Marketplace:
 @pytest.fixture
 def shuya(session: Session, ozon: Marketplace) -> Marketplace:
     """The three Shuya routes of ``SHUYA_CSV`` as the whole timetable; OZON serves everyone."""
-    service.import_routes(session, SHUYA_CSV, now=TEST_NOW)
+    timetables.import_routes(session, SHUYA_CSV, now=TEST_NOW)
     return ozon
 
 
@@ -93,7 +93,7 @@ def _quote(
         **parcel,
     }
     request = QuoteRequest.model_validate({**body, "handover_at": handover})
-    return service.quote(session, marketplace_id=marketplace.id, request=request, now=handover)
+    return promises.quote(session, marketplace_id=marketplace.id, request=request, now=handover)
 
 
 # -------------------------------------------------------------------------------- timetable
@@ -103,10 +103,10 @@ class TestTimetable:
     def test_generate_serves_every_open_office_from_one_hub(
         self, session: Session, ozon: Marketplace
     ) -> None:
-        report = service.generate_timetable(session, now=TEST_NOW, seed=7)
+        report = timetables.generate_timetable(session, now=TEST_NOW, seed=7)
         assert report.offices_unserved == []
         assert report.routes == report.synthetic_routes > 20
-        network = service.load_network(session)
+        network = timetables.load_network(session)
         on_routes = [s.office for r in network.routes for s in r.stops]
         assert sorted(on_routes) == sorted(o.index for o in network.offices)  # each exactly once
         assert {w.id for w in network.warehouses} == {"W-PODOLSK", "W-IVANOVO"}
@@ -118,8 +118,8 @@ class TestTimetable:
     def test_a_hub_office_and_its_town_stay_with_their_hub(
         self, session: Session, ozon: Marketplace
     ) -> None:
-        service.generate_timetable(session, now=TEST_NOW, seed=7)
-        network = service.load_network(session)
+        timetables.generate_timetable(session, now=TEST_NOW, seed=7)
+        network = timetables.load_network(session)
         hub_of = {s.office: r.hub for r in network.routes for s in r.stops}
         assert hub_of["155900"] == "DH-155900"
         assert hub_of["155650"] == "DH-155650"
@@ -128,8 +128,8 @@ class TestTimetable:
     def test_towns_daily_villages_two_or_three_days(
         self, session: Session, ozon: Marketplace
     ) -> None:
-        service.generate_timetable(session, now=TEST_NOW, seed=7)
-        network = service.load_network(session)
+        timetables.generate_timetable(session, now=TEST_NOW, seed=7)
+        network = timetables.load_network(session)
         rural = {o.index: o.rural for o in network.offices}
         for route in network.routes:
             kinds = {rural[s.office] for s in route.stops}
@@ -142,21 +142,21 @@ class TestTimetable:
     def test_the_same_seed_gives_the_same_timetable_and_export_round_trips(
         self, session: Session, ozon: Marketplace
     ) -> None:
-        service.generate_timetable(session, now=TEST_NOW, seed=3)
-        first = service.export_routes(session)
-        service.generate_timetable(session, now=TEST_NOW, seed=3)
-        assert service.export_routes(session) == first
-        report = service.import_routes(session, first, now=TEST_NOW)
-        assert service.export_routes(session) == first
+        timetables.generate_timetable(session, now=TEST_NOW, seed=3)
+        first = timetables.export_routes(session)
+        timetables.generate_timetable(session, now=TEST_NOW, seed=3)
+        assert timetables.export_routes(session) == first
+        report = timetables.import_routes(session, first, now=TEST_NOW)
+        assert timetables.export_routes(session) == first
         assert report.offices_unserved == []
         assert len(read_routes_csv(io.StringIO(first))) == report.routes
 
     def test_the_network_is_cached_per_version(self, session: Session, ozon: Marketplace) -> None:
-        service.generate_timetable(session, now=TEST_NOW, seed=7)
-        first = service.load_network(session)
-        assert service.load_network(session) is first
-        service.import_routes(session, SHUYA_CSV, now=TEST_NOW)
-        second = service.load_network(session)
+        timetables.generate_timetable(session, now=TEST_NOW, seed=7)
+        first = timetables.load_network(session)
+        assert timetables.load_network(session) is first
+        timetables.import_routes(session, SHUYA_CSV, now=TEST_NOW)
+        second = timetables.load_network(session)
         assert second is not first
         assert [r.id for r in second.routes] == ["SHUYA-MON-THU", "SHUYA-TOWN", "SHUYA-LUNCH"]
 
@@ -164,15 +164,15 @@ class TestTimetable:
         self, session: Session, ozon: Marketplace
     ) -> None:
         with pytest.raises(TimetableMissing) as caught:
-            service.load_network(session)
+            timetables.load_network(session)
         assert caught.value.status_code == 503
-        assert service.promised_date(session, office_index=TOWN, handover=TEST_NOW) is None
-        assert service.advance_parcels(session, TEST_NOW) == 0
+        assert promises.promised_date(session, office_index=TOWN, handover=TEST_NOW) is None
+        assert movement.advance_parcels(session, TEST_NOW) == 0
 
     def test_a_bad_route_file_is_refused_whole_with_lines_and_reasons(
         self, session: Session, shuya: Marketplace
     ) -> None:
-        before = service.export_routes(session)
+        before = timetables.export_routes(session)
         bad = (
             SHUYA_CSV
             + "X1,DH-999999,mon,08:00,10,100,60,1,155650,10\n"
@@ -180,7 +180,7 @@ class TestTimetable:
             + "X3,DH-155900,mon,08:00,10,100,60,1,999999,10\n"
         )
         with pytest.raises(RouteFileRefused) as caught:
-            service.import_routes(session, bad, now=TEST_NOW)
+            timetables.import_routes(session, bad, now=TEST_NOW)
         lines = {p.line: p.reason for p in caught.value.problems}
         assert set(lines) == {5, 6, 7}
         assert "unknown hub" in lines[5]
@@ -189,28 +189,28 @@ class TestTimetable:
         problem = caught.value.problem()
         assert problem["status"] == 422
         assert {"field": "line 5", "reason": lines[5]} in problem["errors"]
-        assert service.export_routes(session) == before
+        assert timetables.export_routes(session) == before
 
     def test_an_empty_route_file_is_refused(self, session: Session, shuya: Marketplace) -> None:
         with pytest.raises(RouteFileRefused):
-            service.import_routes(session, SHUYA_CSV.splitlines()[0] + "\n", now=TEST_NOW)
+            timetables.import_routes(session, SHUYA_CSV.splitlines()[0] + "\n", now=TEST_NOW)
         with pytest.raises(RouteFileRefused):
-            service.import_routes(session, "", now=TEST_NOW)
+            timetables.import_routes(session, "", now=TEST_NOW)
 
     def test_generate_does_not_overwrite_the_operators_routes_unless_forced(
         self, session: Session, shuya: Marketplace
     ) -> None:
         with pytest.raises(RealTimetableExists):
-            service.generate_timetable(session, now=TEST_NOW)
-        report = service.generate_timetable(session, now=TEST_NOW, replace_real=True)
+            timetables.generate_timetable(session, now=TEST_NOW)
+        report = timetables.generate_timetable(session, now=TEST_NOW, replace_real=True)
         assert report.routes == report.synthetic_routes
 
     def test_warehouses_are_seeded_once(self, session: Session, ozon: Marketplace) -> None:
-        service.generate_timetable(session, now=TEST_NOW)
-        service.import_routes(session, SHUYA_CSV, now=TEST_NOW)
+        timetables.generate_timetable(session, now=TEST_NOW)
+        timetables.import_routes(session, SHUYA_CSV, now=TEST_NOW)
         codes = session.scalars(select(Warehouse.code).order_by(Warehouse.code)).all()
         assert codes == ["W-IVANOVO", "W-PODOLSK"]
-        warehouses = service.list_warehouses(session)
+        warehouses = timetables.list_warehouses(session)
         podolsk = next(w for w in warehouses if w.code == "W-PODOLSK")
         assert podolsk.is_default
         assert [(h.departure, h.duration_min) for h in podolsk.line_hauls] == [("16:00", 480.0)]
@@ -229,17 +229,17 @@ class TestTimetable:
                 StopWrite(office_index="155924", arrival_after_min=75),
             ],
         )
-        read = service.put_route(session, "SHUYA-WED", body, now=TEST_NOW)
+        read = timetables.put_route(session, "SHUYA-WED", body, now=TEST_NOW)
         assert [s.office_index for s in read.stops] == ["155923", "155924"]
         assert not read.synthetic
-        assert "SHUYA-WED" in {r.id for r in service.load_network(session).routes}
+        assert "SHUYA-WED" in {r.id for r in timetables.load_network(session).routes}
         bad = body.model_copy(
             update={"stops": [StopWrite(office_index="155923", arrival_after_min=400)]}
         )
         with pytest.raises(InvalidInput):
-            service.put_route(session, "SHUYA-WED", bad, now=TEST_NOW)
-        service.delete_route(session, "SHUYA-WED", now=TEST_NOW)
-        assert "SHUYA-WED" not in {r.id for r in service.load_network(session).routes}
+            timetables.put_route(session, "SHUYA-WED", bad, now=TEST_NOW)
+        timetables.delete_route(session, "SHUYA-WED", now=TEST_NOW)
+        assert "SHUYA-WED" not in {r.id for r in timetables.load_network(session).routes}
         assert session.scalars(select(RouteStop)).all()
         assert len(session.scalars(select(Route)).all()) == 3
 
@@ -296,7 +296,7 @@ class TestWorkedCases:
             handover_at=msk(2026, 11, 23, 10),
             warehouse="W-IVANOVO",
         )
-        quote = service.quote(session, marketplace_id=shuya.id, request=request, now=TEST_NOW)
+        quote = promises.quote(session, marketplace_id=shuya.id, request=request, now=TEST_NOW)
         assert quote.earliest == msk(2026, 11, 24, 9, 30)
         assert quote.price.zone == 1
         podolsk = _quote(session, shuya, TOWN, msk(2026, 11, 23, 10))
@@ -367,7 +367,7 @@ class TestQuoteRefusals:
             warehouse="W-NOWHERE",
         )
         with pytest.raises(InvalidInput) as caught:
-            service.quote(session, marketplace_id=shuya.id, request=request, now=TEST_NOW)
+            promises.quote(session, marketplace_id=shuya.id, request=request, now=TEST_NOW)
         assert caught.value.field == "warehouse"
 
 
@@ -450,7 +450,7 @@ class TestRollOver:
             return_after_min=240,
             stops=[StopWrite(office_index=VILLAGE, arrival_after_min=70)],
         )
-        service.put_route(session, "SHUYA-MON-THU", body, now=TEST_NOW)
+        timetables.put_route(session, "SHUYA-MON-THU", body, now=TEST_NOW)
         handover = msk(2026, 11, 20, 18)
         parcels = [
             hand_over_shipment(session, shuya, VILLAGE, f"R-{n}", handover) for n in range(5)
@@ -458,7 +458,7 @@ class TestRollOver:
         assert {p.promised_date for p in parcels} == {date(2026, 11, 26)}
         now = msk(2026, 11, 21, 12)
 
-        monday = service.build_manifest(
+        monday = manifests.build_manifest(
             session, route_id="SHUYA-MON-THU", departure=msk(2026, 11, 23, 8), now=now
         )
         assert [line.tracking_number for line in monday.lines] == [
@@ -472,7 +472,7 @@ class TestRollOver:
         assert {r.next_departure for r in monday.rolled} == {msk(2026, 11, 26, 8)}
         assert _webhooks(session) == []
 
-        thursday = service.build_manifest(
+        thursday = manifests.build_manifest(
             session, route_id="SHUYA-MON-THU", departure=msk(2026, 11, 26, 8), now=now
         )
         assert [line.tracking_number for line in thursday.lines] == [
@@ -497,7 +497,7 @@ class TestRollOver:
         assert data["reason"] == "route_run_full"
 
         # Planning again changes nothing and tells nobody twice.
-        again = service.build_manifest(
+        again = manifests.build_manifest(
             session, route_id="SHUYA-MON-THU", departure=msk(2026, 11, 26, 8), now=now
         )
         assert [line.tracking_number for line in again.lines] == [
@@ -517,7 +517,7 @@ class TestRollOver:
             return_after_min=240,
             stops=[StopWrite(office_index=VILLAGE, arrival_after_min=70)],
         )
-        service.put_route(session, "SHUYA-MON-THU", body, now=TEST_NOW)
+        timetables.put_route(session, "SHUYA-MON-THU", body, now=TEST_NOW)
         newer = hand_over_shipment(
             session, shuya, VILLAGE, "L-new", msk(2026, 11, 20, 12), size=BOX_12L
         )
@@ -529,7 +529,7 @@ class TestRollOver:
             session, shuya, VILLAGE, "L-3", msk(2026, 11, 20, 13), size=BOX_12L
         )
         session.flush()
-        manifest = service.build_manifest(
+        manifest = manifests.build_manifest(
             session,
             route_id="SHUYA-MON-THU",
             departure=msk(2026, 11, 23, 8),
@@ -546,11 +546,11 @@ class TestRollOver:
         self, session: Session, shuya: Marketplace
     ) -> None:
         with pytest.raises(RouteRunNotFound):
-            service.build_manifest(
+            manifests.build_manifest(
                 session, route_id="SHUYA-MON-THU", departure=msk(2026, 11, 24, 8), now=TEST_NOW
             )
         with pytest.raises(DomainError) as caught:
-            service.build_manifest(
+            manifests.build_manifest(
                 session, route_id="NO-SUCH", departure=msk(2026, 11, 24, 8), now=TEST_NOW
             )
         assert caught.value.status_code == 404
@@ -566,13 +566,13 @@ def _webhooks(session: Session) -> list[OutboxMessage]:
 
 def test_run_ids_round_trip() -> None:
     departure = msk(2026, 11, 26, 8)
-    text = service.run_id("DH-155900-V01", departure)
+    text = manifests.run_id("DH-155900-V01", departure)
     assert text == "DH-155900-V01@2026-11-26T05:00:00Z"
-    assert service.parse_run_id(text) == ("DH-155900-V01", departure.astimezone(UTC))
-    assert service.parse_run_id("A@2026-11-26T08:00:00+03:00")[1] == departure
+    assert manifests.parse_run_id(text) == ("DH-155900-V01", departure.astimezone(UTC))
+    assert manifests.parse_run_id("A@2026-11-26T08:00:00+03:00")[1] == departure
     for bad in ("no-at-sign", "R@yesterday", "R@2026-11-26T08:00:00"):
         with pytest.raises(InvalidInput):
-            service.parse_run_id(bad)
+            manifests.parse_run_id(bad)
 
 
 # -------------------------------------------------------------------------------- command line

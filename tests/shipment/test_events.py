@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from selpo.logistics import service as logistics_service
+from selpo.logistics import manifests, timetables
 from selpo.logistics.schemas import RouteWrite, StopWrite
 from selpo.marketplace import service as marketplace_service
 from selpo.models import OutboxMessage
@@ -64,13 +64,13 @@ def test_every_documented_event_is_sent_by_the_real_services(session: Session) -
         return_after_min=240,
         stops=[StopWrite(office_index=VILLAGE, arrival_after_min=70)],
     )
-    logistics_service.put_route(session, "EVENTS-MON-THU", route, now=TEST_NOW)
+    timetables.put_route(session, "EVENTS-MON-THU", route, now=TEST_NOW)
     parcels = [
         hand_over_shipment(session, ozon, VILLAGE, f"EV-{n}", _msk(20, 18)) for n in range(5)
     ]
     assert {p.promised_date for p in parcels} == {date(2026, 11, 26)}
     for departure in (_msk(23, 8), _msk(26, 8)):  # the fifth parcel misses both runs
-        logistics_service.build_manifest(
+        manifests.build_manifest(
             session, route_id="EVENTS-MON-THU", departure=departure, now=_msk(21, 12)
         )
     fresh = service.create_shipments(

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from selpo.kit.clock import FrozenClock
-from selpo.logistics import service as logistics_service
+from selpo.logistics import timetables
 from selpo.office import auth
 from tests.conftest import TEST_NOW
 from tests.office.world import PASSWORD
@@ -31,7 +31,7 @@ def _sign_in(client: TestClient, login: str) -> None:
 def test_a_district_dispatcher_prints_a_manifest_of_their_hub_only(
     client: TestClient, session: Session, clock: FrozenClock
 ) -> None:
-    logistics_service.generate_timetable(session, now=TEST_NOW, seed=7)
+    timetables.generate_timetable(session, now=TEST_NOW, seed=7)
     auth.add_supervisor(
         session, district_name="Пестяковский район", login="disp", password=PASSWORD, now=TEST_NOW
     )

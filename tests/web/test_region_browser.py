@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from selpo.config import BUNDLED_REGION_DIR, Settings
 from selpo.db import create_db_engine, session_scope
 from selpo.kit.clock import FrozenClock
-from selpo.logistics import service as logistics_service
+from selpo.logistics import promises, timetables
 from selpo.migrate import upgrade_to_head
 from selpo.models import Marketplace, MarketplaceConnection, PostOffice
 from selpo.network.importer import import_region
@@ -80,9 +80,7 @@ def _week_of_parcels(session: Session, start: datetime) -> None:
                 marketplace=marketplace,
                 shipments_in=[ShipmentCreate.model_validate(payload)],
                 now=at,
-                promise=_same_day(at)
-                if n % 5 == 0
-                else logistics_service.promised_dates(session, now=at),
+                promise=_same_day(at) if n % 5 == 0 else promises.promised_dates(session, now=at),
             )[0]
             assert created.shipment is not None, created.error
             number = created.shipment.tracking_number
@@ -113,7 +111,7 @@ def _seed(factory: sessionmaker[Session]) -> tuple[int, int, int]:
     clock = FrozenClock(start)
     with session_scope(factory) as session:
         import_region(session, directory=BUNDLED_REGION_DIR, clock=clock)
-        logistics_service.generate_timetable(session, now=start, seed=7)
+        timetables.generate_timetable(session, now=start, seed=7)
         world = make_world(session, clock)
         auth.add_manager(
             session, login="boss", password=PASSWORD, now=start, full_name="Смирнова Е. А."

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from selpo.kit.clock import FrozenClock
-from selpo.logistics import service as logistics_service
+from selpo.logistics import timetables
 from selpo.models import District, Hub, MarketplaceConnection, PostOffice, Route
 from selpo.office import auth
 from tests.conftest import TEST_NOW
@@ -291,7 +291,7 @@ class TestMap:
     ) -> None:
         _sign_in(pages, "boss")
         assert pages.get("/region/api/routes").json() == {"routes": []}
-        logistics_service.generate_timetable(session, now=TEST_NOW, seed=7)
+        timetables.generate_timetable(session, now=TEST_NOW, seed=7)
         session.flush()
         hubs = pages.get("/region/api/hubs").json()["hubs"]
         assert len(hubs) == session.scalar(select(func.count(Hub.id)))

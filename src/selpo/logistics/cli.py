@@ -16,7 +16,7 @@ from selpo.config import Settings
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.errors import DomainError
 from selpo.kit.clock import SystemClock
-from selpo.logistics import service
+from selpo.logistics import manifests, movement, timetables
 from selpo.logistics.errors import RouteFileRefused
 from selpo.logistics.schemas import TimetableReport
 
@@ -69,11 +69,11 @@ def generate(
     engine = create_db_engine(Settings().database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:
-            existing = service.timetable_report(session)
+            existing = timetables.timetable_report(session)
             if if_missing and existing.routes:
                 console.print(f"kept the timetable: {existing.routes} routes")
                 return
-            report = service.generate_timetable(
+            report = timetables.generate_timetable(
                 session, now=SystemClock().now(), seed=seed, replace_real=force
             )
     except DomainError as exc:
@@ -94,7 +94,7 @@ def import_routes(
             file.open(encoding="utf-8", newline="") as handle,
             session_scope(make_session_factory(engine)) as session,
         ):
-            report = service.import_routes(session, handle, now=SystemClock().now())
+            report = timetables.import_routes(session, handle, now=SystemClock().now())
     except OSError as exc:
         err_console.print(f"[red]error:[/red] cannot read {file}: {exc.strerror}")
         raise typer.Exit(2) from exc
@@ -113,7 +113,7 @@ def export_routes(
     engine = create_db_engine(Settings().database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:
-            text = service.export_routes(session)
+            text = timetables.export_routes(session)
     finally:
         engine.dispose()
     if str(file) == "-":
@@ -133,7 +133,7 @@ def show(
     engine = create_db_engine(Settings().database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:
-            routes = service.list_routes(session, hub=hub)
+            routes = timetables.list_routes(session, hub=hub)
     except DomainError as exc:
         raise _fail(exc) from exc
     finally:
@@ -180,8 +180,8 @@ def runs(
                 if hub is None:
                     err_console.print("[red]error:[/red] --plan needs --hub")
                     raise typer.Exit(2)
-                service.build_manifests(session, day=wanted, hub=hub, now=now)
-            rows = service.list_route_runs(session, day=wanted, hub=hub)
+                manifests.build_manifests(session, day=wanted, hub=hub, now=now)
+            rows = manifests.list_route_runs(session, day=wanted, hub=hub)
     except DomainError as exc:
         raise _fail(exc) from exc
     finally:
@@ -232,7 +232,7 @@ def advance(
     engine = create_db_engine(settings.database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:
-            count = service.advance_parcels(session, now)
+            count = movement.advance_parcels(session, now)
     finally:
         engine.dispose()
     console.print(f"{count} tracking events recorded up to {now.isoformat()}")
@@ -244,7 +244,7 @@ def warehouses() -> None:
     engine = create_db_engine(Settings().database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:
-            rows = service.list_warehouses(session)
+            rows = timetables.list_warehouses(session)
     finally:
         engine.dispose()
     table = Table(title=f"{len(rows)} warehouses")

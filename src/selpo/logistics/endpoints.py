@@ -1,5 +1,5 @@
 """The logistics API: quotes for marketplaces; the timetable, route runs and manifests for the
-operator. A thin shell over ``selpo.logistics.service``.
+operator. A thin shell over ``timetables``, ``promises`` and ``manifests``.
 
 A route run is named ``<route_id>@<departure>``, the departure in ISO 8601 with an offset
 (UTC ``Z`` as the API writes it), e.g. ``DH-155650-V01@2026-11-26T05:00:00Z``.
@@ -17,7 +17,7 @@ from fastapi.responses import PlainTextResponse
 from selpo.deps import ClockDep, SessionDep, SettingsDep
 from selpo.errors import problem_responses
 from selpo.kit.moments import Day
-from selpo.logistics import service
+from selpo.logistics import manifests, promises, timetables
 from selpo.logistics.manifest_pdf import render_manifest
 from selpo.logistics.schemas import (
     ManifestRead,
@@ -56,7 +56,7 @@ def create_quote(
     its first van were full); `promised_date` the office's local date of `latest`.
     """
     assert principal.marketplace_id is not None
-    return service.quote(
+    return promises.quote(
         session,
         marketplace_id=principal.marketplace_id,
         request=request,
@@ -85,7 +85,7 @@ def list_route_runs(
     ] = None,
 ) -> list[RouteRunRead]:
     """The route runs leaving on a day, with what their manifests hold so far."""
-    return service.list_route_runs(session, day=day, hub=hub)
+    return manifests.list_route_runs(session, day=day, hub=hub)
 
 
 @router.get(
@@ -104,8 +104,8 @@ def get_manifest(
     ] = "json",
 ) -> ManifestRead | Response:
     """A run's manifest as planned (or a preview, `stored: false`); `?format=pdf` to print."""
-    route_id, departure = service.parse_run_id(run_id)
-    manifest = service.get_manifest(
+    route_id, departure = manifests.parse_run_id(run_id)
+    manifest = manifests.get_manifest(
         session, route_id=route_id, departure=departure, now=clock.now()
     )
     if output == "pdf":
@@ -129,8 +129,8 @@ def build_manifest(
     ] = "json",
 ) -> ManifestRead | Response:
     """Plan (or re-plan) a run's manifest: parcels that do not fit roll to the next run."""
-    route_id, departure = service.parse_run_id(run_id)
-    manifest = service.build_manifest(
+    route_id, departure = manifests.parse_run_id(run_id)
+    manifest = manifests.build_manifest(
         session, route_id=route_id, departure=departure, now=clock.now()
     )
     if output == "pdf":
@@ -159,7 +159,7 @@ def list_routes(
     hub: Annotated[str | None, Query(description="District hub code or postal index")] = None,
 ) -> list[RouteRead]:
     """The route timetable, with stops."""
-    return service.list_routes(session, hub=hub)
+    return timetables.list_routes(session, hub=hub)
 
 
 @router.get(
@@ -170,7 +170,7 @@ def list_routes(
 )
 def export_routes(session: SessionDep, _admin: AdminDep) -> PlainTextResponse:
     """The route timetable as CSV (the format `selpo timetable import-routes` reads)."""
-    return PlainTextResponse(service.export_routes(session), media_type="text/csv")
+    return PlainTextResponse(timetables.export_routes(session), media_type="text/csv")
 
 
 @router.get(
@@ -181,7 +181,7 @@ def export_routes(session: SessionDep, _admin: AdminDep) -> PlainTextResponse:
 )
 def get_route(route_id: str, session: SessionDep, _admin: AdminDep) -> RouteRead:
     """One route."""
-    return service.get_route(session, route_id)
+    return timetables.get_route(session, route_id)
 
 
 @router.put(
@@ -194,7 +194,7 @@ def put_route(
     route_id: str, body: RouteWrite, session: SessionDep, clock: ClockDep, _admin: AdminDep
 ) -> RouteRead:
     """Create or replace a route (it becomes the operator's, not synthetic)."""
-    return service.put_route(session, route_id, body, now=clock.now())
+    return timetables.put_route(session, route_id, body, now=clock.now())
 
 
 @router.delete(
@@ -205,7 +205,7 @@ def put_route(
 )
 def delete_route(route_id: str, session: SessionDep, clock: ClockDep, _admin: AdminDep) -> Response:
     """Remove a route from the timetable (manifests already planned stay)."""
-    service.delete_route(session, route_id, now=clock.now())
+    timetables.delete_route(session, route_id, now=clock.now())
     return Response(status_code=204)
 
 
@@ -217,7 +217,7 @@ def delete_route(route_id: str, session: SessionDep, clock: ClockDep, _admin: Ad
 )
 def timetable_summary(session: SessionDep, _admin: AdminDep) -> TimetableReport:
     """What the timetable holds: routes, stops, offices served and not."""
-    return service.timetable_report(session)
+    return timetables.timetable_report(session)
 
 
 @router.get(
@@ -227,4 +227,4 @@ def timetable_summary(session: SessionDep, _admin: AdminDep) -> TimetableReport:
 )
 def list_warehouses(session: SessionDep, _principal: PrincipalDep) -> list[WarehouseRead]:
     """The warehouses a quote can start from, and their trucks to the sorting centre."""
-    return service.list_warehouses(session)
+    return timetables.list_warehouses(session)

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from selpo.deps import ClockDep, SessionDep, SettingsDep
 from selpo.errors import InvalidInput, problem_responses
 from selpo.kit.moments import Day, Moment
-from selpo.logistics import service as logistics_service
+from selpo.logistics import promises
 from selpo.marketplace.deps import AdminDep, MarketplaceDep
 from selpo.models import Marketplace, PostOffice
 from selpo.shipment import service
@@ -85,7 +85,7 @@ def create_shipment(
         marketplace=marketplace,
         shipments_in=[shipment_in],
         now=now,
-        promise=logistics_service.promised_dates(session, now=now),
+        promise=promises.promised_dates(session, now=now),
     )[0]
     if outcome.error is not None:
         raise outcome.error
@@ -145,7 +145,7 @@ def create_shipments_batch(
         marketplace=marketplace,
         shipments_in=[s for _, s in valid],
         now=now,
-        promise=logistics_service.promised_dates(session, now=now),
+        promise=promises.promised_dates(session, now=now),
     )
     for (position, _), outcome in zip(valid, outcomes, strict=True):
         if outcome.error is not None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from selpo.config import BUNDLED_REGION_DIR
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import FrozenClock
-from selpo.logistics import service as logistics_service
+from selpo.logistics import movement, promises, timetables
 from selpo.marketplace import service as marketplace_service
 from selpo.migrate import upgrade_to_head
 from selpo.models import (
@@ -170,12 +170,12 @@ class ServiceOperations:
         """
         due = self._next_departure
         if self._full_dispatch or handed_over or due is None or now >= due:
-            logistics_service.advance_parcels(session, now)
-            self._next_departure = logistics_service.next_departure(session, now)
-            self._arrivals = deque(logistics_service.pending_arrivals(session))
+            movement.advance_parcels(session, now)
+            self._next_departure = movement.next_departure(session, now)
+            self._arrivals = deque(movement.pending_arrivals(session))
         elif self._arrivals and self._arrivals[0] <= now:
-            logistics_service.record_arrivals(session, now)
-            for _ in range(logistics_service.ARRIVALS_PER_PASS):
+            movement.record_arrivals(session, now)
+            for _ in range(movement.ARRIVALS_PER_PASS):
                 if not self._arrivals or self._arrivals[0] > now:
                     break
                 self._arrivals.popleft()
@@ -197,7 +197,7 @@ class ServiceOperations:
     def _create(
         self, session: Session, now: datetime, orders: Sequence[Order], outcome: StepOutcome
     ) -> None:
-        promise = logistics_service.promised_dates(session, now=now)
+        promise = promises.promised_dates(session, now=now)
         markets = {m.code: m for m in session.scalars(select(Marketplace))}
         scans: list[shipment_service.Scan] = []
         for code in sorted({o.marketplace for o in orders}):
@@ -450,7 +450,7 @@ def prepare(config: SimulationConfig, folder: Path | None = None) -> sessionmake
     with session_scope(factory) as session:
         import_region(session, directory=BUNDLED_REGION_DIR, clock=clock)
     with session_scope(factory) as session:
-        logistics_service.generate_timetable(session, now=setup_time, seed=TIMETABLE_SEED)
+        timetables.generate_timetable(session, now=setup_time, seed=TIMETABLE_SEED)
     if config.connect or config.connect_all:
         with session_scope(factory) as session:
             markets = select(Marketplace).order_by(Marketplace.code)

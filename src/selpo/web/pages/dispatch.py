@@ -19,7 +19,7 @@ from sqlalchemy import select
 from selpo.deps import ClockDep, SessionDep, SettingsDep
 from selpo.errors import Forbidden
 from selpo.kit.moments import Day
-from selpo.logistics import service as logistics_service
+from selpo.logistics import manifests
 from selpo.models import Hub
 from selpo.office import auth
 from selpo.web.pages.office import SESSION_COOKIE
@@ -64,10 +64,7 @@ def route_runs(
         raise Forbidden("Вы не диспетчер районного узла.")
     zone = settings.timezone
     today = day or clock.now().astimezone(ZoneInfo(zone)).date()
-    runs = {
-        hub.code: logistics_service.list_route_runs(session, day=today, hub=hub.code)
-        for hub in hubs
-    }
+    runs = {hub.code: manifests.list_route_runs(session, day=today, hub=hub.code) for hub in hubs}
     return templates.TemplateResponse(
         request,
         "dispatch/runs.html",
@@ -83,10 +80,8 @@ def manifest(
     workstation = auth.resolve(session, request.cookies.get(SESSION_COOKIE), now=clock.now())
     if workstation is None:
         return RedirectResponse("/office/login", status_code=303)
-    route_id, departure = logistics_service.parse_run_id(run_id)
-    sheet = logistics_service.get_manifest(
-        session, route_id=route_id, departure=departure, now=clock.now()
-    )
+    route_id, departure = manifests.parse_run_id(run_id)
+    sheet = manifests.get_manifest(session, route_id=route_id, departure=departure, now=clock.now())
     if sheet.hub not in {hub.code for hub in _hubs(session, workstation)}:
         raise Forbidden("Этот рейс не вашего узла.")
     return templates.TemplateResponse(
