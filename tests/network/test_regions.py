@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,10 +25,12 @@ from selpo.cli import app as cli_app
 from selpo.config import Settings
 from selpo.db import create_db_engine, session_scope
 from selpo.kit.clock import FrozenClock
+from selpo.logistics import timetables
 from selpo.migrate import alembic_config, upgrade_to_head
 from selpo.models import District, PostOffice, Region, Settlement, Shipment
 from selpo.network import repository
 from selpo.network.importer import ImportReport
+from selpo.network.rules import OfficeKind
 from selpo.network.sources import RegionInfo, RegionSource
 from tests.conftest import TEST_NOW, create_scratch_database, drop_scratch_database
 from tests.fixtures.builders import make_shipment, marketplace_key
@@ -43,7 +48,12 @@ NOVOSIBIRSK_CENTRE = (55.0302, 82.9204)
 
 def vladimir() -> RegionSource:
     info = RegionInfo("33", "Владимирская область", "vladimir", "Europe/Moscow", "Владимир")
-    return small_region(info, centre=VLADIMIR_CENTRE, index_prefix="600")
+    # The national warehouse Ivanovo's data names, with a truck of its own to Vladimir.
+    podolsk = next(w for w in bundled_source().warehouses if w.code == "W-PODOLSK")
+    truck = warehouse("W-PODOLSK", at=(0.0, 0.0), timezone="", duration_s=14400).hauls
+    return small_region(
+        info, centre=VLADIMIR_CENTRE, index_prefix="600", warehouse=replace(podolsk, hauls=truck)
+    )
 
 
 def novosibirsk() -> RegionSource:
@@ -79,8 +89,9 @@ def country(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     sources = {"37": bundled_source(), "33": vladimir(), "54": novosibirsk()}
     reports = {}
     for code, source in sources.items():
-        with session_scope(factory) as session:
+        with session_scope(factory) as session:  # as `selpo region import` does
             reports[code] = import_source(session, source, FrozenClock(TEST_NOW))
+            timetables.generate_timetable(session, now=TEST_NOW, region=code)
     yield Country(url, engine, sources, reports)
     engine.dispose()
     drop_scratch_database(url)
@@ -231,6 +242,71 @@ class TestPickupSearchAcrossRegions:
         items = client.get("/v1/pickup-points", params={"lat": lat, "lon": lon}).json()["items"]
         assert items[0]["index"].startswith("630")
         assert {item["timezone"] for item in items} == {"Asia/Novosibirsk"}
+
+
+def _village_office(source: RegionSource) -> str:
+    return next(o.index for o in source.offices if o.kind is OfficeKind.RURAL)
+
+
+class TestQuotesAcrossRegions:
+    @pytest.fixture
+    def client(self, country: Country, rolled_back: sessionmaker[Session]) -> Iterator[TestClient]:
+        settings = Settings(database_url=country.url, rate_limit_per_key=0)
+        application = create_app(settings, clock=FrozenClock(TEST_NOW))
+        application.state.session_factory = rolled_back
+        with TestClient(application) as test_client:
+            yield test_client
+        application.state.engine.dispose()
+
+    def _quote(
+        self, client: TestClient, factory: sessionmaker[Session], index: str, warehouse: str
+    ) -> dict[str, Any]:
+        with factory() as session:
+            seller = marketplace_key(session, "TESTMARKET", now=TEST_NOW, connect=(index,))
+            session.commit()
+        response = client.post(
+            "/v1/quotes",
+            headers=seller.headers,
+            json={
+                "destination_index": index,
+                "weight_g": 1200,
+                "length_mm": 300,
+                "width_mm": 200,
+                "height_mm": 100,
+                "warehouse": warehouse,
+                "handover_at": TEST_NOW.isoformat(),
+            },
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def test_a_vladimir_village_gets_a_window_from_the_moscow_region_warehouse(
+        self, country: Country, client: TestClient, rolled_back: sessionmaker[Session]
+    ) -> None:
+        index = _village_office(country.sources["33"])
+        quote = self._quote(client, rolled_back, index, "W-PODOLSK")
+        assert quote["timezone"] == "Europe/Moscow"
+        assert TEST_NOW < datetime.fromisoformat(quote["earliest"])
+        assert quote["earliest"] <= quote["latest"]
+
+    def test_a_novosibirsk_window_is_in_novosibirsk_days_and_hours(
+        self, country: Country, client: TestClient, rolled_back: sessionmaker[Session]
+    ) -> None:
+        source = country.sources["54"]
+        index = _village_office(source)
+        # From the warehouse nearest the region (the last one its data names).
+        quote = self._quote(client, rolled_back, index, source.warehouses[-1].code)
+        zone = ZoneInfo("Asia/Novosibirsk")
+        assert quote["timezone"] == "Asia/Novosibirsk"
+        earliest = datetime.fromisoformat(quote["earliest"]).astimezone(zone)
+        latest = datetime.fromisoformat(quote["latest"]).astimezone(zone)
+        assert date.fromisoformat(quote["promised_date"]) == latest.date()
+        # The parcel is ready while the office is open, by the office's own clock.
+        hours = client.get(f"/v1/pickup-points/{index}").json()["opening_hours"]
+        day = hours[earliest.weekday()]
+        clock = earliest.strftime("%H:%M")
+        assert any(start <= clock < end for start, end in day), (clock, day)
 
 
 class TestUpgradingAnOldDatabase:

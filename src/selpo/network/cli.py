@@ -1,7 +1,8 @@
 """``selpo region``: import any region of the reference, list the regions in the database.
 
 Thin: the region's data comes from ``network.regions``, the import from
-``network.importer``; one transaction per region.
+``network.importer``, the region's synthetic timetable from ``logistics.timetables``; one
+transaction per region.
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from selpo.config import Settings
 from selpo.db import create_db_engine, make_session_factory, session_scope
-from selpo.errors import DomainError
-from selpo.kit.clock import SystemClock
+from selpo.errors import DomainError, InvalidInput
+from selpo.kit.clock import FrozenClock, SystemClock
+from selpo.logistics import timetables
+from selpo.logistics.errors import RealTimetableExists
 from selpo.network import regions
 from selpo.network import service as network_service
 from selpo.network.importer import ImportReport, import_region
+from selpo.network.sources import RegionSource
 
 region_app = typer.Typer(
     help="Regions: import one (or every one) from the reference data, list them.",
@@ -42,15 +47,29 @@ def describe(report: ImportReport) -> str:
     )
 
 
-def import_one(settings: Settings, code_or_name: str) -> ImportReport:
-    """Import one region in one transaction."""
+def import_with_timetable(session: Session, source: RegionSource) -> tuple[ImportReport, str]:
+    """Import a region, then make up its synthetic timetable unless the operator loaded its
+    routes; returns the report and a line about the timetable."""
+    now = SystemClock().now()
+    report = import_region(
+        session, source, clock=FrozenClock(now), marketplaces=regions.marketplace_seeds()
+    )
+    try:
+        made = timetables.generate_timetable(session, now=now, region=source.info.code)
+    except RealTimetableExists:
+        return report, "timetable: kept the operator's routes"
+    except InvalidInput as exc:  # no hub or no open office: nothing to route
+        return report, f"timetable: none ({exc.message})"
+    return report, f"timetable: synthetic, version {made.version}"
+
+
+def import_one(settings: Settings, code_or_name: str) -> tuple[ImportReport, str]:
+    """Import one region and its timetable in one transaction."""
     source = regions.load_source(code_or_name, bundle_dir=settings.region_dir)
     engine = create_db_engine(settings.database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:
-            return import_region(
-                session, source, clock=SystemClock(), marketplaces=regions.marketplace_seeds()
-            )
+            return import_with_timetable(session, source)
     finally:
         engine.dispose()
 
@@ -71,8 +90,9 @@ def import_command(
         raise typer.Exit(2)
     try:
         if region is not None:
-            report = import_one(settings, region)
+            report, timetable = import_one(settings, region)
             console.print(describe(report))
+            console.print(timetable)
             for error in report.refused:
                 err_console.print(f"[yellow]refused[/yellow] {error}")
             return
@@ -88,7 +108,7 @@ def import_command(
             task = progress.add_task("regions", total=len(known))
             for info in known:
                 progress.update(task, description=f"{info.code} {info.name}")
-                report = import_one(settings, info.code)
+                report, _timetable = import_one(settings, info.code)
                 refused += len(report.refused)
                 progress.console.print(describe(report))
                 progress.advance(task)
