@@ -1,13 +1,15 @@
 """Benchmark of the region import: one typical region, and every region, on SQLite and PostgreSQL.
 
     .venv/bin/python bench/region_import.py [--backend sqlite|postgresql|both]
-        [--region CODE ...] [--all | --sample N] [--twice]
+        [--region CODE ...] [--all | --sample N] [--twice] [--timetable]
 
 Each backend gets a fresh database (migrated first; PostgreSQL from ``SELPO_BENCH_DATABASE_URL``
 or ``SELPO_TEST_DATABASE_URL``, a scratch database made beside it and dropped after). Regions
 are imported one transaction each, in code order, as ``selpo region import --all`` does. Prints
 one row per region: seconds to read its data (``load``: reference files, scaling) and to write
-it (``import``), offices, localities; then the totals, the second import of the first region
+it (``import``), with ``--timetable`` to make up its synthetic timetable in the same
+transaction (``timetable``, as ``selpo region import`` does), offices, localities; then the
+totals, the second import of the first region
 (``--twice``: idempotent, nothing written) and the size of the database.
 
 ``--region 33`` (repeatable) picks regions; ``--sample N`` the first N known regions spread
@@ -23,6 +25,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -31,6 +34,7 @@ from sqlalchemy.orm import sessionmaker
 
 from selpo.config import Settings
 from selpo.db import create_db_engine, normalise_url, session_scope
+from selpo.logistics import timetables
 from selpo.migrate import upgrade_to_head
 from selpo.network import regions
 from selpo.network.importer import import_region
@@ -41,6 +45,7 @@ class Row:
     code: str
     load_s: float
     import_s: float
+    timetable_s: float
     offices: int
     localities: int
     changed: bool
@@ -99,7 +104,7 @@ def _size_mb(url: str) -> float:
     return float(size or 0) / 1e6
 
 
-def run(backend: str, codes: list[str], twice: bool) -> None:
+def run(backend: str, codes: list[str], twice: bool, timetable: bool) -> None:
     settings = Settings()
     with tempfile.TemporaryDirectory() as folder:
         url = _scratch(backend, Path(folder))
@@ -110,7 +115,10 @@ def run(backend: str, codes: list[str], twice: bool) -> None:
             seeds = regions.marketplace_seeds()
             rows: list[Row] = []
             print(f"\n{backend}: {len(codes)} regions")
-            print(f"{'region':>6} {'load s':>8} {'import s':>9} {'offices':>8} {'localities':>11}")
+            print(
+                f"{'region':>6} {'load s':>8} {'import s':>9} {'timetable s':>12} "
+                f"{'offices':>8} {'localities':>11}"
+            )
             started = time.perf_counter()
             for code in codes:
                 t0 = time.perf_counter()
@@ -118,11 +126,17 @@ def run(backend: str, codes: list[str], twice: bool) -> None:
                 t1 = time.perf_counter()
                 with session_scope(factory) as session:
                     report = import_region(session, source, marketplaces=seeds)
-                t2 = time.perf_counter()
+                    t2 = time.perf_counter()
+                    if timetable and report.hubs:
+                        timetables.generate_timetable(
+                            session, now=datetime.now(UTC), region=source.info.code
+                        )
+                t3 = time.perf_counter()
                 row = Row(
                     code,
                     t1 - t0,
                     t2 - t1,
+                    t3 - t2,
                     len(source.offices),
                     len(source.localities),
                     report.anything_changed,
@@ -130,13 +144,14 @@ def run(backend: str, codes: list[str], twice: bool) -> None:
                 rows.append(row)
                 print(
                     f"{row.code:>6} {row.load_s:8.2f} {row.import_s:9.2f} "
-                    f"{row.offices:8,} {row.localities:11,}",
+                    f"{row.timetable_s:12.2f} {row.offices:8,} {row.localities:11,}",
                     flush=True,
                 )
             total = time.perf_counter() - started
             print(
                 f"{'total':>6} {sum(r.load_s for r in rows):8.1f} "
-                f"{sum(r.import_s for r in rows):9.1f} {sum(r.offices for r in rows):8,} "
+                f"{sum(r.import_s for r in rows):9.1f} {sum(r.timetable_s for r in rows):12.1f} "
+                f"{sum(r.offices for r in rows):8,} "
                 f"{sum(r.localities for r in rows):11,}   wall {total:.1f} s"
             )
             if twice and codes:
@@ -161,6 +176,7 @@ def main() -> None:
     parser.add_argument("--all", action="store_true")
     parser.add_argument("--sample", type=int, default=0)
     parser.add_argument("--twice", action="store_true", help="re-import the first region")
+    parser.add_argument("--timetable", action="store_true", help="and each region's timetable")
     args = parser.parse_args()
     known = [info.code for info in regions.known_regions()]
     if args.all:
@@ -176,7 +192,7 @@ def main() -> None:
         if backend == "postgresql" and not _pg_base():
             print("\npostgresql: skipped (set SELPO_BENCH_DATABASE_URL or SELPO_TEST_DATABASE_URL)")
             continue
-        run(backend, codes, args.twice)
+        run(backend, codes, args.twice, args.timetable)
 
 
 if __name__ == "__main__":
