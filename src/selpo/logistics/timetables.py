@@ -461,7 +461,7 @@ def timetable_report(session: Session, version: int | None = None) -> TimetableR
     rows = repository.routes(session)
     stops = repository.stops(session)
     served = {index for _, _, index, _ in stops}
-    offices = [o.index for o in repository.open_offices(session)]
+    offices = repository.open_office_indexes(session)
     stamp = repository.timetable_stamp(session)
     return TimetableReport(
         routes=len(rows),
