@@ -2,7 +2,7 @@
 district supervisors — the network on a map, the period's figures per district, the planning
 scenarios and the simulation runs side by side.
 
-A thin shell over ``selpo.network.kpi`` and ``selpo.network.dashboard``: parse the request,
+A thin shell over the read models of ``selpo.reporting``: parse the request,
 check who may see what (``auth.dashboard_district``), call, render. The sign-in is the
 workstation's (``/office/login``; the session cookie is sent to ``/region`` too). A manager sees
 the whole region; a supervisor sees the map of the region but the figures, popups and
@@ -33,10 +33,10 @@ from selpo.errors import DomainError, Forbidden, InvalidInput
 from selpo.kit.moments import day_in_range
 from selpo.kit.request_id import request_id_of
 from selpo.models import District, Region
-from selpo.network import dashboard, kpi
 from selpo.office import auth
 from selpo.office.auth import Workstation
 from selpo.office.errors import SessionExpired
+from selpo.reporting import kpi, layers, plans, runs
 from selpo.web.pages.office import SESSION_COOKIE, clear_session_cookie, rollback_request
 from selpo.web.rendering import templates
 
@@ -44,7 +44,7 @@ PREFIX = "/region"
 API = f"{PREFIX}/api"
 PROBLEM_JSON = "application/problem+json"
 
-# Russian names of the figures a simulation run keeps (network.dashboard.RUN_FIGURES).
+# Russian names of the figures a simulation run keeps (reporting.runs.RUN_FIGURES).
 RUN_FIGURE_LABELS = {
     "connected_offices": "Отделений обслуживают маркетплейсы",
     "orders": "Заказов",
@@ -63,10 +63,10 @@ RUN_FIGURE_LABELS = {
     "overflow_parcels": "Посылок без свободной ячейки",
 }
 STATUS_LABELS = {
-    dashboard.SERVING: "обслуживает маркетплейсы",
-    dashboard.PLANNED: "в плане подключения",
-    dashboard.NOT_CONNECTED: "не подключено",
-    dashboard.CLOSED: "закрыто",
+    layers.SERVING: "обслуживает маркетплейсы",
+    layers.PLANNED: "в плане подключения",
+    layers.NOT_CONNECTED: "не подключено",
+    layers.CLOSED: "закрыто",
 }
 PLAN_KIND_LABELS = {
     "connect": "подключение",
@@ -265,7 +265,7 @@ def _page(viewer: Viewer, template: str, *, active: str, **context: Any) -> Resp
             "tz": viewer.settings.timezone,
             "now": viewer.now,
             "active": active,
-            "history": dashboard.simulated_history(viewer.db),
+            "history": runs.simulated_history(viewer.db),
             "run_labels": RUN_FIGURE_LABELS,
             "status_labels": STATUS_LABELS,
             "plan_kinds": PLAN_KIND_LABELS,
@@ -293,17 +293,15 @@ def map_page(
     """The network on a map: offices by status, coverage, hubs and routes."""
     period = _period(viewer, first, last)
     plan_id = _int(plan, "plan")
-    shown = None if plan_id == 0 else dashboard.plan_on_map(viewer.db, plan_id)
-    bounds = dashboard.extent(viewer.db, district_id=viewer.district_id) or dashboard.extent(
-        viewer.db
-    )
+    shown = None if plan_id == 0 else plans.plan_on_map(viewer.db, plan_id)
+    bounds = layers.extent(viewer.db, district_id=viewer.district_id) or layers.extent(viewer.db)
     return _page(
         viewer,
         "region/map.html",
         active="map",
         period=period,
         plan=shown,
-        plans=dashboard.plan_options(viewer.db),
+        plans=plans.plan_options(viewer.db),
         bounds=bounds.as_list() if bounds is not None else [],
         tile_url=viewer.settings.map_tile_url or "",
         tile_attribution=viewer.settings.map_tile_attribution,
@@ -329,7 +327,7 @@ def kpi_page(
         kpi=figures,
         district_id=district_id,
         district_name=figures.districts[0].name if district_id and figures.districts else None,
-        districts=sorted(dashboard.district_names(viewer.db).items(), key=lambda d: d[1]),
+        districts=sorted(layers.district_names(viewer.db).items(), key=lambda d: d[1]),
     )
 
 
@@ -340,9 +338,9 @@ def scenarios_page(viewer: ViewerDep) -> Response:
         viewer,
         "region/scenarios.html",
         active="scenarios",
-        plans=dashboard.plan_lines(viewer.db, district_id=viewer.district_id),
-        comparisons=dashboard.comparisons(viewer.db, district=viewer.district_name),
-        runs=dashboard.runs(viewer.db, district=viewer.district_name),
+        plans=plans.plan_lines(viewer.db, district_id=viewer.district_id),
+        comparisons=runs.comparisons(viewer.db, district=viewer.district_name),
+        runs=runs.runs(viewer.db, district=viewer.district_name),
     )
 
 
@@ -353,7 +351,7 @@ def run_page(viewer: ViewerDep, run_id: RowId) -> Response:
         viewer,
         "region/run.html",
         active="scenarios",
-        detail=dashboard.run_detail(viewer.db, run_id, district=viewer.district_name),
+        detail=runs.run_detail(viewer.db, run_id, district=viewer.district_name),
     )
 
 
@@ -370,23 +368,23 @@ def logout(viewer: ViewerDep, csrf: Annotated[str, Form()] = "") -> Response:
 # ---------------------------------------------------------------------------- the map's data
 
 
-def _bbox(text: str) -> dashboard.BBox | None:
-    return dashboard.BBox.parse(text) if text else None
+def _bbox(text: str) -> layers.BBox | None:
+    return layers.BBox.parse(text) if text else None
 
 
 @router.get("/api/offices")
 def offices_json(viewer: ViewerDep, plan: str = "", district: str = "", bbox: str = "") -> Response:
     """Offices of a view with their status; ``mine``: whether their figures may be opened."""
     plan_id = _int(plan, "plan")
-    shown = None if plan_id == 0 else dashboard.plan_on_map(viewer.db, plan_id)
+    shown = None if plan_id == 0 else plans.plan_on_map(viewer.db, plan_id)
     district_id = _int(district, "district")
-    found = dashboard.map_offices(viewer.db, plan=shown, district_id=district_id, bbox=_bbox(bbox))
+    found = layers.map_offices(viewer.db, plan=shown, district_id=district_id, bbox=_bbox(bbox))
     return _json(
         {
             "plan": None
             if shown is None
             else {"id": shown.id, "name": shown.name, "kind": shown.kind},
-            "radius_km": shown.radius_km if shown is not None else dashboard.DEFAULT_RADIUS_KM,
+            "radius_km": shown.radius_km if shown is not None else plans.DEFAULT_RADIUS_KM,
             "counts": found.counts,
             "truncated": found.truncated,
             "offices": [
@@ -416,7 +414,7 @@ def office_json(
     office = kpi.office_kpi(viewer.db, period, index=index)
     if not viewer.may_see(office.district_id):
         raise Forbidden("Нет доступа: показатели отделений другого района вам не видны.")
-    names = dashboard.district_names(viewer.db)
+    names = layers.district_names(viewer.db)
     return _json(
         {
             "index": office.index,
@@ -434,7 +432,7 @@ def office_json(
 @router.get("/api/hubs")
 def hubs_json(viewer: ViewerDep, district: str = "", bbox: str = "") -> Response:
     """The sorting centre and the district hubs."""
-    hubs = dashboard.map_hubs(viewer.db, district_id=_int(district, "district"), bbox=_bbox(bbox))
+    hubs = layers.map_hubs(viewer.db, district_id=_int(district, "district"), bbox=_bbox(bbox))
     return _json(
         {
             "hubs": [
@@ -448,9 +446,7 @@ def hubs_json(viewer: ViewerDep, district: str = "", bbox: str = "") -> Response
 @router.get("/api/routes")
 def routes_json(viewer: ViewerDep, district: str = "", bbox: str = "") -> Response:
     """Routes as lines from their hub through their stops."""
-    routes = dashboard.map_routes(
-        viewer.db, district_id=_int(district, "district"), bbox=_bbox(bbox)
-    )
+    routes = layers.map_routes(viewer.db, district_id=_int(district, "district"), bbox=_bbox(bbox))
     return _json(
         {
             "routes": [
