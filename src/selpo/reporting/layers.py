@@ -73,14 +73,24 @@ class BBox:
         return [self.south, self.west, self.north, self.east]
 
 
-def extent(session: Session, *, district_id: int | None = None) -> BBox | None:
-    """The box around the offices of the region (or of one district)."""
+def _of_region(region_id: int | None) -> list[ColumnElement[bool]]:
+    """SQL: the office is in the region (no condition without one)."""
+    if region_id is None:
+        return []
+    return [PostOffice.district_id.in_(select(District.id).where(District.region_id == region_id))]
+
+
+def extent(
+    session: Session, *, region_id: int | None = None, district_id: int | None = None
+) -> BBox | None:
+    """The box around the offices of a region (or of one district)."""
     query = select(
         func.min(PostOffice.lat),
         func.min(PostOffice.lon),
         func.max(PostOffice.lat),
         func.max(PostOffice.lon),
     )
+    query = query.where(*_of_region(region_id))
     if district_id is not None:
         query = query.where(PostOffice.district_id == district_id)
     south, west, north, east = session.execute(query).one()
@@ -113,8 +123,10 @@ class MapOffices:
     truncated: bool
 
 
-def _office_filter(district_id: int | None, bbox: BBox | None) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
+def _office_filter(
+    region_id: int | None, district_id: int | None, bbox: BBox | None
+) -> list[ColumnElement[bool]]:
+    conditions = _of_region(region_id)
     if district_id is not None:
         conditions.append(PostOffice.district_id == district_id)
     if bbox is not None:
@@ -126,12 +138,14 @@ def map_offices(
     session: Session,
     *,
     plan: PlanOnMap | None,
+    region_id: int | None = None,
     district_id: int | None = None,
     bbox: BBox | None = None,
     limit: int = MAP_LIMIT,
 ) -> MapOffices:
-    """Offices with their map status (``office_status``), by index."""
-    where = _office_filter(district_id, bbox)
+    """Offices (of a region, a district, a box) with their map status (``office_status``),
+    by index."""
+    where = _office_filter(region_id, district_id, bbox)
     rows = list(
         session.execute(
             select(
@@ -194,10 +208,16 @@ class MapHub:
 
 
 def map_hubs(
-    session: Session, *, district_id: int | None = None, bbox: BBox | None = None
+    session: Session,
+    *,
+    region_id: int | None = None,
+    district_id: int | None = None,
+    bbox: BBox | None = None,
 ) -> list[MapHub]:
-    """Hubs of the timetable (those of a district: its hubs and the sorting centre)."""
+    """Hubs of the timetable (of a region; of a district: its hubs and the sorting centre)."""
     query = select(Hub.code, Hub.name, Hub.kind, Hub.lat, Hub.lon, Hub.district_id)
+    if region_id is not None:
+        query = query.where(Hub.region_id == region_id)
     if district_id is not None:
         query = query.where((Hub.district_id == district_id) | (Hub.district_id.is_(None)))
     if bbox is not None:
@@ -218,12 +238,19 @@ class MapRoute:
 
 
 def map_routes(
-    session: Session, *, district_id: int | None = None, bbox: BBox | None = None
+    session: Session,
+    *,
+    region_id: int | None = None,
+    district_id: int | None = None,
+    bbox: BBox | None = None,
 ) -> list[MapRoute]:
-    """Routes from their hub through their stops (of a district's hubs; touching a box)."""
+    """Routes from their hub through their stops (of a region's or a district's hubs;
+    touching a box)."""
     query = select(
         Route.id, Route.code, Route.weekdays, Route.synthetic, Hub.code, Hub.lat, Hub.lon
     ).join(Hub, Route.hub_id == Hub.id)
+    if region_id is not None:
+        query = query.where(Hub.region_id == region_id)
     if district_id is not None:
         query = query.where(Hub.district_id == district_id)
     if bbox is not None:
@@ -258,6 +285,9 @@ def map_routes(
     ]
 
 
-def district_names(session: Session) -> dict[int, str]:
-    """Every district by id."""
-    return {row.id: row.name for row in session.execute(select(District.id, District.name))}
+def district_names(session: Session, *, region_id: int | None = None) -> dict[int, str]:
+    """Every district (of a region) by id."""
+    query = select(District.id, District.name)
+    if region_id is not None:
+        query = query.where(District.region_id == region_id)
+    return {row.id: row.name for row in session.execute(query)}

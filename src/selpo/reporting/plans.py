@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from selpo.errors import InvalidInput, NotFound
 from selpo.models import Plan, PostOffice
+from selpo.reporting.scope import of_region
 
 # Plans whose chosen offices are offices to connect (a coverage curve chooses none).
 PLAN_KINDS_ON_MAP = ("connect", "modernise", "median")
@@ -40,11 +41,11 @@ class PlanOnMap:
     indexes: frozenset[str]
 
 
-def plan_options(session: Session) -> list[PlanOption]:
-    """Stored plans that choose offices, newest first."""
+def plan_options(session: Session, *, region_id: int | None = None) -> list[PlanOption]:
+    """Stored plans (of a region) that choose offices, newest first."""
     query = (
         select(Plan.id, Plan.name, Plan.kind, Plan.created_at)
-        .where(Plan.kind.in_(PLAN_KINDS_ON_MAP))
+        .where(Plan.kind.in_(PLAN_KINDS_ON_MAP), *of_region(Plan, region_id))
         .order_by(Plan.id.desc())
     )
     return [PlanOption(*row) for row in session.execute(query)]
@@ -62,16 +63,24 @@ def _chosen(plan: Plan) -> list[str]:
     return [str(c["index"]) for c in plan.result.get("chosen") or [] if "index" in c]
 
 
-def plan_on_map(session: Session, plan_id: int | None = None) -> PlanOnMap | None:
-    """The plan asked for, or by default the latest ``connect`` plan (``None``: there is none)."""
+def plan_on_map(
+    session: Session, plan_id: int | None = None, *, region_id: int | None = None
+) -> PlanOnMap | None:
+    """The plan asked for, or by default the latest ``connect`` plan (``None``: there is none);
+    a plan of another region than the one given is not found."""
     if plan_id is None:
         plan = session.scalars(
-            select(Plan).where(Plan.kind == "connect").order_by(Plan.id.desc()).limit(1)
+            select(Plan)
+            .where(Plan.kind == "connect", *of_region(Plan, region_id))
+            .order_by(Plan.id.desc())
+            .limit(1)
         ).first()
         if plan is None:
             return None
     else:
-        found = session.get(Plan, plan_id)
+        found = session.scalars(
+            select(Plan).where(Plan.id == plan_id, *of_region(Plan, region_id))
+        ).first()
         if found is None:
             raise NotFound(f"Плана №{plan_id} нет.", field="plan")
         if found.kind not in PLAN_KINDS_ON_MAP:
@@ -119,15 +128,18 @@ class PlanLine:
         return self.covered_after - self.covered_before
 
 
-def plan_lines(session: Session, *, district_id: int | None = None) -> list[PlanLine]:
-    """Every stored scenario, newest first."""
+def plan_lines(
+    session: Session, *, region_id: int | None = None, district_id: int | None = None
+) -> list[PlanLine]:
+    """Every stored scenario (of a region), newest first."""
     own: set[str] | None = None
     if district_id is not None:
         own = set(
             session.scalars(select(PostOffice.index).where(PostOffice.district_id == district_id))
         )
     lines = []
-    for plan in session.scalars(select(Plan).order_by(Plan.id.desc())):
+    query = select(Plan).where(*of_region(Plan, region_id)).order_by(Plan.id.desc())
+    for plan in session.scalars(query):
         chosen = _chosen(plan)
         whole = own is None
         lines.append(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from selpo.errors import NotFound
 from selpo.models import SimulationRun
+from selpo.reporting.scope import of_region
 
 # ---------------------------------------------------------------------------- simulation runs
 
@@ -163,13 +164,15 @@ def compare(name: str | None, runs: Sequence[RunColumn]) -> Comparison:
     return Comparison(name=name, runs=list(runs), figures=figures)
 
 
-def comparisons(session: Session, *, district: str | None = None) -> list[Comparison]:
+def comparisons(
+    session: Session, *, region_id: int | None = None, district: str | None = None
+) -> list[Comparison]:
     """The stored runs that share a ``comparison`` value, side by side; the newest
     comparison first, its runs in the order they were made (the first is the base)."""
     groups: dict[str, list[RunColumn]] = {}
     query = (
         select(SimulationRun)
-        .where(SimulationRun.comparison.is_not(None))
+        .where(SimulationRun.comparison.is_not(None), *of_region(SimulationRun, region_id))
         .order_by(SimulationRun.id)
     )
     for run in session.scalars(query):
@@ -178,9 +181,16 @@ def comparisons(session: Session, *, district: str | None = None) -> list[Compar
     return [compare(name, groups[name]) for name in newest_first]
 
 
-def runs(session: Session, *, district: str | None = None) -> list[RunColumn]:
-    """Every stored run, the newest first (for a supervisor: their district's figures)."""
-    query = select(SimulationRun).order_by(SimulationRun.id.desc())
+def runs(
+    session: Session, *, region_id: int | None = None, district: str | None = None
+) -> list[RunColumn]:
+    """Every stored run (of a region), the newest first (for a supervisor: their district's
+    figures)."""
+    query = (
+        select(SimulationRun)
+        .where(*of_region(SimulationRun, region_id))
+        .order_by(SimulationRun.id.desc())
+    )
     return [_column(run, district) for run in session.scalars(query)]
 
 
@@ -195,9 +205,16 @@ class RunDetail:
     statuses: dict[str, int]
 
 
-def run_detail(session: Session, run_id: int, *, district: str | None = None) -> RunDetail:
-    """One stored run (for a supervisor: their district's row and offices only)."""
-    run = session.get(SimulationRun, run_id)
+def run_detail(
+    session: Session, run_id: int, *, region_id: int | None = None, district: str | None = None
+) -> RunDetail:
+    """One stored run (for a supervisor: their district's row and offices only); a run of
+    another region than the one given is not found."""
+    run = session.scalars(
+        select(SimulationRun).where(
+            SimulationRun.id == run_id, *of_region(SimulationRun, region_id)
+        )
+    ).first()
     if run is None:
         raise NotFound(f"Прогона №{run_id} нет.", field="run_id")
     rows = [
@@ -218,11 +235,12 @@ def run_detail(session: Session, run_id: int, *, district: str | None = None) ->
     )
 
 
-def simulated_history(session: Session) -> RunColumn | None:
-    """The latest simulated history loaded into this database, if any (the banner)."""
+def simulated_history(session: Session, *, region_id: int | None = None) -> RunColumn | None:
+    """The latest simulated history loaded into this database (of a region), if any (the
+    banner)."""
     run = session.scalars(
         select(SimulationRun)
-        .where(SimulationRun.kind == "history")
+        .where(SimulationRun.kind == "history", *of_region(SimulationRun, region_id))
         .order_by(SimulationRun.id.desc())
         .limit(1)
     ).first()
