@@ -152,6 +152,12 @@ def test_selpo_clerk_add_manager_and_dispatcher(
     )
     assert taken.exit_code == 2
     assert "уже занят" in taken.output
+    granted = runner.invoke(cli, ["clerk", "add-region", "boss", "--region", "33"])
+    assert granted.exit_code == 0, granted.output
+    again = runner.invoke(cli, ["clerk", "add-region", "boss", "--region", "33"])
+    assert again.exit_code == 0, again.output  # held already: nothing changes
+    unknown_login = runner.invoke(cli, ["clerk", "add-region", "nobody", "--region", "33"])
+    assert unknown_login.exit_code == 2
     listed = runner.invoke(cli, ["clerk", "list"])
     assert listed.exit_code == 0, listed.output
     assert "dispatcher" in listed.output
@@ -168,7 +174,13 @@ def test_selpo_clerk_add_manager_and_dispatcher(
         ("deputy", "manager", None),
         ("disp", "dispatcher", None),
     ]
-    assert sorted(scopes) == [("boss", "37"), ("deputy", "33"), ("deputy", "37"), ("disp", "33")]
+    assert sorted(scopes) == [
+        ("boss", "33"),
+        ("boss", "37"),
+        ("deputy", "33"),
+        ("deputy", "37"),
+        ("disp", "33"),
+    ]
 
 
 def test_the_migration_gives_every_existing_manager_every_existing_region(

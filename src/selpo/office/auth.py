@@ -270,6 +270,26 @@ def add_dispatcher(
     )
 
 
+def grant_regions(session: Session, *, login: str, region_codes: Sequence[str]) -> Clerk:
+    """Add regions (by code) to a manager or dispatcher (those held already stay)."""
+    clerk = session.scalars(select(Clerk).where(Clerk.login == login.strip().lower())).first()
+    if clerk is None:
+        raise ClerkInvalid(f"Сотрудника с логином {login} нет.", field="login")
+    if clerk.role not in REGIONAL_ROLES:
+        raise ClerkInvalid(
+            f"{clerk.login} — не руководитель и не диспетчер: регионы даются только им.",
+            field="login",
+        )
+    held = set(
+        session.scalars(select(StaffRegion.region_id).where(StaffRegion.clerk_id == clerk.id))
+    )
+    for region in _regions_by_code(session, region_codes):
+        if region.id not in held:
+            session.add(StaffRegion(clerk_id=clerk.id, region_id=region.id))
+    session.flush()
+    return clerk
+
+
 def regions_of(session: Session, clerk: Clerk) -> list[Region]:
     """The regions an account works in, by code: a manager's or dispatcher's own list; a
     supervisor's district's region; a clerk's office's region."""

@@ -164,6 +164,21 @@ def add_dispatcher(
     _run_add(role="dispatcher", regions=region, login=login, password=password, name=name)
 
 
+@clerk_app.command("add-region")
+def add_region(login: LoginArgument, region: RegionsOption) -> None:
+    """Give a manager or dispatcher more regions (e.g. one imported after the account was made)."""
+    engine = create_db_engine(Settings().database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            auth.grant_regions(session, login=login, region_codes=region)
+    except DomainError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    console.print(f"{login}: region {', '.join(dict.fromkeys(region))} granted")
+
+
 @clerk_app.command("list")
 def list_clerks() -> None:
     """List the accounts (never the passwords)."""
