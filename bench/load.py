@@ -209,7 +209,6 @@ def set_up(url: str, offices: int) -> Fixture:
                 login=f"load{index}",
                 password=CLERK_PASSWORD,
                 now=now,
-                timezone="Europe/Moscow",
             )
             assert signed.token is not None, signed.refusal
             desks.append(Desk(index, signed.token))

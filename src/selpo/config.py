@@ -35,9 +35,6 @@ class Settings(BaseSettings):
         default=BUNDLED_REGION_DIR,
         description="Folder with the region's CSV files imported by `selpo import-region`.",
     )
-    timezone: str = Field(
-        default="Europe/Moscow", description="IANA time zone of the region's offices."
-    )
     search_max_limit: int = Field(
         default=100, description="Largest `limit` the pickup-point search accepts."
     )

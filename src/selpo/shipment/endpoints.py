@@ -327,5 +327,5 @@ def cod_report(
 ) -> CodReport:
     """Cash on delivery collected for this marketplace on a day, reconciled against what is due."""
     return service.cod_report(
-        session, marketplace=_marketplace(session, principal), day=day, timezone=settings.timezone
+        session, marketplace=_marketplace(session, principal), day=day, timezone="UTC"
     )

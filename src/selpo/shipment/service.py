@@ -338,7 +338,7 @@ def create_shipments(
 
     The accepted ones are written in bulk (one insert per table), which keeps a batch of
     1,000 close to the database's raw insert rate. ``promise`` (office index -> promised
-    date, e.g. ``logistics.service.promised_dates``) fills ``promised_date``; without it the
+    date, e.g. ``logistics.promises.promised_dates``) fills ``promised_date``; without it the
     date stays empty.
     """
     outcomes: dict[int, CreateOutcome] = {}
