@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from selpo.marketplace import service
-from selpo.models import ApiKey
+from selpo.models import ApiKey, Marketplace, MarketplaceConnection, PostOffice
 from tests.conftest import TEST_NOW
 from tests.fixtures.builders import PESTYAKI_INDEX, admin_headers, shipment_payload
 
@@ -312,3 +312,66 @@ class TestConnections:
         _assert_problem(nobody, 404, "code")
         empty = client.post("/v1/marketplaces/ALPHA/connections", json={}, headers=admin)
         _assert_problem(empty, 422, "indexes")
+
+
+class TestOnboarding:
+    def test_all_connects_every_open_office_and_no_other(
+        self, client: TestClient, session: Session, admin: dict[str, str], alpha: Onboarded
+    ) -> None:
+        open_offices = set(
+            session.scalars(select(PostOffice.index).where(PostOffice.status == "open"))
+        )
+        added = client.post("/v1/marketplaces/ALPHA/connections", json={"all": True}, headers=admin)
+        assert added.json() == {"changed": len(open_offices) - 1}  # Pestyaki was connected
+        served = set(
+            session.scalars(
+                select(PostOffice.index)
+                .join(MarketplaceConnection, MarketplaceConnection.post_office_id == PostOffice.id)
+                .join(Marketplace, Marketplace.id == MarketplaceConnection.marketplace_id)
+                .where(Marketplace.code == "ALPHA", MarketplaceConnection.status == "active")
+            )
+        )
+        assert served == open_offices
+
+    def test_a_suspended_connection_is_taken_up_again(
+        self, client: TestClient, session: Session, admin: dict[str, str], alpha: Onboarded
+    ) -> None:
+        connection = session.scalars(
+            select(MarketplaceConnection)
+            .join(Marketplace, Marketplace.id == MarketplaceConnection.marketplace_id)
+            .where(Marketplace.code == "ALPHA")
+        ).one()
+        connection.status = "suspended"
+        session.commit()
+        _assert_problem(_ship(client, alpha, "SUSPENDED"), 422, "destination_index")
+        again = client.post(
+            "/v1/marketplaces/ALPHA/connections", json={"indexes": [PESTYAKI_INDEX]}, headers=admin
+        )
+        assert again.json() == {"changed": 1}
+        assert _ship(client, alpha, "SERVED-AGAIN").status_code == 201
+
+    def test_creating_a_marketplace_twice_answers_the_same_one(
+        self, client: TestClient, admin: dict[str, str], alpha: Onboarded
+    ) -> None:
+        again = client.post(
+            "/v1/marketplaces", json={"code": "alpha", "name": "Another name"}, headers=admin
+        )
+        assert again.status_code == 201
+        assert again.json()["code"] == "ALPHA"
+        assert again.json()["name"] == "Alpha"
+
+    @pytest.mark.parametrize("code", ["A", "AL-PHA", "ALPHA BETA", ""])
+    def test_a_marketplace_code_is_letters_digits_and_underscores(
+        self, client: TestClient, admin: dict[str, str], code: str
+    ) -> None:
+        response = client.post("/v1/marketplaces", json={"code": code, "name": "X"}, headers=admin)
+        _assert_problem(response, 422)
+
+    def test_first_start_keys_are_issued_once(self, session: Session) -> None:
+        first = service.issue_first_keys(session, now=TEST_NOW)
+        assert first, "a fresh registry has marketplaces without keys"
+        assert service.issue_first_keys(session, now=TEST_NOW) == {}
+        for code, secret in first.items():
+            principal = service.authenticate(session, secret=secret, now=TEST_NOW)
+            assert principal.is_admin is (code == "ADMIN")
+            assert principal.marketplace_code == (None if code == "ADMIN" else code)
