@@ -158,12 +158,16 @@ def main(argv: list[str] | None = None) -> int:
         blob = compress(data, args.format)
         target = args.out / f"{name}.csv.{args.format}"
         target.write_bytes(blob)
-        print(f"{target.name}: {len(data) / 1e6:.2f} MB csv -> {len(blob) / 1e6:.2f} MB")
+        sys.stdout.write(
+            f"{target.name}: {len(data) / 1e6:.2f} MB csv -> {len(blob) / 1e6:.2f} MB\n"
+        )
         if args.measure:
             for fmt in ("xz", "gz"):
                 other = blob if fmt == args.format else compress(data, fmt)
                 seconds = decompress_time(other, fmt)
-                print(f"  {fmt}: {len(other) / 1e6:.2f} MB, read back in {seconds:.2f} s")
+                sys.stdout.write(
+                    f"  {fmt}: {len(other) / 1e6:.2f} MB, read back in {seconds:.2f} s\n"
+                )
     return 0
 
 

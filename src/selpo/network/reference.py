@@ -65,7 +65,7 @@ CENSUS_SOURCE = "Rosstat, 2021 census (ВПН-2020), vol. 1, table 5"
 SCALED_SOURCE = "P. Syomin 2021 (2010 census / 2017 estimate) scaled to the 2021 census"
 OKTMO_RE = re.compile(r"^\d{11}$")
 
-_TOWN_TYPES = {"г"}
+_TOWN_TYPES = {"г", "р-н"}  # "р-н": a city district standing for part of its town
 _UTS_TYPES = {"пгт", "рп", "кп", "дп", "гп"}
 _DISTRICT_SUFFIXES = (
     " муниципальный район",
@@ -169,8 +169,7 @@ Row = dict[str, str]
 
 def _read_xz(name: str) -> Iterator[tuple[int, Row]]:
     raw = lzma.decompress((RUSSIA / name).read_bytes()).decode("utf-8")
-    for line, row in enumerate(csv.DictReader(io.StringIO(raw, newline="")), start=2):
-        yield line, row
+    yield from enumerate(csv.DictReader(io.StringIO(raw, newline="")), start=2)
 
 
 @dataclass
@@ -393,6 +392,23 @@ class _Builder:
         self.districts: dict[Key, _District] = {}
         self.localities: list[_Locality] = []
         self.census = _census_for(labels)
+        self._by_name: dict[str, list[_Locality]] | None = None
+
+    def named(self, names: Iterable[str]) -> list[_Locality]:
+        """The region's localities with one of these normalised names."""
+        if self._by_name is None:
+            self._by_name = defaultdict(list)
+            for loc in self.localities:
+                self._by_name[normalised_name(loc.name)].append(loc)
+        return [loc for name in set(names) for loc in self._by_name.get(name, [])]
+
+    def town_of(self, district: _District) -> _Locality | None:
+        """The town an urban okrug is named after (or its largest part, for a split city)."""
+        own = [loc for loc in district.localities if normalised_name(loc.name) == district.key[1]]
+        if own:
+            return _pick(own)
+        towns = [loc for loc in district.localities if loc.type in _TOWN_TYPES]
+        return _pick(towns) if district.key[0] else None
 
     # districts
 
@@ -456,7 +472,7 @@ class _Builder:
         wanted = normalised_name(town)
         if any(normalised_name(loc.name) == wanted for loc in district.localities):
             return
-        candidates = [loc for loc in self.localities if normalised_name(loc.name) == wanted]
+        candidates = self.named([wanted])
         if not candidates:
             return
         best = max(candidates, key=lambda loc: (loc.type in _TOWN_TYPES, loc.raw))
@@ -500,7 +516,9 @@ class _Builder:
                 continue
             if loc.type in _TOWN_TYPES:
                 loc.kind = TOWN
-            elif loc.type in _UTS_TYPES:
+            elif loc.type in _UTS_TYPES and loc.district.census_total is None:
+                # The 2021 census names every urban-type settlement of a municipality it
+                # covers; a "пгт" it does not name has become a rural locality.
                 loc.kind = URBAN_TYPE_SETTLEMENT
 
     def scale(self) -> None:
@@ -606,9 +624,9 @@ def load_region_source(code_or_name: str) -> RegionSource:
         key = municipality_key(town, urban=True)
         if builder.district(key) is None and key in builder.census.municipalities:
             builder.add_district(key, _district_name(town, True), "urban_okrug")
-    for district in list(builder.districts.values()):
-        if district.kind == "urban_okrug" or district.key[0]:
-            builder.town_into_okrug(district)
+    for okrug in list(builder.districts.values()):
+        if okrug.kind == "urban_okrug" or okrug.key[0]:
+            builder.town_into_okrug(okrug)
     builder.apply_census()
     builder.scale()
 
@@ -630,23 +648,20 @@ def load_region_source(code_or_name: str) -> RegionSource:
         else:
             city = city or info.capital
             key = municipality_key(city, urban=True)
-        district = builder.district(key)
+        district: _District | None = builder.district(key)
         names = [n for n in (city1, city) if n] or [info.capital]
         locality = None
         if district is not None:
             for name in names:
-                wanted = set(_name_candidates(name))
-                locality = _pick(
-                    [loc for loc in district.localities if normalised_name(loc.name) in wanted]
-                )
+                found = builder.named(_name_candidates(name))
+                locality = _pick([loc for loc in found if loc.district is district])
                 if locality is not None:
                     break
+            if locality is None and normalised_name(names[-1]) == district.key[1]:
+                locality = builder.town_of(district)
         if locality is None:
             for name in names:
-                wanted = set(_name_candidates(name))
-                locality = _pick(
-                    [loc for loc in builder.localities if normalised_name(loc.name) in wanted]
-                )
+                locality = _pick(builder.named(_name_candidates(name)))
                 if locality is not None:
                     break
         if locality is not None and (district is None or not district.localities):
@@ -661,8 +676,7 @@ def load_region_source(code_or_name: str) -> RegionSource:
     for district in builder.districts.values():
         centre: _Locality | None = None
         if district.admin_centre:
-            wanted = normalised_name(district.admin_centre)
-            centre = _pick([loc for loc in builder.localities if normalised_name(loc.name) == wanted])
+            centre = _pick(builder.named([normalised_name(district.admin_centre)]))
         if centre is None and district.localities:
             served = [loc for loc in district.localities if id(loc) in localities_with_office]
             centre = max(served or district.localities, key=lambda loc: loc.population)
@@ -674,8 +688,10 @@ def load_region_source(code_or_name: str) -> RegionSource:
             if prefixes:
                 district.oktmo = max(set(prefixes), key=prefixes.count) + "000"
 
-    capital_locs = [loc for loc in builder.localities if normalised_name(loc.name) == capital_norm]
-    capital_loc = _pick(capital_locs)
+    capital_loc = _pick(builder.named([capital_norm]))
+    capital_okrug = builder.district((True, capital_norm))
+    if capital_loc is None and capital_okrug is not None:
+        capital_loc = builder.town_of(capital_okrug)
     fallback = (capital_loc.lat, capital_loc.lon) if capital_loc else None
     if fallback is None and builder.localities:
         biggest = max(builder.localities, key=lambda loc: loc.population)
@@ -690,8 +706,6 @@ def load_region_source(code_or_name: str) -> RegionSource:
     office_localities = manifest.file("office_localities") if manifest else None
     if office_localities is not None:
         by_key = {loc.key: loc for loc in builder.localities}
-        for office in offices:
-            pass
         joined = {
             row["index"]: by_key.get(f"syomin:{row['syomin_source_id']}")
             for _line, row in _curated_rows(office_localities)
@@ -749,9 +763,7 @@ def load_region_source(code_or_name: str) -> RegionSource:
         )
 
     hubs = _hubs(builder, info, manifest, offices, office_sources, sorting_units, capital_loc)
-    used = {o.district for o in office_sources} | {
-        loc.district.name for loc in builder.localities
-    }
+    used = {o.district for o in office_sources} | {loc.district.name for loc in builder.localities}
     districts = [
         DistrictSource(
             name=d.name,
@@ -765,10 +777,8 @@ def load_region_source(code_or_name: str) -> RegionSource:
         for d in builder.districts.values()
         if d.name in used
     ]
-    centre = hubs[0] if hubs else None
-    warehouses = (
-        feeding_warehouses(centre.lat, centre.lon, manifest) if centre is not None else []
-    )
+    rsc = hubs[0] if hubs else None
+    warehouses = feeding_warehouses(rsc.lat, rsc.lon, manifest) if rsc is not None else []
     return RegionSource(
         info=info,
         source=SOURCE,
@@ -848,11 +858,7 @@ def _hubs(
         if not district.admin_centre:
             continue
         wanted = normalised_name(district.admin_centre)
-        candidates = [
-            loc
-            for loc in builder.localities
-            if normalised_name(loc.name) == wanted and id(loc) in by_locality
-        ]
+        candidates = [loc for loc in builder.named([wanted]) if id(loc) in by_locality]
         own = [loc for loc in candidates if loc.district is district]
         main = main_office(_pick(own or candidates))
         if main is None or main.index in seen:

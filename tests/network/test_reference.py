@@ -1,0 +1,287 @@
+"""Any region of Russia from the reference shipped in the package: counts, totals, zones, hubs.
+
+Pure: reads the packed files, no database. The figures are those of the reference (PIndx of
+2026-06-22, Syomin's localities of 2021-03-12, the 2021 census).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import lzma
+from collections import Counter
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from selpo.errors import InvalidInput
+from selpo.network import reference
+from selpo.network.errors import UnknownRegion
+from selpo.network.manifest import (
+    CIRCUITY_FACTOR,
+    feeding_warehouses,
+    haul_duration_s,
+    load_manifest,
+    marketplace_seeds,
+)
+from selpo.network.rules import OfficeKind
+from selpo.network.sources import RURAL_LOCALITY, TOWN, URBAN_TYPE_SETTLEMENT
+
+
+def _packed(name: str) -> list[dict[str, str]]:
+    raw = lzma.decompress((reference.RUSSIA / name).read_bytes()).decode("utf-8")
+    return list(csv.DictReader(io.StringIO(raw, newline="")))
+
+
+@pytest.fixture(scope="module")
+def pindx_offices() -> Counter[str]:
+    rows = _packed(reference.PINDX_FILE)
+    return Counter(r["Region"] or r["Autonom"] for r in rows if r["OPSType"] == "О")
+
+
+@pytest.fixture(scope="module")
+def locality_rows() -> Counter[str]:
+    return Counter(r["region"] for r in _packed(reference.LOCALITIES_FILE))
+
+
+@pytest.fixture(scope="module")
+def vladimir():
+    return reference.load_region_source("33")
+
+
+@pytest.fixture(scope="module")
+def novosibirsk():
+    return reference.load_region_source("novosibirsk")
+
+
+@pytest.fixture(scope="module")
+def ivanovo():
+    return reference.load_region_source("Ивановская область")
+
+
+# --- the region table ---------------------------------------------------------------------
+
+
+def test_every_region_of_pindx_has_one_row_and_together_they_hold_every_office(pindx_offices):
+    labels = reference.region_labels()
+    assert len({x.info.code for x in labels}) == len(labels) == 86
+    assert len({x.info.slug for x in labels}) == 86
+    assert {x.pindx_region or x.pindx_autonom for x in labels} == set(pindx_offices)
+    assert sum(pindx_offices.values()) == 41_233
+
+
+def test_every_label_names_rows_in_its_file(locality_rows):
+    census = {r["region"] for r in _packed(reference.CENSUS_FILE)}
+    states = {r["state"] for r in _packed(reference.GEONAMES_FILE)}
+    for labels in reference.region_labels():
+        assert labels.localities_region in locality_rows, labels.info.name
+        if labels.census_region:
+            assert labels.census_region in census, labels.info.name
+        if labels.geonames_state:
+            assert labels.geonames_state in states, labels.info.name
+
+
+def test_every_zone_is_a_real_iana_zone():
+    for info in reference.region_infos():
+        ZoneInfo(info.timezone)
+
+
+def test_a_region_is_found_by_code_slug_or_name_in_any_case():
+    assert reference.find_region("33").slug == "vladimir"
+    assert reference.find_region("VLADIMIR").code == "33"
+    assert reference.find_region("новосибирская область").code == "54"
+    assert reference.find_region("7").code == "07"
+    assert reference.find_region("77").timezone == "Europe/Moscow"
+
+
+def test_an_unknown_region_is_refused_on_the_region_field():
+    with pytest.raises(UnknownRegion) as refused:
+        reference.find_region("Атлантида")
+    assert isinstance(refused.value, InvalidInput)
+    assert refused.value.status_code == 422
+    assert refused.value.field == "region"
+
+
+# --- Vladimir and Novosibirsk, derived from the national files --------------------------
+
+
+@pytest.mark.parametrize(
+    ("region", "pindx_name", "localities_name", "offices", "localities", "census"),
+    [
+        ("vladimir", "Владимирская область", "Владимирская область", 446, 2_514, 1_348_134),
+        ("novosibirsk", "Новосибирская область", "Новосибирская область", 775, 1_545, 2_797_176),
+    ],
+)
+def test_a_derived_region_holds_every_office_and_locality_and_its_census_population(
+    request,
+    pindx_offices,
+    locality_rows,
+    region,
+    pindx_name,
+    localities_name,
+    offices,
+    localities,
+    census,
+):
+    source = request.getfixturevalue(region)
+    assert len(source.offices) == pindx_offices[pindx_name] == offices
+    assert len(source.localities) == locality_rows[localities_name] == localities
+    assert len({loc.key for loc in source.localities}) == localities
+    assert sum(loc.population for loc in source.localities) == source.census_total == census
+    assert all(loc.population >= 0 for loc in source.localities)
+    assert not source.curated
+    assert source.assumed_connections == []
+
+
+def test_novosibirsk_lives_in_its_own_zone(novosibirsk):
+    assert novosibirsk.info.timezone == "Asia/Novosibirsk"
+    assert novosibirsk.info.capital == "Новосибирск"
+
+
+def test_every_office_has_coordinates_and_says_how_precise_they_are(vladimir, novosibirsk):
+    for source in (vladimir, novosibirsk):
+        for office in source.offices:
+            assert -90 <= office.lat <= 90 and -180 <= office.lon <= 180
+            assert office.coord_source and office.coord_precision
+            assert office.address.startswith(f"{office.index}, {source.info.name}, ")
+        precisions = Counter(o.coord_precision for o in source.offices)
+        assert set(precisions) <= {
+            "postal_code_centroid",
+            "locality_centroid",
+            "district_centre_fallback",
+        }
+
+
+def test_a_postal_point_far_from_the_office_locality_gives_way_to_the_locality(vladimir):
+    by_key = {loc.key: loc for loc in vladimir.localities}
+    rejected = [o for o in vladimir.offices if o.coord_source == "locality_geonames_rejected"]
+    assert rejected
+    for office in rejected:
+        locality = by_key[office.locality_key]
+        assert (office.lat, office.lon) == (locality.lat, locality.lon)
+
+
+def test_nearly_every_office_finds_its_locality_within_its_district(vladimir, novosibirsk):
+    for source in (vladimir, novosibirsk):
+        matched = [o for o in source.offices if o.locality_key is not None]
+        assert len(matched) >= 0.98 * len(source.offices)
+
+
+def test_towns_and_pgt_keep_their_census_figure(vladimir, novosibirsk):
+    vladimir_town = next(loc for loc in vladimir.localities if loc.name == "Владимир")
+    assert vladimir_town.kind == TOWN
+    assert vladimir_town.population_basis == "census_2021"
+    assert vladimir_town.population_is_estimate is False
+    city = max(novosibirsk.localities, key=lambda loc: loc.population)
+    assert city.name == "Новосибирск" and city.kind == TOWN
+
+
+def test_a_derived_region_has_a_sorting_centre_in_its_capital_then_district_hubs(vladimir):
+    centre, *district_hubs = vladimir.hubs
+    assert centre.kind == "regional_sorting_centre"
+    assert centre.name.startswith("Владимир")
+    assert district_hubs and all(h.kind == "district_hub" for h in district_hubs)
+    offices = {o.index for o in vladimir.offices}
+    assert all(h.office_index in offices for h in district_hubs)
+
+
+def test_a_derived_region_is_fed_by_the_default_warehouse_and_the_nearest_one(novosibirsk):
+    codes = [w.code for w in novosibirsk.warehouses]
+    assert codes[0] == "W-PODOLSK"
+    assert codes[1] == "W-NOVOSIBIRSK"
+    truck = novosibirsk.warehouses[0].hauls[0]
+    assert truck.departure.hour == 16 and truck.weekdays == (0, 1, 2, 3, 4, 5, 6)
+
+
+def test_a_truck_time_follows_the_distance_with_rests_and_rounds_up_to_15_minutes():
+    assert CIRCUITY_FACTOR == 1.3
+    # 300 km × 1.3 = 390 km at 60 km/h = 6.5 h, one 45-min rest: 7 h 15 min.
+    assert haul_duration_s(300_000) == (7 * 60 + 15) * 60
+    # 10 km × 1.3 = 13 min of driving, rounded up to 15.
+    assert haul_duration_s(10_000) == 15 * 60
+
+
+def test_far_regions_get_no_second_warehouse_beyond_1500_km():
+    # Magadan: nothing but the default warehouse is within 1,500 km.
+    codes = [w.code for w in feeding_warehouses(59.56, 150.80)]
+    assert codes == ["W-PODOLSK"]
+
+
+# --- Ivanovo through its curated manifest -------------------------------------------------
+
+
+def test_ivanovo_keeps_its_curated_figures(ivanovo):
+    assert ivanovo.curated
+    assert ivanovo.info.code == "37" and ivanovo.info.timezone == "Europe/Moscow"
+    assert len(ivanovo.offices) == 301
+    assert len(ivanovo.districts) == 27
+    assert len(ivanovo.localities) == 3_071
+    assert sum(1 for loc in ivanovo.localities if loc.population_raw) == 2_366
+    assert sum(loc.population for loc in ivanovo.localities) == 927_828
+    assert all(o.locality_key is not None for o in ivanovo.offices)
+
+
+def test_each_ivanovo_municipality_sums_to_its_census_total(ivanovo):
+    by_district = Counter()
+    for loc in ivanovo.localities:
+        by_district[loc.district] += loc.population
+    for district in ivanovo.districts:
+        assert by_district[district.name] == district.population, district.name
+
+
+def test_kokhma_is_a_town_of_its_own_urban_okrug(ivanovo):
+    kokhma = next(loc for loc in ivanovo.localities if loc.name == "Кохма")
+    assert kokhma.kind == TOWN
+    assert kokhma.district == "городской округ Кохма"
+    kinds = Counter(loc.kind for loc in ivanovo.localities)
+    assert kinds[TOWN] == 17 and kinds[URBAN_TYPE_SETTLEMENT] == 13
+    assert kinds[RURAL_LOCALITY] == 3_071 - 30
+
+
+def test_ivanovo_sorting_centre_warehouses_and_assumed_connections_come_from_its_manifest(
+    ivanovo,
+):
+    assert ivanovo.hubs[0].code == "RSC-153950"
+    podolsk, local = ivanovo.warehouses
+    assert podolsk.code == "W-PODOLSK" and podolsk.is_default
+    assert [(h.departure.hour, h.duration_s) for h in podolsk.hauls] == [(16, 8 * 3600)]
+    assert [(h.departure.hour, h.duration_s) for h in local.hauls] == [(12, 3600), (22, 3600)]
+    assumed = {a.marketplace: a.offices for a in ivanovo.assumed_connections}
+    assert assumed == {"OZON": 19, "YANDEX_MARKET": 10, "SBER_MEGAMARKET": 6}
+
+
+def test_ivanovo_offices_keep_their_checked_coordinates(ivanovo):
+    precisions = Counter(o.coord_precision for o in ivanovo.offices)
+    assert precisions["settlement_centroid"] == 125
+    assert "district_centre_fallback" not in precisions
+    shuya = next(o for o in ivanovo.offices if o.index == "155900")
+    assert shuya.kind is OfficeKind.TOWN
+
+
+def test_a_region_without_a_manifest_has_none_and_ivanovo_has_one():
+    assert load_manifest("vladimir") is None
+    manifest = load_manifest("ivanovo")
+    assert manifest is not None and manifest.sorting_centre_index == "153950"
+
+
+def test_the_marketplaces_are_seeded_from_data():
+    seeds = {
+        m.code: (m.name, m.storage_days, m.storage_extension_days) for m in marketplace_seeds()
+    }
+    assert seeds == {
+        "OZON": ("OZON", 7, 7),
+        "YANDEX_MARKET": ("Яндекс Маркет", 7, 7),
+        "SBER_MEGAMARKET": ("СберМегаМаркет", 5, 7),
+    }
+
+
+# --- every region ---------------------------------------------------------------------
+
+
+def test_every_region_loads_and_sums_to_its_census_total():
+    for info in reference.region_infos():
+        source = reference.load_region_source(info.code)
+        assert source.offices, info.name
+        assert source.hubs and source.hubs[0].kind == "regional_sorting_centre", info.name
+        if source.census_total is not None:
+            assert sum(loc.population for loc in source.localities) == source.census_total
