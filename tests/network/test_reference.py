@@ -141,8 +141,10 @@ def test_novosibirsk_lives_in_its_own_zone(novosibirsk):
 def test_every_office_has_coordinates_and_says_how_precise_they_are(vladimir, novosibirsk):
     for source in (vladimir, novosibirsk):
         for office in source.offices:
-            assert -90 <= office.lat <= 90 and -180 <= office.lon <= 180
-            assert office.coord_source and office.coord_precision
+            assert -90 <= office.lat <= 90
+            assert -180 <= office.lon <= 180
+            assert office.coord_source
+            assert office.coord_precision
             assert office.address.startswith(f"{office.index}, {source.info.name}, ")
         precisions = Counter(o.coord_precision for o in source.offices)
         assert set(precisions) <= {
@@ -173,14 +175,16 @@ def test_towns_and_pgt_keep_their_census_figure(vladimir, novosibirsk):
     assert vladimir_town.population_basis == "census_2021"
     assert vladimir_town.population_is_estimate is False
     city = max(novosibirsk.localities, key=lambda loc: loc.population)
-    assert city.name == "Новосибирск" and city.kind == TOWN
+    assert city.name == "Новосибирск"
+    assert city.kind == TOWN
 
 
 def test_a_derived_region_has_a_sorting_centre_in_its_capital_then_district_hubs(vladimir):
     centre, *district_hubs = vladimir.hubs
     assert centre.kind == "regional_sorting_centre"
     assert centre.name.startswith("Владимир")
-    assert district_hubs and all(h.kind == "district_hub" for h in district_hubs)
+    assert district_hubs
+    assert all(h.kind == "district_hub" for h in district_hubs)
     offices = {o.index for o in vladimir.offices}
     assert all(h.office_index in offices for h in district_hubs)
 
@@ -190,7 +194,8 @@ def test_a_derived_region_is_fed_by_the_default_warehouse_and_the_nearest_one(no
     assert codes[0] == "W-PODOLSK"
     assert codes[1] == "W-NOVOSIBIRSK"
     truck = novosibirsk.warehouses[0].hauls[0]
-    assert truck.departure.hour == 16 and truck.weekdays == (0, 1, 2, 3, 4, 5, 6)
+    assert truck.departure.hour == 16
+    assert truck.weekdays == (0, 1, 2, 3, 4, 5, 6)
 
 
 def test_a_truck_time_follows_the_distance_with_rests_and_rounds_up_to_15_minutes():
@@ -212,7 +217,8 @@ def test_far_regions_get_no_second_warehouse_beyond_1500_km():
 
 def test_ivanovo_keeps_its_curated_figures(ivanovo):
     assert ivanovo.curated
-    assert ivanovo.info.code == "37" and ivanovo.info.timezone == "Europe/Moscow"
+    assert ivanovo.info.code == "37"
+    assert ivanovo.info.timezone == "Europe/Moscow"
     assert len(ivanovo.offices) == 301
     assert len(ivanovo.districts) == 27
     assert len(ivanovo.localities) == 3_071
@@ -234,7 +240,8 @@ def test_kokhma_is_a_town_of_its_own_urban_okrug(ivanovo):
     assert kokhma.kind == TOWN
     assert kokhma.district == "городской округ Кохма"
     kinds = Counter(loc.kind for loc in ivanovo.localities)
-    assert kinds[TOWN] == 17 and kinds[URBAN_TYPE_SETTLEMENT] == 13
+    assert kinds[TOWN] == 17
+    assert kinds[URBAN_TYPE_SETTLEMENT] == 13
     assert kinds[RURAL_LOCALITY] == 3_071 - 30
 
 
@@ -243,7 +250,8 @@ def test_ivanovo_sorting_centre_warehouses_and_assumed_connections_come_from_its
 ):
     assert ivanovo.hubs[0].code == "RSC-153950"
     podolsk, local = ivanovo.warehouses
-    assert podolsk.code == "W-PODOLSK" and podolsk.is_default
+    assert podolsk.code == "W-PODOLSK"
+    assert podolsk.is_default
     assert [(h.departure.hour, h.duration_s) for h in podolsk.hauls] == [(16, 8 * 3600)]
     assert [(h.departure.hour, h.duration_s) for h in local.hauls] == [(12, 3600), (22, 3600)]
     assumed = {a.marketplace: a.offices for a in ivanovo.assumed_connections}
@@ -261,7 +269,8 @@ def test_ivanovo_offices_keep_their_checked_coordinates(ivanovo):
 def test_a_region_without_a_manifest_has_none_and_ivanovo_has_one():
     assert load_manifest("vladimir") is None
     manifest = load_manifest("ivanovo")
-    assert manifest is not None and manifest.sorting_centre_index == "153950"
+    assert manifest is not None
+    assert manifest.sorting_centre_index == "153950"
 
 
 def test_the_marketplaces_are_seeded_from_data():
