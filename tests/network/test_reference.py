@@ -25,7 +25,7 @@ from selpo.network.manifest import (
     marketplace_seeds,
 )
 from selpo.network.rules import OfficeKind
-from selpo.network.sources import RURAL_LOCALITY, TOWN, URBAN_TYPE_SETTLEMENT
+from selpo.network.sources import RURAL_LOCALITY, TOWN, URBAN_TYPE_SETTLEMENT, RegionSource
 
 
 def _packed(name: str) -> list[dict[str, str]]:
@@ -45,24 +45,26 @@ def locality_rows() -> Counter[str]:
 
 
 @pytest.fixture(scope="module")
-def vladimir():
+def vladimir() -> RegionSource:
     return reference.load_region_source("33")
 
 
 @pytest.fixture(scope="module")
-def novosibirsk():
+def novosibirsk() -> RegionSource:
     return reference.load_region_source("novosibirsk")
 
 
 @pytest.fixture(scope="module")
-def ivanovo():
+def ivanovo() -> RegionSource:
     return reference.load_region_source("Ивановская область")
 
 
 # --- the region table ---------------------------------------------------------------------
 
 
-def test_every_region_of_pindx_has_one_row_and_together_they_hold_every_office(pindx_offices):
+def test_every_region_of_pindx_has_one_row_and_together_they_hold_every_office(
+    pindx_offices: Counter[str],
+) -> None:
     labels = reference.region_labels()
     assert len({x.info.code for x in labels}) == len(labels) == 86
     assert len({x.info.slug for x in labels}) == 86
@@ -70,7 +72,7 @@ def test_every_region_of_pindx_has_one_row_and_together_they_hold_every_office(p
     assert sum(pindx_offices.values()) == 41_233
 
 
-def test_every_label_names_rows_in_its_file(locality_rows):
+def test_every_label_names_rows_in_its_file(locality_rows: Counter[str]) -> None:
     census = {r["region"] for r in _packed(reference.CENSUS_FILE)}
     states = {r["state"] for r in _packed(reference.GEONAMES_FILE)}
     for labels in reference.region_labels():
@@ -81,12 +83,12 @@ def test_every_label_names_rows_in_its_file(locality_rows):
             assert labels.geonames_state in states, labels.info.name
 
 
-def test_every_zone_is_a_real_iana_zone():
+def test_every_zone_is_a_real_iana_zone() -> None:
     for info in reference.region_infos():
         ZoneInfo(info.timezone)
 
 
-def test_a_region_is_found_by_code_slug_or_name_in_any_case():
+def test_a_region_is_found_by_code_slug_or_name_in_any_case() -> None:
     assert reference.find_region("33").slug == "vladimir"
     assert reference.find_region("VLADIMIR").code == "33"
     assert reference.find_region("новосибирская область").code == "54"
@@ -94,7 +96,7 @@ def test_a_region_is_found_by_code_slug_or_name_in_any_case():
     assert reference.find_region("77").timezone == "Europe/Moscow"
 
 
-def test_an_unknown_region_is_refused_on_the_region_field():
+def test_an_unknown_region_is_refused_on_the_region_field() -> None:
     with pytest.raises(UnknownRegion) as refused:
         reference.find_region("Атлантида")
     assert isinstance(refused.value, InvalidInput)
@@ -113,16 +115,16 @@ def test_an_unknown_region_is_refused_on_the_region_field():
     ],
 )
 def test_a_derived_region_holds_every_office_and_locality_and_its_census_population(
-    request,
-    pindx_offices,
-    locality_rows,
-    region,
-    pindx_name,
-    localities_name,
-    offices,
-    localities,
-    census,
-):
+    request: pytest.FixtureRequest,
+    pindx_offices: Counter[str],
+    locality_rows: Counter[str],
+    region: str,
+    pindx_name: str,
+    localities_name: str,
+    offices: int,
+    localities: int,
+    census: int,
+) -> None:
     source = request.getfixturevalue(region)
     assert len(source.offices) == pindx_offices[pindx_name] == offices
     assert len(source.localities) == locality_rows[localities_name] == localities
@@ -133,12 +135,14 @@ def test_a_derived_region_holds_every_office_and_locality_and_its_census_populat
     assert source.assumed_connections == []
 
 
-def test_novosibirsk_lives_in_its_own_zone(novosibirsk):
+def test_novosibirsk_lives_in_its_own_zone(novosibirsk: RegionSource) -> None:
     assert novosibirsk.info.timezone == "Asia/Novosibirsk"
     assert novosibirsk.info.capital == "Новосибирск"
 
 
-def test_every_office_has_coordinates_and_says_how_precise_they_are(vladimir, novosibirsk):
+def test_every_office_has_coordinates_and_says_how_precise_they_are(
+    vladimir: RegionSource, novosibirsk: RegionSource
+) -> None:
     for source in (vladimir, novosibirsk):
         for office in source.offices:
             assert -90 <= office.lat <= 90
@@ -154,22 +158,29 @@ def test_every_office_has_coordinates_and_says_how_precise_they_are(vladimir, no
         }
 
 
-def test_a_postal_point_far_from_the_office_locality_gives_way_to_the_locality(vladimir):
+def test_a_postal_point_far_from_the_office_locality_gives_way_to_the_locality(
+    vladimir: RegionSource,
+) -> None:
     by_key = {loc.key: loc for loc in vladimir.localities}
     rejected = [o for o in vladimir.offices if o.coord_source == "locality_geonames_rejected"]
     assert rejected
     for office in rejected:
+        assert office.locality_key is not None
         locality = by_key[office.locality_key]
         assert (office.lat, office.lon) == (locality.lat, locality.lon)
 
 
-def test_nearly_every_office_finds_its_locality_within_its_district(vladimir, novosibirsk):
+def test_nearly_every_office_finds_its_locality_within_its_district(
+    vladimir: RegionSource, novosibirsk: RegionSource
+) -> None:
     for source in (vladimir, novosibirsk):
         matched = [o for o in source.offices if o.locality_key is not None]
         assert len(matched) >= 0.98 * len(source.offices)
 
 
-def test_towns_and_pgt_keep_their_census_figure(vladimir, novosibirsk):
+def test_towns_and_pgt_keep_their_census_figure(
+    vladimir: RegionSource, novosibirsk: RegionSource
+) -> None:
     vladimir_town = next(loc for loc in vladimir.localities if loc.name == "Владимир")
     assert vladimir_town.kind == TOWN
     assert vladimir_town.population_basis == "census_2021"
@@ -179,7 +190,9 @@ def test_towns_and_pgt_keep_their_census_figure(vladimir, novosibirsk):
     assert city.kind == TOWN
 
 
-def test_a_derived_region_has_a_sorting_centre_in_its_capital_then_district_hubs(vladimir):
+def test_a_derived_region_has_a_sorting_centre_in_its_capital_then_district_hubs(
+    vladimir: RegionSource,
+) -> None:
     centre, *district_hubs = vladimir.hubs
     assert centre.kind == "regional_sorting_centre"
     assert centre.name.startswith("Владимир")
@@ -189,7 +202,9 @@ def test_a_derived_region_has_a_sorting_centre_in_its_capital_then_district_hubs
     assert all(h.office_index in offices for h in district_hubs)
 
 
-def test_a_derived_region_is_fed_by_the_default_warehouse_and_the_nearest_one(novosibirsk):
+def test_a_derived_region_is_fed_by_the_default_warehouse_and_the_nearest_one(
+    novosibirsk: RegionSource,
+) -> None:
     codes = [w.code for w in novosibirsk.warehouses]
     assert codes[0] == "W-PODOLSK"
     assert codes[1] == "W-NOVOSIBIRSK"
@@ -198,7 +213,7 @@ def test_a_derived_region_is_fed_by_the_default_warehouse_and_the_nearest_one(no
     assert truck.weekdays == (0, 1, 2, 3, 4, 5, 6)
 
 
-def test_a_truck_time_follows_the_distance_with_rests_and_rounds_up_to_15_minutes():
+def test_a_truck_time_follows_the_distance_with_rests_and_rounds_up_to_15_minutes() -> None:
     assert CIRCUITY_FACTOR == 1.3
     # 300 km × 1.3 = 390 km at 60 km/h = 6.5 h, one 45-min rest: 7 h 15 min.
     assert haul_duration_s(300_000) == (7 * 60 + 15) * 60
@@ -206,7 +221,7 @@ def test_a_truck_time_follows_the_distance_with_rests_and_rounds_up_to_15_minute
     assert haul_duration_s(10_000) == 15 * 60
 
 
-def test_far_regions_get_no_second_warehouse_beyond_1500_km():
+def test_far_regions_get_no_second_warehouse_beyond_1500_km() -> None:
     # Magadan: nothing but the default warehouse is within 1,500 km.
     codes = [w.code for w in feeding_warehouses(59.56, 150.80)]
     assert codes == ["W-PODOLSK"]
@@ -215,7 +230,7 @@ def test_far_regions_get_no_second_warehouse_beyond_1500_km():
 # --- Ivanovo through its curated manifest -------------------------------------------------
 
 
-def test_ivanovo_keeps_its_curated_figures(ivanovo):
+def test_ivanovo_keeps_its_curated_figures(ivanovo: RegionSource) -> None:
     assert ivanovo.curated
     assert ivanovo.info.code == "37"
     assert ivanovo.info.timezone == "Europe/Moscow"
@@ -227,15 +242,15 @@ def test_ivanovo_keeps_its_curated_figures(ivanovo):
     assert all(o.locality_key is not None for o in ivanovo.offices)
 
 
-def test_each_ivanovo_municipality_sums_to_its_census_total(ivanovo):
-    by_district = Counter()
+def test_each_ivanovo_municipality_sums_to_its_census_total(ivanovo: RegionSource) -> None:
+    by_district: Counter[str] = Counter()
     for loc in ivanovo.localities:
         by_district[loc.district] += loc.population
     for district in ivanovo.districts:
         assert by_district[district.name] == district.population, district.name
 
 
-def test_kokhma_is_a_town_of_its_own_urban_okrug(ivanovo):
+def test_kokhma_is_a_town_of_its_own_urban_okrug(ivanovo: RegionSource) -> None:
     kokhma = next(loc for loc in ivanovo.localities if loc.name == "Кохма")
     assert kokhma.kind == TOWN
     assert kokhma.district == "городской округ Кохма"
@@ -246,8 +261,8 @@ def test_kokhma_is_a_town_of_its_own_urban_okrug(ivanovo):
 
 
 def test_ivanovo_sorting_centre_warehouses_and_assumed_connections_come_from_its_manifest(
-    ivanovo,
-):
+    ivanovo: RegionSource,
+) -> None:
     assert ivanovo.hubs[0].code == "RSC-153950"
     podolsk, local = ivanovo.warehouses
     assert podolsk.code == "W-PODOLSK"
@@ -258,7 +273,7 @@ def test_ivanovo_sorting_centre_warehouses_and_assumed_connections_come_from_its
     assert assumed == {"OZON": 19, "YANDEX_MARKET": 10, "SBER_MEGAMARKET": 6}
 
 
-def test_ivanovo_offices_keep_their_checked_coordinates(ivanovo):
+def test_ivanovo_offices_keep_their_checked_coordinates(ivanovo: RegionSource) -> None:
     precisions = Counter(o.coord_precision for o in ivanovo.offices)
     assert precisions["settlement_centroid"] == 125
     assert "district_centre_fallback" not in precisions
@@ -266,14 +281,14 @@ def test_ivanovo_offices_keep_their_checked_coordinates(ivanovo):
     assert shuya.kind is OfficeKind.TOWN
 
 
-def test_a_region_without_a_manifest_has_none_and_ivanovo_has_one():
+def test_a_region_without_a_manifest_has_none_and_ivanovo_has_one() -> None:
     assert load_manifest("vladimir") is None
     manifest = load_manifest("ivanovo")
     assert manifest is not None
     assert manifest.sorting_centre_index == "153950"
 
 
-def test_the_marketplaces_are_seeded_from_data():
+def test_the_marketplaces_are_seeded_from_data() -> None:
     seeds = {
         m.code: (m.name, m.storage_days, m.storage_extension_days) for m in marketplace_seeds()
     }
@@ -287,10 +302,11 @@ def test_the_marketplaces_are_seeded_from_data():
 # --- every region ---------------------------------------------------------------------
 
 
-def test_every_region_loads_and_sums_to_its_census_total():
+def test_every_region_loads_and_sums_to_its_census_total() -> None:
     for info in reference.region_infos():
         source = reference.load_region_source(info.code)
         assert source.offices, info.name
-        assert source.hubs and source.hubs[0].kind == "regional_sorting_centre", info.name
+        assert source.hubs, info.name
+        assert source.hubs[0].kind == "regional_sorting_centre", info.name
         if source.census_total is not None:
             assert sum(loc.population for loc in source.localities) == source.census_total
