@@ -67,28 +67,30 @@ OKTMO_RE = re.compile(r"^\d{11}$")
 
 _TOWN_TYPES = {"г", "р-н"}  # "р-н": a city district standing for part of its town
 _UTS_TYPES = {"пгт", "рп", "кп", "дп", "гп"}
-_DISTRICT_SUFFIXES = (
-    " муниципальный район",
-    " муниципальный округ",
-    " городской округ",
-    " район",
-    " улус",
-    " р-н",
+# Words around a municipality's name, and whether they make it an urban okrug (True) or a
+# district (False). Stripped repeatedly, outermost first; the first one found decides.
+_MUNICIPAL_SUFFIXES = (
+    (" муниципальный район", False),
+    (" муниципальный округ", False),
+    (" городской округ", True),
+    (" район", False),
+    (" улус", False),
+    (" кожуун", False),
+    (" р-н", False),
 )
-_URBAN_PREFIXES = (
-    "городской округ город ",
-    "городской округ округ ",
-    "городской округ поселок ",
-    "городской округ рабочий поселок ",
-    "городской округ ",
-    "зато город ",
-    "зато поселок ",
-    "зато ",
-    "город ",
-    "округ ",
-    "г. ",
-    "поселок ",
-    "рабочий поселок ",
+_MUNICIPAL_PREFIXES = (
+    ("муниципальный район ", False),
+    ("муниципальный округ ", False),
+    ("мр ", False),
+    ("городской округ ", True),
+    ("го ", True),
+    ("зато ", True),
+    ("город ", True),
+    ("г. ", True),
+    ("округ ", True),
+    ("рабочий поселок ", True),
+    ("поселок ", True),
+    ("пгт ", True),
 )
 _CENSUS_PLACE = re.compile(
     r"^(г\.|пгт|рп|кп|дп|гп|п\.|пос\.|поселок|посёлок|рабочий поселок|городской поселок|"
@@ -227,20 +229,27 @@ Key = tuple[bool, str]  # (urban okrug?, normalised core name)
 
 def _strip_municipal(label: str) -> tuple[str, bool | None]:
     """The core of a municipality's label, case kept, and whether it says it is urban."""
-    text = label.split(" - ")[0].strip()
-    lower = text.lower().replace("ё", "е")
+    text = " ".join(
+        label.split(" - ")[0].replace('"', " ").replace("«", " ").replace("»", " ").split()
+    )
     urban: bool | None = None
-    for suffix in _DISTRICT_SUFFIXES:
-        if lower.endswith(suffix):
-            urban = suffix == " городской округ"
-            text, lower = text[: -len(suffix)], lower[: -len(suffix)]
-            break
-    for prefix in _URBAN_PREFIXES:
-        if lower.startswith(prefix):
-            urban = True
-            text = text[len(prefix) :]
-            break
-    return text.strip(), urban
+    changed = True
+    while changed:
+        changed = False
+        lower = text.lower().replace("ё", "е")
+        for suffix, is_urban in _MUNICIPAL_SUFFIXES:
+            if lower.endswith(suffix) and len(lower) > len(suffix):
+                urban = is_urban if urban is None else urban
+                text, changed = text[: -len(suffix)].strip(), True
+                break
+        if changed:
+            continue
+        for prefix, is_urban in _MUNICIPAL_PREFIXES:
+            if lower.startswith(prefix) and len(lower) > len(prefix):
+                urban = is_urban if urban is None else urban
+                text, changed = text[len(prefix) :].strip(), True
+                break
+    return text, urban
 
 
 def municipality_key(label: str, *, urban: bool | None = None) -> Key:
