@@ -302,11 +302,21 @@ def test_the_marketplaces_are_seeded_from_data() -> None:
 # --- every region ---------------------------------------------------------------------
 
 
-def test_every_region_loads_and_sums_to_its_census_total() -> None:
+def test_every_region_loads_whole_and_consistent_and_sums_to_its_census_total() -> None:
     for info in reference.region_infos():
         source = reference.load_region_source(info.code)
+        districts = [d.name for d in source.districts]
+        localities = {loc.key for loc in source.localities}
+        offices = {o.index for o in source.offices}
         assert source.offices, info.name
+        assert len(set(districts)) == len(districts), info.name
+        assert len(localities) == len(source.localities), info.name
+        assert {loc.district for loc in source.localities} <= set(districts), info.name
+        assert {o.district for o in source.offices} <= set(districts), info.name
+        assert {o.locality_key for o in source.offices} - {None} <= localities, info.name
         assert source.hubs, info.name
         assert source.hubs[0].kind == "regional_sorting_centre", info.name
+        assert {h.office_index for h in source.hubs[1:]} <= offices, info.name
+        assert source.warehouses[0].is_default, info.name
         if source.census_total is not None:
             assert sum(loc.population for loc in source.localities) == source.census_total
