@@ -581,6 +581,27 @@ class _Office:
     locality: _Locality | None = None
 
 
+def _curated_point(
+    row: Row | None, loc: _Locality | None
+) -> tuple[tuple[float, float], str, str] | None:
+    """A curated office coordinate, unless it is an approximate point far from its locality.
+
+    A checked settlement centre is kept as given; an approximate one (a GeoNames postal point
+    the curated file passed on) obeys the same 10 km rule as the national GeoNames points.
+    """
+    if row is None:
+        return None
+    lat, lon = _float(row.get("lat", "")), _float(row.get("lon", ""))
+    if lat is None or lon is None:
+        return None
+    precision = row.get("coord_precision") or "curated"
+    approximate = precision.startswith("approx")
+    if approximate and loc is not None:
+        if haversine_m(lat, lon, loc.lat, loc.lon) > MAX_POSTAL_KM * 1000:
+            return None
+    return (lat, lon), row.get("coord_source") or "curated", precision
+
+
 def _office_kind(loc: _Locality | None) -> OfficeKind:
     if loc is None or loc.kind == RURAL_LOCALITY:
         return OfficeKind.RURAL
@@ -730,12 +751,10 @@ def load_region_source(code_or_name: str) -> RegionSource:
         index = row["Index"]
         point: tuple[float, float] | None = None
         coord_source, precision = "", ""
-        curated = curated_points.get(index)
+        curated = _curated_point(curated_points.get(index), loc)
         postal = geonames.get(index)
-        if curated is not None and _float(curated.get("lat", "")) is not None:
-            point = (float(curated["lat"]), float(curated["lon"]))
-            coord_source = curated.get("coord_source") or "curated"
-            precision = curated.get("coord_precision") or "curated"
+        if curated is not None:
+            point, coord_source, precision = curated
         elif postal is not None and (
             loc is None or haversine_m(*postal, loc.lat, loc.lon) <= MAX_POSTAL_KM * 1000
         ):
