@@ -178,6 +178,17 @@ def test_nearly_every_office_finds_its_locality_within_its_district(
         assert len(matched) >= 0.98 * len(source.offices)
 
 
+def test_an_office_named_after_someone_finds_its_locality_spelt_otherwise(
+    vladimir: RegionSource,
+) -> None:
+    # PIndx «Им. Артёма» (601331) is «им Артема» in the localities file.
+    office = next(o for o in vladimir.offices if o.index == "601331")
+    by_key = {loc.key: loc for loc in vladimir.localities}
+    assert office.locality_key is not None
+    assert by_key[office.locality_key].name == "им Артема"
+    assert office.district == "Камешковский район"
+
+
 def test_towns_and_pgt_keep_their_census_figure(
     vladimir: RegionSource, novosibirsk: RegionSource
 ) -> None:

@@ -362,6 +362,14 @@ def _name_candidates(name: str) -> list[str]:
     words = name.split()
     if len(words) == 2:
         out.append(normalised_name(f"{words[1]} {words[0]}"))
+    # «Им. Артёма» / «Им.воровского»: the localities file writes «им Артема» or «имени …».
+    named_after = re.match(r"^им(?:\.|ени)?\s*(.+)$", name, re.IGNORECASE)
+    if named_after and (lower.startswith("им.") or lower.startswith("имени ")):
+        rest = normalised_name(named_after.group(1))
+        out.extend([f"им{rest}", f"имени{rest}"])
+    # «Стризнево Старосельского Сельсовета»: the village, named with its old selsoviet.
+    if len(words) >= 3 and words[-1].lower() == "сельсовета":
+        out.append(normalised_name(" ".join(words[:-2])))
     return out
 
 
