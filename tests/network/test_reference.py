@@ -7,9 +7,11 @@ Pure: reads the packed files, no database. The figures are those of the referenc
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import lzma
 from collections import Counter
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,6 +28,19 @@ from selpo.network.manifest import (
 )
 from selpo.network.rules import OfficeKind
 from selpo.network.sources import RURAL_LOCALITY, TOWN, URBAN_TYPE_SETTLEMENT, RegionSource
+
+_PINDX_COLUMNS = [
+    "Index",
+    "OPSName",
+    "OPSType",
+    "OPSSubm",
+    "Region",
+    "Autonom",
+    "Area",
+    "City",
+    "City1",
+    "ActDate",
+]
 
 
 def _packed(name: str) -> list[dict[str, str]]:
@@ -102,6 +117,49 @@ def test_an_unknown_region_is_refused_on_the_region_field() -> None:
     assert isinstance(refused.value, InvalidInput)
     assert refused.value.status_code == 422
     assert refused.value.field == "region"
+
+
+@pytest.mark.parametrize(
+    ("labels", "key"),
+    [
+        (
+            [
+                "Городской округ город Владимир",
+                "Город Владимир",
+                "Владимир",
+                'Городской округ "Город Владимир" - городское население - г. Владимир',
+            ],
+            (True, "владимир"),
+        ),
+        (
+            [
+                "Александровский муниципальный район",
+                "Александровский",
+                "Александровский район",
+                'Муниципальный район "Александровский район" - сельское население',
+                "МР Александровский район",
+            ],
+            (False, "александровский"),
+        ),
+        (
+            ["Каа-Хемский кожуун", "Каа-Хемский муниципальный район  - сельское население"],
+            (False, "каахемский"),
+        ),
+        (["ГО Инта", "Городской округ Инта", "ЗАТО Инта"], (True, "инта")),
+    ],
+)
+def test_the_files_labels_of_one_municipality_compare_equal(
+    labels: list[str], key: tuple[bool, str]
+) -> None:
+    for label in labels:
+        assert reference.municipality_key(label) == key, label
+
+
+def test_a_district_and_the_town_it_is_named_after_stay_apart() -> None:
+    district = reference.municipality_key("Гусь-Хрустальный муниципальный район")
+    town = reference.municipality_key("Городской округ город Гусь-Хрустальный")
+    assert district != town
+    assert district[1] == town[1]
 
 
 # --- Vladimir and Novosibirsk, derived from the national files --------------------------
@@ -331,3 +389,214 @@ def test_every_region_loads_whole_and_consistent_and_sums_to_its_census_total() 
         assert source.warehouses[0].is_default, info.name
         if source.census_total is not None:
             assert sum(loc.population for loc in source.localities) == source.census_total
+
+
+# --- packing the reference ------------------------------------------------------------
+
+
+def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def test_packing_keeps_offices_sorting_units_and_parents_and_drops_unused_columns(
+    tmp_path: Path,
+) -> None:
+    russia = tmp_path / "src" / "russia"
+    russia.mkdir(parents=True)
+    pindx_header = [*_PINDX_COLUMNS, "IndexOld"]
+    _write(
+        russia / "pindx_russian_post_indices.csv",
+        pindx_header,
+        [
+            [
+                "600000",
+                "Владимир",
+                "О",
+                "600999",
+                "Владимирская область",
+                "",
+                "",
+                "Владимир",
+                "",
+                "20200101",
+                "",
+            ],
+            [
+                "600999",
+                "Владимир Почтамт",
+                "П",
+                "600700",
+                "Владимирская область",
+                "",
+                "",
+                "Владимир",
+                "",
+                "20200101",
+                "",
+            ],
+            [
+                "600960",
+                "Владимир Уооп",
+                "Уооп",
+                "600999",
+                "Владимирская область",
+                "",
+                "",
+                "Владимир",
+                "",
+                "20240101",
+                "",
+            ],
+            [
+                "600950",
+                "Почтомат",
+                "Почтомат",
+                "600999",
+                "Владимирская область",
+                "",
+                "",
+                "Владимир",
+                "",
+                "20240101",
+                "",
+            ],
+        ],
+    )
+    _write(
+        russia / "geonames_postal_codes_ru.csv",
+        [
+            "country_code",
+            "zipcode",
+            "place",
+            "state",
+            "state_code",
+            "province",
+            "province_code",
+            "community",
+            "community_code",
+            "latitude",
+            "longitude",
+        ],
+        [
+            [
+                "RU",
+                "600000",
+                "Владимир",
+                "Владимирская Область",
+                "83",
+                "",
+                "",
+                "",
+                "",
+                "56.1",
+                "40.4",
+            ]
+        ],
+    )
+    _write(
+        russia / "settlements_all_localities.csv",
+        [
+            "id",
+            "region",
+            "municipality",
+            "settlement",
+            "type",
+            "population",
+            "children",
+            "latitude_dms",
+            "longitude_dms",
+            "latitude_dd",
+            "longitude_dd",
+            "oktmo",
+            "dadata",
+            "rosstat",
+        ],
+        [
+            [
+                "7",
+                "Владимирская область",
+                "Город Владимир",
+                "Владимир",
+                "г",
+                "356937",
+                "6",
+                "56.07.45",
+                "040.24.30",
+                "56.1291666666667",
+                "40.4083333333333",
+                "17701000001",
+                "0",
+                "1",
+            ]
+        ],
+    )
+    _write(
+        russia / "census2021_tab5_municipalities_and_settlements.csv",
+        [
+            "row_no",
+            "federal_district",
+            "region",
+            "parent_municipality",
+            "object_as_published",
+            "row_kind",
+            "settlement_type",
+            "settlement_name",
+            "population_total",
+            "men",
+            "women",
+            "men_pct",
+            "women_pct",
+        ],
+        [
+            [
+                "679",
+                "",
+                "Владимирская область",
+                "",
+                "Владимирская область",
+                "region",
+                "",
+                "",
+                "1348134",
+                "1",
+                "1",
+                "46",
+                "54",
+            ]
+        ],
+    )
+    out = tmp_path / "out"
+    script = Path(__file__).resolve().parents[2] / "scripts" / "pack-reference.py"
+    spec = importlib.util.spec_from_file_location("pack_reference", script)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main([str(tmp_path / "src"), "--out", str(out)]) == 0
+
+    def read(name: str) -> list[dict[str, str]]:
+        raw = lzma.decompress((out / name).read_bytes()).decode("utf-8")
+        return list(csv.DictReader(io.StringIO(raw, newline="")))
+
+    assert [r["Index"] for r in read("pindx.csv.xz")] == ["600000", "600999", "600960"]
+    assert "IndexOld" not in read("pindx.csv.xz")[0]
+    locality = read("localities.csv.xz")[0]
+    assert set(locality) == {
+        "id",
+        "region",
+        "municipality",
+        "settlement",
+        "type",
+        "population",
+        "latitude_dd",
+        "longitude_dd",
+        "oktmo",
+    }
+    assert locality["latitude_dd"] == "56.129167"
+    assert "men" not in read("census2021_tab5.csv.xz")[0]
+    first = (out / "pindx.csv.xz").read_bytes()
+    module.main([str(tmp_path / "src"), "--out", str(out)])
+    assert (out / "pindx.csv.xz").read_bytes() == first  # reproducible
