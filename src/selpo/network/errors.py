@@ -24,3 +24,10 @@ class InvalidIndex(InvalidInput):
 
     def __init__(self, value: str, field: str = "index") -> None:
         super().__init__(f"postal index {value!r} is not 6 digits", field=field)
+
+
+class UnknownRegion(InvalidInput):
+    """No region of the reference has this code, slug or name."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__(f"unknown region {value!r}", field="region")
