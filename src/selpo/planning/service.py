@@ -615,11 +615,15 @@ def store_plan(
     )
     session.add(plan)
     session.flush()
-    return _read(plan)
+    return _read(session, plan)
 
 
-def _read(plan: Plan) -> PlanRead:
+def _read(session: Session, plan: Plan) -> PlanRead:
     stored = PlanResult.model_validate(plan.result)
+    if stored.region is None and plan.region_id is not None:
+        # A plan solved before results named their region: the migration gave it its region.
+        region = session.get(Region, plan.region_id)
+        stored.region = region.code if region is not None else None
     return PlanRead(**stored.model_dump(), id=plan.id, name=plan.name, created_at=plan.created_at)
 
 
@@ -628,7 +632,7 @@ def list_plans(session: Session, *, region: str | None = None) -> list[PlanRead]
     query = select(Plan).order_by(Plan.id.desc())
     if region is not None:
         query = query.where(Plan.region_id == resolve_region(session, region).id)
-    return [_read(p) for p in session.scalars(query)]
+    return [_read(session, p) for p in session.scalars(query)]
 
 
 def get_plan(session: Session, plan_id: int) -> PlanRead:
@@ -636,4 +640,4 @@ def get_plan(session: Session, plan_id: int) -> PlanRead:
     plan = session.get(Plan, plan_id)
     if plan is None:
         raise NotFound(f"no plan has id {plan_id}", field="plan_id")
-    return _read(plan)
+    return _read(session, plan)
