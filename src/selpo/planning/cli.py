@@ -91,6 +91,8 @@ def _print(result: PlanResult, as_json: bool, title: str) -> None:
             f"({result.share_before or 0:.1%}), after: {result.covered_after:,.0f} "
             f"({result.share_after or 0:.1%})"
         )
+    if result.covered_after is not None and not result.uncovered:
+        console.print("every locality with people and a coordinate is within reach after the plan")
     if result.uncovered:
         out = Table(title="largest localities still out of reach")
         for column in ("locality", "district", "people", "nearest connected, km"):
