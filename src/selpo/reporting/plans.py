@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from selpo.errors import InvalidInput, NotFound
 from selpo.models import Plan, PostOffice
-from selpo.reporting.scope import of_region
 
 # Plans whose chosen offices are offices to connect (a coverage curve chooses none).
 PLAN_KINDS_ON_MAP = ("connect", "modernise", "median")
@@ -41,11 +40,11 @@ class PlanOnMap:
     indexes: frozenset[str]
 
 
-def plan_options(session: Session, *, region_id: int | None = None) -> list[PlanOption]:
+def plan_options(session: Session, *, region_id: int) -> list[PlanOption]:
     """Stored plans (of a region) that choose offices, newest first."""
     query = (
         select(Plan.id, Plan.name, Plan.kind, Plan.created_at)
-        .where(Plan.kind.in_(PLAN_KINDS_ON_MAP), *of_region(Plan, region_id))
+        .where(Plan.kind.in_(PLAN_KINDS_ON_MAP), Plan.region_id == region_id)
         .order_by(Plan.id.desc())
     )
     return [PlanOption(*row) for row in session.execute(query)]
@@ -64,14 +63,14 @@ def _chosen(plan: Plan) -> list[str]:
 
 
 def plan_on_map(
-    session: Session, plan_id: int | None = None, *, region_id: int | None = None
+    session: Session, plan_id: int | None = None, *, region_id: int
 ) -> PlanOnMap | None:
     """The plan asked for, or by default the latest ``connect`` plan (``None``: there is none);
     a plan of another region than the one given is not found."""
     if plan_id is None:
         plan = session.scalars(
             select(Plan)
-            .where(Plan.kind == "connect", *of_region(Plan, region_id))
+            .where(Plan.kind == "connect", Plan.region_id == region_id)
             .order_by(Plan.id.desc())
             .limit(1)
         ).first()
@@ -79,7 +78,7 @@ def plan_on_map(
             return None
     else:
         found = session.scalars(
-            select(Plan).where(Plan.id == plan_id, *of_region(Plan, region_id))
+            select(Plan).where(Plan.id == plan_id, Plan.region_id == region_id)
         ).first()
         if found is None:
             raise NotFound(f"Плана №{plan_id} нет.", field="plan")
@@ -129,7 +128,7 @@ class PlanLine:
 
 
 def plan_lines(
-    session: Session, *, region_id: int | None = None, district_id: int | None = None
+    session: Session, *, region_id: int, district_id: int | None = None
 ) -> list[PlanLine]:
     """Every stored scenario (of a region), newest first."""
     own: set[str] | None = None
@@ -138,7 +137,7 @@ def plan_lines(
             session.scalars(select(PostOffice.index).where(PostOffice.district_id == district_id))
         )
     lines = []
-    query = select(Plan).where(*of_region(Plan, region_id)).order_by(Plan.id.desc())
+    query = select(Plan).where(Plan.region_id == region_id).order_by(Plan.id.desc())
     for plan in session.scalars(query):
         chosen = _chosen(plan)
         whole = own is None

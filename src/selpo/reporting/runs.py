@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from selpo.errors import NotFound
 from selpo.models import SimulationRun
-from selpo.reporting.scope import of_region
 
 # ---------------------------------------------------------------------------- simulation runs
 
@@ -165,14 +164,14 @@ def compare(name: str | None, runs: Sequence[RunColumn]) -> Comparison:
 
 
 def comparisons(
-    session: Session, *, region_id: int | None = None, district: str | None = None
+    session: Session, *, region_id: int, district: str | None = None
 ) -> list[Comparison]:
     """The stored runs that share a ``comparison`` value, side by side; the newest
     comparison first, its runs in the order they were made (the first is the base)."""
     groups: dict[str, list[RunColumn]] = {}
     query = (
         select(SimulationRun)
-        .where(SimulationRun.comparison.is_not(None), *of_region(SimulationRun, region_id))
+        .where(SimulationRun.comparison.is_not(None), SimulationRun.region_id == region_id)
         .order_by(SimulationRun.id)
     )
     for run in session.scalars(query):
@@ -181,14 +180,12 @@ def comparisons(
     return [compare(name, groups[name]) for name in newest_first]
 
 
-def runs(
-    session: Session, *, region_id: int | None = None, district: str | None = None
-) -> list[RunColumn]:
+def runs(session: Session, *, region_id: int, district: str | None = None) -> list[RunColumn]:
     """Every stored run (of a region), the newest first (for a supervisor: their district's
     figures)."""
     query = (
         select(SimulationRun)
-        .where(*of_region(SimulationRun, region_id))
+        .where(SimulationRun.region_id == region_id)
         .order_by(SimulationRun.id.desc())
     )
     return [_column(run, district) for run in session.scalars(query)]
@@ -206,13 +203,13 @@ class RunDetail:
 
 
 def run_detail(
-    session: Session, run_id: int, *, region_id: int | None = None, district: str | None = None
+    session: Session, run_id: int, *, region_id: int, district: str | None = None
 ) -> RunDetail:
     """One stored run (for a supervisor: their district's row and offices only); a run of
     another region than the one given is not found."""
     run = session.scalars(
         select(SimulationRun).where(
-            SimulationRun.id == run_id, *of_region(SimulationRun, region_id)
+            SimulationRun.id == run_id, SimulationRun.region_id == region_id
         )
     ).first()
     if run is None:
@@ -235,12 +232,12 @@ def run_detail(
     )
 
 
-def simulated_history(session: Session, *, region_id: int | None = None) -> RunColumn | None:
+def simulated_history(session: Session, *, region_id: int) -> RunColumn | None:
     """The latest simulated history loaded into this database (of a region), if any (the
     banner)."""
     run = session.scalars(
         select(SimulationRun)
-        .where(SimulationRun.kind == "history", *of_region(SimulationRun, region_id))
+        .where(SimulationRun.kind == "history", SimulationRun.region_id == region_id)
         .order_by(SimulationRun.id.desc())
         .limit(1)
     ).first()

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "8f3b6d2a1c57"
-down_revision: str | Sequence[str] | None = "5c1e7a9d2b40"
+down_revision: str | Sequence[str] | None = "8b3f6e2a4c17"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
