@@ -1,4 +1,4 @@
-"""The office's pure rules: cells, scanner input, money."""
+"""The office's pure rules: cells, scanner input, typed money."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import pytest
 from selpo.office.rules import (
     Cell,
     clean_barcode,
-    format_roubles,
     office_cells,
     parse_cell_code,
     parse_roubles,
@@ -59,11 +58,6 @@ def test_each_parcel_gets_the_smallest_free_cell_that_holds_it() -> None:
 )
 def test_roubles_are_parsed_to_kopecks(typed: str, kopecks: int | None) -> None:
     assert parse_roubles(typed) == kopecks
-
-
-def test_roubles_are_shown_the_russian_way() -> None:
-    assert format_roubles(150050) == "1\u202f500,50\u00a0₽"
-    assert format_roubles(5) == "0,05\u00a0₽"
 
 
 def test_cod_is_due_in_proportion_to_what_is_taken() -> None:

@@ -1,4 +1,5 @@
-"""Pure rules of the office workstation: cells, barcodes typed by a scanner, money, words.
+"""Pure rules of the office workstation: cells, barcodes typed by a scanner, typed money,
+words (money is shown by ``selpo.kit.display.format_roubles``).
 
 Nothing here does I/O; the service loads the state and asks these functions.
 """
@@ -131,11 +132,3 @@ def parse_roubles(raw: str) -> int | None:
         return None
     roubles, kopecks = match.group(1), (match.group(2) or "0").ljust(2, "0")
     return int(roubles) * 100 + int(kopecks)
-
-
-def format_roubles(kopecks: int) -> str:
-    """150050 → ``"1 500,50 ₽"`` (thin non-breaking spaces between thousands)."""
-    sign = "−" if kopecks < 0 else ""
-    roubles, rest = divmod(abs(kopecks), 100)
-    grouped = f"{roubles:,}".replace(",", "\u202f")
-    return f"{sign}{grouped},{rest:02d}\u00a0₽"
