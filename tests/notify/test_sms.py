@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from selpo.db import session_scope
+from selpo.kit.phone import mask_phone
 from selpo.notify import service
 from selpo.notify.delivery import deliver_due
-from selpo.kit.phone import mask_phone
 from selpo.notify.sms import LogSmsGateway, SmsGateway
 from selpo.worker import JobScheduler, TimedJob
 from tests.conftest import TEST_NOW
