@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_percent as _format_percent
 
 LOCALE = "ru_RU"
 TIME = "HH:mm"
@@ -31,6 +32,12 @@ def format_number(value: float | int | Decimal, digits: int = 0) -> str:
     """A number with the locale's grouping and ``digits`` decimals: ``12 345,6``."""
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
     return format_decimal(value, format=pattern, locale=LOCALE)
+
+
+def format_percent(share: float | Decimal, digits: int = 1) -> str:
+    """A share (0.123) as a percentage: ``12,3 %``."""
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "") + "\u00a0%"
+    return _format_percent(share, format=pattern, locale=LOCALE)
 
 
 def local_moment(moment: datetime, zone: str) -> datetime:
