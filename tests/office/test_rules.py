@@ -7,10 +7,12 @@ import pytest
 from selpo.office.rules import (
     Cell,
     clean_barcode,
+    free_cells,
     office_cells,
     parse_cell_code,
     parse_roubles,
     propose_cells,
+    room_by_class,
 )
 from selpo.shipment.rules import cod_due
 
@@ -65,3 +67,11 @@ def test_cod_is_due_in_proportion_to_what_is_taken() -> None:
     assert cod_due(60000, 60000, lines) == 35000
     assert cod_due(60000, 60000, [(10000, 1, 0), (25000, 2, 0)]) == 60000
     assert cod_due(0, 60000, lines) == 0
+
+
+def test_room_counts_free_and_total_cells_per_class() -> None:
+    cells = office_cells({"S": 3, "M": 1, "L": 0})
+    free, total = room_by_class(cells, {"S-02", "M-01"})
+    assert free == {"S": 2, "M": 0, "L": 0}
+    assert total == {"S": 3, "M": 1, "L": 0}
+    assert [c.code for c in free_cells(cells, {"S-02", "M-01"})] == ["S-01", "S-03"]

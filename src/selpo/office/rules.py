@@ -93,6 +93,25 @@ def classes_from(smallest: str) -> tuple[str, ...]:
     return CELL_CLASS_ORDER[CELL_CLASS_ORDER.index(smallest) :]
 
 
+def free_cells(cells: Sequence[Cell], occupied: Iterable[str]) -> list[Cell]:
+    """The office's cells that hold no parcel, in the office's order."""
+    taken = set(occupied)
+    return [cell for cell in cells if cell.code not in taken]
+
+
+def room_by_class(
+    cells: Sequence[Cell], occupied: Iterable[str]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Free and total cells per class, every class named: ``({"S": 3, ...}, {"S": 5, ...})``."""
+    total = dict.fromkeys(CELL_CLASS_ORDER, 0)
+    free = dict.fromkeys(CELL_CLASS_ORDER, 0)
+    for cell in cells:
+        total[cell.size_class] += 1
+    for cell in free_cells(cells, occupied):
+        free[cell.size_class] += 1
+    return free, total
+
+
 def propose_cells(
     parcels: Sequence[tuple[str, str | None]], cells: Sequence[Cell], occupied: Iterable[str]
 ) -> dict[str, str | None]:
@@ -102,11 +121,9 @@ def propose_cells(
     class; none when nothing fitting is free (or it fits no class). Parcels earlier in the
     list are served first, and no two parcels get the same cell.
     """
-    taken = set(occupied)
     free: dict[str, list[Cell]] = {c: [] for c in CELL_CLASS_ORDER}
-    for cell in cells:
-        if cell.code not in taken:
-            free[cell.size_class].append(cell)
+    for cell in free_cells(cells, occupied):
+        free[cell.size_class].append(cell)
     proposals: dict[str, str | None] = {}
     for key, smallest in parcels:
         chosen: Cell | None = None

@@ -9,7 +9,6 @@ returned as outcomes instead, so the request's transaction keeps the count.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -40,13 +39,13 @@ from selpo.office.errors import (
     ParcelNotHere,
 )
 from selpo.office.rules import (
-    CELL_CLASS_ORDER,
     Cell,
     classes_from,
     clean_barcode,
     office_cells,
     parse_cell_code,
     propose_cells,
+    room_by_class,
     status_ru,
 )
 from selpo.office.schemas import (
@@ -547,19 +546,6 @@ def _cell_map(office: PostOffice, occupied: Mapping[str, Shipment]) -> list[Cell
     return states
 
 
-def _counts(states: Iterable[CellState]) -> tuple[dict[str, int], dict[str, int]]:
-    free: Counter[str] = Counter()
-    total: Counter[str] = Counter()
-    for state in states:
-        total[state.size_class] += 1
-        if state.state == "free":
-            free[state.size_class] += 1
-    return (
-        {c: free[c] for c in CELL_CLASS_ORDER},
-        {c: total[c] for c in CELL_CLASS_ORDER},
-    )
-
-
 def _no_cell_reason(size_class: str | None) -> str:
     if size_class is None:
         return "Посылка не помещается ни в одну ячейку отделения: сообщите руководителю."
@@ -578,7 +564,7 @@ def shelving_view(session: Session, *, office: PostOffice) -> ShelvingView:
         [(line.tracking_number, line.size_class) for line in lines], _cells(office), occupied
     )
     states = _cell_map(office, occupied)
-    free, total = _counts(states)
+    free, total = room_by_class(_cells(office), occupied)
     return ShelvingView(
         pending=[
             ShelfParcel(
@@ -1237,8 +1223,8 @@ def day_report(session: Session, *, office: PostOffice, day: date, now: datetime
         CashLine(marketplace=name, method=method, parcels=count, total_kop=total)
         for name, method, count, total in repository.office_cash(session, office.id, start, end)
     ]
-    states = _cell_map(office, repository.occupied_cells(session, office.id))
-    free, total = _counts(states)
+    occupied = repository.occupied_cells(session, office.id)
+    free, total = room_by_class(_cells(office), occupied)
     return DayReport(
         day=day,
         received=events.get("arrived_at_office", 0),
