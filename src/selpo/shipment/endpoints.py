@@ -269,6 +269,4 @@ def cod_report(
     day: Annotated[Day, Query(alias="date", description="Local date, YYYY-MM-DD")],
 ) -> CodReport:
     """Cash on delivery collected for this marketplace on a day, reconciled against what is due."""
-    return service.cod_report(
-        session, marketplace=_marketplace(session, principal), day=day, timezone=settings.timezone
-    )
+    return service.cod_report(session, marketplace=_marketplace(session, principal), day=day)

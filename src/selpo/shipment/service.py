@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import insert, select
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from selpo.errors import DomainError, InvalidInput
-from selpo.kit.display import format_local_date
+from selpo.kit.display import format_local_date, local_day
 from selpo.kit.lockout import Lockout
 from selpo.kit.phone import mask_phone
 from selpo.logistics.calendar import holiday_calendar, next_open_day
@@ -1465,15 +1464,19 @@ def purge_personal_data(
 # ---------------------------------------------------------------------------- reports
 
 
-def cod_report(
-    session: Session, *, marketplace: Marketplace, day: date, timezone: str
-) -> CodReport:
-    """Reconcile cash on delivery for one marketplace and local day."""
-    zone = ZoneInfo(timezone)
-    start = datetime.combine(day, time(0, 0), tzinfo=zone)
-    end = start + timedelta(days=1)
+# Every zone's day ``d`` lies within these bounds of UTC (Russia spans UTC+2 to UTC+12; the
+# world, UTC-12 to UTC+14).
+_EARLIEST_OFFSET, _LATEST_OFFSET = timedelta(hours=14), timedelta(hours=12)
+
+
+def cod_report(session: Session, *, marketplace: Marketplace, day: date) -> CodReport:
+    """Reconcile cash on delivery for one marketplace and day: what each office collected
+    on that day of its own calendar (its local zone)."""
+    start = datetime.combine(day, time(0, 0), tzinfo=UTC) - _EARLIEST_OFFSET
+    end = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=UTC) + _LATEST_OFFSET
     query = (
-        select(Shipment)
+        select(Shipment, PostOffice.timezone)
+        .join(PostOffice, Shipment.destination_office_id == PostOffice.id)
         .where(
             Shipment.marketplace_id == marketplace.id,
             Shipment.cod_collected_at >= start,
@@ -1481,7 +1484,12 @@ def cod_report(
         )
         .order_by(Shipment.tracking_number)
     )
-    rows = list(session.scalars(query))
+    rows = [
+        shipment
+        for shipment, zone in session.execute(query)
+        if shipment.cod_collected_at is not None
+        and local_day(shipment.cod_collected_at, zone) == day
+    ]
     collected = sum(s.cod_collected_kop for s in rows)
     due = sum(
         cod_due(
