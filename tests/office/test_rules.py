@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from selpo.office.rules import (
+    ACCOUNT_LOCKOUT,
+    SIGN_IN_LOCKOUT,
     Cell,
     clean_barcode,
     free_cells,
@@ -75,3 +79,8 @@ def test_room_counts_free_and_total_cells_per_class() -> None:
     assert free == {"S": 2, "M": 0, "L": 0}
     assert total == {"S": 3, "M": 1, "L": 0}
     assert [c.code for c in free_cells(cells, {"S-02", "M-01"})] == ["S-01", "S-03"]
+
+
+def test_a_clerk_gets_five_tries_from_one_address_and_fifty_in_all() -> None:
+    assert (SIGN_IN_LOCKOUT.max_failures, SIGN_IN_LOCKOUT.period) == (5, timedelta(minutes=15))
+    assert (ACCOUNT_LOCKOUT.max_failures, ACCOUNT_LOCKOUT.period) == (50, timedelta(minutes=15))

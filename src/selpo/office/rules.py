@@ -9,6 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+
+from selpo.kit.lockout import Lockout
+
+# Wrong passwords (``office.auth``): five in a row from one address lock that (login,
+# address) pair for a quarter of an hour; fifty in a row from anywhere lock the account for
+# every address new to it, a ceiling on guessing from many addresses.
+SIGN_IN_LOCKOUT = Lockout(max_failures=5, period=timedelta(minutes=15))
+ACCOUNT_LOCKOUT = Lockout(max_failures=50, period=timedelta(minutes=15))
 
 CELL_CLASS_ORDER = ("S", "M", "L")
 CELL_RE = re.compile(r"^([SML])-?(\d{1,3})$")
