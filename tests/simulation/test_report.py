@@ -50,6 +50,7 @@ def test_the_page_shows_the_figures_the_russian_way() -> None:
     assert f"25,0{NBSP}%" in page  # the unserved share
     assert f"75,0{NBSP}%" in page  # on time: 15 of 20
     assert "Весь регион" in page
+    assert "выдана: 9, в пути: 21" in page  # final statuses in the office's words
     assert "<svg" in page
     assert "<script" not in page
     assert f"120,0{NBSP}%" in page  # peak storage use of the busiest office

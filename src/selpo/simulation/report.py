@@ -27,6 +27,7 @@ from selpo.kit.display import (
     local_day,
 )
 from selpo.models import District, PostOffice, Shipment, TrackingEvent
+from selpo.office.rules import status_ru
 from selpo.simulation.service import OfficeUse, SimulationResult
 
 REGION = "(region)"
@@ -235,7 +236,9 @@ _PAGES = Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-_PAGES.filters.update(number=format_number, percent=format_percent, roubles=format_roubles)
+_PAGES.filters.update(
+    number=format_number, percent=format_percent, roubles=format_roubles, status=status_ru
+)
 
 
 @dataclass(frozen=True)
