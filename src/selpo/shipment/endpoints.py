@@ -17,7 +17,6 @@ from selpo.deps import ClockDep, SessionDep, SettingsDep
 from selpo.errors import InvalidInput, problem_responses
 from selpo.kit.moments import Day, Moment
 from selpo.marketplace.deps import AdminDep, MarketplaceDep
-from selpo.models import Marketplace
 from selpo.shipment import service
 from selpo.shipment.idempotency import Answer, answer_once
 from selpo.shipment.schemas import (
@@ -54,12 +53,6 @@ def _tracking(value: str) -> str:
         raise InvalidInput(str(exc), field="tracking_number") from None
 
 
-def _marketplace(session: SessionDep, principal: Any) -> Marketplace:
-    marketplace = session.get(Marketplace, principal.marketplace_id)
-    assert marketplace is not None
-    return marketplace
-
-
 @router.post(
     "/shipments",
     status_code=201,
@@ -75,7 +68,7 @@ def create_shipment(
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Create a shipment addressed to a post office (retry safely with Idempotency-Key)."""
-    marketplace = _marketplace(session, principal)
+    marketplace = service.caller(session, principal.marketplace_id)
     now = clock.now()
 
     def create() -> Answer:
@@ -111,7 +104,7 @@ def create_shipments_batch(
     """Create up to 1,000 shipments; each gets its own result, a bad one fails alone."""
     if not 1 <= len(payload) <= MAX_BATCH:
         raise InvalidInput(f"a batch holds 1 to {MAX_BATCH} shipments", field="body")
-    marketplace = _marketplace(session, principal)
+    marketplace = service.caller(session, principal.marketplace_id)
     now = clock.now()
 
     def create() -> Answer:
@@ -264,9 +257,12 @@ def record_tracking_event(
 )
 def cod_report(
     session: SessionDep,
-    settings: SettingsDep,
     principal: MarketplaceDep,
-    day: Annotated[Day, Query(alias="date", description="Local date, YYYY-MM-DD")],
+    day: Annotated[
+        Day, Query(alias="date", description="A date, YYYY-MM-DD, in each office's own zone")
+    ],
 ) -> CodReport:
     """Cash on delivery collected for this marketplace on a day, reconciled against what is due."""
-    return service.cod_report(session, marketplace=_marketplace(session, principal), day=day)
+    return service.cod_report(
+        session, marketplace=service.caller(session, principal.marketplace_id), day=day
+    )

@@ -195,6 +195,13 @@ def read_shipment(session: Session, shipment: Shipment) -> ShipmentRead:
     return _read(session, shipment, _destination_index(session, shipment))
 
 
+def caller(session: Session, marketplace_id: int | None) -> Marketplace:
+    """The marketplace a marketplace key speaks for (its existence is the key's)."""
+    marketplace = session.get(Marketplace, marketplace_id) if marketplace_id else None
+    assert marketplace is not None, "a marketplace key always names its marketplace"
+    return marketplace
+
+
 def get_shipment(session: Session, *, marketplace_id: int | None, tracking_number: str) -> Shipment:
     """A shipment by number; another marketplace's shipment is 'not found'."""
     shipment = repository.get_by_tracking_number(
