@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from selpo.office.rules import format_roubles
+from selpo.kit.display import format_roubles
 from selpo.web import TEMPLATES_DIR
 
 
