@@ -74,11 +74,11 @@ from selpo.db import (  # noqa: E402
     read_connection,
     session_scope,
 )
+from selpo.kit.phone import mask_phone  # noqa: E402
 from selpo.marketplace import service as marketplace_service  # noqa: E402
 from selpo.migrate import upgrade_to_head  # noqa: E402
 from selpo.models import OutboxMessage, PostOffice  # noqa: E402
 from selpo.network.importer import import_region  # noqa: E402
-from selpo.notify.sms import mask_phone  # noqa: E402
 from selpo.office import auth  # noqa: E402
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -209,7 +209,6 @@ def set_up(url: str, offices: int) -> Fixture:
                 login=f"load{index}",
                 password=CLERK_PASSWORD,
                 now=now,
-                timezone="Europe/Moscow",
             )
             assert signed.token is not None, signed.refusal
             desks.append(Desk(index, signed.token))

@@ -1,6 +1,7 @@
 """Benchmark of the planning core: maximal covering, budget, coverage curve, p-median.
 
     .venv/bin/python bench/planning.py [--quick] [--time-limit 60] [--only NAME]
+        [--database-url URL --region CODE]
 
 Prints one row per (instance, solver): seconds to build the problem (coverage or distances)
 and to solve it, objective, bound, relative gap, status and the peak memory of the process
@@ -13,6 +14,15 @@ real region joins the table (first, with exact, heuristic, curve, p-median and s
 when this module has a ``region_instance()`` returning a ``BenchInstance`` or anything with
 ``demand`` and ``facilities`` (such as the service's ``RegionInstance``) — one line, e.g.
 ``from selpo.planning.service import bench_region_instance as region_instance``.
+
+The real region is the bundled one imported into a scratch SQLite database, or, with
+``--database-url URL --region CODE``, that region of an existing database (e.g. one where
+``selpo region import 37`` loaded every locality). Its ``connect-113`` row is the command
+``selpo plan connect --add 113 --radius-km 10`` through the planning service, instance
+loading included: its seconds, status and gap are the figures docs/planning.md quotes.
+
+    .venv/bin/python bench/planning.py --only region \\
+        --database-url sqlite:///var/selpo.db --region 37
 
 When PySAL's ``spopt`` (and ``pulp``) can be imported, its MCLP is run on the synthetic region
 with the same coverage, k and fixed offices, as the baseline.
@@ -105,22 +115,25 @@ FULL_PLAN: list[tuple[str, str]] = [
     ("synthetic-national", "curve"),
     ("synthetic-national", "p-median"),
 ]
-REAL_REGION_SOLVERS = ["exact", "heuristic", "curve", "p-median", "spopt"]
+REAL_REGION_SOLVERS = ["connect-113", "exact", "heuristic", "curve", "p-median", "spopt"]
+# Where the real region comes from: (database URL or None for the bundled one, region code).
+RegionSource = tuple[str | None, str | None]
 
 
-def makers() -> dict[str, Callable[[], BenchInstance]]:
+def makers(source: RegionSource = (None, None)) -> dict[str, Callable[[], BenchInstance]]:
     """Every instance the bench knows, the real region first when its hook is defined."""
     found: dict[str, Callable[[], BenchInstance]] = {}
     hook = globals().get("region_instance")
     if callable(hook):
-        found["region"] = lambda: _as_bench(hook())
+        found["region"] = lambda: _as_bench(hook(*source))
     found.update(SYNTHETIC)
     return found
 
 
-def region_instance() -> Any:
-    """The real Ivanovo region as the service plans it: the bundled data imported into a
-    scratch SQLite database, OZON's 19 offices fixed."""
+def region_instance(database_url: str | None = None, region: str | None = None) -> Any:
+    """A real region as the service plans it, OZON's offices fixed: the region ``region`` of
+    the database at ``database_url``, or the bundled data imported into a scratch SQLite
+    database."""
     import tempfile
     from pathlib import Path
 
@@ -128,14 +141,22 @@ def region_instance() -> Any:
     from selpo.db import create_db_engine, make_session_factory, session_scope
     from selpo.migrate import upgrade_to_head
     from selpo.network.importer import import_region
-    from selpo.planning.service import load_instance
+    from selpo.planning.service import load_instance, resolve_region
 
+    if database_url is not None:
+        engine = create_db_engine(database_url)
+        with session_scope(make_session_factory(engine)) as session:
+            code = resolve_region(session, region).code
+            instance = load_instance(session, region=code, marketplace="OZON")
+        engine.dispose()
+        return instance
     with tempfile.TemporaryDirectory() as folder:
         engine = create_db_engine(f"sqlite:///{Path(folder) / 'region.db'}")
         upgrade_to_head(engine)
         with session_scope(make_session_factory(engine)) as session:
             import_region(session, directory=BUNDLED_REGION_DIR)
-            instance = load_instance(session, marketplace="OZON")
+            code = resolve_region(session, region).code
+            instance = load_instance(session, region=code, marketplace="OZON")
         engine.dispose()
     return instance
 
@@ -166,9 +187,38 @@ def _silence_stdout() -> None:
     os.dup2(devnull, 1)
 
 
-def run_case(instance_key: str, solver: str, time_limit: float) -> dict[str, Any]:
+def _connect_113(source: RegionSource, time_limit: float) -> dict[str, Any]:
+    """``selpo plan connect --add 113 --radius-km 10`` through the service, loading included."""
+    from selpo.planning.service import plan_connect
+
+    started = time.perf_counter()
+    hook = globals()["region_instance"]
+    instance = hook(*source)
+    build = time.perf_counter() - started
+    result, _ = plan_connect(instance, add=113, radius_km=10.0, time_limit_s=time_limit)
+    return {
+        "instance": f"region {instance.region_code} ({len(instance.demand):,} localities)",
+        "solver": "connect-113",
+        "build": build,
+        "seconds": time.perf_counter() - started - build,
+        "objective": result.objective,
+        "bound": result.bound,
+        "gap": result.gap,
+        "status": result.status,
+        "note": f"plan connect --add 113 --radius-km 10 ({result.method}); within reach "
+        f"{result.share_before:.1%} -> {result.share_after:.1%} of "
+        f"{result.total_population:,.0f}; build = loading the instance from the database",
+        "peak_mb": _peak_mb(),
+    }
+
+
+def run_case(
+    instance_key: str, solver: str, time_limit: float, source: RegionSource = (None, None)
+) -> dict[str, Any]:
     """One row, run in a fresh process."""
-    bench = makers()[instance_key]()
+    if solver == "connect-113":
+        return _connect_113(source, time_limit)
+    bench = makers(source)[instance_key]()
     row: dict[str, Any] = {"instance": bench.name, "solver": solver}
     started = time.perf_counter()
     if solver == "spopt":
@@ -284,9 +334,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="region and medium only")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per solve")
     parser.add_argument("--only", help="run only the instances whose name contains this")
+    parser.add_argument("--database-url", help="plan the real region of this database")
+    parser.add_argument("--region", help="the real region's code (default: the only one)")
     args = parser.parse_args()
+    source: RegionSource = (args.database_url, args.region)
 
-    known = makers()
+    known = makers(source)
     plan = [(key, solver) for key, solver in (QUICK_PLAN if args.quick else FULL_PLAN)]
     if "region" in known:
         plan = [("region", solver) for solver in REAL_REGION_SOLVERS] + plan
@@ -312,7 +365,7 @@ def main() -> None:
         with ProcessPoolExecutor(
             max_workers=1, mp_context=context, initializer=_silence_stdout
         ) as pool:
-            row = pool.submit(run_case, key, solver, args.time_limit).result()
+            row = pool.submit(run_case, key, solver, args.time_limit, source).result()
         rows.append(row)
         print(
             f"{row['instance']:<34} {solver:<10} {_fmt(row.get('build'), '8.3f')} "

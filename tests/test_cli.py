@@ -86,7 +86,6 @@ def test_first_start_prints_whole_keys_once(database: str) -> None:
             login="manager",
             password=account["password"],
             now=SystemClock().now(),
-            timezone="Europe/Moscow",
         )
         assert signed.refusal is None
         assert signed.clerk is not None

@@ -41,7 +41,7 @@ def _finished_rows(factory: sessionmaker[Session], count: int, *, created_at: da
     row = {
         "kind": "sms",
         "status": "sent",
-        "payload": {"phone": "+*******4567", "text": None},
+        "payload": {"phone": "+7******4567", "text": None},
         "created_at": created_at,
         "available_at": created_at,
         "attempts": 1,

@@ -29,6 +29,7 @@ from selpo.kit.rate_limit import (
 from selpo.kit.request_id import HEADER as REQUEST_ID_HEADER
 from selpo.kit.request_id import RequestIdMiddleware, request_id_of
 from selpo.logistics import endpoints as logistics_endpoints
+from selpo.logistics.promises import promised_dates
 from selpo.marketplace import endpoints as marketplace_endpoints
 from selpo.marketplace.service import KeyUsage
 from selpo.network import endpoints as network_endpoints
@@ -228,6 +229,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.clock = clock or SystemClock()
     app.state.catalogue_cache = CatalogueCache()
     app.state.key_usage = KeyUsage()
+    app.state.promises = promised_dates  # shipment.service.PromiseProvider: the delivery model
 
     _install_error_handlers(app)
     # Outermost last: the request id, then the headers, the rate limits, the body's size.

@@ -39,9 +39,6 @@ class Settings(BaseSettings):
         default="37",
         description="Region (code or name) `selpo import-region` and `make run` import.",
     )
-    timezone: str = Field(
-        default="Europe/Moscow", description="IANA time zone of the region's offices."
-    )
     search_max_limit: int = Field(
         default=100, description="Largest `limit` the pickup-point search accepts."
     )

@@ -16,19 +16,30 @@ from selpo.network.rules import (
     is_open_at,
     office_defaults,
     parcel_fits,
+    parcel_refusal,
     smallest_cell_class,
     validate_opening_hours,
 )
 
 RURAL = office_defaults(OfficeKind.RURAL)
-RURAL_CAPACITY = OfficeCapacity(
-    max_weight_g=RURAL.max_weight_g,
-    max_length_mm=RURAL.max_length_mm,
-    max_width_mm=RURAL.max_width_mm,
-    max_height_mm=RURAL.max_height_mm,
-    cells_s=RURAL.cells_s,
-    cells_m=RURAL.cells_m,
-    cells_l=RURAL.cells_l,
+RURAL_CAPACITY = OfficeCapacity.of(RURAL)
+
+parcels = st.builds(
+    ParcelSize,
+    weight_g=st.integers(1, 30_000),
+    length_mm=st.integers(1, 800),
+    width_mm=st.integers(1, 800),
+    height_mm=st.integers(1, 800),
+)
+offices = st.builds(
+    OfficeCapacity,
+    max_weight_g=st.integers(1_000, 30_000),
+    max_length_mm=st.integers(100, 800),
+    max_width_mm=st.integers(100, 800),
+    max_height_mm=st.integers(100, 800),
+    cells_s=st.integers(0, 60),
+    cells_m=st.integers(0, 40),
+    cells_l=st.integers(0, 15),
 )
 
 
@@ -75,6 +86,79 @@ class TestParcelFits:
             for k in CELL_CLASSES
         )
         assert fits == (weight <= RURAL.max_weight_g and some_cell)
+
+
+class TestTheFitRule:
+    """``parcel_refusal`` is the one rule every caller asks (creation, quotes, the counter,
+    the pickup-point search); these are its properties over any parcel and any office."""
+
+    @given(parcels, offices)
+    def test_fits_exactly_when_nothing_refuses_it(
+        self, parcel: ParcelSize, office: OfficeCapacity
+    ) -> None:
+        assert parcel_fits(parcel, office) == (parcel_refusal(parcel, office) is None)
+
+    @given(parcels, offices, st.permutations([0, 1, 2]))
+    def test_turning_a_parcel_never_changes_the_answer(
+        self, parcel: ParcelSize, office: OfficeCapacity, order: list[int]
+    ) -> None:
+        dims = (parcel.length_mm, parcel.width_mm, parcel.height_mm)
+        turned = ParcelSize(parcel.weight_g, *(dims[i] for i in order))
+        assert parcel_refusal(turned, office) == parcel_refusal(parcel, office)
+        assert smallest_cell_class(turned, office) == smallest_cell_class(parcel, office)
+
+    @given(parcels, offices, st.floats(0.1, 1.0))
+    def test_a_smaller_lighter_parcel_fits_wherever_a_larger_one_does(
+        self, parcel: ParcelSize, office: OfficeCapacity, shrink: float
+    ) -> None:
+        smaller = ParcelSize(
+            max(1, int(parcel.weight_g * shrink)),
+            max(1, int(parcel.length_mm * shrink)),
+            max(1, int(parcel.width_mm * shrink)),
+            max(1, int(parcel.height_mm * shrink)),
+        )
+        if parcel_fits(parcel, office):
+            assert parcel_fits(smaller, office)
+
+    @given(parcels, offices)
+    def test_the_weight_is_judged_first_and_names_its_field(
+        self, parcel: ParcelSize, office: OfficeCapacity
+    ) -> None:
+        refusal = parcel_refusal(parcel, office)
+        if parcel.weight_g > office.max_weight_g:
+            assert refusal is not None
+            assert refusal.field == "weight_g"
+            assert refusal.reason("155900", parcel.weight_g) == (
+                f"{parcel.weight_g} g exceeds office 155900's limit of {office.max_weight_g} g"
+            )
+        elif refusal is not None:
+            assert refusal.field == "length_mm"
+            assert refusal.reason("155900", parcel.weight_g).startswith("the parcel does not fit")
+
+    @given(parcels, offices)
+    def test_the_chosen_cell_is_the_smallest_the_office_has_that_holds_it(
+        self, parcel: ParcelSize, office: OfficeCapacity
+    ) -> None:
+        chosen = smallest_cell_class(parcel, office)
+        dims = sorted((parcel.length_mm, parcel.width_mm, parcel.height_mm))
+        for cell in CELL_CLASSES:
+            holds = office.cell_counts[cell.code] > 0 and all(
+                d <= s
+                for d, s in zip(
+                    dims, sorted((cell.length_mm, cell.width_mm, cell.height_mm)), strict=True
+                )
+            )
+            if cell == chosen:
+                assert holds
+                break
+            assert not holds  # no smaller class of this office would have done
+        else:
+            assert chosen is None
+
+    def test_an_office_holds_as_many_parcels_as_it_has_cells(self) -> None:
+        office = OfficeCapacity(20_000, 600, 400, 400, cells_s=60, cells_m=40, cells_l=15)
+        assert office.cells == 115
+        assert office.cell_counts == {"S": 60, "M": 40, "L": 15}
 
 
 class TestOpeningHours:

@@ -384,7 +384,7 @@ class TestRetryDelay:
         assert status == "dead"
         (row,) = outbox_rows(session_factory)
         assert (row.status, row.last_error) == ("dead", "down")
-        assert row.payload == {"phone": "+*******4567", "text": None}
+        assert row.payload == {"phone": "+7******4567", "text": None}
 
 
 class TestSmsDelivery:
@@ -405,7 +405,7 @@ class TestSmsDelivery:
         assert _deliver(session_factory, http, clock.now(), sms=gateway)["sent"] == 1
         assert gateway.sent == [("+79161234567", "Код 1234")]
         (row,) = outbox_rows(session_factory)
-        assert row.payload == {"phone": "+*******4567", "text": None}  # nothing left to leak
+        assert row.payload == {"phone": "+7******4567", "text": None}  # nothing left to leak
 
     def test_the_log_gateway_writes_the_file(
         self, session_factory: sessionmaker[Session], http: httpx.Client, tmp_path: Path
@@ -415,4 +415,4 @@ class TestSmsDelivery:
         gateway = LogSmsGateway(tmp_path / "sms.log")
         report = deliver_due(session_factory, now=TEST_NOW, http=http, sms_gateway=gateway)
         assert report.sent == 1
-        assert "+*******4567\tКод 1234" in (tmp_path / "sms.log").read_text(encoding="utf-8")
+        assert "+7******4567\tКод 1234" in (tmp_path / "sms.log").read_text(encoding="utf-8")

@@ -62,20 +62,14 @@ def test_clerks_are_added_listed_and_unlocked(database: str) -> None:
     engine = create_db_engine(database)
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     with cheap_password_hashing(), session_scope(factory) as session:
-        ok = auth.sign_in(
-            session, login="pestyaki1", password=password, now=TEST_NOW, timezone="Europe/Moscow"
-        )
+        ok = auth.sign_in(session, login="pestyaki1", password=password, now=TEST_NOW)
         assert ok.token is not None
         for _ in range(5):
-            auth.sign_in(
-                session, login="pestyaki1", password="x", now=TEST_NOW, timezone="Europe/Moscow"
-            )
+            auth.sign_in(session, login="pestyaki1", password="x", now=TEST_NOW)
     unlocked = runner.invoke(cli, ["clerk", "unlock", "pestyaki1"])
     assert unlocked.exit_code == 0, unlocked.output
     with session_scope(factory) as session:
-        again = auth.sign_in(
-            session, login="pestyaki1", password=password, now=TEST_NOW, timezone="Europe/Moscow"
-        )
+        again = auth.sign_in(session, login="pestyaki1", password=password, now=TEST_NOW)
         assert again.token is not None
     changed = runner.invoke(cli, ["clerk", "password", "pestyaki1", "--password", "brand new one"])
     assert changed.exit_code == 0, changed.output

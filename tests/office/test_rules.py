@@ -1,17 +1,22 @@
-"""The office's pure rules: cells, scanner input, money."""
+"""The office's pure rules: cells, scanner input, typed money."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 
 from selpo.office.rules import (
+    ACCOUNT_LOCKOUT,
+    SIGN_IN_LOCKOUT,
     Cell,
     clean_barcode,
-    format_roubles,
+    free_cells,
     office_cells,
     parse_cell_code,
     parse_roubles,
     propose_cells,
+    room_by_class,
 )
 from selpo.shipment.rules import cod_due
 
@@ -61,13 +66,21 @@ def test_roubles_are_parsed_to_kopecks(typed: str, kopecks: int | None) -> None:
     assert parse_roubles(typed) == kopecks
 
 
-def test_roubles_are_shown_the_russian_way() -> None:
-    assert format_roubles(150050) == "1\u202f500,50\u00a0₽"
-    assert format_roubles(5) == "0,05\u00a0₽"
-
-
 def test_cod_is_due_in_proportion_to_what_is_taken() -> None:
     lines = [(10000, 1, 0), (25000, 2, 1)]  # a mug, and one of two plates back
     assert cod_due(60000, 60000, lines) == 35000
     assert cod_due(60000, 60000, [(10000, 1, 0), (25000, 2, 0)]) == 60000
     assert cod_due(0, 60000, lines) == 0
+
+
+def test_room_counts_free_and_total_cells_per_class() -> None:
+    cells = office_cells({"S": 3, "M": 1, "L": 0})
+    free, total = room_by_class(cells, {"S-02", "M-01"})
+    assert free == {"S": 2, "M": 0, "L": 0}
+    assert total == {"S": 3, "M": 1, "L": 0}
+    assert [c.code for c in free_cells(cells, {"S-02", "M-01"})] == ["S-01", "S-03"]
+
+
+def test_a_clerk_gets_five_tries_from_one_address_and_fifty_in_all() -> None:
+    assert (SIGN_IN_LOCKOUT.max_failures, SIGN_IN_LOCKOUT.period) == (5, timedelta(minutes=15))
+    assert (ACCOUNT_LOCKOUT.max_failures, ACCOUNT_LOCKOUT.period) == (50, timedelta(minutes=15))

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from selpo.kit.display import format_local_time
 from selpo.models import AcceptanceScan, CodeSearchGuard, OutboxMessage, TrackingEvent
 from selpo.office import service as office
 from selpo.office.errors import (
@@ -20,6 +21,7 @@ from selpo.office.errors import (
 )
 from selpo.shipment import service as shipment_service
 from selpo.shipment.rules import hash_pickup_code
+from selpo.shipment.service import PickupPolicy
 from selpo.shipment.tracking import make_tracking_number
 from tests.office.world import ALEKHINO, POLICY, OfficeWorld, sms_code
 
@@ -403,6 +405,35 @@ class TestIssueByCode:
             now=world.clock.now(),
         )
         assert reopened.tracking_number == parcel.tracking_number
+
+    def test_the_code_search_locks_by_the_configured_rule_and_says_so(
+        self, world: OfficeWorld
+    ) -> None:
+        strict = PickupPolicy(pepper=POLICY.pepper, max_failures=3, lock_minutes=40)
+        _, code = world.shelved()
+        answers = [
+            office.find_by_code(
+                world.session,
+                office=world.pestyaki,
+                workstation=world.clerk,
+                code=_wrong(code),
+                policy=strict,
+                now=world.clock.now(),
+            ).message
+            for _ in range(4)
+        ]
+        locked_until = world.clock.now() + timedelta(minutes=40)
+        until = format_local_time(locked_until, world.pestyaki.timezone)
+        assert answers[:3] == [
+            "Посылки с таким кодом в отделении нет. Осталось попыток: 2.",
+            "Посылки с таким кодом в отделении нет. Осталось попыток: 1.",
+            f"Неверный код. Поиск по коду закрыт до {until}: найдите посылку по трек-номеру "
+            "и телефону.",
+        ]
+        assert answers[3] == (
+            f"Поиск по коду закрыт до {until}: 3 неверных кода подряд. "
+            "Найдите посылку по трек-номеру и телефону."
+        )
 
     def test_a_code_two_parcels_share_opens_neither(self, world: OfficeWorld) -> None:
         first, code = world.shelved()

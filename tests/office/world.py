@@ -33,9 +33,7 @@ PASSWORD = "correct horse battery"
 
 def sign_in(session: Session, login: str, clock: FrozenClock) -> Workstation:
     """A signed-in workstation of an existing clerk."""
-    result = auth.sign_in(
-        session, login=login, password=PASSWORD, now=clock.now(), timezone="Europe/Moscow"
-    )
+    result = auth.sign_in(session, login=login, password=PASSWORD, now=clock.now())
     assert result.token is not None, result.refusal
     workstation = auth.resolve(session, result.token, now=clock.now())
     assert workstation is not None

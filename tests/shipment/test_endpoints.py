@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -148,6 +150,53 @@ class TestCreateShipment:
         assert first.json() == again.json()
         count = session.scalar(select(func.count()).select_from(Shipment))
         assert count == 1
+
+    def test_a_batch_retried_with_its_key_is_answered_once(
+        self, client: TestClient, session: Session, ozon_key: MarketplaceWithKey
+    ) -> None:
+        headers = {**ozon_key.headers, "Idempotency-Key": "batch-1"}
+        body = [shipment_payload(external_order_id=f"B-{n}") for n in range(3)]
+        first = client.post("/v1/shipments/batch", json=body, headers=headers)
+        again = client.post("/v1/shipments/batch", json=body, headers=headers)
+        assert first.status_code == again.status_code == 200
+        assert first.json() == again.json()
+        assert first.json()["created"] == 3
+        assert session.scalar(select(func.count()).select_from(Shipment)) == 3
+
+    def test_a_refused_create_keeps_no_answer_under_its_key(
+        self, client: TestClient, ozon_key: MarketplaceWithKey
+    ) -> None:
+        headers = {**ozon_key.headers, "Idempotency-Key": "k-refused"}
+        heavy = shipment_payload(parcel={**shipment_payload()["parcel"], "weight_g": 25_000})
+        assert client.post("/v1/shipments", json=heavy, headers=headers).status_code == 422
+        # The refusal rolled the claim back: the key is free for the corrected request.
+        fixed = client.post("/v1/shipments", json=shipment_payload(), headers=headers)
+        assert fixed.status_code == 201
+
+    def test_an_over_long_key_is_refused(
+        self, client: TestClient, ozon_key: MarketplaceWithKey
+    ) -> None:
+        headers = {**ozon_key.headers, "Idempotency-Key": "k" * 256}
+        answer = client.post("/v1/shipments", json=shipment_payload(), headers=headers)
+        assert answer.status_code == 422
+        assert answer.json()["errors"][0]["field"] == "Idempotency-Key"
+
+    def test_the_promised_date_comes_from_the_provider_the_app_is_composed_with(
+        self, app: FastAPI, client: TestClient, ozon_key: MarketplaceWithKey
+    ) -> None:
+        asked: list[str] = []
+
+        def three_days_on(session: Session, *, now: datetime) -> Callable[[str], date | None]:
+            def promise(index: str) -> date | None:
+                asked.append(index)
+                return now.date() + timedelta(days=3)
+
+            return promise
+
+        app.state.promises = three_days_on
+        body = _create(client, ozon_key)
+        assert body["promised_date"] == (TEST_NOW.date() + timedelta(days=3)).isoformat()
+        assert asked == [shipment_payload()["destination_index"]]
 
     def test_same_key_with_another_body_is_422(
         self, client: TestClient, ozon_key: MarketplaceWithKey

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from selpo.kit.clock import FrozenClock
-from selpo.models import Marketplace, OutboxMessage, Shipment
+from selpo.models import Marketplace, OutboxMessage, PostOffice, Shipment
 from selpo.shipment import service
 from selpo.shipment.errors import (
     PickupCodeLocked,
@@ -204,17 +204,37 @@ class TestIssueToRecipient:
             cod_paid_kop=50000,
         )
         day = clock.now().astimezone(ZoneInfo("Europe/Moscow")).date()
-        report = service.cod_report(session, marketplace=ozon, day=day, timezone="Europe/Moscow")
+        report = service.cod_report(session, marketplace=ozon, day=day)
         assert report.shipments == 2
         assert report.due_kop == 110000
         assert report.collected_kop == 110000
         assert report.collected_card_kop == 60000
         assert report.collected_cash_kop == 50000
         assert report.difference_kop == 0
-        empty = service.cod_report(
-            session, marketplace=ozon, day=date(2020, 1, 1), timezone="Europe/Moscow"
-        )
+        empty = service.cod_report(session, marketplace=ozon, day=date(2020, 1, 1))
         assert empty.shipments == 0
+
+    def test_cod_counts_on_the_day_of_the_office_that_took_it(
+        self, session: Session, ozon: Marketplace, clock: FrozenClock
+    ) -> None:
+        shipment = _create(session, ozon, two_item_payload("R-NSK", cod=True))
+        office = session.get(PostOffice, shipment.destination_office_id)
+        assert office is not None
+        office.timezone = "Asia/Novosibirsk"  # UTC+7
+        _ready(session, shipment, clock)
+        # 20:00 UTC: still that day in Moscow, already the next in Novosibirsk.
+        evening = datetime.combine(clock.now().date(), time(20, 0), tzinfo=UTC)
+        if evening <= clock.now():
+            evening += timedelta(days=1)
+        clock.set(evening)
+        service.issue_to_recipient(
+            session, shipment=shipment, now=clock.now(), cod_method="cash", cod_paid_kop=60000
+        )
+        next_day = evening.date() + timedelta(days=1)
+        taken = service.cod_report(session, marketplace=ozon, day=next_day)
+        assert taken.tracking_numbers == [shipment.tracking_number]
+        assert taken.collected_cash_kop == 60000
+        assert service.cod_report(session, marketplace=ozon, day=evening.date()).shipments == 0
 
     def test_refusal_goes_back(
         self, session: Session, ozon: Marketplace, clock: FrozenClock

@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 
 from selpo.db import session_scope
 from selpo.kit.clock import FrozenClock
-from selpo.models import Shipment, SimulationRun
+from selpo.models import Region, Shipment, SimulationRun
 from selpo.planning import service as planning_service
 from selpo.planning.schemas import PlanCreate
+from selpo.planning.service import resolve_region
 from selpo.simulation.cli import history_command, simulate_command
 from selpo.simulation.service import SimulationConfig, prepare
 from tests.conftest import TEST_NOW
@@ -52,6 +53,36 @@ def test_simulate_writes_the_report(tmp_path: Path, main_database: sessionmaker[
     with session_scope(main_database) as session:
         kept = session.scalars(select(SimulationRun)).one()
     assert (kept.label, kept.kind, kept.comparison) == ("Свой список", "scenario", None)
+    assert kept.region_id == _region_id(main_database)
+
+
+def _region_id(factory: sessionmaker[Session]) -> int:
+    with session_scope(factory) as session:
+        return resolve_region(session, None).id
+
+
+def test_the_region_must_be_named_when_the_database_holds_several(
+    tmp_path: Path, main_database: sessionmaker[Session]
+) -> None:
+    with session_scope(main_database) as session:
+        session.add(Region(code="33", name="Регион 33", timezone="Europe/Moscow"))
+    report_dir = tmp_path / "r"
+    refused = CliRunner().invoke(_app(), ["simulate", "--days", "1", "--report", str(report_dir)])
+    assert refused.exit_code == 2
+    assert "--region" in " ".join(refused.output.split())
+    # A region the simulation cannot load is refused before any day is simulated.
+    absent = CliRunner().invoke(
+        _app(), ["simulate", "--days", "1", "--region", "33", "--report", str(report_dir)]
+    )
+    assert absent.exit_code == 2
+    assert "no region has code '33'" in " ".join(absent.output.split())
+    # A plan is simulated in its own region.
+    wrong = CliRunner().invoke(_app(), ["simulate", "--days", "1", "--plan", "1", "--region", "33"])
+    assert wrong.exit_code == 2
+    assert "is for region" in " ".join(wrong.output.split())
+    assert not report_dir.exists()
+    with session_scope(main_database) as session:
+        assert session.scalars(select(SimulationRun)).first() is None
 
 
 def test_today_against_a_stored_plan_side_by_side(
@@ -64,7 +95,8 @@ def test_today_against_a_stored_plan_side_by_side(
         rows = list(csv.reader(f))
     assert rows[0] == ["figure", "unit", "Сегодня", "План №1 «три»: +3 OZON", "difference"]
     figures = {r[0]: r[2:] for r in rows[1:]}
-    assert figures["connected_offices"] == ["19", "22", "+3"]
+    today, planned, difference = figures["connected_offices"]
+    assert (int(planned) - int(today), difference) == (3, "+3")
     assert figures["orders"][0] == figures["orders"][1], "the same seed, the same demand"
     assert int(figures["unserved"][1]) <= int(figures["unserved"][0])
     for n in (1, 2):
@@ -75,7 +107,8 @@ def test_today_against_a_stored_plan_side_by_side(
     assert kept[0].comparison is not None
     assert kept[0].comparison == kept[1].comparison
     assert kept[1].plan_id == 1
-    assert [k.connected_offices for k in kept] == [19, 22]
+    assert [k.connected_offices for k in kept] == [int(today), int(planned)]
+    assert kept[0].region_id == kept[1].region_id == _region_id(main_database)
 
 
 @pytest.mark.parametrize(
@@ -110,7 +143,9 @@ def test_history_goes_into_an_empty_database_only(
     assert "SYNTHETIC" in first.output
     with session_scope(main_database) as session:
         count = len(list(session.scalars(select(Shipment.id))))
+        run = session.scalars(select(SimulationRun)).one()
     assert count > 0
+    assert run.region_id == _region_id(main_database)
     again = CliRunner().invoke(_app(), [*args, "--if-empty"])
     assert again.exit_code == 0
     assert "no simulated history loaded" in again.output

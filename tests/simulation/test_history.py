@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from selpo.db import session_scope
 from selpo.models import Shipment, SimulationRun
+from selpo.planning.service import resolve_region
 from selpo.simulation import history
 from selpo.simulation.service import SimulationConfig, prepare
 
@@ -35,6 +36,8 @@ def test_history_fills_the_days_before_today_once(tmp_path: Path) -> None:
     assert run.kind == "history"
     assert run.label == "Смоделированная история: 23.11.2026–24.11.2026"
     assert run.region["shipments"] == str(len(created))
+    with session_scope(factory) as session:
+        assert run.region_id == resolve_region(session, None).id
 
     with pytest.raises(history.HistoryRefused):
         history.load_history(factory, today=TODAY, days=2, scale=0.03, seed=5)

@@ -13,6 +13,7 @@ from selpo.kit.clock import FrozenClock
 from selpo.models import Plan, SimulationRun
 from selpo.planning import service as planning_service
 from selpo.planning.schemas import PlanCreate
+from selpo.planning.service import resolve_region
 from selpo.simulation import report, scenarios
 from selpo.simulation.service import SimulationConfig, simulate
 
@@ -76,6 +77,7 @@ def test_a_run_is_kept_with_the_report_figures(
         seconds=1.5,
         now=clock.now(),
         comparison="c1",
+        region=result.region,
     )
     again = session.scalars(select(SimulationRun).where(SimulationRun.id == kept.id)).one()
     assert again.region["orders"] == str(computed.region.orders)
@@ -84,3 +86,4 @@ def test_a_run_is_kept_with_the_report_figures(
     assert len(again.offices) == len(computed.offices)
     assert again.statuses == computed.statuses
     assert (again.days, again.seed, again.scale, again.comparison) == (1, 3, 0.02, "c1")
+    assert again.region_id == resolve_region(session, result.region).id

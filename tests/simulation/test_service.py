@@ -9,12 +9,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from selpo.db import session_scope
 from selpo.kit.clock import FrozenClock
-from selpo.models import ManifestEntry, PostOffice, Shipment, ShipmentItem, TrackingEvent
+from selpo.models import (
+    District,
+    ManifestEntry,
+    PostOffice,
+    Settlement,
+    Shipment,
+    ShipmentItem,
+    TrackingEvent,
+)
+from selpo.planning.service import resolve_region
 from selpo.shipment.rules import cod_due
 from selpo.simulation import engine, report
 from selpo.simulation.demand import Assignment, daily_orders, unstaffed
@@ -27,6 +36,8 @@ from selpo.simulation.service import (
     prepare,
     simulate,
 )
+from tests.conftest import TEST_NOW
+from tests.planning.regions import add_region
 
 CONFIG = SimulationConfig(days=5, seed=7, scale=0.05)
 FINAL = {"delivered", "partially_delivered", "returned", "cancelled", "lost"}
@@ -140,8 +151,9 @@ def _run_operations(
 ) -> sessionmaker[Session]:
     factory = prepare(config, folder)
     with session_scope(factory) as session:
-        places = _load_places(session)
-        offices, sites = _load_offices(session)
+        region = resolve_region(session, None)
+        places = _load_places(session, region.id)
+        offices, sites = _load_offices(session, region.id)
     operations = ServiceOperations(
         factory, offices, seed=config.seed, every_step_dispatch=every_step_dispatch
     )
@@ -199,3 +211,31 @@ def test_an_unstaffed_office_shelves_nothing_until_its_clerk_is_back(tmp_path: P
     ]
     assert waited, "nothing arrived during the absence: the test tests nothing"
     assert all(ready.astimezone(zone).date() == date(2026, 11, 7) for _, ready in waited)
+
+
+def test_orders_come_from_the_region_localities_only(session: Session) -> None:
+    """Every locality of the region with people and a coordinate orders; a locality of
+    another region in the same database never does, nor is its office a site."""
+    ours = resolve_region(session, "37")
+    other = add_region(session, now=TEST_NOW, at=(56.99, 40.98))
+    places = _load_places(session, ours.id)
+    offices, sites = _load_offices(session, ours.id)
+    located = select(func.count(Settlement.id), func.sum(Settlement.population)).join(
+        District, Settlement.district_id == District.id
+    )
+    count, people = session.execute(
+        located.where(
+            District.region_id == ours.id,
+            Settlement.population > 0,
+            Settlement.lat.is_not(None),
+            Settlement.lon.is_not(None),
+        )
+    ).one()
+    assert len(places) == count
+    assert sum(p.population for p in places) == people
+    assert "Соседний район" not in {p.district for p in places}
+    assert other.office.index not in {s.index for s in sites}
+    assert other.office.index not in {o.index for o in offices}
+    theirs = _load_places(session, other.region.id)
+    assert [(p.district, p.population) for p in theirs] == [("Соседний район", 1_000_000)]
+    assert [s.index for s in _load_offices(session, other.region.id)[1]] == [other.office.index]

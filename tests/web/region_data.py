@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from selpo.models import MarketplaceConnection, Plan, PostOffice, SimulationRun
+from selpo.models import MarketplaceConnection, Plan, PostOffice, Region, SimulationRun
 from selpo.simulation.report import KPI_HEADER
 
 
@@ -27,6 +27,13 @@ def unconnected_offices(session: Session, count: int) -> list[PostOffice]:
     return list(session.scalars(query))
 
 
+def _region_id(session: Session, code: str = "37") -> int:
+    """The bundled region's id: stored plans and runs belong to a region."""
+    found = session.scalar(select(Region.id).where(Region.code == code))
+    assert found is not None, f"region {code} is not loaded"
+    return found
+
+
 def add_plan(
     session: Session,
     indexes: list[str],
@@ -42,6 +49,7 @@ def add_plan(
         for i in indexes
     ]
     plan = Plan(
+        region_id=_region_id(session),
         name=name,
         kind=kind,
         marketplace_code="OZON",
@@ -158,6 +166,7 @@ def add_run(
         },
     ]
     run = SimulationRun(
+        region_id=_region_id(session),
         kind=kind,
         label=label,
         comparison=comparison,

@@ -84,7 +84,7 @@ class TestSignIn:
             assert response.status_code == 401
             if attempt < 4:
                 assert "Неверный логин или пароль." in response.text
-        assert "Вход заблокирован до 12:15" in response.text
+        assert "Вход заблокирован на 15 мин." in response.text
         world.session.expire_all()
         guard = world.session.get(ClerkSignInGuard, ("pestyaki1", "testclient"))
         assert guard is not None
@@ -100,7 +100,7 @@ class TestSignIn:
                     "/office/login",
                     data={"login": "pestyaki1", "password": "nope", "csrf": _csrf(form.text)},
                 )
-            assert "Вход заблокирован до 12:15" in response.text
+            assert "Вход заблокирован на 15 мин." in response.text
             form = stranger.get("/office/login")
             refused = stranger.post(
                 "/office/login",

@@ -25,6 +25,7 @@ from selpo.models.settlement import Settlement
 from selpo.models.shipment import Shipment
 from selpo.models.shipment_item import ShipmentItem
 from selpo.models.simulation_run import SimulationRun
+from selpo.models.staff_region import StaffRegion
 from selpo.models.timetable_version import TimetableVersion
 from selpo.models.tracking_event import TrackingEvent
 from selpo.models.tracking_serial import TrackingSerial
@@ -56,6 +57,7 @@ __all__ = [
     "Settlement",
     "Shipment",
     "SimulationRun",
+    "StaffRegion",
     "ShipmentItem",
     "TimetableVersion",
     "TrackingEvent",

@@ -12,8 +12,9 @@ class Clerk(Base):
     """A person who signs in to the office workstation.
 
     A clerk belongs to one post office; a supervisor to a district (and may act in any of its
-    offices); a manager to the whole region (the regional dashboard, no counter work). Only an
-    argon2 hash of the password is stored.
+    offices); a manager and a dispatcher to the regions listed in ``staff_region`` (a manager:
+    those regions' dashboards, no counter work; a dispatcher: their district hubs and
+    manifests). Only an argon2 hash of the password is stored.
     """
 
     __tablename__ = "clerk"
@@ -21,7 +22,8 @@ class Clerk(Base):
         CheckConstraint(
             "(role = 'clerk' AND post_office_id IS NOT NULL)"
             " OR (role = 'supervisor' AND district_id IS NOT NULL)"
-            " OR (role = 'manager' AND post_office_id IS NULL AND district_id IS NULL)",
+            " OR (role IN ('manager', 'dispatcher')"
+            " AND post_office_id IS NULL AND district_id IS NULL)",
             name="scope",
         ),
     )
@@ -29,7 +31,7 @@ class Clerk(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     login: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str | None] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(16))  # clerk | supervisor | manager
+    role: Mapped[str] = mapped_column(String(16))  # clerk | supervisor | manager | dispatcher
     post_office_id: Mapped[int | None] = mapped_column(ForeignKey("post_office.id"), index=True)
     district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(200))

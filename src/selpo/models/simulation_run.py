@@ -24,6 +24,9 @@ class SimulationRun(Base):
     label: Mapped[str] = mapped_column(String(200))
     comparison: Mapped[str | None] = mapped_column(String(64), index=True)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id", ondelete="SET NULL"))
+    # The region simulated (its localities order, its offices serve); None only for a run kept
+    # before regions were told apart, or when the service's database does not hold the region.
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
     seed: Mapped[int] = mapped_column(Integer)
     days: Mapped[int] = mapped_column(Integer)
     scale: Mapped[float] = mapped_column(Float)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from enum import StrEnum
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -143,6 +144,38 @@ def is_open_at(hours: OpeningHours, timezone: str, moment: datetime) -> bool:
     return False
 
 
+class HasSize(Protocol):
+    """Anything with a parcel's weight and outer dimensions (a request, a shipment row)."""
+
+    @property
+    def weight_g(self) -> int: ...
+    @property
+    def length_mm(self) -> int: ...
+    @property
+    def width_mm(self) -> int: ...
+    @property
+    def height_mm(self) -> int: ...
+
+
+class HasCapacity(Protocol):
+    """Anything with an office's limits and cell counts (the ``post_office`` row, a read model)."""
+
+    @property
+    def max_weight_g(self) -> int: ...
+    @property
+    def max_length_mm(self) -> int: ...
+    @property
+    def max_width_mm(self) -> int: ...
+    @property
+    def max_height_mm(self) -> int: ...
+    @property
+    def cells_s(self) -> int: ...
+    @property
+    def cells_m(self) -> int: ...
+    @property
+    def cells_l(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class ParcelSize:
     """A parcel's weight and outer dimensions (any order)."""
@@ -151,6 +184,11 @@ class ParcelSize:
     length_mm: int
     width_mm: int
     height_mm: int
+
+    @classmethod
+    def of(cls, parcel: HasSize) -> ParcelSize:
+        """The size of a request or a stored shipment."""
+        return cls(parcel.weight_g, parcel.length_mm, parcel.width_mm, parcel.height_mm)
 
 
 @dataclass(frozen=True)
@@ -165,6 +203,29 @@ class OfficeCapacity:
     cells_m: int
     cells_l: int
 
+    @classmethod
+    def of(cls, office: HasCapacity) -> OfficeCapacity:
+        """The capacity of a stored office (or anything shaped like one)."""
+        return cls(
+            office.max_weight_g,
+            office.max_length_mm,
+            office.max_width_mm,
+            office.max_height_mm,
+            office.cells_s,
+            office.cells_m,
+            office.cells_l,
+        )
+
+    @property
+    def cell_counts(self) -> dict[str, int]:
+        """Cells per class, smallest first: ``{"S": 60, "M": 40, "L": 15}``."""
+        return {"S": self.cells_s, "M": self.cells_m, "L": self.cells_l}
+
+    @property
+    def cells(self) -> int:
+        """How many parcels the office can shelve at once: its cells of every class."""
+        return self.cells_s + self.cells_m + self.cells_l
+
 
 def _fits_box(parcel: ParcelSize, length: int, width: int, height: int) -> bool:
     dims = sorted((parcel.length_mm, parcel.width_mm, parcel.height_mm), reverse=True)
@@ -174,7 +235,7 @@ def _fits_box(parcel: ParcelSize, length: int, width: int, height: int) -> bool:
 
 def smallest_cell_class(parcel: ParcelSize, office: OfficeCapacity) -> CellClass | None:
     """The smallest cell class the office has that holds the parcel, or ``None``."""
-    counts = {"S": office.cells_s, "M": office.cells_m, "L": office.cells_l}
+    counts = office.cell_counts
     for cell in CELL_CLASSES:
         if counts[cell.code] > 0 and _fits_box(
             parcel, cell.length_mm, cell.width_mm, cell.height_mm
@@ -183,10 +244,32 @@ def smallest_cell_class(parcel: ParcelSize, office: OfficeCapacity) -> CellClass
     return None
 
 
+@dataclass(frozen=True)
+class ParcelRefusal:
+    """Why an office does not take a parcel: the field at fault and what to say."""
+
+    field: str  # "weight_g" or "length_mm", the parcel's field at fault
+    limit_g: int | None = None  # the office's weight limit, when the weight is at fault
+
+    def reason(self, index: str, weight_g: int) -> str:
+        """The sentence the API answers with, naming office ``index``."""
+        if self.limit_g is not None:
+            return f"{weight_g} g exceeds office {index}'s limit of {self.limit_g} g"
+        return f"the parcel does not fit office {index}'s largest cell"
+
+
+def parcel_refusal(parcel: ParcelSize, office: OfficeCapacity) -> ParcelRefusal | None:
+    """Why the office does not take the parcel (its weight first, then its size), or ``None``
+    when it does: within the weight and size limits and held by a cell class it has."""
+    if parcel.weight_g > office.max_weight_g:
+        return ParcelRefusal("weight_g", limit_g=office.max_weight_g)
+    if not _fits_box(parcel, office.max_length_mm, office.max_width_mm, office.max_height_mm):
+        return ParcelRefusal("length_mm")
+    if smallest_cell_class(parcel, office) is None:
+        return ParcelRefusal("length_mm")
+    return None
+
+
 def parcel_fits(parcel: ParcelSize, office: OfficeCapacity) -> bool:
     """Whether the office accepts the parcel: weight, size limits and a cell that holds it."""
-    if parcel.weight_g > office.max_weight_g:
-        return False
-    if not _fits_box(parcel, office.max_length_mm, office.max_width_mm, office.max_height_mm):
-        return False
-    return smallest_cell_class(parcel, office) is not None
+    return parcel_refusal(parcel, office) is None

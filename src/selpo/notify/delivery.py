@@ -32,10 +32,11 @@ from sqlalchemy import ColumnElement, CursorResult, case, func, or_, select, uni
 from sqlalchemy.orm import Session, sessionmaker
 
 from selpo.db import session_scope
+from selpo.kit.phone import mask_phone
 from selpo.models import OutboxMessage, WebhookSubscription
 from selpo.notify.destination import DestinationRefused, HostNotFound
 from selpo.notify.signing import SIGNATURE_HEADER, sign
-from selpo.notify.sms import SmsGateway, mask_phone
+from selpo.notify.sms import SmsGateway
 from selpo.notify.transport import (
     ATTEMPT_TIMEOUT_S,
     USER_AGENT,

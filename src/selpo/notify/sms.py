@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from selpo.kit.phone import mask_phone
+
 log = logging.getLogger("selpo.sms")
 
 DEFAULT_SMS_LOG = Path("var/sms.log")
@@ -18,20 +20,6 @@ class SmsGateway(Protocol):
     """Sends one text message to one phone; raises on failure (the outbox retries)."""
 
     def send(self, phone: str, text: str) -> None: ...
-
-
-def mask_phone(phone: str) -> str:
-    """Hide all digits of a phone number but the last four (personal data in logs)."""
-    digits = sum(ch.isdigit() for ch in phone)
-    seen = 0
-    masked = []
-    for ch in phone:
-        if ch.isdigit():
-            seen += 1
-            masked.append(ch if seen > digits - 4 else "*")
-        else:
-            masked.append(ch)
-    return "".join(masked)
 
 
 class LogSmsGateway:

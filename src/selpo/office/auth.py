@@ -9,8 +9,8 @@
   every address the clerk never signed in from. Counts move atomically; they are returned,
   not raised, so the caller's transaction keeps them.
 * Roles: a clerk works in one office, a supervisor in any office of a district and sees the
-  regional dashboard for that district, a manager sees the whole region's dashboard and does
-  no counter work.
+  regional dashboard for that district; a manager sees the dashboards of their regions and a
+  dispatcher the district hubs of their regions (``staff_region``); neither does counter work.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -29,8 +29,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from selpo.errors import DomainError, Forbidden
-from selpo.models import Clerk, ClerkSession, District, PostOffice
+from selpo.errors import DomainError, Forbidden, NotFound
+from selpo.models import Clerk, ClerkSession, District, Hub, PostOffice, Region, StaffRegion
 from selpo.office import repository
 from selpo.office.errors import (
     ClerkInvalid,
@@ -188,6 +188,44 @@ def add_supervisor(
     )
 
 
+REGIONAL_ROLES = ("manager", "dispatcher")
+
+
+def _regions_by_code(session: Session, codes: Sequence[str] | None) -> list[Region]:
+    """The regions given by code (every region when ``None``); an unknown code is refused."""
+    if codes is None:
+        return list(session.scalars(select(Region).order_by(Region.code)))
+    wanted = list(dict.fromkeys(code.strip() for code in codes))
+    if not wanted:
+        raise ClerkInvalid("Укажите хотя бы один регион (--region КОД).", field="region")
+    found = {r.code: r for r in session.scalars(select(Region).where(Region.code.in_(wanted)))}
+    unknown = [code for code in wanted if code not in found]
+    if unknown:
+        raise ClerkInvalid(
+            f"Региона с кодом {', '.join(unknown)} нет (selpo region list).", field="region"
+        )
+    return [found[code] for code in wanted]
+
+
+def _regional_account(
+    session: Session,
+    *,
+    role: str,
+    login: str,
+    password: str,
+    now: datetime,
+    full_name: str | None,
+    region_codes: Sequence[str] | None,
+) -> Clerk:
+    regions = _regions_by_code(session, region_codes)
+    clerk = _new_account(
+        session, login=login, password=password, role=role, now=now, full_name=full_name
+    )
+    session.add_all(StaffRegion(clerk_id=clerk.id, region_id=region.id) for region in regions)
+    session.flush()
+    return clerk
+
+
 def add_manager(
     session: Session,
     *,
@@ -195,19 +233,94 @@ def add_manager(
     password: str,
     now: datetime,
     full_name: str | None = None,
+    region_codes: Sequence[str] | None = None,
 ) -> Clerk:
-    """Create a regional manager: the whole region's dashboard, no office, no counter work."""
-    return _new_account(
-        session, login=login, password=password, role="manager", now=now, full_name=full_name
+    """Create a manager of regions (by code; ``None``: every region there is): their
+    dashboards, no office, no counter work."""
+    return _regional_account(
+        session,
+        role="manager",
+        login=login,
+        password=password,
+        now=now,
+        full_name=full_name,
+        region_codes=region_codes,
     )
+
+
+def add_dispatcher(
+    session: Session,
+    *,
+    login: str,
+    password: str,
+    now: datetime,
+    region_codes: Sequence[str],
+    full_name: str | None = None,
+) -> Clerk:
+    """Create a dispatcher of regions (by code): the route runs and manifests of their
+    regions' district hubs."""
+    return _regional_account(
+        session,
+        role="dispatcher",
+        login=login,
+        password=password,
+        now=now,
+        full_name=full_name,
+        region_codes=region_codes,
+    )
+
+
+def grant_regions(session: Session, *, login: str, region_codes: Sequence[str]) -> Clerk:
+    """Add regions (by code) to a manager or dispatcher (those held already stay)."""
+    clerk = session.scalars(select(Clerk).where(Clerk.login == login.strip().lower())).first()
+    if clerk is None:
+        raise ClerkInvalid(f"Сотрудника с логином {login} нет.", field="login")
+    if clerk.role not in REGIONAL_ROLES:
+        raise ClerkInvalid(
+            f"{clerk.login} — не руководитель и не диспетчер: регионы даются только им.",
+            field="login",
+        )
+    held = set(
+        session.scalars(select(StaffRegion.region_id).where(StaffRegion.clerk_id == clerk.id))
+    )
+    for region in _regions_by_code(session, region_codes):
+        if region.id not in held:
+            session.add(StaffRegion(clerk_id=clerk.id, region_id=region.id))
+    session.flush()
+    return clerk
+
+
+def regions_of(session: Session, clerk: Clerk) -> list[Region]:
+    """The regions an account works in, by code: a manager's or dispatcher's own list; a
+    supervisor's district's region; a clerk's office's region."""
+    if clerk.role in REGIONAL_ROLES:
+        query = (
+            select(Region)
+            .join(StaffRegion, StaffRegion.region_id == Region.id)
+            .where(StaffRegion.clerk_id == clerk.id)
+        )
+    elif clerk.role == "supervisor":
+        query = (
+            select(Region)
+            .join(District, District.region_id == Region.id)
+            .where(District.id == clerk.district_id)
+        )
+    else:
+        query = (
+            select(Region)
+            .join(District, District.region_id == Region.id)
+            .join(PostOffice, PostOffice.district_id == District.id)
+            .where(PostOffice.id == clerk.post_office_id)
+        )
+    return list(session.scalars(query.order_by(Region.code)))
 
 
 FIRST_MANAGER_LOGIN = "manager"
 
 
 def first_manager(session: Session, *, now: datetime) -> tuple[str, str] | None:
-    """On a first start (no manager yet): the region's first manager account, login and a
-    generated password to print once; None when a manager exists."""
+    """On a first start (no manager yet): the first manager account, of every region imported
+    so far, login and a generated password to print once; None when a manager exists."""
     if session.scalars(select(Clerk.id).where(Clerk.role == "manager")).first() is not None:
         return None
     password = generate_password()
@@ -221,12 +334,8 @@ def first_manager(session: Session, *, now: datetime) -> tuple[str, str] | None:
     return clerk.login, password
 
 
-def _local_hhmm(moment: datetime, timezone: str) -> str:
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
-
-
-def _locked(until: datetime, timezone: str) -> SignIn:
-    return SignIn(refusal=LoginLocked(_local_hhmm(until, timezone)))
+def _locked(until: datetime, now: datetime) -> SignIn:
+    return SignIn(refusal=LoginLocked(until - now))
 
 
 def _in_force(until: datetime | None, now: datetime) -> datetime | None:
@@ -241,7 +350,6 @@ def _count_failure(
     address: str,
     known: bool,
     now: datetime,
-    timezone: str,
 ) -> SignIn:
     """Count a wrong password against the (login, address) pair and the account."""
     counted = repository.count_sign_in_failure(
@@ -254,7 +362,7 @@ def _count_failure(
     )
     if counted is None:  # a parallel attempt from this address locked it meanwhile
         guard = repository.sign_in_guard(session, login, address)
-        return _locked(guard.locked_until if guard and guard.locked_until else now, timezone)
+        return _locked(guard.locked_until if guard and guard.locked_until else now, now)
     until = _in_force(counted[1], now)
     if clerk is not None:
         account = repository.count_account_failure(
@@ -269,7 +377,7 @@ def _count_failure(
             set_committed_value(clerk, "locked_until", account[1])
             if not known:
                 until = until or _in_force(account[1], now)
-    return SignIn(refusal=LoginLocked(_local_hhmm(until, timezone)) if until else LoginFailed())
+    return SignIn(refusal=LoginLocked(until - now) if until else LoginFailed())
 
 
 def sign_in(
@@ -278,7 +386,6 @@ def sign_in(
     login: str,
     password: str,
     now: datetime,
-    timezone: str,
     address: str = "unknown",
 ) -> SignIn:
     """Check a login and password from a client address; open a session, or count the
@@ -295,7 +402,7 @@ def sign_in(
     address = address.strip()[:64] or "unknown"
     guard = repository.sign_in_guard(session, name, address)
     if guard is not None and (until := _in_force(guard.locked_until, now)) is not None:
-        return _locked(until, timezone)
+        return _locked(until, now)
     known = (
         guard is not None
         and guard.succeeded_at is not None
@@ -305,7 +412,7 @@ def sign_in(
     if clerk is not None and not clerk.active:
         clerk = None
     if clerk is not None and not known and (until := _in_force(clerk.locked_until, now)):
-        return _locked(until, timezone)
+        return _locked(until, now)
     try:
         if clerk is None:
             _hasher.verify(_DUMMY_HASH, password)
@@ -319,18 +426,17 @@ def sign_in(
             address=address,
             known=known,
             now=now,
-            timezone=timezone,
         )
     # The right password still waits out a lock that a parallel attempt set meanwhile.
     if not repository.clear_sign_in_failures(session, name, address, now=now):
         guard = repository.sign_in_guard(session, name, address)
-        return _locked(guard.locked_until if guard and guard.locked_until else now, timezone)
+        return _locked(guard.locked_until if guard and guard.locked_until else now, now)
     if repository.clear_account_failures(session, clerk.id, now=now):
         set_committed_value(clerk, "failed_logins", 0)
         set_committed_value(clerk, "locked_until", None)
     elif not known:
         session.refresh(clerk, ["locked_until"])
-        return _locked(clerk.locked_until or now, timezone)
+        return _locked(clerk.locked_until or now, now)
     if _hasher.check_needs_rehash(clerk.password_hash):
         clerk.password_hash = hash_password(password)
     clerk.last_login_at = now
@@ -394,11 +500,16 @@ def office_for(session: Session, workstation: Workstation, index: str) -> PostOf
             "(/region).",
             field="index",
         )
+    if clerk.role == "dispatcher":
+        raise Forbidden(
+            "Диспетчер не работает за стойкой отделения: откройте рейсы узлов (/office/dispatch).",
+            field="index",
+        )
     raise OfficeForbidden(index)
 
 
 def offices_of(session: Session, workstation: Workstation) -> list[PostOffice]:
-    """The offices this clerk may work in, by index (none for a manager)."""
+    """The offices this clerk may work in, by index (none for a manager or dispatcher)."""
     clerk = workstation.clerk
     query = select(PostOffice).order_by(PostOffice.index)
     if clerk.role == "supervisor":
@@ -410,18 +521,60 @@ def offices_of(session: Session, workstation: Workstation) -> list[PostOffice]:
     return list(session.scalars(query))
 
 
-def dashboard_district(workstation: Workstation) -> int | None:
-    """What of the regional dashboard this account sees: ``None`` the whole region (a
-    manager), a district id (a supervisor: that district's figures only); a clerk none."""
+@dataclass(frozen=True)
+class DashboardScope:
+    """What of the regional dashboard an account sees: one region (of those it may choose
+    from) and, for a supervisor, one district of it."""
+
+    region: Region
+    regions: list[Region]  # every region the account may choose (a manager's selector)
+    district_id: int | None  # None: the whole region
+
+
+def dashboard_scope(
+    session: Session, workstation: Workstation, *, region_code: str | None = None
+) -> DashboardScope:
+    """The region (and district) of the dashboard this account sees: a manager the region
+    asked for among theirs (by default the first by code), a supervisor their district's;
+    another region is refused, a clerk or dispatcher sees none."""
     clerk = workstation.clerk
-    if clerk.role == "manager":
-        return None
-    if clerk.role == "supervisor" and clerk.district_id is not None:
-        return clerk.district_id
-    raise Forbidden(
-        "Нет доступа: панель региона — для руководителя и начальников районов. "
-        "Оператор работает на странице своего отделения.",
-    )
+    if clerk.role not in ("manager", "supervisor") or (
+        clerk.role == "supervisor" and clerk.district_id is None
+    ):
+        raise Forbidden(
+            "Нет доступа: панель региона — для руководителя и начальников районов. "
+            "Оператор работает на странице своего отделения, диспетчер — на странице рейсов.",
+        )
+    regions = regions_of(session, clerk)
+    if not regions:
+        raise Forbidden("Нет доступа: вам не назначен ни один регион.", field="region")
+    region = regions[0]
+    if region_code:
+        chosen = next((r for r in regions if r.code == region_code), None)
+        if chosen is None:
+            if session.scalars(select(Region.id).where(Region.code == region_code)).first():
+                raise Forbidden("Нет доступа: этот регион вам не назначен.", field="region")
+            raise NotFound(f"Региона с кодом {region_code} нет.", field="region")
+        region = chosen
+    district_id = clerk.district_id if clerk.role == "supervisor" else None
+    return DashboardScope(region=region, regions=regions, district_id=district_id)
+
+
+def dispatch_hubs(session: Session, workstation: Workstation) -> list[Hub]:
+    """The district hubs an account dispatches, by code: a dispatcher those of their regions,
+    a supervisor their district's, a clerk the hub that is their office; a manager none."""
+    clerk = workstation.clerk
+    query = select(Hub).where(Hub.kind == "district_hub").order_by(Hub.code)
+    if clerk.role == "dispatcher":
+        mine = select(StaffRegion.region_id).where(StaffRegion.clerk_id == clerk.id)
+        query = query.where(Hub.region_id.in_(mine))
+    elif clerk.role == "supervisor":
+        query = query.where(Hub.district_id == clerk.district_id)
+    elif clerk.role == "clerk":
+        query = query.where(Hub.post_office_id == clerk.post_office_id)
+    else:
+        return []
+    return list(session.scalars(query))
 
 
 def unlock(session: Session, *, login: str) -> Clerk:
@@ -460,8 +613,15 @@ def set_password(session: Session, *, login: str, password: str, now: datetime) 
 
 
 def list_clerks(session: Session) -> list[tuple[Clerk, str]]:
-    """Every account with where it works (office index and name, or district)."""
+    """Every account with where it works (office index and name, district, or regions)."""
     rows: list[tuple[Clerk, str]] = []
+    staff_regions: dict[int, list[str]] = {}
+    for clerk_id, code in session.execute(
+        select(StaffRegion.clerk_id, Region.code)
+        .join(Region, StaffRegion.region_id == Region.id)
+        .order_by(Region.code)
+    ):
+        staff_regions.setdefault(clerk_id, []).append(code)
     offices = {o.id: o for o in session.scalars(select(PostOffice))}
     districts = {d.id: d for d in session.scalars(select(District))}
     for clerk in session.scalars(select(Clerk).order_by(Clerk.login)):
@@ -470,8 +630,9 @@ def list_clerks(session: Session) -> list[tuple[Clerk, str]]:
             rows.append((clerk, f"{office.index} {office.name}"))
         elif clerk.district_id is not None and clerk.district_id in districts:
             rows.append((clerk, districts[clerk.district_id].name))
-        elif clerk.role == "manager":
-            rows.append((clerk, "the whole region"))
+        elif clerk.role in REGIONAL_ROLES:
+            codes = staff_regions.get(clerk.id, [])
+            rows.append((clerk, "regions " + ", ".join(codes) if codes else "no region"))
         else:
             rows.append((clerk, ""))
     return rows

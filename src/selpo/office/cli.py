@@ -16,7 +16,7 @@ from selpo.kit.clock import SystemClock
 from selpo.office import auth
 
 clerk_app = typer.Typer(
-    help="Clerks, supervisors and regional managers of the workstation and the dashboard.",
+    help="Clerks, supervisors, managers and dispatchers of the workstation and the dashboard.",
     no_args_is_help=True,
 )
 
@@ -47,19 +47,31 @@ def _password(given: str | None) -> tuple[str, bool]:
 
 def _run_add(
     *,
-    office_index: str | None,
-    district: str | None,
     login: str,
     password: str | None,
     name: str | None,
-    manager: bool = False,
+    office_index: str | None = None,
+    district: str | None = None,
+    role: str = "clerk",
+    regions: list[str] | None = None,
 ) -> None:
     secret, generated = _password(password)
     engine = create_db_engine(Settings().database_url)
     now = SystemClock().now()
     try:
         with session_scope(make_session_factory(engine)) as session:
-            if office_index is not None:
+            if role == "manager" or role == "dispatcher":
+                add = auth.add_manager if role == "manager" else auth.add_dispatcher
+                clerk = add(
+                    session,
+                    login=login,
+                    password=secret,
+                    now=now,
+                    full_name=name,
+                    region_codes=regions or [],
+                )
+                where = f"{role} of region {', '.join(dict.fromkeys(regions or []))}"
+            elif office_index is not None:
                 clerk = auth.add_clerk(
                     session,
                     office_index=office_index,
@@ -69,11 +81,6 @@ def _run_add(
                     full_name=name,
                 )
                 where = f"office {office_index}"
-            elif manager:
-                clerk = auth.add_manager(
-                    session, login=login, password=secret, now=now, full_name=name
-                )
-                where = "manager of the region"
             else:
                 assert district is not None
                 clerk = auth.add_supervisor(
@@ -98,44 +105,78 @@ def _run_add(
         console.print(f"{saved_login} ({where}) added")
 
 
+PasswordOption = Annotated[
+    str | None, typer.Option(help="Password (default: ask, or generate and print once)")
+]
+NameOption = Annotated[str | None, typer.Option(help="Full name")]
+LoginArgument = Annotated[str, typer.Argument(help="Login (latin lower case)")]
+RegionsOption = Annotated[
+    list[str],
+    typer.Option(
+        "--region",
+        help="Region code, e.g. 37 (repeat for several regions; see `selpo region list`)",
+    ),
+]
+
+
 @clerk_app.command("add")
 def add(
     office_index: Annotated[str, typer.Argument(help="The clerk's office index, e.g. 155650")],
-    login: Annotated[str, typer.Argument(help="Login (latin lower case)")],
-    password: Annotated[
-        str | None, typer.Option(help="Password (default: ask, or generate and print once)")
-    ] = None,
-    name: Annotated[str | None, typer.Option(help="Full name")] = None,
+    login: LoginArgument,
+    password: PasswordOption = None,
+    name: NameOption = None,
 ) -> None:
     """Add a clerk of one office; a generated password is printed once, alone on the last line."""
-    _run_add(office_index=office_index, district=None, login=login, password=password, name=name)
+    _run_add(office_index=office_index, login=login, password=password, name=name)
 
 
 @clerk_app.command("add-supervisor")
 def add_supervisor(
     district: Annotated[str, typer.Argument(help="District name, e.g. 'Пестяковский район'")],
-    login: Annotated[str, typer.Argument(help="Login (latin lower case)")],
-    password: Annotated[
-        str | None, typer.Option(help="Password (default: ask, or generate and print once)")
-    ] = None,
-    name: Annotated[str | None, typer.Option(help="Full name")] = None,
+    login: LoginArgument,
+    password: PasswordOption = None,
+    name: NameOption = None,
 ) -> None:
     """Add a supervisor who may work in every office of a district."""
-    _run_add(office_index=None, district=district, login=login, password=password, name=name)
+    _run_add(district=district, role="supervisor", login=login, password=password, name=name)
 
 
 @clerk_app.command("add-manager")
 def add_manager(
-    login: Annotated[str, typer.Argument(help="Login (latin lower case)")],
-    password: Annotated[
-        str | None, typer.Option(help="Password (default: ask, or generate and print once)")
-    ] = None,
-    name: Annotated[str | None, typer.Option(help="Full name")] = None,
+    login: LoginArgument,
+    region: RegionsOption,
+    password: PasswordOption = None,
+    name: NameOption = None,
 ) -> None:
-    """Add a regional manager: the dashboard of the whole region (/region), no counter work."""
-    _run_add(
-        office_index=None, district=None, login=login, password=password, name=name, manager=True
-    )
+    """Add a manager of regions: their dashboards (/region), no counter work."""
+    _run_add(role="manager", regions=region, login=login, password=password, name=name)
+
+
+@clerk_app.command("add-dispatcher")
+def add_dispatcher(
+    login: LoginArgument,
+    region: RegionsOption,
+    password: PasswordOption = None,
+    name: NameOption = None,
+) -> None:
+    """Add a dispatcher of regions: the route runs and manifests of their district hubs
+    (/office/dispatch)."""
+    _run_add(role="dispatcher", regions=region, login=login, password=password, name=name)
+
+
+@clerk_app.command("add-region")
+def add_region(login: LoginArgument, region: RegionsOption) -> None:
+    """Give a manager or dispatcher more regions (e.g. one imported after the account was made)."""
+    engine = create_db_engine(Settings().database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            auth.grant_regions(session, login=login, region_codes=region)
+    except DomainError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    console.print(f"{login}: region {', '.join(dict.fromkeys(region))} granted")
 
 
 @clerk_app.command("list")

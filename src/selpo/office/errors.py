@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
+
 from selpo.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
 
 
@@ -15,9 +18,11 @@ class LoginFailed(Unauthorized):
 class LoginLocked(Unauthorized):
     """Too many wrong passwords in a row."""
 
-    def __init__(self, until_local: str) -> None:
+    def __init__(self, remaining: timedelta) -> None:
+        # How long, not until when: the sign-in page knows no office, so no local zone.
+        minutes = max(1, math.ceil(remaining.total_seconds() / 60))
         super().__init__(
-            f"Вход заблокирован до {until_local}: пять неверных паролей подряд.",
+            f"Вход заблокирован на {minutes} мин.: пять неверных паролей подряд.",
             field="login",
         )
 

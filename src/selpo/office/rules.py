@@ -1,4 +1,5 @@
-"""Pure rules of the office workstation: cells, barcodes typed by a scanner, money, words.
+"""Pure rules of the office workstation: cells, barcodes typed by a scanner, typed money,
+words (money is shown by ``selpo.kit.display.format_roubles``).
 
 Nothing here does I/O; the service loads the state and asks these functions.
 """
@@ -8,6 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+
+from selpo.kit.lockout import Lockout
+
+# Wrong passwords (``office.auth``): five in a row from one address lock that (login,
+# address) pair for a quarter of an hour; fifty in a row from anywhere lock the account for
+# every address new to it, a ceiling on guessing from many addresses.
+SIGN_IN_LOCKOUT = Lockout(max_failures=5, period=timedelta(minutes=15))
+ACCOUNT_LOCKOUT = Lockout(max_failures=50, period=timedelta(minutes=15))
 
 CELL_CLASS_ORDER = ("S", "M", "L")
 CELL_RE = re.compile(r"^([SML])-?(\d{1,3})$")
@@ -92,6 +102,25 @@ def classes_from(smallest: str) -> tuple[str, ...]:
     return CELL_CLASS_ORDER[CELL_CLASS_ORDER.index(smallest) :]
 
 
+def free_cells(cells: Sequence[Cell], occupied: Iterable[str]) -> list[Cell]:
+    """The office's cells that hold no parcel, in the office's order."""
+    taken = set(occupied)
+    return [cell for cell in cells if cell.code not in taken]
+
+
+def room_by_class(
+    cells: Sequence[Cell], occupied: Iterable[str]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Free and total cells per class, every class named: ``({"S": 3, ...}, {"S": 5, ...})``."""
+    total = dict.fromkeys(CELL_CLASS_ORDER, 0)
+    free = dict.fromkeys(CELL_CLASS_ORDER, 0)
+    for cell in cells:
+        total[cell.size_class] += 1
+    for cell in free_cells(cells, occupied):
+        free[cell.size_class] += 1
+    return free, total
+
+
 def propose_cells(
     parcels: Sequence[tuple[str, str | None]], cells: Sequence[Cell], occupied: Iterable[str]
 ) -> dict[str, str | None]:
@@ -101,11 +130,9 @@ def propose_cells(
     class; none when nothing fitting is free (or it fits no class). Parcels earlier in the
     list are served first, and no two parcels get the same cell.
     """
-    taken = set(occupied)
     free: dict[str, list[Cell]] = {c: [] for c in CELL_CLASS_ORDER}
-    for cell in cells:
-        if cell.code not in taken:
-            free[cell.size_class].append(cell)
+    for cell in free_cells(cells, occupied):
+        free[cell.size_class].append(cell)
     proposals: dict[str, str | None] = {}
     for key, smallest in parcels:
         chosen: Cell | None = None
@@ -131,11 +158,3 @@ def parse_roubles(raw: str) -> int | None:
         return None
     roubles, kopecks = match.group(1), (match.group(2) or "0").ljust(2, "0")
     return int(roubles) * 100 + int(kopecks)
-
-
-def format_roubles(kopecks: int) -> str:
-    """150050 → ``"1 500,50 ₽"`` (thin non-breaking spaces between thousands)."""
-    sign = "−" if kopecks < 0 else ""
-    roubles, rest = divmod(abs(kopecks), 100)
-    grouped = f"{roubles:,}".replace(",", "\u202f")
-    return f"{sign}{grouped},{rest:02d}\u00a0₽"

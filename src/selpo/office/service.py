@@ -9,7 +9,6 @@ returned as outcomes instead, so the request's transaction keeps the count.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -17,6 +16,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from selpo.config import Settings
+from selpo.kit.display import (
+    format_local_date,
+    format_local_time,
+    format_roubles,
+    local_day,
+    plural,
+)
+from selpo.kit.lockout import Lockout
+from selpo.kit.phone import mask_phone
 from selpo.models import Acceptance, AcceptanceScan, PostOffice, Shipment, ShipmentItem
 from selpo.network.rules import OfficeCapacity, ParcelSize, smallest_cell_class
 from selpo.office import repository
@@ -31,14 +39,13 @@ from selpo.office.errors import (
     ParcelNotHere,
 )
 from selpo.office.rules import (
-    CELL_CLASS_ORDER,
     Cell,
     classes_from,
     clean_barcode,
-    format_roubles,
     office_cells,
     parse_cell_code,
     propose_cells,
+    room_by_class,
     status_ru,
 )
 from selpo.office.schemas import (
@@ -64,7 +71,7 @@ from selpo.office.schemas import (
 )
 from selpo.shipment import service as shipment_service
 from selpo.shipment.errors import PickupCodeLocked, WrongPickupCode
-from selpo.shipment.rules import cod_due, mask_name, mask_phone, pickup_code_matches
+from selpo.shipment.rules import cod_due, mask_name, pickup_code_matches
 from selpo.shipment.service import PickupPolicy
 from selpo.shipment.tracking import TRACKING_RE, check_digit
 
@@ -99,30 +106,13 @@ def office_ref(office: PostOffice) -> OfficeRef:
     )
 
 
-def _local(moment: datetime, office: PostOffice, fmt: str = "%H:%M") -> str:
-    return moment.astimezone(ZoneInfo(office.timezone)).strftime(fmt)
-
-
-def _capacity(office: PostOffice) -> OfficeCapacity:
-    return OfficeCapacity(
-        office.max_weight_g,
-        office.max_length_mm,
-        office.max_width_mm,
-        office.max_height_mm,
-        office.cells_s,
-        office.cells_m,
-        office.cells_l,
-    )
-
-
 def _size_class(shipment: Shipment, office: PostOffice) -> str | None:
-    size = ParcelSize(shipment.weight_g, shipment.length_mm, shipment.width_mm, shipment.height_mm)
-    cell = smallest_cell_class(size, _capacity(office))
+    cell = smallest_cell_class(ParcelSize.of(shipment), OfficeCapacity.of(office))
     return cell.code if cell else None
 
 
 def _cells(office: PostOffice) -> list[Cell]:
-    return office_cells({"S": office.cells_s, "M": office.cells_m, "L": office.cells_l})
+    return office_cells(OfficeCapacity.of(office).cell_counts)
 
 
 def _line(
@@ -556,19 +546,6 @@ def _cell_map(office: PostOffice, occupied: Mapping[str, Shipment]) -> list[Cell
     return states
 
 
-def _counts(states: Iterable[CellState]) -> tuple[dict[str, int], dict[str, int]]:
-    free: Counter[str] = Counter()
-    total: Counter[str] = Counter()
-    for state in states:
-        total[state.size_class] += 1
-        if state.state == "free":
-            free[state.size_class] += 1
-    return (
-        {c: free[c] for c in CELL_CLASS_ORDER},
-        {c: total[c] for c in CELL_CLASS_ORDER},
-    )
-
-
 def _no_cell_reason(size_class: str | None) -> str:
     if size_class is None:
         return "Посылка не помещается ни в одну ячейку отделения: сообщите руководителю."
@@ -587,7 +564,7 @@ def shelving_view(session: Session, *, office: PostOffice) -> ShelvingView:
         [(line.tracking_number, line.size_class) for line in lines], _cells(office), occupied
     )
     states = _cell_map(office, occupied)
-    free, total = _counts(states)
+    free, total = room_by_class(_cells(office), occupied)
     return ShelvingView(
         pending=[
             ShelfParcel(
@@ -708,10 +685,16 @@ def _set_issue(
     workstation.session.issue_verified_at = verified_at
 
 
-def _locked_message(until: datetime, office: PostOffice) -> str:
+def _wrong_in_a_row(lockout: Lockout) -> str:
+    """``5 неверных кодов подряд``: what locked a code."""
+    n = lockout.max_failures
+    return f"{n} {plural(n, 'неверный код', 'неверных кода', 'неверных кодов')} подряд"
+
+
+def _locked_message(until: datetime, office: PostOffice, lockout: Lockout) -> str:
     return (
-        f"Код заблокирован до {_local(until, office)}: пять неверных кодов подряд. "
-        "Подождите или вышлите новый код."
+        f"Код заблокирован до {format_local_time(until, office.timezone)}: "
+        f"{_wrong_in_a_row(lockout)}. Подождите или вышлите новый код."
     )
 
 
@@ -737,13 +720,14 @@ def find_by_code(
     code = code.strip()
     if len(code) != 6 or not code.isdigit():
         raise CodeRefused("Код получения — 6 цифр из SMS.", field="code")
+    lockout = policy.lockout
     guard = repository.lock_code_guard(session, office.id)
-    if guard.locked_until is not None and now < guard.locked_until:
+    if (held := lockout.in_force(guard.locked_until, now)) is not None:
         return IssueOutcome(
             tone="error",
             message=(
-                f"Поиск по коду закрыт до {_local(guard.locked_until, office)}: "
-                "пять неверных кодов подряд. Найдите посылку по трек-номеру и телефону."
+                f"Поиск по коду закрыт до {format_local_time(held, office.timezone)}: "
+                f"{_wrong_in_a_row(lockout)}. Найдите посылку по трек-номеру и телефону."
             ),
         )
     matches = [
@@ -768,24 +752,26 @@ def find_by_code(
         )
     match = matches[0] if matches else None
     if match is None:
-        guard.failures += 1
-        left = policy.max_failures - guard.failures
-        if guard.failures >= policy.max_failures:
-            guard.failures = 0
-            guard.locked_until = now + timedelta(minutes=policy.lock_minutes)
-            session.flush()
+        # The guard row is held FOR UPDATE, so the count moves here under that lock.
+        guard.failures, locked_until = lockout.after_failure(guard.failures, now)
+        if locked_until is not None:
+            guard.locked_until = locked_until
+        session.flush()
+        if locked_until is not None:
             return IssueOutcome(
                 tone="error",
                 message=(
                     "Неверный код. Поиск по коду закрыт до "
-                    f"{_local(guard.locked_until, office)}: найдите посылку по трек-номеру "
-                    "и телефону."
+                    f"{format_local_time(locked_until, office.timezone)}: найдите посылку по "
+                    "трек-номеру и телефону."
                 ),
             )
-        session.flush()
         return IssueOutcome(
             tone="error",
-            message=f"Посылки с таким кодом в отделении нет. Осталось попыток: {left}.",
+            message=(
+                "Посылки с таким кодом в отделении нет. "
+                f"Осталось попыток: {lockout.attempts_left(guard.failures)}."
+            ),
         )
     guard.failures = 0
     guard.locked_until = None
@@ -800,7 +786,7 @@ def find_by_code(
         return IssueOutcome(
             tracking_number=match.tracking_number,
             tone="error",
-            message=_locked_message(match.pickup_code_locked_until, office),
+            message=_locked_message(match.pickup_code_locked_until, office, lockout),
         )
     _set_issue(workstation, match, now)
     session.flush()
@@ -904,7 +890,7 @@ def verify_code(
         return IssueOutcome(
             tracking_number=shipment.tracking_number,
             tone="error",
-            message=_locked_message(shipment.pickup_code_locked_until, office),
+            message=_locked_message(shipment.pickup_code_locked_until, office, policy.lockout),
         )
     _set_issue(workstation, shipment, now)
     session.flush()
@@ -923,10 +909,11 @@ def reissue_code(
     """Send the recipient a new code (the old one stops working); not while it is locked."""
     shipment = _issue_parcel(session, office, workstation, tracking_number)
     _ensure_issuable(shipment, office)
-    locked = shipment.pickup_code_locked_until
-    if locked is not None and now < locked:
+    locked = policy.lockout.in_force(shipment.pickup_code_locked_until, now)
+    if locked is not None:
         raise CodeRefused(
-            f"Код заблокирован до {_local(locked, office)}: новый код можно выслать после.",
+            f"Код заблокирован до {format_local_time(locked, office.timezone)}: "
+            "новый код можно выслать после.",
             field="code",
         )
     shipment_service.reissue_pickup_code(session, shipment=shipment, now=now, policy=policy)
@@ -1189,7 +1176,9 @@ def scan_return(
     """Send a scanned parcel back: expired, refused or partly taken ones only."""
     shipment = _own_parcel(session, office, barcode)
     local_deadline = (
-        _local(shipment.storage_deadline, office, "%d.%m.%Y") if shipment.storage_deadline else ""
+        format_local_date(shipment.storage_deadline, office.timezone)
+        if shipment.storage_deadline
+        else ""
     )
     if shipment.status == "ready_for_pickup":
         raise ParcelNotHere(
@@ -1221,7 +1210,7 @@ def scan_return(
 
 def local_today(office: PostOffice, now: datetime) -> date:
     """The office's local date at ``now``."""
-    return now.astimezone(ZoneInfo(office.timezone)).date()
+    return local_day(now, office.timezone)
 
 
 def day_report(session: Session, *, office: PostOffice, day: date, now: datetime) -> DayReport:
@@ -1234,8 +1223,8 @@ def day_report(session: Session, *, office: PostOffice, day: date, now: datetime
         CashLine(marketplace=name, method=method, parcels=count, total_kop=total)
         for name, method, count, total in repository.office_cash(session, office.id, start, end)
     ]
-    states = _cell_map(office, repository.occupied_cells(session, office.id))
-    free, total = _counts(states)
+    occupied = repository.occupied_cells(session, office.id)
+    free, total = room_by_class(_cells(office), occupied)
     return DayReport(
         day=day,
         received=events.get("arrived_at_office", 0),

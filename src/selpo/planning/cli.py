@@ -27,14 +27,24 @@ Solver = Annotated[str, typer.Option(help="exact | fast | auto")]
 Market = Annotated[str, typer.Option(help="Marketplace whose active offices stay")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object")]
 TimeLimit = Annotated[float, typer.Option("--time-limit", help="Seconds at most")]
+RegionCode = Annotated[
+    str | None,
+    typer.Option(
+        "--region",
+        help="The region's code, e.g. 37 (may be left out when the database holds one region)",
+    ),
+]
 
 
-def _instance(marketplace: str, modernised_only: bool = False) -> service.RegionInstance:
+def _instance(
+    region: str | None, marketplace: str, modernised_only: bool = False
+) -> service.RegionInstance:
     engine = create_db_engine(Settings().database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:
+            code = service.resolve_region(session, region).code
             return service.load_instance(
-                session, marketplace=marketplace, modernised_only=modernised_only
+                session, region=code, marketplace=marketplace, modernised_only=modernised_only
             )
     finally:
         engine.dispose()
@@ -76,10 +86,23 @@ def _print(result: PlanResult, as_json: bool, title: str) -> None:
     total = result.total_population
     if result.covered_before is not None and result.covered_after is not None:
         console.print(
-            f"covered before: {result.covered_before:,.0f} of {total:,.0f} "
-            f"({result.covered_before / total:.1%}); after: {result.covered_after:,.0f} "
-            f"({result.covered_after / total:.1%})"
+            f"region {result.region}: {result.demand_localities:,} localities, "
+            f"{total:,.0f} people; within reach before: {result.covered_before:,.0f} "
+            f"({result.share_before or 0:.1%}), after: {result.covered_after:,.0f} "
+            f"({result.share_after or 0:.1%})"
         )
+    if result.covered_after is not None and not result.uncovered:
+        console.print("every locality with people and a coordinate is within reach after the plan")
+    if result.uncovered:
+        out = Table(title="largest localities still out of reach")
+        for column in ("locality", "district", "people", "nearest connected, km"):
+            out.add_column(
+                column, justify="left" if column in {"locality", "district"} else "right"
+            )
+        for place in result.uncovered:
+            distance = "—" if place.distance_km is None else f"{place.distance_km:,.1f}"
+            out.add_row(place.name, place.district, f"{place.population:,.0f}", distance)
+        console.print(out)
     console.print(
         f"{result.status}: objective {result.objective:,.0f}, bound {result.bound:,.0f}, "
         f"gap {result.gap:.3%}, {result.seconds:.2f} s ({result.method})"
@@ -95,9 +118,13 @@ def _fail(exc: DomainError) -> typer.Exit:
 def connect(
     add: Annotated[int, typer.Option(help="How many offices to connect")] = 113,
     radius_km: Radius = 10.0,
+    region: RegionCode = None,
     solver: Solver = "auto",
     marketplace: Market = "OZON",
     as_json: AsJson = False,
+    uncovered: Annotated[
+        int, typer.Option(min=0, help="How many of the largest uncovered localities to list")
+    ] = service.UNCOVERED_LISTED,
     csv_file: Annotated[Path | None, typer.Option("--csv", help="Write the chosen offices")] = None,
     geojson: Annotated[Path | None, typer.Option("--geojson", help="Write a map layer")] = None,
     export_instance: Annotated[
@@ -112,10 +139,15 @@ def connect(
 ) -> None:
     """Which offices to connect next to bring a pickup point in reach of the most people."""
     try:
-        instance = _instance(marketplace, modernised_only)
+        instance = _instance(region, marketplace, modernised_only)
         with _solving("solving the maximal covering problem"):
             result, problem = service.plan_connect(
-                instance, add=add, radius_km=radius_km, solver=solver, time_limit_s=time_limit
+                instance,
+                add=add,
+                radius_km=radius_km,
+                solver=solver,
+                time_limit_s=time_limit,
+                uncovered=uncovered,
             )
     except DomainError as exc:
         raise _fail(exc) from exc
@@ -129,6 +161,7 @@ def connect(
     if save is not None:
         plan_in = PlanCreate(
             name=save,
+            region=instance.region_code,
             kind="connect",
             marketplace=marketplace,
             add=add,
@@ -145,6 +178,7 @@ def connect(
 def modernise(
     budget: Annotated[float, typer.Option(help="Budget in roubles")],
     radius_km: Radius = 10.0,
+    region: RegionCode = None,
     solver: Solver = "auto",
     marketplace: Market = "OZON",
     as_json: AsJson = False,
@@ -152,7 +186,7 @@ def modernise(
 ) -> None:
     """Which offices to modernise within a budget to bring the most people in reach."""
     try:
-        instance = _instance(marketplace)
+        instance = _instance(region, marketplace)
         with _solving("solving the budgeted covering problem"):
             result, _ = service.plan_connect(
                 instance,
@@ -170,6 +204,7 @@ def modernise(
 @plan_app.command("median")
 def median(
     add: Annotated[int, typer.Option(help="How many offices to connect")] = 113,
+    region: RegionCode = None,
     solver: Solver = "auto",
     marketplace: Market = "OZON",
     as_json: AsJson = False,
@@ -177,7 +212,7 @@ def median(
 ) -> None:
     """Which offices to connect to shorten the people-weighted distance to the nearest."""
     try:
-        instance = _instance(marketplace)
+        instance = _instance(region, marketplace)
         with _solving("solving the p-median problem"):
             result = service.plan_median(instance, add=add, solver=solver, time_limit_s=time_limit)
     except DomainError as exc:
@@ -195,13 +230,14 @@ def median(
 def curve(
     k_max: Annotated[int, typer.Option("--k-max", help="Largest number of offices added")] = 113,
     radius_km: Radius = 10.0,
+    region: RegionCode = None,
     marketplace: Market = "OZON",
     as_json: AsJson = False,
     time_limit: TimeLimit = 60.0,
 ) -> None:
     """People covered against offices connected, k = 0…K, each point with its bound."""
     try:
-        instance = _instance(marketplace)
+        instance = _instance(region, marketplace)
         with _solving(f"solving the coverage curve for k = 0…{k_max}"):
             result = service.plan_curve(
                 instance, k_max=k_max, radius_km=radius_km, time_limit_s=time_limit
@@ -216,6 +252,8 @@ def curve(
         typer.echo(
             json.dumps(
                 {
+                    "region": instance.region_code,
+                    "demand_localities": len(instance.demand),
                     "total_population": result.total_weight,
                     "covered_before": result.covered_before,
                     "points": points,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from selpo.deps import ClockDep, RowId, SessionDep
 from selpo.errors import problem_responses
@@ -22,18 +24,27 @@ router = APIRouter(prefix="/v1/plans", tags=["planning (operator)"])
 def create_plan(
     plan_in: PlanCreate, session: SessionDep, clock: ClockDep, _admin: AdminDep
 ) -> PlanRead:
-    """Run a planning scenario on the live network and store it."""
+    """Run a planning scenario on a region's live network and store it.
+
+    ``region`` is the region's code; it may be left out when the database holds one region.
+    """
     return service.run_scenario(session, plan_in=plan_in, now=clock.now())
 
 
 @router.get(
     "",
     response_model=list[PlanRead],
-    responses=problem_responses(401, 403, 429),
+    responses=problem_responses(401, 403, 422, 429),
 )
-def list_plans(session: SessionDep, _admin: AdminDep) -> list[PlanRead]:
+def list_plans(
+    session: SessionDep,
+    _admin: AdminDep,
+    region: Annotated[
+        str | None, Query(min_length=1, max_length=16, description="Only this region's (code)")
+    ] = None,
+) -> list[PlanRead]:
     """Every stored scenario with its figures, newest first."""
-    return service.list_plans(session)
+    return service.list_plans(session, region=region)
 
 
 @router.get(

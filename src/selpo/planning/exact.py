@@ -16,6 +16,12 @@ non-zeros. y needs no integrality: with x integral, y_i^h = 1 − [some x within
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
+import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import highspy
@@ -136,9 +142,64 @@ def _build(inst: LocationInstance, k: int | None, budget: float | None) -> _Mode
     )
 
 
-def _highs(model: _Model, integer: bool, time_limit: float, seed: int) -> highspy.Highs:
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
+_banner_lock = threading.Lock()
+_banner_printed = False
+
+
+def _flush_c_stdio() -> None:
+    """Flush the C library's stdout buffer (where HiGHS writes), where there is one to reach."""
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(None).fflush(None)
+
+
+@contextlib.contextmanager
+def _stdout_to_devnull() -> Iterator[None]:
+    """File descriptor 1 points at the null device for the block (C code writes there too)."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no descriptor 1 at all: nothing to protect
+        yield
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+        finally:
+            os.close(devnull)
+        try:
+            yield
+        finally:
+            _flush_c_stdio()
+            os.dup2(saved, 1)
+    finally:
+        os.close(saved)
+
+
+def new_highs() -> highspy.Highs:
+    """A HiGHS instance that prints nothing.
+
+    HiGHS writes its banner ("Running HiGHS …", the licence line) from C++ when the first
+    instance of the process is constructed, before any option can be set, and straight to file
+    descriptor 1: ``selpo plan connect --json`` would not print JSON alone. So the first
+    construction runs with descriptor 1 on the null device (a moment, once per process; other
+    threads' writes to stdout in that moment are lost with it); later ones print nothing, and
+    ``output_flag`` off keeps every solve silent.
+    """
+    global _banner_printed
+    with _banner_lock:
+        if _banner_printed:
+            h = highspy.Highs()  # type: ignore[no-untyped-call]
+        else:
+            with _stdout_to_devnull():
+                h = highspy.Highs()  # type: ignore[no-untyped-call]
+            _banner_printed = True
     h.setOptionValue("output_flag", False)
+    return h
+
+
+def _highs(model: _Model, integer: bool, time_limit: float, seed: int) -> highspy.Highs:
+    h = new_highs()
     h.setOptionValue("time_limit", max(float(time_limit), 0.01))
     h.setOptionValue("random_seed", int(seed))
     h.setOptionValue("mip_rel_gap", MIP_REL_GAP)

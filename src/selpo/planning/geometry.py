@@ -1,7 +1,10 @@
 """Road-distance estimates and spatial queries for planning, over plain numpy arrays.
 
-Road distance is estimated as the great-circle distance times a circuity factor (1.3 by
-default: rural roads in central Russia run about 30 % longer than the straight line).
+Road distance is estimated as the great-circle distance times a circuity factor,
+``DEFAULT_CIRCUITY``: the one named constant of the house (``selpo.logistics.distance``, where
+its derivation is written; 1.3, rural roads in central Russia run about 30 % longer than the
+straight line), used alike by logistics, planning and the simulation until a road network is
+imported (docs/planning.md, "Distances").
 Spatial queries use a k-d tree over 3-D unit vectors: on the unit sphere the chord between two
 points grows monotonically with the arc, so a radius in metres along the ground becomes an
 exact chord radius and no pair is missed or wrongly admitted near the poles or the
@@ -15,11 +18,21 @@ from numpy.typing import NDArray
 from scipy import sparse
 from scipy.spatial import cKDTree
 
+from selpo.logistics.distance import DEFAULT_CIRCUITY
+
+__all__ = [
+    "DEFAULT_CIRCUITY",
+    "EARTH_RADIUS_M",
+    "chord_for_road_distance",
+    "coverage_pattern",
+    "nearest_road_distances",
+    "road_distance_from_chord",
+    "road_distance_m",
+    "unit_vectors",
+]
+
 EARTH_RADIUS_M = 6_371_008.8
 """Mean Earth radius (IUGG), metres."""
-
-DEFAULT_CIRCUITY = 1.3
-"""Road distance / great-circle distance assumed when no road network is given."""
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]

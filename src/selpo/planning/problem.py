@@ -38,10 +38,12 @@ built (``ValueError`` with the reason): a service turns that into its own domain
 The method behind all this (model, reductions, bounds, how to read a gap): docs/planning.md.
 
 Distances. Without a road network, road distance = great-circle distance × ``circuity``
-(default 1.3, ``geometry.DEFAULT_CIRCUITY``). A road-distance provider plugs in through
+(default 1.3, ``DEFAULT_CIRCUITY``: the house's one circuity factor, defined in
+``selpo.logistics.distance`` and re-exported by ``geometry``). A road network plugs in through
 ``covering_problem(coverage=...)`` (a scipy sparse matrix, places × offices, non-zero = the
 office is within the radius by road) and ``median_problem(distances=...)`` (sparse road
-metres; the stored entries are the allowed pairs, explicit zeros included).
+metres; the stored entries are the allowed pairs, explicit zeros included); ``roads`` builds
+both from a ``DistanceProvider``.
 
 Objectives, bounds and gaps. Covering maximises covered weight; ``objective`` and ``bound``
 are covered weights (fixed offices' coverage included) and ``gap = (bound − objective) /

@@ -14,6 +14,12 @@ class PlanCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
+    region: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=16,
+        description='The region\'s code ("37"); may be left out when the database holds one',
+    )
     kind: Literal["connect", "median", "modernise"] = "connect"
     marketplace: str = Field(default="OZON", description="Its active offices stay connected")
     add: int | None = Field(default=113, ge=0, le=100_000, description="Offices to add")
@@ -37,9 +43,28 @@ class ChosenOffice(BaseModel):
     cost_rub: float | None = None
 
 
-class PlanResult(BaseModel):
-    """The answer of one scenario (the `--json` shape of `selpo plan connect`)."""
+class UncoveredPlace(BaseModel):
+    """A locality with no connected office within the radius after the plan."""
 
+    name: str
+    district: str
+    population: float
+    distance_km: float | None = Field(
+        description="By road (estimated) to the nearest connected office; null: none connected"
+    )
+
+
+class PlanResult(BaseModel):
+    """The answer of one scenario (the `--json` shape of `selpo plan connect`).
+
+    ``total_population`` is the people of the region's ``demand_localities`` (localities with
+    people and a coordinate); ``share_before`` / ``share_after`` are the shares of them within
+    the radius of a connected office before and after the plan; ``uncovered`` lists the
+    largest localities still out of reach after it.
+    """
+
+    region: str | None = None
+    demand_localities: int | None = None
     kind: str
     status: str
     method: str
@@ -49,6 +74,9 @@ class PlanResult(BaseModel):
     covered_before: float | None
     covered_after: float | None
     total_population: float
+    share_before: float | None = None
+    share_after: float | None = None
+    uncovered: list[UncoveredPlace] = Field(default_factory=list)
     chosen: list[ChosenOffice]
     seconds: float
     parameters: dict[str, Any]

@@ -1,8 +1,11 @@
 """The planning shell: load the live network, build the problem, solve, store the scenario.
 
-Demand is the registry's settlements with their census-consistent populations
-(docs/data.md); facilities are the post offices: the marketplace's active offices are fixed
-(they stay), open offices are candidates (optionally only modernised ones).
+Everything is one region's: demand is every locality of the region with people and a
+coordinate (populations scaled to the 2021 census per municipality, docs/data.md);
+facilities are the region's post offices: the marketplace's active offices there are fixed
+(they stay), open offices are candidates (optionally only modernised ones). Distances are
+great circle × ``DEFAULT_CIRCUITY`` unless the instance carries a road ``DistanceProvider``
+(``planning.roads``).
 """
 
 from __future__ import annotations
@@ -19,68 +22,133 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from selpo.errors import InvalidInput, NotFound
-from selpo.models import Marketplace, MarketplaceConnection, Plan, PostOffice, Settlement
+from selpo.logistics.distance import DistanceProvider
+from selpo.models import (
+    District,
+    Marketplace,
+    MarketplaceConnection,
+    Plan,
+    PostOffice,
+    Region,
+    Settlement,
+)
 from selpo.planning.problem import (
     CoverageCurve,
     CoveringProblem,
     CoveringResult,
     DemandPoints,
     Facilities,
+    MedianProblem,
     MedianResult,
     Method,
     covering_problem,
     median_problem,
 )
-from selpo.planning.schemas import ChosenOffice, PlanCreate, PlanRead, PlanResult
-from selpo.planning.solver import coverage_curve, solve_max_covering, solve_p_median
+from selpo.planning.roads import coverage_within, median_pairs, nearest_open_m
+from selpo.planning.schemas import ChosenOffice, PlanCreate, PlanRead, PlanResult, UncoveredPlace
+from selpo.planning.solver import (
+    coverage_curve,
+    covered_places,
+    solve_max_covering,
+    solve_p_median,
+)
 
 # Modernisation cost per office when none is recorded (roubles): a documented assumption
 # for budget runs (docs/planning.md), by the kind of place.
 DEFAULT_MODERNISATION_COST_RUB = {"town": 2_500_000.0, "pgt": 1_800_000.0, "rural": 1_200_000.0}
+# How many of the largest localities out of reach a plan lists.
+UNCOVERED_LISTED = 10
 
 
 @dataclass(frozen=True)
 class RegionInstance:
-    """The live network as arrays, plus names to report with."""
+    """One region's live network as arrays, plus names to report with.
 
+    ``roads``: road distances from an imported road network, when there is one; None means
+    great circle × ``DEFAULT_CIRCUITY`` (docs/planning.md, "Distances").
+    """
+
+    region_id: int
+    region_code: str
+    region_name: str
     demand: DemandPoints
     facilities: Facilities
     office_names: dict[str, str]
     place_names: dict[int, str]
+    place_districts: dict[int, str]
     estimated_places: int
     unlocated_population: int
+    roads: DistanceProvider | None = None
+
+
+def resolve_region(session: Session, code: str | None) -> Region:
+    """The region named by its code, or the database's only region when none is named."""
+    if code is not None:
+        region = session.scalars(select(Region).where(Region.code == code.strip())).first()
+        if region is None:
+            known = ", ".join(session.scalars(select(Region.code).order_by(Region.code)))
+            raise InvalidInput(
+                f"no region has code {code!r} (imported: {known or 'none'})", field="region"
+            )
+        return region
+    regions = list(session.scalars(select(Region).order_by(Region.code).limit(50)))
+    if not regions:
+        raise InvalidInput("no region is imported: import a region first", field="region")
+    if len(regions) > 1:
+        codes = ", ".join(r.code for r in regions)
+        raise InvalidInput(
+            f"the database holds several regions ({codes}): name one with --region CODE",
+            field="region",
+        )
+    return regions[0]
 
 
 def load_instance(
     session: Session,
     *,
+    region: str,
     marketplace: str = "OZON",
     modernised_only: bool = False,
     cost_rub: dict[str, float] | None = None,
+    roads: DistanceProvider | None = None,
 ) -> RegionInstance:
-    """Read settlements and offices into a planning instance."""
+    """Read a region's localities and offices into a planning instance (``region``: its code)."""
+    chosen_region = resolve_region(session, region)
     market = session.scalars(select(Marketplace).where(Marketplace.code == marketplace)).first()
     if market is None:
         raise InvalidInput(f"unknown marketplace {marketplace!r}", field="marketplace")
+    in_region = District.region_id == chosen_region.id
     places = session.execute(
         select(
             Settlement.id,
             Settlement.name,
+            District.name.label("district"),
             Settlement.lat,
             Settlement.lon,
             Settlement.population,
             Settlement.population_is_estimate,
-        ).where(
+        )
+        .join(District, Settlement.district_id == District.id)
+        .where(
+            in_region,
             Settlement.lat.is_not(None),
             Settlement.lon.is_not(None),
-            Settlement.population.is_not(None),
+            Settlement.population > 0,
         )
+        .order_by(Settlement.id)
     ).all()
     if not places:
-        raise InvalidInput("no settlements with people and coordinates: import a region first")
+        raise InvalidInput(
+            f"region {chosen_region.code} has no localities with people and coordinates",
+            field="region",
+        )
     connected = set(
         session.scalars(
-            select(MarketplaceConnection.post_office_id).where(
+            select(MarketplaceConnection.post_office_id)
+            .join(PostOffice, MarketplaceConnection.post_office_id == PostOffice.id)
+            .join(District, PostOffice.district_id == District.id)
+            .where(
+                in_region,
                 MarketplaceConnection.marketplace_id == market.id,
                 MarketplaceConnection.status == "active",
             )
@@ -98,7 +166,9 @@ def load_instance(
             PostOffice.modernised_year,
             Settlement.kind,
         )
+        .join(District, PostOffice.district_id == District.id)
         .outerjoin(Settlement, PostOffice.settlement_id == Settlement.id)
+        .where(in_region)
         .order_by(PostOffice.index)
     ).all()
     costs = cost_rub or DEFAULT_MODERNISATION_COST_RUB
@@ -123,21 +193,79 @@ def load_instance(
         candidate=candidate,
         cost=[costs.get(k, costs["rural"]) for k in kind],
     )
+    unlocated = session.scalar(
+        select(func.coalesce(func.sum(Settlement.population), 0))
+        .join(District, Settlement.district_id == District.id)
+        .where(in_region, Settlement.population > 0, Settlement.lat.is_(None))
+    )
     return RegionInstance(
+        region_id=chosen_region.id,
+        region_code=chosen_region.code,
+        region_name=chosen_region.name,
         demand=demand,
         facilities=facilities,
         office_names={o.office_index: o.name for o in offices},
         place_names={p.id: p.name for p in places},
+        place_districts={p.id: p.district for p in places},
         estimated_places=sum(1 for p in places if p.population_is_estimate),
-        unlocated_population=int(
-            session.scalar(
-                select(func.coalesce(func.sum(Settlement.population), 0)).where(
-                    Settlement.lat.is_(None)
-                )
-            )
-            or 0
-        ),
+        unlocated_population=int(unlocated or 0),
+        roads=roads,
     )
+
+
+def covering(instance: RegionInstance, radius_km: float) -> CoveringProblem:
+    """The covering problem of the instance: who is within ``radius_km`` of which office."""
+    radius_m = radius_km * 1000
+    if instance.roads is None:
+        return covering_problem(instance.demand, instance.facilities, radius_m=radius_m)
+    coverage = coverage_within(instance.demand, instance.facilities, instance.roads, radius_m)
+    return covering_problem(instance.demand, instance.facilities, coverage=coverage)
+
+
+def median(instance: RegionInstance, nearest: int) -> MedianProblem:
+    """The p-median problem of the instance, each place restricted to its nearest offices."""
+    if instance.roads is None:
+        return median_problem(instance.demand, instance.facilities, nearest=nearest)
+    pairs = median_pairs(instance.demand, instance.facilities, instance.roads, nearest)
+    return median_problem(instance.demand, instance.facilities, distances=pairs)
+
+
+def uncovered_places(
+    instance: RegionInstance, problem: CoveringProblem, chosen: list[str], *, limit: int
+) -> list[UncoveredPlace]:
+    """The ``limit`` most populous places no connected office (fixed or chosen) covers, with
+    the road distance to the nearest of those offices."""
+    if limit <= 0:
+        return []
+    facilities = instance.facilities
+    positions = [facilities.index.index(c) for c in chosen]
+    out = np.flatnonzero(~covered_places(problem, positions))
+    if len(out) == 0:
+        return []
+    weight = instance.demand.weight[out]
+    largest = out[np.lexsort((instance.demand.ids[out], -weight))[:limit]]
+    is_open = facilities.fixed.copy()
+    is_open[positions] = True
+    picked = DemandPoints.build(
+        ids=instance.demand.ids[largest],
+        lat=instance.demand.lat[largest],
+        lon=instance.demand.lon[largest],
+        weight=instance.demand.weight[largest],
+    )
+    distance = nearest_open_m(picked, facilities, is_open, instance.roads)
+    return [
+        UncoveredPlace(
+            name=instance.place_names[int(place_id)],
+            district=instance.place_districts[int(place_id)],
+            population=float(people),
+            distance_km=round(float(metres) / 1000, 3) if np.isfinite(metres) else None,
+        )
+        for place_id, people, metres in zip(picked.ids, picked.weight, distance, strict=True)
+    ]
+
+
+def _share(part: float | None, total: float) -> float | None:
+    return None if part is None or total <= 0 else part / total
 
 
 def _method(solver: str) -> Method:
@@ -174,14 +302,19 @@ def plan_connect(
     budget_rub: float | None = None,
     time_limit_s: float = 30.0,
     seed: int = 0,
+    uncovered: int = UNCOVERED_LISTED,
 ) -> tuple[PlanResult, CoveringProblem]:
-    """Maximal covering: add offices (or spend a budget) to bring the most people in reach."""
+    """Maximal covering: add offices (or spend a budget) to bring the most people in reach.
+
+    Reports the shares of the region's people within the radius before and after, and the
+    ``uncovered`` most populous localities still out of reach.
+    """
     if add is None and budget_rub is None:
         raise InvalidInput("give a number of offices to add or a budget", field="add")
     candidates = int(instance.facilities.candidate.sum())
     if add is not None and add > candidates:
         raise InvalidInput(f"only {candidates} offices can be added", field="add")
-    problem = covering_problem(instance.demand, instance.facilities, radius_m=radius_km * 1000)
+    problem = covering(instance, radius_km)
     result = solve_max_covering(
         problem,
         k=None if budget_rub is not None else add,
@@ -200,6 +333,8 @@ def plan_connect(
         chosen += filler
     return (
         PlanResult(
+            region=instance.region_code,
+            demand_localities=len(instance.demand),
             kind="connect" if budget_rub is None else "modernise",
             status=result.status,
             method=result.method,
@@ -209,9 +344,15 @@ def plan_connect(
             covered_before=result.covered_before,
             covered_after=result.covered_after,
             total_population=result.total_weight,
+            share_before=_share(result.covered_before, result.total_weight),
+            share_after=_share(result.covered_after, result.total_weight),
+            uncovered=uncovered_places(
+                instance, problem, [c.index for c in chosen], limit=uncovered
+            ),
             chosen=chosen,
             seconds=result.seconds,
             parameters={
+                "region": instance.region_code,
                 "add": add,
                 "budget_rub": budget_rub,
                 "radius_km": radius_km,
@@ -249,9 +390,15 @@ def _fill_by_distance(
         candidate=candidate,
         cost=facilities.cost,
     )
-    result = solve_p_median(
-        median_problem(instance.demand, rest), k=count, method="auto", seed=seed
+    roads = instance.roads
+    problem = (
+        median_problem(instance.demand, rest)
+        if roads is None
+        else median_problem(
+            instance.demand, rest, distances=median_pairs(instance.demand, rest, roads, 10)
+        )
     )
+    result = solve_p_median(problem, k=count, method="auto", seed=seed)
     return [
         ChosenOffice(
             index=c.index,
@@ -274,11 +421,13 @@ def plan_median(
     seed: int = 0,
 ) -> PlanResult:
     """p-median: add offices to shorten the people-weighted road distance to the nearest."""
-    problem = median_problem(instance.demand, instance.facilities, nearest=nearest)
+    problem = median(instance, nearest)
     result = solve_p_median(
         problem, k=add, method=_method(solver), time_limit_s=time_limit_s, seed=seed
     )
     return PlanResult(
+        region=instance.region_code,
+        demand_localities=len(instance.demand),
         kind="median",
         status=result.status,
         method=result.method,
@@ -290,7 +439,13 @@ def plan_median(
         total_population=result.total_weight,
         chosen=_chosen(result, instance.office_names),
         seconds=result.seconds,
-        parameters={"add": add, "solver": solver, "nearest": nearest, "seed": seed},
+        parameters={
+            "region": instance.region_code,
+            "add": add,
+            "solver": solver,
+            "nearest": nearest,
+            "seed": seed,
+        },
         reduction=_reduction(result),
         extra={
             "objective_before": result.objective_before,
@@ -304,7 +459,7 @@ def plan_curve(
     instance: RegionInstance, *, k_max: int, radius_km: float, time_limit_s: float = 60.0
 ) -> CoverageCurve:
     """People covered for k = 0..k_max more offices, each point with its proven bound."""
-    problem = covering_problem(instance.demand, instance.facilities, radius_m=radius_km * 1000)
+    problem = covering(instance, radius_km)
     return coverage_curve(problem, k_max=k_max, time_limit_s=time_limit_s)
 
 
@@ -392,10 +547,15 @@ def write_geojson(result: PlanResult, instance: RegionInstance, path: Path) -> N
 
 
 def run_scenario(session: Session, *, plan_in: PlanCreate, now: datetime) -> PlanRead:
-    """Run a scenario on the live network and store it."""
+    """Run a scenario on a region's live network and store it."""
+    region = resolve_region(session, plan_in.region)
     instance = load_instance(
-        session, marketplace=plan_in.marketplace, modernised_only=plan_in.modernised_only
+        session,
+        region=region.code,
+        marketplace=plan_in.marketplace,
+        modernised_only=plan_in.modernised_only,
     )
+    plan_in = plan_in.model_copy(update={"region": region.code})
     if plan_in.kind == "median":
         if plan_in.add is None:
             raise InvalidInput("a p-median plan needs add", field="add")
@@ -434,8 +594,11 @@ def store_plan(
     session: Session, *, plan_in: PlanCreate, result: PlanResult, now: datetime
 ) -> PlanRead:
     """Keep a solved scenario (what was asked and the answer) in the ``plan`` table."""
+    code = result.region or plan_in.region
+    region = resolve_region(session, code) if code is not None else None
     plan = Plan(
         name=plan_in.name,
+        region_id=region.id if region is not None else None,
         kind=result.kind,
         marketplace_code=plan_in.marketplace,
         parameters=plan_in.model_dump(mode="json"),
@@ -452,17 +615,24 @@ def store_plan(
     )
     session.add(plan)
     session.flush()
-    return _read(plan)
+    return _read(session, plan)
 
 
-def _read(plan: Plan) -> PlanRead:
+def _read(session: Session, plan: Plan) -> PlanRead:
     stored = PlanResult.model_validate(plan.result)
+    if stored.region is None and plan.region_id is not None:
+        # A plan solved before results named their region: the migration gave it its region.
+        region = session.get(Region, plan.region_id)
+        stored.region = region.code if region is not None else None
     return PlanRead(**stored.model_dump(), id=plan.id, name=plan.name, created_at=plan.created_at)
 
 
-def list_plans(session: Session) -> list[PlanRead]:
-    """Every stored scenario, newest first."""
-    return [_read(p) for p in session.scalars(select(Plan).order_by(Plan.id.desc()))]
+def list_plans(session: Session, *, region: str | None = None) -> list[PlanRead]:
+    """Every stored scenario (of one region, given its code), newest first."""
+    query = select(Plan).order_by(Plan.id.desc())
+    if region is not None:
+        query = query.where(Plan.region_id == resolve_region(session, region).id)
+    return [_read(session, p) for p in session.scalars(query)]
 
 
 def get_plan(session: Session, plan_id: int) -> PlanRead:
@@ -470,4 +640,4 @@ def get_plan(session: Session, plan_id: int) -> PlanRead:
     plan = session.get(Plan, plan_id)
     if plan is None:
         raise NotFound(f"no plan has id {plan_id}", field="plan_id")
-    return _read(plan)
+    return _read(session, plan)

@@ -1,25 +1,25 @@
-"""The marketplace's shipment API: a thin shell over the shipment service."""
+"""The marketplace's shipment API: a thin shell over the shipment service.
+
+Writes take an ``Idempotency-Key`` (``shipment.idempotency.answer_once``); creation gets
+its promised dates from the provider the app was composed with (``PromisesDep``), so this
+module imports nothing above shipments.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 
 from selpo.deps import ClockDep, SessionDep, SettingsDep
 from selpo.errors import InvalidInput, problem_responses
 from selpo.kit.moments import Day, Moment
-from selpo.logistics import promises
 from selpo.marketplace.deps import AdminDep, MarketplaceDep
-from selpo.models import Marketplace, PostOffice
 from selpo.shipment import service
-from selpo.shipment.label import render_label
-from selpo.shipment.rules import mask_name
+from selpo.shipment.idempotency import Answer, answer_once
 from selpo.shipment.schemas import (
-    BatchItemResult,
     BatchResult,
     CodReport,
     ShipmentCreate,
@@ -33,24 +33,24 @@ router = APIRouter(prefix="/v1", tags=["shipments"])
 MAX_BATCH = 1000
 
 
+def promise_provider(request: Request) -> service.PromiseProvider:
+    """The promise provider the app was composed with (``app.state.promises``)."""
+    provider: service.PromiseProvider = request.app.state.promises
+    return provider
+
+
+PromisesDep = Annotated[service.PromiseProvider, Depends(promise_provider)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", description="Retry a write safely: the first answer, once"),
+]
+
+
 def _tracking(value: str) -> str:
     try:
         return parse_tracking_number(value)
     except InvalidTrackingNumber as exc:
         raise InvalidInput(str(exc), field="tracking_number") from None
-
-
-def _marketplace(session: SessionDep, principal: Any) -> Marketplace:
-    marketplace = session.get(Marketplace, principal.marketplace_id)
-    assert marketplace is not None
-    return marketplace
-
-
-def _validation_errors(exc: ValidationError) -> list[dict[str, str]]:
-    return [
-        {"field": ".".join(str(p) for p in e["loc"]) or "body", "reason": e["msg"]}
-        for e in exc.errors()
-    ]
 
 
 @router.post(
@@ -64,42 +64,28 @@ def create_shipment(
     session: SessionDep,
     clock: ClockDep,
     principal: MarketplaceDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    promises: PromisesDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Create a shipment addressed to a post office (retry safely with Idempotency-Key)."""
-    marketplace = _marketplace(session, principal)
+    marketplace = service.caller(session, principal.marketplace_id)
     now = clock.now()
-    body = shipment_in.model_dump(mode="json")
-    if idempotency_key is not None:
-        earlier = service.claim_idempotency_key(
-            session,
-            marketplace_id=marketplace.id,
-            key=idempotency_key,
-            fingerprint=service.request_fingerprint(body),
-            now=now,
+
+    def create() -> Answer:
+        read = service.create_one(
+            session, marketplace=marketplace, shipment_in=shipment_in, now=now, promises=promises
         )
-        if earlier is not None and earlier.status_code is not None:
-            return JSONResponse(earlier.response, status_code=earlier.status_code)
-    outcome = service.create_shipments(
+        return Answer(201, read.model_dump(mode="json"))
+
+    answer = answer_once(
         session,
-        marketplace=marketplace,
-        shipments_in=[shipment_in],
+        marketplace_id=marketplace.id,
+        key=idempotency_key,
+        request=shipment_in.model_dump(mode="json"),
         now=now,
-        promise=promises.promised_dates(session, now=now),
-    )[0]
-    if outcome.error is not None:
-        raise outcome.error
-    assert outcome.shipment is not None
-    response = outcome.shipment.model_dump(mode="json")
-    if idempotency_key is not None:
-        service.store_idempotent_response(
-            session,
-            marketplace_id=marketplace.id,
-            key=idempotency_key,
-            status_code=201,
-            response=response,
-        )
-    return JSONResponse(response, status_code=201)
+        run=create,
+    )
+    return JSONResponse(answer.body, status_code=answer.status_code)
 
 
 @router.post(
@@ -112,65 +98,30 @@ def create_shipments_batch(
     session: SessionDep,
     clock: ClockDep,
     principal: MarketplaceDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    promises: PromisesDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Create up to 1,000 shipments; each gets its own result, a bad one fails alone."""
     if not 1 <= len(payload) <= MAX_BATCH:
         raise InvalidInput(f"a batch holds 1 to {MAX_BATCH} shipments", field="body")
-    marketplace = _marketplace(session, principal)
+    marketplace = service.caller(session, principal.marketplace_id)
     now = clock.now()
-    if idempotency_key is not None:
-        earlier = service.claim_idempotency_key(
-            session,
-            marketplace_id=marketplace.id,
-            key=idempotency_key,
-            fingerprint=service.request_fingerprint(payload),
-            now=now,
+
+    def create() -> Answer:
+        result = service.create_batch(
+            session, marketplace=marketplace, payload=payload, now=now, promises=promises
         )
-        if earlier is not None and earlier.status_code is not None:
-            return JSONResponse(earlier.response, status_code=earlier.status_code)
-    results: dict[int, BatchItemResult] = {}
-    valid: list[tuple[int, ShipmentCreate]] = []
-    for position, raw in enumerate(payload):
-        try:
-            valid.append((position, ShipmentCreate.model_validate(raw)))
-        except ValidationError as exc:
-            results[position] = BatchItemResult(
-                position=position,
-                status_code=422,
-                error={"title": "Invalid input", "errors": _validation_errors(exc)},
-            )
-    outcomes = service.create_shipments(
+        return Answer(200, result.model_dump(mode="json"))
+
+    answer = answer_once(
         session,
-        marketplace=marketplace,
-        shipments_in=[s for _, s in valid],
+        marketplace_id=marketplace.id,
+        key=idempotency_key,
+        request=payload,
         now=now,
-        promise=promises.promised_dates(session, now=now),
+        run=create,
     )
-    for (position, _), outcome in zip(valid, outcomes, strict=True):
-        if outcome.error is not None:
-            results[position] = BatchItemResult(
-                position=position,
-                status_code=outcome.error.status_code,
-                error=outcome.error.problem(),
-            )
-        else:
-            results[position] = BatchItemResult(
-                position=position, status_code=201, shipment=outcome.shipment
-            )
-    ordered = [results[i] for i in sorted(results)]
-    created = sum(1 for r in ordered if r.status_code == 201)
-    result = BatchResult(created=created, failed=len(ordered) - created, results=ordered)
-    response = result.model_dump(mode="json")
-    if idempotency_key is not None:
-        service.store_idempotent_response(
-            session,
-            marketplace_id=marketplace.id,
-            key=idempotency_key,
-            status_code=200,
-            response=response,
-        )
-    return JSONResponse(response)
+    return JSONResponse(answer.body, status_code=answer.status_code)
 
 
 @router.get(
@@ -260,22 +211,7 @@ def get_label(tracking_number: str, session: SessionDep, principal: MarketplaceD
     shipment = service.get_shipment(
         session, marketplace_id=principal.marketplace_id, tracking_number=_tracking(tracking_number)
     )
-    read = service.read_shipment(session, shipment)
-    office = session.get(PostOffice, shipment.destination_office_id)
-    marketplace = session.get(Marketplace, shipment.marketplace_id)
-    assert office is not None
-    assert marketplace is not None
-    pdf = render_label(
-        tracking_number=shipment.tracking_number,
-        office_index=office.index,
-        office_name=office.name,
-        office_address=office.address,
-        recipient_masked=mask_name(shipment.recipient_name),
-        marketplace_name=marketplace.name,
-        external_order_id=read.external_order_id,
-        weight_g=shipment.weight_g,
-        cod_kop=shipment.cod_kop,
-    )
+    pdf = service.label_pdf(session, shipment)
     return Response(
         pdf,
         media_type="application/pdf",
@@ -321,11 +257,12 @@ def record_tracking_event(
 )
 def cod_report(
     session: SessionDep,
-    settings: SettingsDep,
     principal: MarketplaceDep,
-    day: Annotated[Day, Query(alias="date", description="Local date, YYYY-MM-DD")],
+    day: Annotated[
+        Day, Query(alias="date", description="A date, YYYY-MM-DD, in each office's own zone")
+    ],
 ) -> CodReport:
     """Cash on delivery collected for this marketplace on a day, reconciled against what is due."""
     return service.cod_report(
-        session, marketplace=_marketplace(session, principal), day=day, timezone=settings.timezone
+        session, marketplace=service.caller(session, principal.marketplace_id), day=day
     )

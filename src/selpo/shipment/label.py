@@ -12,6 +12,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
+from selpo.kit.display import format_number, format_roubles
+
 _FONT = "Helvetica"
 # reportlab's built-in fonts have no Cyrillic; use a TTF that has it when the system has one.
 _FONT_CANDIDATES = (
@@ -61,9 +63,9 @@ def render_label(
     pdf.drawString(8 * mm, height - 34 * mm, office_address[:80])
     pdf.setFont(font, 10)
     pdf.drawString(8 * mm, height - 42 * mm, f"Получатель: {recipient_masked}")
-    pdf.drawString(8 * mm, height - 48 * mm, f"Вес: {weight_g / 1000:.3f} кг")
+    pdf.drawString(8 * mm, height - 48 * mm, f"Вес: {format_number(weight_g / 1000, 3)} кг")
     if cod_kop:
-        pdf.drawString(8 * mm, height - 54 * mm, f"Наложенный платёж: {cod_kop / 100:.2f} ₽")
+        pdf.drawString(8 * mm, height - 54 * mm, f"Наложенный платёж: {format_roubles(cod_kop)}")
     barcode = code128.Code128(tracking_number, barHeight=22 * mm, barWidth=0.36 * mm)
     barcode.drawOn(pdf, (width - barcode.width) / 2, 22 * mm)
     pdf.setFont(font, 12)

@@ -1,41 +1,28 @@
-"""Pure shipment rules: phone numbers, masking, storage deadlines, pickup codes."""
+"""Pure shipment rules: masking names, storage deadlines, pickup codes and their lockout, COD.
+
+Phone numbers are parsed and masked by ``selpo.kit.phone``."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-_PHONE_DIGITS = re.compile(r"\D")
+from selpo.kit.lockout import Lockout
+from selpo.kit.phone import REMOVED
 
-
-def normalise_russian_mobile(phone: str) -> str:
-    """Return ``+79XXXXXXXXX`` or raise ValueError: Russian mobile numbers only."""
-    digits = _PHONE_DIGITS.sub("", phone)
-    if len(digits) == 11 and digits[0] in "78":
-        digits = "7" + digits[1:]
-    elif len(digits) == 10:
-        digits = "7" + digits
-    if len(digits) != 11 or digits[1] != "9":
-        raise ValueError("a Russian mobile number is +7 9XX XXX-XX-XX")
-    return "+" + digits
-
-
-def mask_phone(phone: str | None) -> str:
-    """``+79161234567`` → ``+7******4567``."""
-    if not phone:
-        return "[удалено]"
-    return phone[:2] + "*" * (len(phone) - 6) + phone[-4:]
+# Wrong pickup codes: five in a row lock the code (or the office's search by code) for a
+# quarter of an hour. The defaults of SELPO_PICKUP_CODE_MAX_FAILURES / _LOCK_MINUTES.
+PICKUP_CODE_LOCKOUT = Lockout(max_failures=5, period=timedelta(minutes=15))
 
 
 def mask_name(name: str | None) -> str:
-    """``Иванова Мария Петровна`` → ``Иванова М. П.``: a surname and initials at most."""
+    """``Иванова Мария Петровна`` → ``И****** М. П.``: initials, the surname's length."""
     if not name:
-        return "[удалено]"
+        return REMOVED
     parts = name.split()
     if len(parts) == 1:
         return parts[0][0] + "."

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from selpo.kit.moments import Moment
-from selpo.shipment.rules import normalise_russian_mobile
+from selpo.kit.phone import parse_russian_mobile
 
 MAX_KOP = 100_000_000_00  # 100 million roubles: beyond any parcel
 
@@ -24,7 +24,7 @@ class Recipient(BaseModel):
     @field_validator("phone")
     @classmethod
     def _mobile(cls, value: str) -> str:
-        return normalise_russian_mobile(value)
+        return parse_russian_mobile(value)
 
     @field_validator("name")
     @classmethod

@@ -11,23 +11,24 @@ shipments at once, so every use case has a bulk form (``record_scans``,
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, Protocol
 
+from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from selpo.errors import DomainError, InvalidInput
+from selpo.kit.display import format_local_date, local_day
+from selpo.kit.lockout import Lockout
+from selpo.kit.phone import mask_phone
 from selpo.logistics.calendar import holiday_calendar, next_open_day
 from selpo.models import (
-    IdempotencyRecord,
     Marketplace,
     MarketplaceConnection,
     PostOffice,
@@ -35,19 +36,19 @@ from selpo.models import (
     ShipmentItem,
     TrackingEvent,
 )
-from selpo.network.rules import OfficeCapacity, ParcelSize, parcel_fits
+from selpo.network.rules import OfficeCapacity, ParcelSize, parcel_refusal
 from selpo.notify import service as notify_service
 from selpo.shipment import repository
 from selpo.shipment.errors import (
     CreationRaced,
     DuplicateOrder,
-    IdempotencyKeyReused,
     PickupCodeLocked,
     SerialsExhausted,
     ShipmentNotFound,
     TransitionRefused,
     WrongPickupCode,
 )
+from selpo.shipment.label import render_label
 from selpo.shipment.lifecycle import (
     EVENT_CODES,
     FINAL,
@@ -58,15 +59,17 @@ from selpo.shipment.lifecycle import (
     decide,
 )
 from selpo.shipment.rules import (
+    PICKUP_CODE_LOCKOUT,
     cod_due,
     hash_pickup_code,
     mask_name,
-    mask_phone,
     new_pickup_code,
     pickup_code_matches,
     storage_deadline,
 )
 from selpo.shipment.schemas import (
+    BatchItemResult,
+    BatchResult,
     CodReport,
     ItemRead,
     Parcel,
@@ -83,11 +86,38 @@ S = Status
 
 @dataclass(frozen=True)
 class PickupPolicy:
-    """How pickup codes are kept and locked (from the settings)."""
+    """How pickup codes are kept and locked (from the settings; the lock's defaults are
+    ``rules.PICKUP_CODE_LOCKOUT``)."""
 
     pepper: str
-    max_failures: int = 5
-    lock_minutes: int = 15
+    max_failures: int = PICKUP_CODE_LOCKOUT.max_failures
+    lock_minutes: int = PICKUP_CODE_LOCKOUT.period // timedelta(minutes=1)
+
+    @property
+    def lockout(self) -> Lockout:
+        """The lockout rule of these settings."""
+        return Lockout(self.max_failures, timedelta(minutes=self.lock_minutes))
+
+
+Promise = Callable[[str], date | None]
+"""Office index -> the promised local day of delivery (``None``: no promise)."""
+
+
+class PromiseProvider(Protocol):
+    """Who promises delivery dates: for parcels handed over ``now``, a :data:`Promise`.
+
+    Shipment creation needs a promise, but the delivery model (timetable, routes) sits above
+    shipments and uses them; so the promise comes in through this port. The logistics
+    service implements it (``logistics.promises.promised_dates``) and the entry points wire
+    it in (``app.py`` keeps it as ``app.state.promises``; the simulation passes its own).
+    """
+
+    def __call__(self, session: Session, *, now: datetime) -> Promise: ...
+
+
+def no_promise(session: Session, *, now: datetime) -> Promise:
+    """A provider that promises nothing (a network without a timetable)."""
+    return lambda _index: None
 
 
 @dataclass(frozen=True)
@@ -163,6 +193,13 @@ def _destination_index(session: Session, shipment: Shipment) -> str:
 def read_shipment(session: Session, shipment: Shipment) -> ShipmentRead:
     """The marketplace's view of a shipment."""
     return _read(session, shipment, _destination_index(session, shipment))
+
+
+def caller(session: Session, marketplace_id: int | None) -> Marketplace:
+    """The marketplace a marketplace key speaks for (its existence is the key's)."""
+    marketplace = session.get(Marketplace, marketplace_id) if marketplace_id else None
+    assert marketplace is not None, "a marketplace key always names its marketplace"
+    return marketplace
 
 
 def get_shipment(session: Session, *, marketplace_id: int | None, tracking_number: str) -> Shipment:
@@ -303,25 +340,10 @@ def _check_destination(destination: _Destination | None, shipment_in: ShipmentCr
         raise InvalidInput(
             f"office {index} does not serve this marketplace", field="destination_index"
         )
-    parcel = shipment_in.parcel
-    size = ParcelSize(parcel.weight_g, parcel.length_mm, parcel.width_mm, parcel.height_mm)
-    capacity = OfficeCapacity(
-        office.max_weight_g,
-        office.max_length_mm,
-        office.max_width_mm,
-        office.max_height_mm,
-        office.cells_s,
-        office.cells_m,
-        office.cells_l,
-    )
-    if parcel.weight_g > office.max_weight_g:
+    refusal = parcel_refusal(ParcelSize.of(shipment_in.parcel), OfficeCapacity.of(office))
+    if refusal is not None:
         raise InvalidInput(
-            f"{parcel.weight_g} g exceeds office {index}'s limit of {office.max_weight_g} g",
-            field="parcel.weight_g",
-        )
-    if not parcel_fits(size, capacity):
-        raise InvalidInput(
-            f"the parcel does not fit office {index}'s largest cell", field="parcel.length_mm"
+            refusal.reason(index, shipment_in.parcel.weight_g), field=f"parcel.{refusal.field}"
         )
 
 
@@ -338,7 +360,7 @@ def create_shipments(
 
     The accepted ones are written in bulk (one insert per table), which keeps a batch of
     1,000 close to the database's raw insert rate. ``promise`` (office index -> promised
-    date, e.g. ``logistics.service.promised_dates``) fills ``promised_date``; without it the
+    date, e.g. ``logistics.promises.promised_dates``) fills ``promised_date``; without it the
     date stays empty.
     """
     outcomes: dict[int, CreateOutcome] = {}
@@ -519,52 +541,96 @@ def create_shipments(
     return [outcomes[i] for i in sorted(outcomes)]
 
 
-def request_fingerprint(body: Any) -> str:
-    """A stable hash of a request body (key order does not matter)."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def _validation_errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(p) for p in e["loc"]) or "body", "reason": e["msg"]}
+        for e in exc.errors()
+    ]
 
 
-def claim_idempotency_key(
-    session: Session, *, marketplace_id: int, key: str, fingerprint: str, now: datetime
-) -> IdempotencyRecord | None:
-    """Claim a key for this request; return the earlier record if the key was used before.
+def create_one(
+    session: Session,
+    *,
+    marketplace: Marketplace,
+    shipment_in: ShipmentCreate,
+    now: datetime,
+    promises: PromiseProvider,
+) -> ShipmentRead:
+    """Create one shipment with its promised date; a refusal is raised."""
+    outcome = create_shipments(
+        session,
+        marketplace=marketplace,
+        shipments_in=[shipment_in],
+        now=now,
+        promise=promises(session, now=now),
+    )[0]
+    if outcome.error is not None:
+        raise outcome.error
+    assert outcome.shipment is not None
+    return outcome.shipment
 
-    The claim is an insert under a unique constraint: of two concurrent identical requests,
-    the second waits for the first to commit and then finds its answer.
-    """
-    if not key or len(key) > 255:
-        raise InvalidInput("Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key")
-    existing = repository.get_idempotency_record(session, marketplace_id, key)
-    if existing is None:
+
+def create_batch(
+    session: Session,
+    *,
+    marketplace: Marketplace,
+    payload: Sequence[Any],
+    now: datetime,
+    promises: PromiseProvider,
+) -> BatchResult:
+    """Create a batch of raw shipment bodies: each is validated and checked on its own, and
+    gets its own result (201 with the shipment, or the status and problem of its refusal)."""
+    results: dict[int, BatchItemResult] = {}
+    valid: list[tuple[int, ShipmentCreate]] = []
+    for position, raw in enumerate(payload):
         try:
-            with session.begin_nested():
-                session.add(
-                    IdempotencyRecord(
-                        marketplace_id=marketplace_id,
-                        key=key,
-                        request_sha256=fingerprint,
-                        created_at=now,
-                    )
-                )
-            return None
-        except IntegrityError:
-            existing = repository.get_idempotency_record(session, marketplace_id, key)
-            if existing is None:  # pragma: no cover - the winner rolled back; let the client retry
-                raise DomainError("a concurrent request with this key failed; retry") from None
-    if existing.request_sha256 != fingerprint:
-        raise IdempotencyKeyReused()
-    return existing
+            valid.append((position, ShipmentCreate.model_validate(raw)))
+        except ValidationError as exc:
+            results[position] = BatchItemResult(
+                position=position,
+                status_code=422,
+                error={"title": "Invalid input", "errors": _validation_errors(exc)},
+            )
+    outcomes = create_shipments(
+        session,
+        marketplace=marketplace,
+        shipments_in=[s for _, s in valid],
+        now=now,
+        promise=promises(session, now=now),
+    )
+    for (position, _), outcome in zip(valid, outcomes, strict=True):
+        if outcome.error is not None:
+            results[position] = BatchItemResult(
+                position=position,
+                status_code=outcome.error.status_code,
+                error=outcome.error.problem(),
+            )
+        else:
+            results[position] = BatchItemResult(
+                position=position, status_code=201, shipment=outcome.shipment
+            )
+    ordered = [results[i] for i in sorted(results)]
+    created = sum(1 for r in ordered if r.status_code == 201)
+    return BatchResult(created=created, failed=len(ordered) - created, results=ordered)
 
 
-def store_idempotent_response(
-    session: Session, *, marketplace_id: int, key: str, status_code: int, response: Any
-) -> None:
-    """Remember the answer given under a key, in the same transaction as the change."""
-    record = repository.get_idempotency_record(session, marketplace_id, key)
-    if record is not None:
-        record.status_code = status_code
-        record.response = response
+def label_pdf(session: Session, shipment: Shipment) -> bytes:
+    """The shipping label of a shipment (PDF): its office, masked recipient, weight, COD."""
+    office = session.get(PostOffice, shipment.destination_office_id)
+    marketplace = session.get(Marketplace, shipment.marketplace_id)
+    assert office is not None
+    assert marketplace is not None
+    return render_label(
+        tracking_number=shipment.tracking_number,
+        office_index=office.index,
+        office_name=office.name,
+        office_address=office.address,
+        recipient_masked=mask_name(shipment.recipient_name),
+        marketplace_name=marketplace.name,
+        external_order_id=shipment.external_order_id,
+        weight_g=shipment.weight_g,
+        cod_kop=shipment.cod_kop,
+    )
 
 
 # ---------------------------------------------------------------------------- lifecycle
@@ -1003,10 +1069,6 @@ def _format_hours(hours: list[list[list[str]]]) -> str:
     return "; ".join(parts) or "по согласованию"
 
 
-def _local_date(moment: datetime, timezone: str) -> str:
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%d.%m.%Y")
-
-
 def _ready_sms(
     shipment: Shipment, office: PostOffice, marketplace: Marketplace, code: str
 ) -> notify_service.Sms | None:
@@ -1016,7 +1078,7 @@ def _ready_sms(
         f"Заказ {marketplace.name} {shipment.external_order_id} ждёт вас в отделении "
         f"{office.index}: {office.address}. Часы: {_format_hours(office.opening_hours)}. "
         f"Код получения: {code}. "
-        f"Хранение до {_local_date(shipment.storage_deadline, office.timezone)}."
+        f"Хранение до {format_local_date(shipment.storage_deadline, office.timezone)}."
     )
     return notify_service.Sms(shipment.recipient_phone, text, shipment.tracking_number)
 
@@ -1076,8 +1138,9 @@ def verify_pickup_code(
             current=shipment.status,
             allowed=[],
         )
-    if shipment.pickup_code_locked_until is not None and now < shipment.pickup_code_locked_until:
-        raise PickupCodeLocked(shipment.pickup_code_locked_until.isoformat())
+    lockout = policy.lockout
+    if (held := lockout.in_force(shipment.pickup_code_locked_until, now)) is not None:
+        raise PickupCodeLocked(held.isoformat())
     right = pickup_code_matches(
         code,
         shipment.pickup_code_hash,
@@ -1095,8 +1158,8 @@ def verify_pickup_code(
             session,
             shipment.id,
             now=now,
-            max_failures=policy.max_failures,
-            lock_until=now + timedelta(minutes=policy.lock_minutes),
+            max_failures=lockout.max_failures,
+            lock_until=lockout.lock_until(now),
         )
     )
     if counted is None:  # locked by a concurrent attempt since this session read the parcel
@@ -1106,9 +1169,9 @@ def verify_pickup_code(
     failures, locked_until = counted
     set_committed_value(shipment, "pickup_code_failures", failures)
     set_committed_value(shipment, "pickup_code_locked_until", locked_until)
-    if locked_until is not None and now < locked_until:
-        raise PickupCodeLocked(locked_until.isoformat())
-    raise WrongPickupCode(policy.max_failures - failures)
+    if (held := lockout.in_force(locked_until, now)) is not None:
+        raise PickupCodeLocked(held.isoformat())
+    raise WrongPickupCode(lockout.attempts_left(failures))
 
 
 @dataclass(frozen=True)
@@ -1369,7 +1432,7 @@ def send_storage_reminders(
             text = (
                 f"Напоминаем: заказ {marketplace.name} {shipment.external_order_id} ждёт вас в "
                 f"отделении {office.index} до "
-                f"{_local_date(shipment.storage_deadline, office.timezone)}. "
+                f"{format_local_date(shipment.storage_deadline, office.timezone)}. "
                 f"Код получения — в первом сообщении."
             )
             messages.append(
@@ -1408,15 +1471,19 @@ def purge_personal_data(
 # ---------------------------------------------------------------------------- reports
 
 
-def cod_report(
-    session: Session, *, marketplace: Marketplace, day: date, timezone: str
-) -> CodReport:
-    """Reconcile cash on delivery for one marketplace and local day."""
-    zone = ZoneInfo(timezone)
-    start = datetime.combine(day, time(0, 0), tzinfo=zone)
-    end = start + timedelta(days=1)
+# Every zone's day ``d`` lies within these bounds of UTC (Russia spans UTC+2 to UTC+12; the
+# world, UTC-12 to UTC+14).
+_EARLIEST_OFFSET, _LATEST_OFFSET = timedelta(hours=14), timedelta(hours=12)
+
+
+def cod_report(session: Session, *, marketplace: Marketplace, day: date) -> CodReport:
+    """Reconcile cash on delivery for one marketplace and day: what each office collected
+    on that day of its own calendar (its local zone)."""
+    start = datetime.combine(day, time(0, 0), tzinfo=UTC) - _EARLIEST_OFFSET
+    end = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=UTC) + _LATEST_OFFSET
     query = (
-        select(Shipment)
+        select(Shipment, PostOffice.timezone)
+        .join(PostOffice, Shipment.destination_office_id == PostOffice.id)
         .where(
             Shipment.marketplace_id == marketplace.id,
             Shipment.cod_collected_at >= start,
@@ -1424,7 +1491,12 @@ def cod_report(
         )
         .order_by(Shipment.tracking_number)
     )
-    rows = list(session.scalars(query))
+    rows = [
+        shipment
+        for shipment, zone in session.execute(query)
+        if shipment.cod_collected_at is not None
+        and local_day(shipment.cod_collected_at, zone) == day
+    ]
     collected = sum(s.cod_collected_kop for s in rows)
     due = sum(
         cod_due(

@@ -50,6 +50,15 @@ def _main_database() -> Iterator[Session]:
         engine.dispose()
 
 
+RegionCode = Annotated[
+    str | None,
+    typer.Option(
+        "--region",
+        help="The region's code, e.g. 37 (may be left out when the database holds one region)",
+    ),
+]
+
+
 def _fail(message: str) -> typer.Exit:
     err_console.print(f"[red]error:[/red] {message}")
     return typer.Exit(2)
@@ -57,6 +66,7 @@ def _fail(message: str) -> typer.Exit:
 
 def simulate_command(
     days: Annotated[int, typer.Option(min=1, help="Days to simulate.")] = 30,
+    region: RegionCode = None,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same figures.")] = 1,
     scale: Annotated[float, typer.Option(min=0.0, help="Demand multiplier.")] = 1.0,
     report_dir: Annotated[
@@ -100,8 +110,21 @@ def simulate_command(
     connect = _read_indexes(plan_offices) if plan_offices is not None else None
     if plan_offices is not None and not connect:
         raise typer.BadParameter("no office index in the file", param_hint="--plan-offices")
+    chosen: scenarios.PlanScenario | None = None
+    try:
+        with _main_database() as session:
+            if plan is not None:
+                chosen = scenarios.plan_scenario(session, plan)
+                if region is not None and chosen.region not in (None, region):
+                    raise _fail(f"plan {plan} is for region {chosen.region}, not {region}")
+                region = region or chosen.region
+            if region is None:
+                region = scenarios.default_region(session)
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
     today = SimulationConfig(
         days=days,
+        region=region,
         seed=seed,
         scale=scale,
         start=first,
@@ -110,15 +133,10 @@ def simulate_command(
         connect_all=connect_all,
     )
     runs: list[tuple[str, SimulationConfig, int | None]] = []
-    if plan is None:
+    if chosen is None:
         label = "Все отделения" if connect_all else "Свой список" if connect else "Сегодня"
         runs.append((label, today, None))
     else:
-        try:
-            with _main_database() as session:
-                chosen = scenarios.plan_scenario(session, plan)
-        except DomainError as exc:
-            raise _fail(exc.message) from exc
         if chosen.marketplace not in MARKETPLACE_SHARE:
             raise _fail(f"the simulation has no demand for marketplace {chosen.marketplace!r}")
         if compare:
@@ -131,16 +149,19 @@ def simulate_command(
             param_hint="--database-url",
         )
 
-    compared = _run_all(runs, report_dir, days=days, seed=seed)
+    try:
+        compared = _run_all(runs, report_dir, days=days, seed=seed)
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
     if store:
         _store(compared, runs)
 
 
 def _run_all(
     runs: list[tuple[str, SimulationConfig, int | None]], report_dir: Path, *, days: int, seed: int
-) -> list[tuple[report.Scenario, float]]:
+) -> list[tuple[report.Scenario, float, str]]:
     """Run every scenario; write each report (in sub-folders when comparing)."""
-    compared: list[tuple[report.Scenario, float]] = []
+    compared: list[tuple[report.Scenario, float, str]] = []
     for number, (label, config, _) in enumerate(runs, start=1):
         began = datetime.now(UTC)
         with tempfile.TemporaryDirectory(prefix="selpo-sim-") as scratch:
@@ -151,7 +172,7 @@ def _run_all(
                 )
             computed = report.compute(result)
             with session_scope(result.factory) as session:
-                connected = scenarios.connected_offices(session)
+                connected = scenarios.connected_offices(session, result.region)
             result.dispose()
         finished = datetime.now(UTC)
         folder = report_dir / report.scenario_folder(number) if len(runs) > 1 else report_dir
@@ -161,16 +182,16 @@ def _run_all(
         for path in paths:
             console.print(f"wrote {path}")
         scenario = report.Scenario(label, connected, computed)
-        compared.append((scenario, (finished - began).total_seconds()))
+        compared.append((scenario, (finished - began).total_seconds(), result.region))
     if len(compared) > 1:
-        title = f"selpo simulation: {' vs '.join(s.label for s, _ in compared)}"
-        for path in report.write_comparison([s for s, _ in compared], report_dir, title=title):
+        title = f"selpo simulation: {' vs '.join(s.label for s, _, _ in compared)}"
+        for path in report.write_comparison([s for s, _, _ in compared], report_dir, title=title):
             console.print(f"wrote {path}")
     return compared
 
 
 def _store(
-    compared: list[tuple[report.Scenario, float]],
+    compared: list[tuple[report.Scenario, float, str]],
     runs: list[tuple[str, SimulationConfig, int | None]],
 ) -> None:
     now = datetime.now(UTC)
@@ -182,7 +203,7 @@ def _store(
                 "is not migrated (`selpo db upgrade`)"
             )
             return
-        for (scenario, seconds), (_, config, plan_id) in zip(compared, runs, strict=True):
+        for (scenario, seconds, region), (_, config, plan_id) in zip(compared, runs, strict=True):
             kept = scenarios.record_run(
                 session,
                 report=scenario.report,
@@ -194,6 +215,7 @@ def _store(
                 now=now,
                 comparison=group,
                 plan_id=plan_id,
+                region=region,
             )
             console.print(f"kept as simulation run {kept.id} for the dashboard")
 
@@ -202,6 +224,7 @@ def history_command(
     days: Annotated[int, typer.Option(min=1, max=60, help="Days of history before today.")] = 7,
     scale: Annotated[float, typer.Option(min=0.0, help="Demand multiplier.")] = 0.1,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    region: RegionCode = None,
     if_empty: Annotated[
         bool, typer.Option(help="Do nothing (and succeed) when the database holds parcels.")
     ] = False,
@@ -225,15 +248,16 @@ def history_command(
                     days=days,
                     seed=seed,
                     scale=scale,
+                    region=region,
                     progress=partial(progress.advance, task),
                 )
             except DomainError as exc:
                 raise _fail(exc.message) from exc
     finally:
         engine.dispose()
-    region = loaded.report.region
+    kpi = loaded.report.region
     console.print(
         f"simulated history loaded (run {loaded.run_id}): {loaded.days} days from "
-        f"{loaded.first_day}, {region.shipments} parcels, {region.delivered} delivered. "
+        f"{loaded.first_day}, {kpi.shipments} parcels, {kpi.delivered} delivered. "
         "These parcels are SYNTHETIC (order ids SIM-…)."
     )

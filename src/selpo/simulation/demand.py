@@ -13,6 +13,8 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from selpo.logistics.distance import DEFAULT_CIRCUITY
+
 # Orders per person per day that go to a post-office pickup point, all marketplaces together.
 # Towns have the marketplaces' own pickup points, villages do not: rural people use the post
 # office more (see docs/simulation.md for the derivation).
@@ -24,9 +26,9 @@ MARKETPLACE_SHARE: Mapping[str, float] = {"OZON": 0.6, "YANDEX_MARKET": 0.4}
 WEEKDAY_SHAPE = (1.15, 1.1, 1.05, 1.0, 0.95, 0.8, 0.95)
 # Seasonal multiplier by month (pre-New-Year peak in December, dip in January).
 MONTH_SHAPE = (0.8, 0.85, 0.95, 0.95, 0.95, 0.9, 0.9, 0.95, 1.0, 1.05, 1.2, 1.45)
-# Reach: an office farther than this (great-circle x ROAD_FACTOR) does not serve the order.
+# Reach: an office farther than this by road (great circle x DEFAULT_CIRCUITY, the circuity
+# factor planning and logistics use too) does not serve the order.
 REACH_KM = 25.0
-ROAD_FACTOR = 1.3
 EARTH_RADIUS_KM = 6371.0088
 # Recipient behaviour.
 PICKUP_DELAY_MEAN_H = 30.0  # exponential, capped at PICKUP_DELAY_MAX_H
@@ -99,12 +101,12 @@ def expected_orders(place: Place, marketplace: str, day: date, scale: float = 1.
 
 
 def road_km(lat1: float, lon1: float, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    """Great-circle distance x ROAD_FACTOR, kilometres, from one point to many."""
+    """Great-circle distance x ``DEFAULT_CIRCUITY``, kilometres, from one point to many."""
     p1, p2 = math.radians(lat1), np.radians(lat2)
     dlat = p2 - p1
     dlon = np.radians(lon2) - math.radians(lon1)
     a = np.sin(dlat / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
-    result: np.ndarray = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(a)) * ROAD_FACTOR
+    result: np.ndarray = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(a)) * DEFAULT_CIRCUITY
     return result
 
 

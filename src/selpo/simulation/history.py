@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from selpo.db import session_scope
 from selpo.errors import Conflict
 from selpo.models import Shipment, SimulationRun
+from selpo.planning.service import resolve_region
 from selpo.simulation import report, scenarios
 from selpo.simulation.service import SimulationConfig, run_on
 
@@ -54,9 +55,13 @@ def load_history(
     days: int,
     seed: int = 1,
     scale: float = 0.1,
+    region: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> History:
-    """Simulate the ``days`` days before ``today`` into this (empty) database and keep its run."""
+    """Simulate the ``days`` days before ``today`` into this (empty) database and keep its run.
+
+    ``region``: the code of the region whose localities order (None: the database's only one).
+    """
     with session_scope(factory) as session:
         if has_parcels(session):
             raise HistoryRefused(
@@ -64,9 +69,10 @@ def load_history(
                 "database without any",
                 field="database",
             )
-        connected = scenarios.connected_offices(session)
+        code = resolve_region(session, region).code
+        connected = scenarios.connected_offices(session, code)
     first_day = today - timedelta(days=days)
-    config = SimulationConfig(days=days, seed=seed, scale=scale, start=first_day)
+    config = SimulationConfig(days=days, region=code, seed=seed, scale=scale, start=first_day)
     began = datetime.now(UTC)
     result = run_on(factory, config, progress=progress)
     computed = report.compute(result)
@@ -80,6 +86,7 @@ def load_history(
             connected=connected,
             seconds=(datetime.now(UTC) - began).total_seconds(),
             now=result.end,
+            region=code,
         )
         run_id = run.id
     return History(run_id, first_day, days, computed)

@@ -1,22 +1,33 @@
-"""KPIs of a simulation run: per district and for the region; CSV files and an HTML page."""
+"""KPIs of a simulation run: per district and for the region; CSV files and an HTML page.
+
+The CSV files and the stored figures are data (plain numbers, a dot for decimals); the HTML
+pages are rendered from Jinja templates in ``simulation/templates/`` with the figures shown
+the Russian way through ``selpo.kit.display`` (Babel).
+"""
 
 from __future__ import annotations
 
 import csv
-import html
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
 
 from selpo.db import session_scope
+from selpo.kit.display import (
+    format_number,
+    format_percent,
+    format_roubles,
+    local_day,
+)
 from selpo.models import District, PostOffice, Shipment, TrackingEvent
+from selpo.office.rules import status_ru
 from selpo.simulation.service import OfficeUse, SimulationResult
 
 REGION = "(region)"
@@ -195,7 +206,7 @@ def _count(k: Kpi, shipment: Shipment, zone: str, expired: bool) -> None:
     k.days.append((shipment.ready_at - shipment.created_at).total_seconds() / 86_400)
     if shipment.promised_date is not None:
         k.promised += 1
-        if shipment.ready_at.astimezone(ZoneInfo(zone)).date() <= shipment.promised_date:
+        if local_day(shipment.ready_at, zone) <= shipment.promised_date:
             k.on_time += 1
     if shipment.status in DELIVERED:
         k.delivered += 1
@@ -217,60 +228,123 @@ def write(report: Report, directory: Path, *, title: str) -> list[Path]:
     return paths
 
 
-def _bars(values: Sequence[tuple[str, float]], *, unit: str, width: int = 640) -> str:
-    """A horizontal bar chart as inline SVG (values 0..max)."""
+_PAGES = Environment(
+    loader=PackageLoader("selpo.simulation", "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+_PAGES.filters.update(
+    number=format_number, percent=format_percent, roubles=format_roubles, status=status_ru
+)
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of a chart: its label and value, and where it is drawn."""
+
+    label: str
+    value: float
+    y: int
+    width: float
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A horizontal bar chart (inline SVG, values 0..max) as the template draws it."""
+
+    bars: list[Bar]
+    width: int
+    height: int
+    label_width: int
+    row: int
+
+
+def _chart(values: Sequence[tuple[str, float]], *, width: int = 640) -> Chart:
     top = max((v for _, v in values), default=0.0) or 1.0
     row, label_w = 18, 220
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
-        f'height="{row * len(values) + 4}" role="img">'
+    bars = [
+        Bar(label, value, i * row + 2, (width - label_w - 80) * value / top)
+        for i, (label, value) in enumerate(values)
     ]
-    for i, (label, value) in enumerate(values):
-        y = i * row + 2
-        bar = (width - label_w - 80) * value / top
-        parts.append(
-            f'<text x="0" y="{y + 13}" font-size="12">{html.escape(label)}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{bar:.1f}" height="{row - 4}" fill="#3a6ea5"/>'
-            f'<text x="{label_w + bar + 4:.1f}" y="{y + 13}" font-size="12">'
-            f"{value:.2f}{unit}</text>"
+    return Chart(bars, width, row * len(values) + 4, label_w, row)
+
+
+@dataclass(frozen=True)
+class KpiView:
+    """A district's (or the region's) figures as the page shows them (``None``: no data)."""
+
+    area: str
+    orders: int
+    served: int
+    unserved: int
+    unserved_share: float | None
+    shipments: int
+    reached_office: int
+    on_time_share: float | None
+    days_p50: float | None
+    days_p90: float | None
+    delivered: int
+    unclaimed_share: float | None
+    cash_kop: int
+
+    @classmethod
+    def of(cls, k: Kpi) -> KpiView:
+        p50, p90 = (
+            (float(np.percentile(k.days, 50)), float(np.percentile(k.days, 90)))
+            if k.days
+            else (None, None)
         )
-    parts.append("</svg>")
-    return "".join(parts)
+        return cls(
+            area="Весь регион" if k.area == REGION else k.area,
+            orders=k.orders,
+            served=k.orders - k.unserved,
+            unserved=k.unserved,
+            unserved_share=_ratio(k.unserved, k.orders),
+            shipments=k.shipments,
+            reached_office=k.reached_office,
+            on_time_share=_ratio(k.on_time, k.promised),
+            days_p50=p50,
+            days_p90=p90,
+            delivered=k.delivered,
+            unclaimed_share=_ratio(k.unclaimed, k.outcomes),
+            cash_kop=k.cash_kop,
+        )
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
 
 
 def render_html(report: Report, *, title: str) -> str:
     """A self-contained page: the KPI table and two charts (no scripts, no CDN)."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in KPI_HEADER)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in k.row()) + "</tr>"
-        for k in [*report.districts, report.region]
-    )
     on_time = [(k.area, 100 * k.on_time / k.promised) for k in report.districts if k.promised]
     busiest = sorted(report.offices, key=lambda u: (-u.peak / max(u.cells, 1), u.index))[:20]
     use = [(f"{u.index} {u.district}", 100 * u.peak / max(u.cells, 1)) for u in busiest]
-    statuses = ", ".join(f"{html.escape(s)}: {n}" for s, n in report.statuses.items())
-    return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title>"
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p>Synthetic demand (see docs/simulation.md). "
-        f"Final statuses: {statuses}</p>"
-        f"<h2>KPIs per district</h2><table><tr>{head}</tr>{body}</table>"
-        f"<h2>On-time share per district</h2>{_bars(on_time, unit='%')}"
-        f"<h2>Peak storage use, 20 busiest offices</h2>{_bars(use, unit='%')}"
-        "</body></html>\n"
+    return _PAGES.get_template("report.html").render(
+        title=title,
+        statuses=report.statuses,
+        kpis=[KpiView.of(k) for k in [*report.districts, report.region]],
+        on_time=_chart(on_time),
+        storage=_chart(use),
     )
 
 
 def summary_line(report: Report, started: datetime, finished: datetime) -> str:
     """One line for the terminal."""
     r = report.region
+
+    def share(part: int, whole: int) -> str:
+        return format_percent(part / whole) if whole else "-"
+
     return (
-        f"orders {r.orders}, unserved {r.unserved}, reached office {r.reached_office}, "
-        f"on time {_share(r.on_time, r.promised) or '-'}, unclaimed "
-        f"{_share(r.unclaimed, r.outcomes) or '-'}, cash {r.cash_kop / 100:.2f} RUB "
-        f"({(finished - started).total_seconds():.1f} s)"
+        f"orders {format_number(r.orders)}, unserved {format_number(r.unserved)}, "
+        f"reached office {format_number(r.reached_office)}, "
+        f"on time {share(r.on_time, r.promised)}, unclaimed {share(r.unclaimed, r.outcomes)}, "
+        f"cash {format_roubles(r.cash_kop)} "
+        f"({format_number((finished - started).total_seconds(), 1)} s)"
     )
 
 
@@ -326,6 +400,35 @@ def _difference(first: str, last: str) -> str:
     return f"{int(last) - int(first):+d}"
 
 
+_UNITS_RU = {
+    "offices": "отделений",
+    "orders": "заказов",
+    "share": "доля",
+    "parcels": "посылок",
+    "days": "дней",
+    "kopecks": "₽",
+}
+
+
+def _shown(row: Sequence[str]) -> tuple[str, str, list[str]]:
+    """A comparison row as the page shows it: figure, unit, each value, the difference."""
+    figure, unit, *values = row
+
+    def show(text: str, signed: bool) -> str:
+        if not text:
+            return "—"
+        value = float(text)
+        sign = "+" if signed and value > 0 else ""
+        if unit == "share":
+            return sign + format_percent(value)
+        if unit == "kopecks":
+            return sign + format_roubles(int(value))
+        return sign + format_number(value, 2 if unit == "days" else 0)
+
+    shown = [show(v, signed=False) for v in values[:-1]] + [show(values[-1], signed=True)]
+    return figure, _UNITS_RU.get(unit, unit), shown
+
+
 def comparison_csv(scenarios: Sequence[Scenario]) -> str:
     header = [*COMPARISON_HEADER, *(s.label for s in scenarios), "difference"]
     return _csv(header, comparison_rows(scenarios))
@@ -336,27 +439,13 @@ def write_comparison(scenarios: Sequence[Scenario], directory: Path, *, title: s
     directory.mkdir(parents=True, exist_ok=True)
     csv_path, html_path = directory / "comparison.csv", directory / "index.html"
     csv_path.write_text(comparison_csv(scenarios), encoding="utf-8")
-    head = "".join(
-        f"<th>{html.escape(h)}</th>"
-        for h in [*COMPARISON_HEADER, *(s.label for s in scenarios), "difference"]
-    )
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-        for row in comparison_rows(scenarios)
-    )
-    links = "".join(
-        f'<li><a href="{html.escape(scenario_folder(n))}/index.html">'
-        f"{html.escape(s.label)}</a></li>"
-        for n, s in enumerate(scenarios, start=1)
-    )
     html_path.write_text(
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title>"
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p>Synthetic demand (see docs/simulation.md), the same "
-        f"seed in every scenario.</p><table><tr>{head}</tr>{body}</table>"
-        f"<h2>Each scenario</h2><ul>{links}</ul></body></html>\n",
+        _PAGES.get_template("comparison.html").render(
+            title=title,
+            labels=[s.label for s in scenarios],
+            rows=[_shown(row) for row in comparison_rows(scenarios)],
+            links=[(scenario_folder(n), s.label) for n, s in enumerate(scenarios, start=1)],
+        ),
         encoding="utf-8",
     )
     return [csv_path, html_path]

@@ -1,6 +1,8 @@
 """The simulation through the real services: a scratch database, the engine's operations.
 
-One transaction per step (``session_scope``); the services flush, this module commits.
+One region at a time: its localities order (every one with people and a coordinate), its
+offices serve. One transaction per step (``session_scope``); the services flush, this module
+commits.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from selpo.models import (
 )
 from selpo.network.importer import import_region
 from selpo.network.rules import is_open_at
+from selpo.planning.service import resolve_region
 from selpo.shipment import service as shipment_service
 from selpo.shipment.lifecycle import Status
 from selpo.shipment.schemas import ShipmentCreate
@@ -63,6 +66,7 @@ class SimulationConfig:
     """What to simulate."""
 
     days: int = 30
+    region: str | None = None  # the region's code; None: the database's only region
     seed: int = 1
     scale: float = 1.0
     start: date = date(2026, 11, 2)  # a Monday
@@ -357,31 +361,47 @@ def _payload(order: Order) -> ShipmentCreate:
 # ---------------------------------------------------------------------------- set-up and run
 
 
-def _load_places(session: Session) -> list[Place]:
+def _load_places(session: Session, region_id: int) -> list[Place]:
+    """The region's localities that order: every one with people and a coordinate."""
     rows = session.execute(
-        select(Settlement, District.name)
+        select(
+            District.name,
+            Settlement.population,
+            Settlement.lat,
+            Settlement.lon,
+            Settlement.kind,
+        )
         .join(District, Settlement.district_id == District.id)
+        .where(
+            District.region_id == region_id,
+            Settlement.population > 0,
+            Settlement.lat.is_not(None),
+            Settlement.lon.is_not(None),
+        )
         .order_by(Settlement.id)
     )
     return [
         Place(
             district=district,
-            population=s.population,
-            lat=s.lat,
-            lon=s.lon,
-            urban=s.kind != "rural_locality",
+            population=population,
+            lat=lat,
+            lon=lon,
+            urban=kind != "rural_locality",
         )
-        for s, district in rows
-        if s.population and s.lat is not None and s.lon is not None
+        for district, population, lat, lon, kind in rows
+        if population is not None and lat is not None and lon is not None
     ]
 
 
-def _load_offices(session: Session) -> tuple[list[_OfficeInfo], list[Site]]:
+def _load_offices(session: Session, region_id: int) -> tuple[list[_OfficeInfo], list[Site]]:
+    """The region's open offices and the marketplaces each serves."""
     served: dict[int, set[str]] = {}
     rows = session.execute(
         select(MarketplaceConnection.post_office_id, Marketplace.code)
         .join(Marketplace, MarketplaceConnection.marketplace_id == Marketplace.id)
-        .where(MarketplaceConnection.status == "active")
+        .join(PostOffice, MarketplaceConnection.post_office_id == PostOffice.id)
+        .join(District, PostOffice.district_id == District.id)
+        .where(MarketplaceConnection.status == "active", District.region_id == region_id)
     )
     for office_id, code in rows:
         served.setdefault(office_id, set()).add(code)
@@ -390,7 +410,7 @@ def _load_offices(session: Session) -> tuple[list[_OfficeInfo], list[Site]]:
     query = (
         select(PostOffice, District.name)
         .join(District, PostOffice.district_id == District.id)
-        .where(PostOffice.status == "open")
+        .where(PostOffice.status == "open", District.region_id == region_id)
         .order_by(PostOffice.index)
     )
     for office, district in session.execute(query):
@@ -427,6 +447,7 @@ class SimulationResult:
     use: dict[str, OfficeUse]
     factory: sessionmaker[Session]
     end: datetime
+    region: str = ""  # the code of the region simulated
 
     def dispose(self) -> None:
         """Close the scratch database's connections."""
@@ -435,8 +456,19 @@ class SimulationResult:
             bind.dispose()
 
 
+def _import_region(session: Session, *, region: str | None, clock: FrozenClock) -> None:
+    """Load the region to simulate into the scratch database.
+
+    Today the package bundles one region and that is what is imported; a ``region`` that is
+    not it is refused below (``prepare``). Once any region can be imported from the national
+    reference, this is the one line that imports ``region`` instead.
+    """
+    del region
+    import_region(session, directory=BUNDLED_REGION_DIR, clock=clock)
+
+
 def prepare(config: SimulationConfig, folder: Path | None = None) -> sessionmaker[Session]:
-    """A migrated database with the bundled region, the synthetic timetable and the plan."""
+    """A migrated database with the region, the synthetic timetable and the plan."""
     if config.url is None:
         folder = folder or Path(tempfile.mkdtemp(prefix="selpo-sim-"))
         url = f"sqlite:///{folder / 'simulation.db'}"
@@ -448,7 +480,9 @@ def prepare(config: SimulationConfig, folder: Path | None = None) -> sessionmake
     setup_time = datetime(config.start.year, config.start.month, config.start.day, tzinfo=UTC)
     clock = FrozenClock(setup_time)
     with session_scope(factory) as session:
-        import_region(session, directory=BUNDLED_REGION_DIR, clock=clock)
+        _import_region(session, region=config.region, clock=clock)
+    with session_scope(factory) as session:
+        resolve_region(session, config.region)  # the region asked for is there
     with session_scope(factory) as session:
         timetables.generate_timetable(session, now=setup_time, seed=TIMETABLE_SEED)
     if config.connect or config.connect_all:
@@ -486,8 +520,10 @@ def run_on(
     """Run ``config`` on a database that holds the region, its timetable and its connections
     (a prepared scratch one, or the service's own for a simulated history)."""
     with session_scope(factory) as session:
-        places = _load_places(session)
-        offices, sites = _load_offices(session)
+        region = resolve_region(session, config.region)
+        code = region.code
+        places = _load_places(session, region.id)
+        offices, sites = _load_offices(session, region.id)
     assignment = Assignment(places, sites, config.reach_km)
     operations = ServiceOperations(factory, offices, seed=config.seed, absences=config.absences)
     start = datetime(config.start.year, config.start.month, config.start.day, tzinfo=UTC)
@@ -501,7 +537,7 @@ def run_on(
         operations=operations,
         progress=progress,
     )
-    return SimulationResult(config, totals, operations.use, factory, clock.now())
+    return SimulationResult(config, totals, operations.use, factory, clock.now(), code)
 
 
 def _demand(

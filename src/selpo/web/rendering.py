@@ -1,7 +1,9 @@
 """The Jinja2 environment of the pages and the filters that speak Russian.
 
-Times are stored in UTC and shown in the office's time zone: templates set ``tz`` in their
-context (the office's zone) and the ``hm``/``dmy``/``dmyhm`` filters read it.
+Times are stored in UTC and shown in a local zone: pages set ``tz`` in the template's context
+(the office's zone at the workstation, the region's on the dashboard, the hub's region's on the
+dispatcher's pages) and the ``hm``/``dmy``/``dmyhm`` filters read it. There is no default zone:
+a page that shows a time without saying whose is a bug, and the filter says so.
 """
 
 from __future__ import annotations
@@ -14,14 +16,15 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from selpo.office.rules import format_roubles
+from selpo.kit.display import format_roubles
 from selpo.web import TEMPLATES_DIR
-
-DEFAULT_TZ = "Europe/Moscow"
 
 
 def _zone(context: Context) -> ZoneInfo:
-    return ZoneInfo(str(context.get("tz") or DEFAULT_TZ))
+    zone = context.get("tz")
+    if not zone:
+        raise LookupError(f"template {context.name!r} shows a time but its context has no 'tz'")
+    return ZoneInfo(str(zone))
 
 
 @pass_context

@@ -8,7 +8,7 @@ their ids, and the offices and plans that refer to them, survive. The marketplac
 index loses its hard-coded default: the importer sets it from the data.
 
 Revision ID: 3b8e4f61c2a7
-Revises: 5c1e7a9d2b40
+Revises: 8f3b6d2a1c57
 Create Date: 2026-12-07 16:40:00.000000
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 import selpo.db
 
 revision: str = "3b8e4f61c2a7"
-down_revision: str | Sequence[str] | None = "5c1e7a9d2b40"
+down_revision: str | Sequence[str] | None = "8f3b6d2a1c57"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,91 +1,115 @@
 """The district hub dispatcher's pages: the day's route runs and their printable manifests.
 
-Same sign-in as the workstation (the session cookie lives under /office): a supervisor sees
-the hubs of their district, a clerk the hub that is their own office.
+On the workstation's page framework (``PageRoute``: a missing session goes to the sign-in, a
+refusal is a Russian page, rolled back) with its sign-in. A dispatcher sees the district hubs of
+their regions, a supervisor the hubs of their district, a clerk the hub that is their own office;
+a manifest of any other hub is refused. Times are in the hub's region's zone. The headers
+(the page CSP, ``no-store``) come from ``web/headers.py``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from pathlib import Path
+from datetime import date
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
-from selpo.deps import ClockDep, SessionDep, SettingsDep
+from selpo.deps import ClockDep
 from selpo.errors import Forbidden
 from selpo.kit.moments import Day
 from selpo.logistics import manifests
-from selpo.models import Hub
+from selpo.logistics.manifest_pdf import render_manifest
+from selpo.logistics.schemas import ManifestRead
+from selpo.models import Hub, Region
 from selpo.office import auth
-from selpo.web.pages.office import SESSION_COOKIE
+from selpo.web.pages.office import DbDep, PageRoute, WorkstationDep
+from selpo.web.rendering import templates
 
-router = APIRouter(prefix="/office/dispatch", include_in_schema=False)
-templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
+PREFIX = "/office/dispatch"
 
-
-def _local(moment: datetime, zone: str) -> str:
-    return moment.astimezone(ZoneInfo(zone)).strftime("%d.%m.%Y %H:%M")
+router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False)
 
 
-templates.env.filters["local"] = _local
+def _hubs(db: DbDep, workstation: auth.Workstation) -> list[Hub]:
+    hubs = auth.dispatch_hubs(db, workstation)
+    if not hubs:
+        raise Forbidden("Вы не диспетчер районного узла.")
+    return hubs
 
 
-def _hubs(session: SessionDep, workstation: auth.Workstation) -> list[Hub]:
-    clerk = workstation.clerk
-    query = select(Hub).where(Hub.kind == "district_hub").order_by(Hub.code)
-    if clerk.role == "supervisor":
-        query = query.where(Hub.district_id == clerk.district_id)
-    elif clerk.role == "clerk":
-        query = query.where(Hub.post_office_id == clerk.post_office_id)
-    else:  # a regional manager dispatches no hub
-        return []
-    return list(session.scalars(query))
+def _zones(db: DbDep, hubs: list[Hub]) -> dict[int, str]:
+    """The time zone of each hub's region, by region id."""
+    ids = {hub.region_id for hub in hubs}
+    query = select(Region.id, Region.timezone).where(Region.id.in_(ids))
+    return dict(db.execute(query).all())
 
 
-@router.get("", response_class=HTMLResponse)
+def _manifest(
+    db: DbDep, workstation: auth.Workstation, run_id: str, clock: ClockDep
+) -> ManifestRead:
+    """A run's manifest, if its hub is one this account dispatches."""
+    mine = {hub.code for hub in _hubs(db, workstation)}
+    route_id, departure = manifests.parse_run_id(run_id)
+    sheet = manifests.get_manifest(db, route_id=route_id, departure=departure, now=clock.now())
+    if sheet.hub not in mine:
+        raise Forbidden("Этот рейс не вашего узла.")
+    return sheet
+
+
+@router.get("")
 def route_runs(
     request: Request,
-    session: SessionDep,
+    db: DbDep,
     clock: ClockDep,
-    settings: SettingsDep,
+    workstation: WorkstationDep,
     day: Annotated[Day | None, Query(alias="date")] = None,
 ) -> Response:
     """Рейсы дня по узлам диспетчера."""
-    workstation = auth.resolve(session, request.cookies.get(SESSION_COOKIE), now=clock.now())
-    if workstation is None:
-        return RedirectResponse("/office/login", status_code=303)
-    hubs = _hubs(session, workstation)
-    if not hubs:
-        raise Forbidden("Вы не диспетчер районного узла.")
-    zone = settings.timezone
-    today = day or clock.now().astimezone(ZoneInfo(zone)).date()
-    runs = {hub.code: manifests.list_route_runs(session, day=today, hub=hub.code) for hub in hubs}
+    hubs = _hubs(db, workstation)
+    zones = _zones(db, hubs)
+    # The default day is today where the first hub is (a dispatcher's regions may differ).
+    zone = zones[hubs[0].region_id]
+    shown: date = day or clock.now().astimezone(ZoneInfo(zone)).date()
+    runs = {hub.code: manifests.list_route_runs(db, day=shown, hub=hub.code) for hub in hubs}
     return templates.TemplateResponse(
         request,
         "dispatch/runs.html",
-        {"hubs": hubs, "runs": runs, "day": today, "zone": zone, "who": workstation.clerk},
+        {
+            "hubs": hubs,
+            "runs": runs,
+            "day": shown,
+            "zones": zones,
+            "tz": zone,
+            "who": workstation.clerk,
+            "csrf": workstation.csrf_token,
+        },
     )
 
 
-@router.get("/{run_id}", response_class=HTMLResponse)
+@router.get("/{run_id}")
 def manifest(
-    request: Request, run_id: str, session: SessionDep, clock: ClockDep, settings: SettingsDep
+    request: Request, run_id: str, db: DbDep, clock: ClockDep, workstation: WorkstationDep
 ) -> Response:
     """Погрузочная ведомость рейса, для печати."""
-    workstation = auth.resolve(session, request.cookies.get(SESSION_COOKIE), now=clock.now())
-    if workstation is None:
-        return RedirectResponse("/office/login", status_code=303)
-    route_id, departure = manifests.parse_run_id(run_id)
-    sheet = manifests.get_manifest(session, route_id=route_id, departure=departure, now=clock.now())
-    if sheet.hub not in {hub.code for hub in _hubs(session, workstation)}:
-        raise Forbidden("Этот рейс не вашего узла.")
+    sheet = _manifest(db, workstation, run_id, clock)
     return templates.TemplateResponse(
         request,
         "dispatch/manifest.html",
-        {"m": sheet, "zone": sheet.timezone or settings.timezone, "who": workstation.clerk},
+        {"m": sheet, "tz": sheet.timezone, "who": workstation.clerk},
+    )
+
+
+@router.get("/{run_id}/pdf")
+def manifest_pdf(run_id: str, db: DbDep, clock: ClockDep, workstation: WorkstationDep) -> Response:
+    """Погрузочная ведомость рейса в PDF (вход — как на странице рейса)."""
+    sheet = _manifest(db, workstation, run_id, clock)
+    filename = f"manifest-{sheet.route_id}-{sheet.departure:%Y%m%d-%H%M}.pdf"
+    return Response(
+        render_manifest(sheet),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{filename}"',
+        },
     )

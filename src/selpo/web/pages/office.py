@@ -315,7 +315,6 @@ def login(
     request: Request,
     db: DbDep,
     clock: ClockDep,
-    settings: SettingsDep,
     login: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
@@ -336,7 +335,6 @@ def login(
         login=login,
         password=password,
         now=clock.now(),
-        timezone=settings.timezone,
         address=request.client.host if request.client else "unknown",
     )
     if result.token is None:
@@ -363,9 +361,11 @@ def logout(
 @router.get("")
 def root(request: Request, db: DbDep, workstation: WorkstationDep) -> Response:
     """A clerk goes to their office; a supervisor chooses one of the district's; a manager,
-    who does no counter work, goes to the regional dashboard."""
+    who does no counter work, goes to the regional dashboard, a dispatcher to the hubs' runs."""
     if workstation.clerk.role == "manager":
         return _redirect(REGION)
+    if workstation.clerk.role == "dispatcher":
+        return _redirect(f"{PREFIX}/dispatch")
     offices = auth.offices_of(db, workstation)
     if workstation.clerk.role == "clerk" and offices:
         return _redirect(f"{PREFIX}/{offices[0].index}")

@@ -1,12 +1,14 @@
 """The regional dashboard: Russian, server-rendered pages for the regional manager and the
-district supervisors — the network on a map, the period's figures per district, the planning
-scenarios and the simulation runs side by side.
+district supervisors — the network of one region on a map, the period's figures per district,
+the planning scenarios and the simulation runs side by side.
 
-A thin shell over ``selpo.network.kpi`` and ``selpo.network.dashboard``: parse the request,
-check who may see what (``auth.dashboard_district``), call, render. The sign-in is the
+A thin shell over the read models of ``selpo.reporting``: parse the request,
+check who may see what (``auth.dashboard_scope``), call, render. The sign-in is the
 workstation's (``/office/login``; the session cookie is sent to ``/region`` too). A manager sees
-the whole region; a supervisor sees the map of the region but the figures, popups and
-scenario rows of their own district only; a clerk gets a 403 page. The map's data comes as
+their regions, one at a time (``?region=CODE`` chooses among several; another region is a 403);
+a supervisor sees the map of their district's region but the figures, popups and scenario rows
+of their own district only; a clerk or a dispatcher gets a 403 page. Times are shown in the
+region's zone. The map's data comes as
 JSON from ``/region/api/...`` (offices by status, one office's figures, hubs, routes), cut by
 district or bounding box on the server.
 """
@@ -17,14 +19,13 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from selpo.config import Settings
@@ -33,10 +34,10 @@ from selpo.errors import DomainError, Forbidden, InvalidInput
 from selpo.kit.moments import day_in_range
 from selpo.kit.request_id import request_id_of
 from selpo.models import District, Region
-from selpo.network import dashboard, kpi
 from selpo.office import auth
 from selpo.office.auth import Workstation
 from selpo.office.errors import SessionExpired
+from selpo.reporting import kpi, layers, plans, runs
 from selpo.web.pages.office import SESSION_COOKIE, clear_session_cookie, rollback_request
 from selpo.web.rendering import templates
 
@@ -44,7 +45,7 @@ PREFIX = "/region"
 API = f"{PREFIX}/api"
 PROBLEM_JSON = "application/problem+json"
 
-# Russian names of the figures a simulation run keeps (network.dashboard.RUN_FIGURES).
+# Russian names of the figures a simulation run keeps (reporting.runs.RUN_FIGURES).
 RUN_FIGURE_LABELS = {
     "connected_offices": "Отделений обслуживают маркетплейсы",
     "orders": "Заказов",
@@ -63,10 +64,10 @@ RUN_FIGURE_LABELS = {
     "overflow_parcels": "Посылок без свободной ячейки",
 }
 STATUS_LABELS = {
-    dashboard.SERVING: "обслуживает маркетплейсы",
-    dashboard.PLANNED: "в плане подключения",
-    dashboard.NOT_CONNECTED: "не подключено",
-    dashboard.CLOSED: "закрыто",
+    layers.SERVING: "обслуживает маркетплейсы",
+    layers.PLANNED: "в плане подключения",
+    layers.NOT_CONNECTED: "не подключено",
+    layers.CLOSED: "закрыто",
 }
 PLAN_KIND_LABELS = {
     "connect": "подключение",
@@ -168,14 +169,16 @@ router = APIRouter(prefix=PREFIX, route_class=RegionRoute, include_in_schema=Fal
 
 @dataclass
 class Viewer:
-    """One request to the dashboard: who, what they may see, when, on which transaction."""
+    """One request to the dashboard: who, which region and district they see, when, on which
+    transaction."""
 
     request: Request
     db: Session
     workstation: Workstation
+    region: Region
+    regions: list[Region]  # the regions this viewer may choose among
     district_id: int | None  # None: the whole region (a manager)
     district_name: str | None
-    region_name: str
     now: datetime
     settings: Settings
 
@@ -184,32 +187,63 @@ class Viewer:
         return self.district_id is None
 
     @property
+    def region_id(self) -> int:
+        return self.region.id
+
+    @property
+    def region_name(self) -> str:
+        return self.region.name
+
+    @property
+    def tz(self) -> str:
+        """The region's time zone: the dashboard's dates and times are in it."""
+        return self.region.timezone
+
+    @property
     def today(self) -> date:
-        return self.now.astimezone(ZoneInfo(self.settings.timezone)).date()
+        return self.now.astimezone(ZoneInfo(self.tz)).date()
+
+    @property
+    def choosing(self) -> bool:
+        """Whether this viewer has several regions (the selector, ``region=`` in links)."""
+        return len(self.regions) > 1
+
+    def at(self, path: str, **params: object) -> str:
+        """A dashboard address in this viewer's region (``region=`` when they have several)."""
+        query = {k: str(v) for k, v in params.items() if v is not None and v != ""}
+        if self.choosing:
+            query = {"region": self.region.code, **query}
+        return f"{path}?{urlencode(query)}" if query else path
 
     def may_see(self, district_id: int) -> bool:
         """Whether this viewer may see figures of a district."""
         return self.district_id is None or self.district_id == district_id
 
 
-def _viewer(request: Request, db: SessionDep, clock: ClockDep, settings: SettingsDep) -> Viewer:
+def _viewer(
+    request: Request,
+    db: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    region: Annotated[str, Query(max_length=16)] = "",
+) -> Viewer:
     request.state.db = db  # for the rollback of a refused request
     workstation = auth.resolve(db, request.cookies.get(SESSION_COOKIE), now=clock.now())
     if workstation is None:
         raise SessionExpired()
-    district_id = auth.dashboard_district(workstation)
+    scope = auth.dashboard_scope(db, workstation, region_code=region or None)
     district_name = None
-    if district_id is not None:
-        district = db.get(District, district_id)
+    if scope.district_id is not None:
+        district = db.get(District, scope.district_id)
         district_name = district.name if district is not None else None
-    region = db.scalars(select(Region.name).order_by(Region.id)).first() or "Регион"
     return Viewer(
         request=request,
         db=db,
         workstation=workstation,
-        district_id=district_id,
+        region=scope.region,
+        regions=scope.regions,
+        district_id=scope.district_id,
         district_name=district_name,
-        region_name=region,
         now=clock.now(),
         settings=settings,
     )
@@ -249,8 +283,12 @@ def _district(viewer: Viewer, asked: str) -> int | None:
         if wanted is not None and wanted != viewer.district_id:
             raise Forbidden("Нет доступа: показатели другого района вам не видны.")
         return viewer.district_id
-    if wanted is not None and viewer.db.get(District, wanted) is None:
-        raise InvalidInput(f"Района №{wanted} нет.", field="district")
+    if wanted is not None:
+        district = viewer.db.get(District, wanted)
+        if district is None:
+            raise InvalidInput(f"Района №{wanted} нет.", field="district")
+        if district.region_id != viewer.region_id:
+            raise Forbidden("Нет доступа: это район другого региона.", field="district")
     return wanted
 
 
@@ -262,10 +300,10 @@ def _page(viewer: Viewer, template: str, *, active: str, **context: Any) -> Resp
             "clerk": viewer.workstation.clerk,
             "csrf": viewer.workstation.csrf_token,
             "viewer": viewer,
-            "tz": viewer.settings.timezone,
+            "tz": viewer.tz,
             "now": viewer.now,
             "active": active,
-            "history": dashboard.simulated_history(viewer.db),
+            "history": runs.simulated_history(viewer.db, region_id=viewer.region_id),
             "run_labels": RUN_FIGURE_LABELS,
             "status_labels": STATUS_LABELS,
             "plan_kinds": PLAN_KIND_LABELS,
@@ -293,17 +331,19 @@ def map_page(
     """The network on a map: offices by status, coverage, hubs and routes."""
     period = _period(viewer, first, last)
     plan_id = _int(plan, "plan")
-    shown = None if plan_id == 0 else dashboard.plan_on_map(viewer.db, plan_id)
-    bounds = dashboard.extent(viewer.db, district_id=viewer.district_id) or dashboard.extent(
-        viewer.db
+    shown = (
+        None if plan_id == 0 else plans.plan_on_map(viewer.db, plan_id, region_id=viewer.region_id)
     )
+    bounds = layers.extent(
+        viewer.db, region_id=viewer.region_id, district_id=viewer.district_id
+    ) or layers.extent(viewer.db, region_id=viewer.region_id)
     return _page(
         viewer,
         "region/map.html",
         active="map",
         period=period,
         plan=shown,
-        plans=dashboard.plan_options(viewer.db),
+        plans=plans.plan_options(viewer.db, region_id=viewer.region_id),
         bounds=bounds.as_list() if bounds is not None else [],
         tile_url=viewer.settings.map_tile_url or "",
         tile_attribution=viewer.settings.map_tile_attribution,
@@ -320,7 +360,9 @@ def kpi_page(
     """The period's figures: per district and the region, or per office of one district."""
     period = _period(viewer, first, last)
     district_id = _district(viewer, district)
-    figures = kpi.network_kpi(viewer.db, period, district_id=district_id)
+    figures = kpi.network_kpi(
+        viewer.db, period, region_id=viewer.region_id, district_id=district_id
+    )
     return _page(
         viewer,
         "region/kpi.html",
@@ -329,7 +371,10 @@ def kpi_page(
         kpi=figures,
         district_id=district_id,
         district_name=figures.districts[0].name if district_id and figures.districts else None,
-        districts=sorted(dashboard.district_names(viewer.db).items(), key=lambda d: d[1]),
+        districts=sorted(
+            layers.district_names(viewer.db, region_id=viewer.region_id).items(),
+            key=lambda d: d[1],
+        ),
     )
 
 
@@ -340,9 +385,13 @@ def scenarios_page(viewer: ViewerDep) -> Response:
         viewer,
         "region/scenarios.html",
         active="scenarios",
-        plans=dashboard.plan_lines(viewer.db, district_id=viewer.district_id),
-        comparisons=dashboard.comparisons(viewer.db, district=viewer.district_name),
-        runs=dashboard.runs(viewer.db, district=viewer.district_name),
+        plans=plans.plan_lines(
+            viewer.db, region_id=viewer.region_id, district_id=viewer.district_id
+        ),
+        comparisons=runs.comparisons(
+            viewer.db, region_id=viewer.region_id, district=viewer.district_name
+        ),
+        runs=runs.runs(viewer.db, region_id=viewer.region_id, district=viewer.district_name),
     )
 
 
@@ -353,7 +402,9 @@ def run_page(viewer: ViewerDep, run_id: RowId) -> Response:
         viewer,
         "region/run.html",
         active="scenarios",
-        detail=dashboard.run_detail(viewer.db, run_id, district=viewer.district_name),
+        detail=runs.run_detail(
+            viewer.db, run_id, region_id=viewer.region_id, district=viewer.district_name
+        ),
     )
 
 
@@ -370,23 +421,30 @@ def logout(viewer: ViewerDep, csrf: Annotated[str, Form()] = "") -> Response:
 # ---------------------------------------------------------------------------- the map's data
 
 
-def _bbox(text: str) -> dashboard.BBox | None:
-    return dashboard.BBox.parse(text) if text else None
+def _bbox(text: str) -> layers.BBox | None:
+    return layers.BBox.parse(text) if text else None
 
 
 @router.get("/api/offices")
 def offices_json(viewer: ViewerDep, plan: str = "", district: str = "", bbox: str = "") -> Response:
     """Offices of a view with their status; ``mine``: whether their figures may be opened."""
     plan_id = _int(plan, "plan")
-    shown = None if plan_id == 0 else dashboard.plan_on_map(viewer.db, plan_id)
-    district_id = _int(district, "district")
-    found = dashboard.map_offices(viewer.db, plan=shown, district_id=district_id, bbox=_bbox(bbox))
+    shown = (
+        None if plan_id == 0 else plans.plan_on_map(viewer.db, plan_id, region_id=viewer.region_id)
+    )
+    found = layers.map_offices(
+        viewer.db,
+        plan=shown,
+        region_id=viewer.region_id,
+        district_id=_int(district, "district"),
+        bbox=_bbox(bbox),
+    )
     return _json(
         {
             "plan": None
             if shown is None
             else {"id": shown.id, "name": shown.name, "kind": shown.kind},
-            "radius_km": shown.radius_km if shown is not None else dashboard.DEFAULT_RADIUS_KM,
+            "radius_km": shown.radius_km if shown is not None else plans.DEFAULT_RADIUS_KM,
             "counts": found.counts,
             "truncated": found.truncated,
             "offices": [
@@ -413,10 +471,10 @@ def office_json(
 ) -> Response:
     """One office's figures for the period (the popup)."""
     period = _period(viewer, first, last)
-    office = kpi.office_kpi(viewer.db, period, index=index)
+    office = kpi.office_kpi(viewer.db, period, index=index, region_id=viewer.region_id)
     if not viewer.may_see(office.district_id):
         raise Forbidden("Нет доступа: показатели отделений другого района вам не видны.")
-    names = dashboard.district_names(viewer.db)
+    names = layers.district_names(viewer.db, region_id=viewer.region_id)
     return _json(
         {
             "index": office.index,
@@ -434,7 +492,12 @@ def office_json(
 @router.get("/api/hubs")
 def hubs_json(viewer: ViewerDep, district: str = "", bbox: str = "") -> Response:
     """The sorting centre and the district hubs."""
-    hubs = dashboard.map_hubs(viewer.db, district_id=_int(district, "district"), bbox=_bbox(bbox))
+    hubs = layers.map_hubs(
+        viewer.db,
+        region_id=viewer.region_id,
+        district_id=_int(district, "district"),
+        bbox=_bbox(bbox),
+    )
     return _json(
         {
             "hubs": [
@@ -448,8 +511,11 @@ def hubs_json(viewer: ViewerDep, district: str = "", bbox: str = "") -> Response
 @router.get("/api/routes")
 def routes_json(viewer: ViewerDep, district: str = "", bbox: str = "") -> Response:
     """Routes as lines from their hub through their stops."""
-    routes = dashboard.map_routes(
-        viewer.db, district_id=_int(district, "district"), bbox=_bbox(bbox)
+    routes = layers.map_routes(
+        viewer.db,
+        region_id=viewer.region_id,
+        district_id=_int(district, "district"),
+        bbox=_bbox(bbox),
     )
     return _json(
         {

@@ -122,7 +122,7 @@
   function openOffice(marker, office) {
     if (!office.mine) { show(marker, popupBody(office, null)); return; }
     el.classList.add("loading");
-    getJSON(data.office + encodeURIComponent(office.index) + query({ from: data.from, to: data.to }))
+    getJSON(data.office + encodeURIComponent(office.index) + query({ region: data.region, from: data.from, to: data.to }))
       .then(function (figures) { show(marker, popupBody(office, figures)); })
       .catch(function (error) { show(marker, node("div", "Не удалось загрузить: " + error.message, "popup")); })
       .then(function () { el.classList.remove("loading"); });
@@ -135,7 +135,7 @@
 
   function loadOffices() {
     var area = viewBox();
-    getJSON(data.offices + query({ plan: data.plan, bbox: area.toBBoxString() })).then(function (body) {
+    getJSON(data.offices + query({ region: data.region, plan: data.plan, bbox: area.toBBoxString() })).then(function (body) {
       loadedBox = area;
       truncated = body.truncated;
       offices.clearLayers();
@@ -174,7 +174,7 @@
 
   function loadNetwork() {
     var bbox = viewBox().toBBoxString();
-    getJSON(data.hubs + query({ bbox: bbox })).then(function (body) {
+    getJSON(data.hubs + query({ region: data.region, bbox: bbox })).then(function (body) {
       hubs.clearLayers();
       body.hubs.forEach(function (h) {
         L.marker([h.lat, h.lon], {
@@ -183,7 +183,7 @@
         }).bindTooltip(h.name).addTo(hubs);
       });
     });
-    getJSON(data.routes + query({ bbox: bbox })).then(function (body) {
+    getJSON(data.routes + query({ region: data.region, bbox: bbox })).then(function (body) {
       routes.clearLayers();
       body.routes.forEach(function (r) {
         L.polyline(r.points, {

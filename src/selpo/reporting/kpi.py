@@ -206,11 +206,18 @@ class NetworkKpi:
 
 @dataclass(frozen=True)
 class _Scope:
+    region_id: int | None = None
     district_id: int | None = None
     office_id: int | None = None
 
     def where(self) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
+        if self.region_id is not None:
+            conditions.append(
+                PostOffice.district_id.in_(
+                    select(District.id).where(District.region_id == self.region_id)
+                )
+            )
         if self.district_id is not None:
             conditions.append(PostOffice.district_id == self.district_id)
         if self.office_id is not None:
@@ -414,11 +421,20 @@ def sum_by_district(
     return sorted(districts, key=lambda d: d.name), total
 
 
-def network_kpi(session: Session, period: Period, *, district_id: int | None = None) -> NetworkKpi:
-    """The figures of every office of the region (or of one district), their districts' sums
-    and the total."""
-    offices = _office_kpis(session, _Scope(district_id=district_id), period)
+def network_kpi(
+    session: Session,
+    period: Period,
+    *,
+    region_id: int | None = None,
+    district_id: int | None = None,
+) -> NetworkKpi:
+    """The figures of every office of a region (or of one district of it), their districts'
+    sums and the total (without a region: every office there is)."""
+    scope = _Scope(region_id=region_id, district_id=district_id)
+    offices = _office_kpis(session, scope, period)
     query = select(District.id, District.name)
+    if region_id is not None:
+        query = query.where(District.region_id == region_id)
     if district_id is not None:
         query = query.where(District.id == district_id)
     names = {row.id: row.name for row in session.execute(query)}
@@ -433,9 +449,15 @@ def network_kpi(session: Session, period: Period, *, district_id: int | None = N
     )
 
 
-def office_kpi(session: Session, period: Period, *, index: str) -> OfficeKpi:
-    """One office's figures for the period (its popup on the map)."""
-    office_id = session.scalar(select(PostOffice.id).where(PostOffice.index == index))
+def office_kpi(
+    session: Session, period: Period, *, index: str, region_id: int | None = None
+) -> OfficeKpi:
+    """One office's figures for the period (its popup on the map); an office of another
+    region than the one given is not found."""
+    query = select(PostOffice.id).where(
+        PostOffice.index == index, *_Scope(region_id=region_id).where()
+    )
+    office_id = session.scalar(query)
     if office_id is None:
         raise PostOfficeNotFound(index)
     return _office_kpis(session, _Scope(office_id=office_id), period)[0]

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from selpo.errors import InvalidInput
 from selpo.models import Marketplace, PostOffice, Shipment
-from selpo.network import kpi
 from selpo.network.errors import PostOfficeNotFound
+from selpo.reporting import kpi
 from selpo.shipment import service as shipment_service
 from selpo.shipment.schemas import ShipmentCreate
 from selpo.shipment.service import PickupPolicy
