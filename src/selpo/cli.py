@@ -22,11 +22,11 @@ from selpo.marketplace import service as marketplace_service
 from selpo.network import bundled, regions
 from selpo.network import service as network_service
 from selpo.network.bundle import BundleMissing
-from selpo.network.cli import describe, region_app
 from selpo.network.importer import import_region as run_import
 from selpo.office import auth as office_auth
 from selpo.office.cli import clerk_app
 from selpo.planning.cli import plan_app
+from selpo.region_cli import describe, region_app
 from selpo.simulation.cli import history_command, simulate_command
 from selpo.worker import run_worker, start_background_worker
 

@@ -1,4 +1,6 @@
-"""``selpo region``: import any region of the reference, list the regions in the database.
+"""``selpo region``: import any region of the reference (with its synthetic timetable), list the
+regions in the database. An entry point beside ``cli.py`` (like ``jobs_cli.py``): it composes the
+network domain and logistics, which ``network`` itself may not import.
 
 Thin: the region's data comes from ``network.regions``, the import from
 ``network.importer``, the region's synthetic timetable from ``logistics.timetables``; one
