@@ -309,6 +309,31 @@ class TestQuotesAcrossRegions:
         assert any(start <= clock < end for start, end in day), (clock, day)
 
 
+class TestRegionCommands:
+    def test_region_import_loads_the_region_and_its_timetable_and_repeats_quietly(
+        self, scratch_url: str
+    ) -> None:
+        engine = create_db_engine(scratch_url)
+        upgrade_to_head(engine)
+        engine.dispose()
+        env = {"SELPO_DATABASE_URL": scratch_url, "COLUMNS": "200"}
+        runner = CliRunner()
+        first = runner.invoke(cli_app, ["region", "import", "ivanovo"], env=env)
+        assert first.exit_code == 0, first.output
+        assert "offices 301 added" in first.stdout
+        assert "timetable: synthetic" in first.stdout
+        again = runner.invoke(cli_app, ["region", "import", "37"], env=env)
+        assert again.exit_code == 0, again.output
+        assert "offices 0 added, 0 changed, 301 unchanged, 0 closed" in again.stdout
+
+    def test_an_unknown_region_is_refused(self, scratch_url: str) -> None:
+        result = CliRunner().invoke(
+            cli_app, ["region", "import", "atlantis"], env={"SELPO_DATABASE_URL": scratch_url}
+        )
+        assert result.exit_code == 2
+        assert "atlantis" in result.output
+
+
 class TestUpgradingAnOldDatabase:
     def test_old_settlements_are_rekeyed_by_the_next_import(
         self, backend: str, tmp_path: Path
