@@ -105,7 +105,6 @@ def _size_mb(url: str) -> float:
 
 
 def run(backend: str, codes: list[str], twice: bool, timetable: bool) -> None:
-    settings = Settings()
     with tempfile.TemporaryDirectory() as folder:
         url = _scratch(backend, Path(folder))
         try:
@@ -122,7 +121,7 @@ def run(backend: str, codes: list[str], twice: bool, timetable: bool) -> None:
             started = time.perf_counter()
             for code in codes:
                 t0 = time.perf_counter()
-                source = regions.load_source(code, bundle_dir=settings.region_dir)
+                source = regions.load_source(code)
                 t1 = time.perf_counter()
                 with session_scope(factory) as session:
                     report = import_region(session, source, marketplaces=seeds)
@@ -155,7 +154,7 @@ def run(backend: str, codes: list[str], twice: bool, timetable: bool) -> None:
                 f"{sum(r.localities for r in rows):11,}   wall {total:.1f} s"
             )
             if twice and codes:
-                source = regions.load_source(codes[0], bundle_dir=settings.region_dir)
+                source = regions.load_source(codes[0])
                 t0 = time.perf_counter()
                 with session_scope(factory) as session:
                     report = import_region(session, source, marketplaces=seeds)

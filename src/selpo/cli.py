@@ -19,7 +19,7 @@ from selpo.jobs_cli import jobs_app
 from selpo.kit.clock import SystemClock
 from selpo.logistics.cli import timetable_app
 from selpo.marketplace import service as marketplace_service
-from selpo.network import bundled, regions
+from selpo.network import regions
 from selpo.network import service as network_service
 from selpo.network.bundle import BundleMissing
 from selpo.network.importer import import_region as run_import
@@ -93,9 +93,9 @@ def import_region(
     engine = create_db_engine(settings.database_url)
     try:
         if directory is not None:
-            source = bundled.bundle_region_source(directory)
+            source = regions.load_folder(directory)
         else:
-            source = regions.load_source(settings.default_region, bundle_dir=settings.region_dir)
+            source = regions.load_source(settings.default_region)
         with session_scope(make_session_factory(engine)) as session:
             report = run_import(
                 session, source, clock=SystemClock(), marketplaces=regions.marketplace_seeds()

@@ -67,7 +67,7 @@ def import_with_timetable(session: Session, source: RegionSource) -> tuple[Impor
 
 def import_one(settings: Settings, code_or_name: str) -> tuple[ImportReport, str]:
     """Import one region and its timetable in one transaction."""
-    source = regions.load_source(code_or_name, bundle_dir=settings.region_dir)
+    source = regions.load_source(code_or_name)
     engine = create_db_engine(settings.database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:

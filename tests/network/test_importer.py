@@ -25,11 +25,13 @@ from selpo.models import (
 )
 from selpo.network.importer import import_region
 from tests.conftest import TEST_NOW
+from tests.fixtures.regions import bundled_source, import_source, without_office
 
 
 def _copy_bundle(tmp_path: Path) -> Path:
     target = tmp_path / "region"
-    shutil.copytree(BUNDLED_REGION_DIR, target)
+    # Without the manifest: the folder is read as an old-style bundle, its CSV files as edited.
+    shutil.copytree(BUNDLED_REGION_DIR, target, ignore=shutil.ignore_patterns("region.toml"))
     return target
 
 
@@ -62,12 +64,19 @@ class TestImportRegion:
             assert 39.0 < office.lon < 44.0
             assert office.opening_hours_is_default
             assert office.address_is_estimate
+        # An office without a usable postal-code point stands at its locality's point (the
+        # reference's rule, docs/data.md); none falls back to the district centre.
         fallback = session.scalars(
             select(PostOffice).where(PostOffice.coord_precision == "district_centre_fallback")
         ).all()
-        # 26 offices have no usable point in the data; 2 of them get their village's
-        # coordinate from its Wikipedia page, the other 24 fall back to the district centre.
-        assert len(fallback) == 24
+        assert fallback == []
+
+    def test_every_locality_is_a_settlement(self, session: Session) -> None:
+        assert session.scalar(select(func.count()).select_from(Settlement)) == 3_071
+        with_office = session.scalar(
+            select(func.count()).where(Settlement.has_post_office.is_(True))
+        )
+        assert 0 < (with_office or 0) < 301
 
     def test_district_populations_match_the_census(self, session: Session) -> None:
         for district in session.scalars(select(District)):
@@ -102,7 +111,7 @@ class TestImportRegion:
         assert "DH-155650" in {h.code for h in hubs}  # Пестяки's main office
 
     def test_reimport_changes_nothing(self, session: Session) -> None:
-        report = import_region(session, directory=BUNDLED_REGION_DIR, clock=FrozenClock(TEST_NOW))
+        report = import_source(session, bundled_source(), FrozenClock(TEST_NOW))
         assert report.added == []
         assert report.changed == []
         assert report.closed == []
@@ -146,15 +155,15 @@ class TestImportIntoFreshDatabase:
     def test_an_office_gone_from_the_data_is_closed_not_deleted(
         self,
         factory: sessionmaker[Session],
-        tmp_path: Path,
     ) -> None:
         with session_scope(factory) as session:
-            import_region(session, directory=BUNDLED_REGION_DIR, clock=FrozenClock(TEST_NOW))
-        folder = _copy_bundle(tmp_path)
-        _rewrite_offices(folder, {}, drop={"155217"})
+            import_source(session, bundled_source(), FrozenClock(TEST_NOW))
         with session_scope(factory) as session:
-            report = import_region(session, directory=folder, clock=FrozenClock(TEST_NOW))
+            report = import_source(
+                session, without_office(bundled_source(), "155217"), FrozenClock(TEST_NOW)
+            )
         assert report.closed == ["155217"]
+        assert report.changed == []
         with session_scope(factory) as session:
             office = session.scalars(select(PostOffice).where(PostOffice.index == "155217")).one()
             assert office.status == "closed"

@@ -1,4 +1,5 @@
-"""Several regions in one database: Vladimir (33) and Novosibirsk (54) beside Ivanovo (37).
+"""Several regions in one database: Vladimir (33) and Novosibirsk (54) beside Ivanovo (37),
+each from the national reference shipped in the package (Ivanovo with its curated manifest).
 
 Each backend gets one fresh database with the three regions imported once (module scope);
 tests that change data do it inside a transaction that is rolled back.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -28,17 +29,15 @@ from selpo.kit.clock import FrozenClock
 from selpo.logistics import timetables
 from selpo.migrate import alembic_config, upgrade_to_head
 from selpo.models import District, PostOffice, Region, Settlement, Shipment
-from selpo.network import repository
+from selpo.network import regions, repository
 from selpo.network.importer import ImportReport
 from selpo.network.rules import OfficeKind
-from selpo.network.sources import RegionInfo, RegionSource
+from selpo.network.sources import RegionSource
 from tests.conftest import TEST_NOW, create_scratch_database, drop_scratch_database
 from tests.fixtures.builders import make_shipment, marketplace_key
 from tests.fixtures.regions import (
     bundled_source,
     import_source,
-    small_region,
-    warehouse,
     without_office,
 )
 
@@ -47,27 +46,11 @@ NOVOSIBIRSK_CENTRE = (55.0302, 82.9204)
 
 
 def vladimir() -> RegionSource:
-    info = RegionInfo("33", "Владимирская область", "vladimir", "Europe/Moscow", "Владимир")
-    # The national warehouse Ivanovo's data names, with a truck of its own to Vladimir.
-    podolsk = next(w for w in bundled_source().warehouses if w.code == "W-PODOLSK")
-    truck = warehouse("W-PODOLSK", at=(0.0, 0.0), timezone="", duration_s=14400).hauls
-    return small_region(
-        info, centre=VLADIMIR_CENTRE, index_prefix="600", warehouse=replace(podolsk, hauls=truck)
-    )
+    return regions.load_source("33")
 
 
 def novosibirsk() -> RegionSource:
-    info = RegionInfo(
-        "54", "Новосибирская область", "novosibirsk", "Asia/Novosibirsk", "Новосибирск"
-    )
-    return small_region(
-        info,
-        centre=NOVOSIBIRSK_CENTRE,
-        index_prefix="630",
-        warehouse=warehouse(
-            "W-TEST-NOVOSIBIRSK", at=(55.05, 82.80), timezone="Asia/Novosibirsk", duration_s=3600
-        ),
-    )
+    return regions.load_source("novosibirsk")
 
 
 @dataclass
@@ -198,8 +181,9 @@ class TestThreeRegionsInOneDatabase:
             "SBER_MEGAMARKET",
         ]
         assert country.reports["33"].marketplaces_added == []
-        assert country.reports["33"].connections_added == 2  # OZON's assumed two
-        assert country.reports["54"].connections_added == 2
+        # Only Ivanovo's manifest assumes connections: the others start unconnected.
+        assert country.reports["37"].connections_added == 19 + 10 + 6
+        assert country.reports["33"].connections_added == 0
 
     def test_region_list_json(self, country: Country) -> None:
         result = CliRunner().invoke(

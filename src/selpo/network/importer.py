@@ -49,7 +49,7 @@ from selpo.models import (
     Settlement,
     Warehouse,
 )
-from selpo.network import repository
+from selpo.network import regions, repository
 from selpo.network.bundle import RowError
 from selpo.network.rules import DAYS, OfficeKind, office_defaults
 from selpo.network.sources import (
@@ -144,20 +144,18 @@ def import_region(
 ) -> ImportReport:
     """Load one region into the registry and report what was added, changed and refused.
 
-    ``marketplaces``: the national marketplaces to create when missing (None: the bundled
-    list). ``directory`` (instead of ``source``): a region bundle folder, read through the
-    interim adapter ``network.bundled``.
+    ``marketplaces``: the national marketplaces to create when missing (None: the package's,
+    ``regions.marketplace_seeds()``). ``directory`` (instead of ``source``, for callers from
+    before ``RegionSource``): a region folder of the package (one with a ``region.toml``
+    manifest) is loaded from the reference by its name, its slug; any other folder is read as
+    an old-style bundle through ``network.bundled``.
     """
-    if source is None or marketplaces is None:
-        from selpo.network import bundled
-
-        manifest = bundled.read_manifest()
-        if source is None:
-            if directory is None:
-                raise TypeError("import_region needs a RegionSource or a bundle directory")
-            source = bundled.bundle_region_source(directory, manifest)
-        if marketplaces is None:
-            marketplaces = manifest.marketplaces
+    if source is None:
+        if directory is None:
+            raise TypeError("import_region needs a RegionSource or a region directory")
+        source = regions.load_folder(directory)
+    if marketplaces is None:
+        marketplaces = regions.marketplace_seeds()
     now = (clock or SystemClock()).now()
     report = ImportReport(region=source.info.code, refused=list(source.refused))
 
