@@ -274,13 +274,18 @@ class TestQuotesAcrossRegions:
         assert TEST_NOW < datetime.fromisoformat(quote["earliest"])
         assert quote["earliest"] <= quote["latest"]
 
+    @pytest.mark.parametrize("warehouse", ["W-PODOLSK", "W-NOVOSIBIRSK"])
     def test_a_novosibirsk_window_is_in_novosibirsk_days_and_hours(
-        self, country: Country, client: TestClient, rolled_back: sessionmaker[Session]
+        self,
+        country: Country,
+        client: TestClient,
+        rolled_back: sessionmaker[Session],
+        warehouse: str,
     ) -> None:
         source = country.sources["54"]
+        assert warehouse in {w.code for w in source.warehouses}  # both feed the region
         index = _village_office(source)
-        # From the warehouse nearest the region (the last one its data names).
-        quote = self._quote(client, rolled_back, index, source.warehouses[-1].code)
+        quote = self._quote(client, rolled_back, index, warehouse)
         zone = ZoneInfo("Asia/Novosibirsk")
         assert quote["timezone"] == "Asia/Novosibirsk"
         earliest = datetime.fromisoformat(quote["earliest"]).astimezone(zone)
