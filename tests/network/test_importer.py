@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from selpo.config import BUNDLED_REGION_DIR
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import FrozenClock
+from selpo.marketplace import service as marketplace_service
 from selpo.migrate import upgrade_to_head
 from selpo.models import (
     District,
@@ -23,6 +24,7 @@ from selpo.models import (
     PostOffice,
     Settlement,
 )
+from selpo.models.marketplace import UNSET_ACCEPTING_INDEX
 from selpo.network.importer import import_region
 from tests.conftest import TEST_NOW
 from tests.fixtures.regions import bundled_source, import_source, without_office
@@ -187,3 +189,21 @@ class TestImportIntoFreshDatabase:
             office = session.scalars(select(PostOffice).where(PostOffice.index == "155650")).one()
             assert office.opening_hours == real_hours
             assert office.modernised_year == 2022
+
+    def test_a_marketplace_made_before_any_region_takes_the_first_sorting_centre(
+        self,
+        factory: sessionmaker[Session],
+    ) -> None:
+        with session_scope(factory) as session:
+            early = marketplace_service.add_marketplace(session, code="EARLY", name="Early")
+            assert early.accepting_index == UNSET_ACCEPTING_INDEX
+        source = bundled_source()
+        with session_scope(factory) as session:
+            import_source(session, source, FrozenClock(TEST_NOW))
+        sorting_centre = next(h for h in source.hubs if h.kind == "regional_sorting_centre")
+        with session_scope(factory) as session:
+            marketplaces = {m.code: m.accepting_index for m in session.scalars(select(Marketplace))}
+            assert marketplaces["EARLY"] == sorting_centre.index
+            assert marketplaces["OZON"] == sorting_centre.index  # created by the import
+            later = marketplace_service.add_marketplace(session, code="LATER", name="Later")
+            assert later.accepting_index == sorting_centre.index

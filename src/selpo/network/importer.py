@@ -49,6 +49,7 @@ from selpo.models import (
     Settlement,
     Warehouse,
 )
+from selpo.models.marketplace import UNSET_ACCEPTING_INDEX
 from selpo.network import regions, repository
 from selpo.network.bundle import RowError
 from selpo.network.rules import DAYS, OfficeKind, office_defaults
@@ -575,6 +576,10 @@ def _seed_marketplaces(
 ) -> None:
     """Create missing marketplaces; seed assumed connections where one has none in the region."""
     marketplaces = repository.marketplaces_by_code(session)
+    if sorting_centre is not None and sorting_centre.index is not None:
+        for made_before in marketplaces.values():
+            if made_before.accepting_index == UNSET_ACCEPTING_INDEX:  # before any region
+                made_before.accepting_index = sorting_centre.index
     for seed in seeds:
         if seed.code in marketplaces or sorting_centre is None or sorting_centre.index is None:
             continue
