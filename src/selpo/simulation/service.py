@@ -36,7 +36,7 @@ from selpo.models import (
     Shipment,
 )
 from selpo.network.importer import import_region
-from selpo.network.rules import is_open_at
+from selpo.network.rules import OfficeCapacity, is_open_at
 from selpo.planning.service import resolve_region
 from selpo.shipment import service as shipment_service
 from selpo.shipment.lifecycle import Status
@@ -414,7 +414,7 @@ def _load_offices(session: Session, region_id: int) -> tuple[list[_OfficeInfo], 
         .order_by(PostOffice.index)
     )
     for office, district in session.execute(query):
-        cells = office.cells_s + office.cells_m + office.cells_l
+        cells = OfficeCapacity.of(office).cells
         infos.append(
             _OfficeInfo(
                 office.id,
