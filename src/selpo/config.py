@@ -45,11 +45,17 @@ class Settings(BaseSettings):
         default="selpo-development-pepper-change-me",
         description="Server secret that keys the pickup-code hashes; set a long random one.",
     )
-    pickup_code_max_failures: int = Field(
-        default=5, description="Wrong pickup codes in a row before the code locks."
+    # Unset: the rule's own figures, stated once in shipment.rules.PICKUP_CODE_LOCKOUT (the
+    # settings import no domain, so they do not repeat them here).
+    pickup_code_max_failures: int | None = Field(
+        default=None,
+        ge=1,
+        description="Wrong pickup codes in a row before the code locks (unset: the rule's 5).",
     )
-    pickup_code_lock_minutes: int = Field(
-        default=15, description="How long a locked code stays locked."
+    pickup_code_lock_minutes: int | None = Field(
+        default=None,
+        ge=1,
+        description="How long a locked code stays locked, minutes (unset: the rule's 15).",
     )
     scan_clock_skew_minutes: int = Field(
         default=5,

@@ -26,6 +26,7 @@ from selpo.office.errors import (
     OfficeForbidden,
     OfficeNotFound,
 )
+from selpo.office.rules import ACCOUNT_LOCKOUT, SIGN_IN_LOCKOUT
 from tests.conftest import TEST_NOW
 from tests.office.world import ALEKHINO, PASSWORD, PESTYAKI, OfficeWorld, sign_in
 
@@ -174,13 +175,13 @@ class TestLockOutByAddress:
         self, world: OfficeWorld
     ) -> None:
         assert _try(world.session, world.clock, PASSWORD, address=COUNTER).token is not None
-        for n in range((auth.ACCOUNT_MAX_FAILURES + 3) // 4):
+        for n in range((ACCOUNT_LOCKOUT.max_failures + 3) // 4):
             for _ in range(4):  # below each address's own limit
                 _try(world.session, world.clock, "wrong", address=f"198.51.100.{n}")
         fresh = _try(world.session, world.clock, PASSWORD, address="198.51.100.250")
         assert isinstance(fresh.refusal, LoginLocked)
         assert _try(world.session, world.clock, PASSWORD, address=COUNTER).token is not None
-        world.clock.advance(auth.LOGIN_LOCK + timedelta(seconds=1))
+        world.clock.advance(ACCOUNT_LOCKOUT.period + timedelta(seconds=1))
         assert _try(world.session, world.clock, PASSWORD, address="198.51.100.250").token
 
     def test_unknown_logins_lock_alike_and_say_nothing_of_which_exist(
@@ -225,7 +226,7 @@ class TestParallelWrongPasswords:
             clerk = session.scalars(select(Clerk).where(Clerk.login == "pestyaki1")).one()
             guard = session.get(ClerkSignInGuard, ("pestyaki1", STRANGER))
             assert guard is not None
-            assert (guard.failures, guard.locked_until) == (0, TEST_NOW + auth.LOGIN_LOCK)
+            assert (guard.failures, guard.locked_until) == (0, TEST_NOW + SIGN_IN_LOCKOUT.period)
             assert clerk.failed_logins == 5
             # the clerk's own counter is not locked
             assert _try(session, FrozenClock(TEST_NOW), PASSWORD, address=COUNTER).token

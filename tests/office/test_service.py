@@ -318,6 +318,7 @@ class TestIssueByCode:
             office=world.pestyaki,
             workstation=world.clerk,
             tracking_number=parcel.tracking_number,
+            policy=POLICY,
             now=world.clock.now(),
         )
         assert view.verified
@@ -507,6 +508,7 @@ class TestIssueByTrackingNumber:
             office=world.pestyaki,
             workstation=world.clerk,
             tracking_number=parcel.tracking_number,
+            policy=POLICY,
             now=world.clock.now(),
         )
         assert not view.verified
@@ -595,6 +597,7 @@ class TestIssueByTrackingNumber:
                 office=world.pestyaki,
                 workstation=world.clerk,
                 tracking_number=parcel.tracking_number,
+                policy=POLICY,
                 now=world.clock.now(),
             )
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from selpo.kit.display import format_local_time
 from selpo.models import ClerkSignInGuard, CodeSearchGuard
 from tests.office.world import PASSWORD, OfficeWorld
 
@@ -84,7 +86,7 @@ class TestSignIn:
             assert response.status_code == 401
             if attempt < 4:
                 assert "Неверный логин или пароль." in response.text
-        assert "Вход заблокирован на 15 мин." in response.text
+        assert "Вход заблокирован на 15 мин.: 5 неверных паролей подряд." in response.text
         world.session.expire_all()
         guard = world.session.get(ClerkSignInGuard, ("pestyaki1", "testclient"))
         assert guard is not None
@@ -182,6 +184,28 @@ class TestCodesAreCountedEvenWhenRefused:
         assert "Неверный код. Осталось попыток: 4." in page.text
         world.session.refresh(parcel)
         assert parcel.pickup_code_failures == 1
+
+    def test_a_locked_code_says_the_configured_number_of_tries(
+        self, app: FastAPI, pages: TestClient, world: OfficeWorld
+    ) -> None:
+        app.state.settings = app.state.settings.model_copy(
+            update={"pickup_code_max_failures": 3, "pickup_code_lock_minutes": 10}
+        )
+        parcel, code = world.shelved()
+        csrf = _sign_in(pages)
+        pages.post(
+            "/office/155650/issue/tracking",
+            data={"csrf": csrf, "tracking": parcel.tracking_number, "phone_last4": "4567"},
+        )
+        wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+        for _ in range(3):
+            pages.post(
+                f"/office/155650/issue/{parcel.tracking_number}/verify",
+                data={"csrf": csrf, "code": wrong},
+            )
+        page = pages.get(f"/office/155650/issue/{parcel.tracking_number}")
+        until = format_local_time(world.clock.now() + timedelta(minutes=10), "Europe/Moscow")
+        assert f"Код заблокирован до {until}: 3 неверных кода подряд." in page.text
 
     def test_a_wrong_code_at_the_code_search_is_committed(
         self, pages: TestClient, world: OfficeWorld

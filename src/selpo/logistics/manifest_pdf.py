@@ -1,14 +1,14 @@
 """The printable manifest of a route run: an A4 landscape PDF the hub dispatcher signs.
 
-In Russian (it goes with the van to the offices); times in the hub's local time.
+In Russian (it goes with the van to the offices); times in the hub's local time, money, weights
+and volumes through ``selpo.kit.display``.
 """
 
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
@@ -18,6 +18,13 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from selpo.kit.display import (
+    format_day,
+    format_local_datetime,
+    format_local_time,
+    format_number,
+    format_roubles,
+)
 from selpo.logistics.schemas import ManifestRead
 
 # reportlab's built-in fonts have no Cyrillic; use a TTF that has it when the system has one.
@@ -43,16 +50,16 @@ def _font() -> str:
     return chosen
 
 
-def _local(moment: datetime, zone: str, fmt: str = "%d.%m.%Y %H:%M") -> str:
-    return moment.astimezone(ZoneInfo(zone)).strftime(fmt)
-
-
 def _day(value: date | None) -> str:
-    return value.strftime("%d.%m.%Y") if value else "—"
+    return format_day(value) if value else "—"
 
 
 def _roubles(kop: int) -> str:
-    return f"{kop // 100:,}.{kop % 100:02d}".replace(",", " ") if kop else "—"
+    return format_roubles(kop) if kop else "—"
+
+
+def _kg(grams: int, digits: int) -> str:
+    return format_number(grams / 1000, digits)
 
 
 def _table(rows: list[list[str]], widths: list[float], font: str) -> Table:
@@ -90,14 +97,14 @@ def render_manifest(manifest: ManifestRead) -> bytes:
         Paragraph(f"Накладная рейса {manifest.route_id}", title),
         Paragraph(
             f"Узел: {manifest.hub_name} ({manifest.hub}) · машина: {manifest.vehicle or '—'} · "
-            f"отправление {_local(manifest.departure, zone)}, "
-            f"возврат {_local(manifest.return_at, zone, '%H:%M')}",
+            f"отправление {format_local_datetime(manifest.departure, zone)}, "
+            f"возврат {format_local_time(manifest.return_at, zone)}",
             text,
         ),
         Paragraph(
             f"Загружено: {manifest.parcels} из {manifest.capacity_parcels} посылок, "
-            f"{manifest.litres:.1f} из {manifest.capacity_litres} л, "
-            f"{manifest.weight_g / 1000:.1f} кг · рейс {manifest.id}",
+            f"{format_number(manifest.litres, 1)} из {format_number(manifest.capacity_litres)} л, "
+            f"{_kg(manifest.weight_g, 1)} кг · рейс {manifest.id}",
             text,
         ),
     ]
@@ -110,7 +117,7 @@ def render_manifest(manifest: ManifestRead) -> bytes:
             str(s.seq),
             s.office_index,
             s.office_name[:60],
-            _local(s.arrival_at, zone, "%H:%M"),
+            format_local_time(s.arrival_at, zone),
             str(s.parcels),
         ]
         for s in manifest.stops
@@ -127,7 +134,7 @@ def render_manifest(manifest: ManifestRead) -> bytes:
             "Маркетплейс",
             "Объём, л",
             "Вес, кг",
-            "Нал. платёж, ₽",
+            "Нал. платёж",
             "Срок",
             "Отметка",
         ]
@@ -140,8 +147,8 @@ def render_manifest(manifest: ManifestRead) -> bytes:
             line.tracking_number,
             line.external_order_id[:24],
             line.marketplace,
-            f"{line.litres:.1f}",
-            f"{line.weight_g / 1000:.2f}",
+            format_number(line.litres, 1),
+            _kg(line.weight_g, 2),
             _roubles(line.cod_kop),
             _day(line.promised_date),
             "",
@@ -158,7 +165,7 @@ def render_manifest(manifest: ManifestRead) -> bytes:
             [
                 r.tracking_number,
                 r.office_index,
-                _local(r.next_departure, zone),
+                format_local_datetime(r.next_departure, zone),
                 _day(r.promised_date) + (" (изменён)" if r.promised_date_changed else ""),
             ]
             for r in manifest.rolled

@@ -24,6 +24,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from selpo.errors import InvalidInput
+from selpo.kit.display import local_day
 from selpo.logistics import repository, timetable
 from selpo.logistics.errors import (
     RouteRunNotFound,
@@ -31,7 +32,7 @@ from selpo.logistics.errors import (
 from selpo.logistics.eta import (
     next_run,
 )
-from selpo.logistics.promises import local_date, promise_bound
+from selpo.logistics.promises import promise_bound
 from selpo.logistics.schemas import (
     ManifestLine,
     ManifestRead,
@@ -140,7 +141,7 @@ def _rolled_promise(
         return None, None
     after = loaded.ready_on(next_run(loaded.network, route_id, to.departure), office)
     zone = loaded.office_timezone(office)
-    return local_date(ready, zone), local_date(promise_bound(loaded, ready, after, office), zone)
+    return local_day(ready, zone), local_day(promise_bound(loaded, ready, after, office), zone)
 
 
 def _manifest(

@@ -5,8 +5,10 @@ shipment carries.
 moment; ``latest`` (``promise_bound``) the later of ``earliest + QUOTE_BUFFER`` (2 days) and
 the ready moment if the first run is missed (``skip_runs=1``), so one full van never breaks a
 promise, moved to the office's next open day if it falls on a closed one (both ends of the
-window are then on open days). ``promised_date`` is the office's local date of ``latest``;
-``promised_dates`` answers it for many offices at one hand-over moment.
+window are then on open days). ``promised_date`` is the office's local date of ``latest``
+(``selpo.kit.display.local_day``); ``promised_dates`` answers it for many offices at one
+hand-over moment. Whether the office takes the parcel at all is
+``selpo.network.rules.parcel_refusal``.
 
 Reads the timetable of ``selpo.logistics.timetables``; services flush, never commit.
 """
@@ -16,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from selpo.errors import InvalidInput
+from selpo.kit.display import local_day
 from selpo.logistics import repository
 from selpo.logistics.calendar import holiday_calendar, on_an_open_day
 from selpo.logistics.distance import GreatCircleDistance
@@ -42,18 +44,13 @@ from selpo.logistics.timetable import (
     RouteRun,
 )
 from selpo.logistics.timetables import CACHE, LoadedTimetable, current_timetable
-from selpo.network.rules import OfficeCapacity, ParcelSize, parcel_fits
+from selpo.network.rules import OfficeCapacity, ParcelSize, parcel_refusal
 
 QUOTE_BUFFER: Final[timedelta] = DEFAULT_QUOTE_BUFFER
 """Latest = earliest + 2 days at least (a missed daily run and a day's slack on the roads)."""
 HANDOVER_PAST: Final[timedelta] = timedelta(days=31)
 HANDOVER_FUTURE: Final[timedelta] = timedelta(days=366)
 """A quote's hand-over may lie this far back (a late what-if) or ahead (planning a year)."""
-
-
-def local_date(moment: datetime, zone: str) -> date:
-    """The date of ``moment`` in ``zone``."""
-    return moment.astimezone(ZoneInfo(zone)).date()
 
 
 def promise_bound(
@@ -126,25 +123,9 @@ def quote(
             f"cod_kop {request.cod_kop} exceeds declared_value_kop {request.declared_value_kop}",
             field="cod_kop",
         )
-    if request.weight_g > office.max_weight_g:
-        raise InvalidInput(
-            f"{request.weight_g} g exceeds office {index}'s limit of {office.max_weight_g} g",
-            field="weight_g",
-        )
-    size = ParcelSize(request.weight_g, request.length_mm, request.width_mm, request.height_mm)
-    capacity = OfficeCapacity(
-        office.max_weight_g,
-        office.max_length_mm,
-        office.max_width_mm,
-        office.max_height_mm,
-        office.cells_s,
-        office.cells_m,
-        office.cells_l,
-    )
-    if not parcel_fits(size, capacity):
-        raise InvalidInput(
-            f"the parcel does not fit office {index}'s largest cell", field="length_mm"
-        )
+    refusal = parcel_refusal(ParcelSize.of(request), OfficeCapacity.of(office))
+    if refusal is not None:
+        raise InvalidInput(refusal.reason(index, request.weight_g), field=refusal.field)
     handover = (request.handover_at or now).astimezone(UTC)
     if not now - HANDOVER_PAST <= handover <= now + HANDOVER_FUTURE:
         raise InvalidInput(
@@ -176,7 +157,7 @@ def quote(
         price_kop=cost.total_kop,
         earliest=earliest,
         latest=latest,
-        promised_date=local_date(latest, zone),
+        promised_date=local_day(latest, zone),
         route_id=run.route_id,
         departure=run.departure,
         warehouse=warehouse,
@@ -227,7 +208,7 @@ def promised_dates(
                 except ValueError:  # an unknown warehouse: no promise rather than no shipment
                     window = None
                 if window is not None:
-                    answers[index] = local_date(window[1], loaded.office_timezone(index))
+                    answers[index] = local_day(window[1], loaded.office_timezone(index))
         return answers[index]
 
     return promise

@@ -4,10 +4,11 @@
 * Sessions: a 256-bit random token in an HttpOnly cookie; the table keeps its SHA-256 (a fast
   digest is as strong as a password hash for a random 256-bit secret), an absolute expiry of
   one working day, and the session's CSRF token.
-* Lock-out by account and address: five wrong passwords in a row from one address lock that
-  address out of the account for fifteen minutes; fifty in a row from anywhere lock it for
-  every address the clerk never signed in from. Counts move atomically; they are returned,
-  not raised, so the caller's transaction keeps them.
+* Lock-out by account and address (``office.rules.SIGN_IN_LOCKOUT``, ``ACCOUNT_LOCKOUT``):
+  five wrong passwords in a row from one address lock that address out of the account for
+  fifteen minutes; fifty in a row from anywhere lock it for every address the clerk never
+  signed in from. Counts move atomically; they are returned, not raised, so the caller's
+  transaction keeps them.
 * Roles: a clerk works in one office, a supervisor in any office of a district and sees the
   regional dashboard for that district; a manager sees the dashboards of their regions and a
   dispatcher the district hubs of their regions (``staff_region``); neither does counter work.
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from selpo.errors import DomainError, Forbidden, NotFound
+from selpo.kit.lockout import Lockout
 from selpo.models import Clerk, ClerkSession, District, Hub, PostOffice, Region, StaffRegion
 from selpo.office import repository
 from selpo.office.errors import (
@@ -40,11 +42,9 @@ from selpo.office.errors import (
     OfficeForbidden,
     OfficeNotFound,
 )
+from selpo.office.rules import ACCOUNT_LOCKOUT, SIGN_IN_LOCKOUT
 
 SESSION_LIFETIME = timedelta(hours=12)
-MAX_LOGIN_FAILURES = 5  # in a row from one address: that address is locked out
-ACCOUNT_MAX_FAILURES = 50  # in a row from anywhere: addresses new to the account are
-LOGIN_LOCK = timedelta(minutes=15)
 KNOWN_ADDRESS_FOR = timedelta(days=90)  # how long a signed-in address stays the clerk's own
 MIN_PASSWORD_LENGTH = 8
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -334,12 +334,8 @@ def first_manager(session: Session, *, now: datetime) -> tuple[str, str] | None:
     return clerk.login, password
 
 
-def _locked(until: datetime, now: datetime) -> SignIn:
-    return SignIn(refusal=LoginLocked(until - now))
-
-
-def _in_force(until: datetime | None, now: datetime) -> datetime | None:
-    return until if until is not None and now < until else None
+def _locked(until: datetime, now: datetime, lockout: Lockout) -> SignIn:
+    return SignIn(refusal=LoginLocked(until - now, lockout.max_failures))
 
 
 def _count_failure(
@@ -353,31 +349,24 @@ def _count_failure(
 ) -> SignIn:
     """Count a wrong password against the (login, address) pair and the account."""
     counted = repository.count_sign_in_failure(
-        session,
-        login,
-        address,
-        now=now,
-        max_failures=MAX_LOGIN_FAILURES,
-        lock_until=now + LOGIN_LOCK,
+        session, login, address, now=now, lockout=SIGN_IN_LOCKOUT
     )
     if counted is None:  # a parallel attempt from this address locked it meanwhile
         guard = repository.sign_in_guard(session, login, address)
-        return _locked(guard.locked_until if guard and guard.locked_until else now, now)
-    until = _in_force(counted[1], now)
+        locked = guard.locked_until if guard and guard.locked_until else now
+        return _locked(locked, now, SIGN_IN_LOCKOUT)
+    lock = SIGN_IN_LOCKOUT
+    until = lock.in_force(counted[1], now)
     if clerk is not None:
         account = repository.count_account_failure(
-            session,
-            clerk.id,
-            now=now,
-            max_failures=ACCOUNT_MAX_FAILURES,
-            lock_until=now + LOGIN_LOCK,
+            session, clerk.id, now=now, lockout=ACCOUNT_LOCKOUT
         )
         if account is not None:
             set_committed_value(clerk, "failed_logins", account[0])
             set_committed_value(clerk, "locked_until", account[1])
-            if not known:
-                until = until or _in_force(account[1], now)
-    return SignIn(refusal=LoginLocked(until - now) if until else LoginFailed())
+            if not known and until is None:
+                lock, until = ACCOUNT_LOCKOUT, ACCOUNT_LOCKOUT.in_force(account[1], now)
+    return _locked(until, now, lock) if until else SignIn(refusal=LoginFailed())
 
 
 def sign_in(
@@ -391,18 +380,19 @@ def sign_in(
     """Check a login and password from a client address; open a session, or count the
     failure and say why not.
 
-    Wrong passwords lock the (login, address) pair: ``MAX_LOGIN_FAILURES`` in a row from
-    one address close it for ``LOGIN_LOCK``, so a stranger elsewhere cannot lock the clerk
-    out at their own counter. ``ACCOUNT_MAX_FAILURES`` in a row from anywhere lock the
-    account for every address it never signed in from (within ``KNOWN_ADDRESS_FOR``), a
-    ceiling on guessing from many addresses. A lock in force is refused before the
-    password is checked and counts nothing; every count moves in one atomic statement.
+    Wrong passwords lock the (login, address) pair: ``SIGN_IN_LOCKOUT.max_failures`` in a
+    row from one address close it for its period, so a stranger elsewhere cannot lock the
+    clerk out at their own counter. ``ACCOUNT_LOCKOUT.max_failures`` in a row from anywhere
+    lock the account for every address it never signed in from (within
+    ``KNOWN_ADDRESS_FOR``), a ceiling on guessing from many addresses. A lock in force is
+    refused before the password is checked and counts nothing; every count moves in one
+    atomic statement.
     """
     name = login.strip().lower()[:64]
     address = address.strip()[:64] or "unknown"
     guard = repository.sign_in_guard(session, name, address)
-    if guard is not None and (until := _in_force(guard.locked_until, now)) is not None:
-        return _locked(until, now)
+    if guard is not None and (until := SIGN_IN_LOCKOUT.in_force(guard.locked_until, now)):
+        return _locked(until, now, SIGN_IN_LOCKOUT)
     known = (
         guard is not None
         and guard.succeeded_at is not None
@@ -411,8 +401,12 @@ def sign_in(
     clerk = session.scalars(select(Clerk).where(Clerk.login == name)).first()
     if clerk is not None and not clerk.active:
         clerk = None
-    if clerk is not None and not known and (until := _in_force(clerk.locked_until, now)):
-        return _locked(until, now)
+    if (
+        clerk is not None
+        and not known
+        and (until := ACCOUNT_LOCKOUT.in_force(clerk.locked_until, now))
+    ):
+        return _locked(until, now, ACCOUNT_LOCKOUT)
     try:
         if clerk is None:
             _hasher.verify(_DUMMY_HASH, password)
@@ -430,13 +424,14 @@ def sign_in(
     # The right password still waits out a lock that a parallel attempt set meanwhile.
     if not repository.clear_sign_in_failures(session, name, address, now=now):
         guard = repository.sign_in_guard(session, name, address)
-        return _locked(guard.locked_until if guard and guard.locked_until else now, now)
+        locked = guard.locked_until if guard and guard.locked_until else now
+        return _locked(locked, now, SIGN_IN_LOCKOUT)
     if repository.clear_account_failures(session, clerk.id, now=now):
         set_committed_value(clerk, "failed_logins", 0)
         set_committed_value(clerk, "locked_until", None)
     elif not known:
         session.refresh(clerk, ["locked_until"])
-        return _locked(clerk.locked_until or now, now)
+        return _locked(clerk.locked_until or now, now, ACCOUNT_LOCKOUT)
     if _hasher.check_needs_rehash(clerk.password_hash):
         clerk.password_hash = hash_password(password)
     clerk.last_login_at = now

@@ -6,6 +6,7 @@ import math
 from datetime import timedelta
 
 from selpo.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
+from selpo.kit.display import plural
 
 
 class LoginFailed(Unauthorized):
@@ -18,11 +19,12 @@ class LoginFailed(Unauthorized):
 class LoginLocked(Unauthorized):
     """Too many wrong passwords in a row."""
 
-    def __init__(self, remaining: timedelta) -> None:
+    def __init__(self, remaining: timedelta, max_failures: int) -> None:
         # How long, not until when: the sign-in page knows no office, so no local zone.
         minutes = max(1, math.ceil(remaining.total_seconds() / 60))
+        wrong = plural(max_failures, "неверный пароль", "неверных пароля", "неверных паролей")
         super().__init__(
-            f"Вход заблокирован на {minutes} мин.: пять неверных паролей подряд.",
+            f"Вход заблокирован на {minutes} мин.: {max_failures} {wrong} подряд.",
             field="login",
         )
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from selpo.db import failure_counted, unlocked
+from selpo.kit.lockout import Lockout
 from selpo.models import (
     Acceptance,
     AcceptanceScan,
@@ -256,16 +257,16 @@ def count_sign_in_failure(
     address: str,
     *,
     now: datetime,
-    max_failures: int,
-    lock_until: datetime,
+    lockout: Lockout,
 ) -> tuple[int, datetime | None] | None:
-    """Count a wrong password from this address in one atomic statement: the failures
-    after it and the pair's lock; ``None`` when the pair is locked now (nothing counted)."""
+    """Count a wrong password from this address in one atomic statement under ``lockout``:
+    the failures after it and the pair's lock; ``None`` when the pair is locked now
+    (nothing counted)."""
     failures, locked_until = failure_counted(
         ClerkSignInGuard.failures,
         ClerkSignInGuard.locked_until,
-        max_failures=max_failures,
-        lock_until=lock_until,
+        max_failures=lockout.max_failures,
+        lock_until=lockout.lock_until(now),
     )
     statement = (
         update(ClerkSignInGuard)
@@ -274,12 +275,12 @@ def count_sign_in_failure(
         .returning(ClerkSignInGuard.failures, ClerkSignInGuard.locked_until)
         .execution_options(synchronize_session=False)
     )
-    first = 0 if max_failures <= 1 else 1
+    first, first_lock = lockout.after_failure(0, now)  # the pair's first wrong password
     new_row = ClerkSignInGuard(
         login=login,
         address=address,
         failures=first,
-        locked_until=None if first else lock_until,
+        locked_until=first_lock,
         last_failed_at=now,
     )
     written, row = _upsert_pair(session, statement, new_row)
@@ -310,12 +311,16 @@ def _account_unlocked(now: datetime) -> ColumnElement[bool]:
 
 
 def count_account_failure(
-    session: Session, clerk_id: int, *, now: datetime, max_failures: int, lock_until: datetime
+    session: Session, clerk_id: int, *, now: datetime, lockout: Lockout
 ) -> tuple[int, datetime | None] | None:
-    """Count a wrong password against the whole account (from any address), atomically:
-    the failures after it and the account's lock; ``None`` when it is locked now."""
+    """Count a wrong password against the whole account (from any address), atomically
+    under ``lockout``: the failures after it and the account's lock; ``None`` when it is
+    locked now."""
     failures, locked_until = failure_counted(
-        Clerk.failed_logins, Clerk.locked_until, max_failures=max_failures, lock_until=lock_until
+        Clerk.failed_logins,
+        Clerk.locked_until,
+        max_failures=lockout.max_failures,
+        lock_until=lockout.lock_until(now),
     )
     statement = (
         update(Clerk)

@@ -181,6 +181,7 @@ class IssueView(_View):
     recipient_full: str | None
     partial_allowed: bool
     code_locked_until: datetime | None
+    code_lock_message: str | None  # until when (local time) and after how many wrong codes
     ready_at: datetime | None
 
 

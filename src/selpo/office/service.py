@@ -10,6 +10,7 @@ returned as outcomes instead, so the request's transaction keeps the count.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -87,12 +88,14 @@ _TONES = {
 
 
 def pickup_policy(settings: Settings) -> PickupPolicy:
-    """The pickup-code policy of these settings."""
-    return PickupPolicy(
-        pepper=settings.pickup_code_pepper,
-        max_failures=settings.pickup_code_max_failures,
-        lock_minutes=settings.pickup_code_lock_minutes,
-    )
+    """The pickup-code policy of these settings; a lockout figure left unset is the rule's
+    (``shipment.rules.PICKUP_CODE_LOCKOUT``, through ``PickupPolicy``'s defaults)."""
+    policy = PickupPolicy(pepper=settings.pickup_code_pepper)
+    if settings.pickup_code_max_failures is not None:
+        policy = replace(policy, max_failures=settings.pickup_code_max_failures)
+    if settings.pickup_code_lock_minutes is not None:
+        policy = replace(policy, lock_minutes=settings.pickup_code_lock_minutes)
+    return policy
 
 
 def office_ref(office: PostOffice) -> OfficeRef:
@@ -949,19 +952,24 @@ def issue_view(
     office: PostOffice,
     workstation: Workstation,
     tracking_number: str,
+    policy: PickupPolicy,
     now: datetime,
 ) -> IssueView:
-    """The parcel at the counter: its items; the full name only once the code was checked."""
+    """The parcel at the counter: its items; the full name only once the code was checked;
+    while its code is locked, until when and why (the lockout of ``policy``)."""
     shipment = _issue_parcel(session, office, workstation, tracking_number)
     verified = shipment.status == "ready_for_pickup" and _is_verified(workstation, now)
-    locked = shipment.pickup_code_locked_until
+    locked = policy.lockout.in_force(shipment.pickup_code_locked_until, now)
     return IssueView(
         parcel=_lines(session, [shipment], office)[0],
         items=_issue_items(_items(session, shipment), {}),
         verified=verified,
         recipient_full=shipment.recipient_name if verified else None,
         partial_allowed=bool(shipment.options.get("partial_redemption", False)),
-        code_locked_until=locked if locked is not None and now < locked else None,
+        code_locked_until=locked,
+        code_lock_message=None
+        if locked is None
+        else _locked_message(locked, office, policy.lockout),
         ready_at=shipment.ready_at,
     )
 

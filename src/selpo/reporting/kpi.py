@@ -11,7 +11,7 @@ districts and the region are sums of the office rows. Definitions:
 * **on time** — of the parcels shelved in the period with a promised date, those shelved on or
   before it (the date in the office's own time zone);
 * **storage** — parcels in cells now (``ready_for_pickup``, ``storage_expired``) against the
-  office's cells (S + M + L); **overflow** — parcels beyond the cells;
+  office's cells (``network.rules.OfficeCapacity.cells``); **overflow** — parcels beyond the cells;
 * **unclaimed** — ``storage_expired`` among the parcels whose recipient outcome became known
   in the period (delivered, partly delivered, refused, storage expired);
 * **cash** — cash on delivery collected in the period (``cod_collected_at``), by marketplace.
@@ -40,6 +40,7 @@ from selpo.models import (
     TrackingEvent,
 )
 from selpo.network.errors import PostOfficeNotFound
+from selpo.network.rules import OfficeCapacity
 from selpo.shipment.lifecycle import Status
 
 RECEIVED = Status.READY_FOR_PICKUP.value
@@ -267,7 +268,14 @@ def _offices(session: Session, scope: _Scope) -> list[Any]:
             PostOffice.name,
             PostOffice.district_id,
             PostOffice.status,
-            (PostOffice.cells_s + PostOffice.cells_m + PostOffice.cells_l).label("cells"),
+            # what OfficeCapacity.of reads: the office's limits and its cells per class
+            PostOffice.max_weight_g,
+            PostOffice.max_length_mm,
+            PostOffice.max_width_mm,
+            PostOffice.max_height_mm,
+            PostOffice.cells_s,
+            PostOffice.cells_m,
+            PostOffice.cells_l,
         )
         .where(*scope.where())
         .order_by(PostOffice.index)
@@ -377,7 +385,7 @@ def _office_kpis(session: Session, scope: _Scope, period: Period) -> list[Office
         marketplaces = served.get(office.id, [])
         promised, good = on_time.get(office.id, (0, 0))
         on_shelves = shelves.get(office.id, 0)
-        cells = int(office.cells or 0)
+        cells = OfficeCapacity.of(office).cells
         figures = Figures(
             offices=1,
             serving=int(bool(marketplaces)),

@@ -15,7 +15,8 @@ from selpo.kit.lockout import Lockout
 from selpo.kit.phone import REMOVED
 
 # Wrong pickup codes: five in a row lock the code (or the office's search by code) for a
-# quarter of an hour. The defaults of SELPO_PICKUP_CODE_MAX_FAILURES / _LOCK_MINUTES.
+# quarter of an hour. The one statement of these figures: SELPO_PICKUP_CODE_MAX_FAILURES /
+# _LOCK_MINUTES, when unset, mean these.
 PICKUP_CODE_LOCKOUT = Lockout(max_failures=5, period=timedelta(minutes=15))
 
 

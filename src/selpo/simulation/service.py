@@ -16,7 +16,6 @@ from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from selpo.config import BUNDLED_REGION_DIR
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import FrozenClock
+from selpo.kit.display import local_day
 from selpo.logistics import movement, promises, timetables
 from selpo.marketplace import service as marketplace_service
 from selpo.migrate import upgrade_to_head
@@ -36,7 +36,7 @@ from selpo.models import (
     Shipment,
 )
 from selpo.network.importer import import_region
-from selpo.network.rules import is_open_at
+from selpo.network.rules import OfficeCapacity, is_open_at
 from selpo.planning.service import resolve_region
 from selpo.shipment import service as shipment_service
 from selpo.shipment.lifecycle import Status
@@ -190,7 +190,7 @@ class ServiceOperations:
         """Whether the office's clerk came to work on its local day (seeded absences)."""
         if not self._absences:
             return True
-        day = now.astimezone(ZoneInfo(office.timezone)).date()
+        day = local_day(now, office.timezone)
         key = (office.id, day)
         if key not in self._unstaffed:
             self._unstaffed[key] = unstaffed(self._seed, office.index, day, rural=office.rural)
@@ -414,7 +414,7 @@ def _load_offices(session: Session, region_id: int) -> tuple[list[_OfficeInfo], 
         .order_by(PostOffice.index)
     )
     for office, district in session.execute(query):
-        cells = office.cells_s + office.cells_m + office.cells_l
+        cells = OfficeCapacity.of(office).cells
         infos.append(
             _OfficeInfo(
                 office.id,

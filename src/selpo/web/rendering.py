@@ -1,52 +1,64 @@
 """The Jinja2 environment of the pages and the filters that speak Russian.
 
-Times are stored in UTC and shown in a local zone: pages set ``tz`` in the template's context
-(the office's zone at the workstation, the region's on the dashboard, the hub's region's on the
-dispatcher's pages) and the ``hm``/``dmy``/``dmyhm`` filters read it. There is no default zone:
-a page that shows a time without saying whose is a bug, and the filter says so.
+Every figure, sum and moment goes through ``selpo.kit.display`` (Babel, ``ru_RU``); the
+filters here only pick the function and the zone. Times are stored in UTC and shown in a local
+zone: pages set ``tz`` in the template's context (the office's zone at the workstation, the
+region's on the dashboard, the hub's region's on the dispatcher's pages) and the
+``hm``/``dmy``/``dmyhm`` filters read it, unless a zone is passed (``run.departure|hm(zone)``,
+for a page showing hubs of several regions). There is no default zone: a page that shows a
+time without saying whose is a bug, and the filter says so.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from selpo.kit.display import format_roubles
+from selpo.kit.display import (
+    format_day,
+    format_local_date,
+    format_local_datetime,
+    format_local_time,
+    format_number,
+    format_percent,
+    format_roubles,
+)
 from selpo.web import TEMPLATES_DIR
 
+MINUS = "\u2212"  # a typographic minus before a figure
 
-def _zone(context: Context) -> ZoneInfo:
-    zone = context.get("tz")
-    if not zone:
+
+def _zone(context: Context, zone: str | None) -> str:
+    chosen = zone or context.get("tz")
+    if not chosen:
         raise LookupError(f"template {context.name!r} shows a time but its context has no 'tz'")
-    return ZoneInfo(str(zone))
+    return str(chosen)
 
 
 @pass_context
-def hm(context: Context, moment: datetime | None) -> str:
+def hm(context: Context, moment: datetime | None, zone: str | None = None) -> str:
     """Local ``HH:MM``."""
-    return moment.astimezone(_zone(context)).strftime("%H:%M") if moment else ""
+    return format_local_time(moment, _zone(context, zone)) if moment else ""
 
 
 @pass_context
-def dmy(context: Context, moment: datetime | date | None) -> str:
-    """Local ``DD.MM.YYYY``."""
+def dmy(context: Context, moment: datetime | date | None, zone: str | None = None) -> str:
+    """Local ``DD.MM.YYYY`` of a moment; a calendar day as it is."""
     if moment is None:
         return ""
     if isinstance(moment, datetime):
-        moment = moment.astimezone(_zone(context))
-    return moment.strftime("%d.%m.%Y")
+        return format_local_date(moment, _zone(context, zone))
+    return format_day(moment)
 
 
 @pass_context
-def dmyhm(context: Context, moment: datetime | None) -> str:
+def dmyhm(context: Context, moment: datetime | None, zone: str | None = None) -> str:
     """Local ``DD.MM.YYYY HH:MM``."""
-    return moment.astimezone(_zone(context)).strftime("%d.%m.%Y %H:%M") if moment else ""
+    return format_local_datetime(moment, _zone(context, zone)) if moment else ""
 
 
 def rub(kopecks: int | None) -> str:
@@ -56,7 +68,7 @@ def rub(kopecks: int | None) -> str:
 
 def kg(grams: int) -> str:
     """Grams as kilograms: ``1,2 кг``."""
-    return f"{grams / 1000:.1f}".replace(".", ",") + "\u00a0кг"
+    return format_number(grams / 1000, 1) + "\u00a0кг"
 
 
 def spaced(tracking_number: str) -> str:
@@ -67,19 +79,19 @@ def spaced(tracking_number: str) -> str:
     return f"{n[:6]}\u00a0{n[6:8]}\u00a0{n[8:13]}\u00a0{n[13]}"
 
 
-def num(value: float | None) -> str:
-    """A count with thin spaces between thousands: ``12 345``; ``—`` when unknown."""
+def num(value: float | None, digits: int = 0) -> str:
+    """A figure with the locale's grouping and ``digits`` decimals: ``12 345``, ``−2,5``;
+    ``—`` when unknown."""
     if value is None:
         return "—"
-    sign = "−" if value < 0 else ""
-    return sign + f"{round(abs(value)):,}".replace(",", "\u202f")
+    return (MINUS if value < 0 else "") + format_number(abs(value), digits)
 
 
 def pct(value: float | None, digits: int = 1) -> str:
     """A share as per cent: ``93,4 %``; ``—`` when unknown."""
     if value is None:
         return "—"
-    return f"{value * 100:.{digits}f}".replace(".", ",") + "\u00a0%"
+    return format_percent(value, digits)
 
 
 def figure(value: float | None, unit: str) -> str:
@@ -91,7 +103,7 @@ def figure(value: float | None, unit: str) -> str:
     if unit == "kop":
         return rub(round(value))
     if unit == "days":
-        return f"{value:.1f}".replace(".", ",") + "\u00a0дн."
+        return num(value, 1) + "\u00a0дн."
     return num(value)
 
 
@@ -101,9 +113,9 @@ def difference(value: float | None, unit: str) -> str:
         return "—"
     if abs(value) < 1e-9:
         return "0"
-    sign = "+" if value > 0 else "−"
+    sign = "+" if value > 0 else MINUS
     if unit == "share":
-        return f"{sign}{abs(value) * 100:.1f}".replace(".", ",") + "\u00a0п.\u00a0п."
+        return sign + num(abs(value) * 100, 1) + "\u00a0п.\u00a0п."
     return sign + figure(abs(value), unit)
 
 

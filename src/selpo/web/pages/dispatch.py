@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
 from selpo.deps import ClockDep
 from selpo.errors import Forbidden
+from selpo.kit.display import local_day
 from selpo.kit.moments import Day
 from selpo.logistics import manifests
 from selpo.logistics.manifest_pdf import render_manifest
@@ -71,7 +71,7 @@ def route_runs(
     zones = _zones(db, hubs)
     # The default day is today where the first hub is (a dispatcher's regions may differ).
     zone = zones[hubs[0].region_id]
-    shown: date = day or clock.now().astimezone(ZoneInfo(zone)).date()
+    shown: date = day or local_day(clock.now(), zone)
     runs = {hub.code: manifests.list_route_runs(db, day=shown, hub=hub.code) for hub in hubs}
     return templates.TemplateResponse(
         request,

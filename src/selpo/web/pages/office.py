@@ -623,6 +623,7 @@ def issue_parcel(desk: DeskDep, tracking_number: str) -> Response:
             office=desk.office,
             workstation=desk.workstation,
             tracking_number=tracking_number,
+            policy=desk.policy,
             now=desk.now,
         ),
     )

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Session
 from selpo.config import Settings
 from selpo.deps import MAX_ROW_ID, ClockDep, RowId, SessionDep, SettingsDep
 from selpo.errors import DomainError, Forbidden, InvalidInput
+from selpo.kit.display import local_day
 from selpo.kit.moments import day_in_range
 from selpo.kit.request_id import request_id_of
 from selpo.models import District, Region
@@ -201,7 +201,7 @@ class Viewer:
 
     @property
     def today(self) -> date:
-        return self.now.astimezone(ZoneInfo(self.tz)).date()
+        return local_day(self.now, self.tz)
 
     @property
     def choosing(self) -> bool:

@@ -78,9 +78,10 @@
   }
 
   function pct(x) { return x === null || x === undefined ? "—" : (x * 100).toFixed(1).replace(".", ",") + "\u00a0%"; }
+  // The same grouping (no-break space) and sign as the pages' Babel ru_RU (selpo.kit.display).
   function rub(kop) {
     var r = Math.floor(Math.abs(kop) / 100), k = Math.abs(kop) % 100;
-    return (kop < 0 ? "−" : "") + String(r).replace(/\B(?=(\d{3})+(?!\d))/g, "\u202f") + "," + (k < 10 ? "0" : "") + k + "\u00a0₽";
+    return (kop < 0 ? "−" : "") + String(r).replace(/\B(?=(\d{3})+(?!\d))/g, "\u00a0") + "," + (k < 10 ? "0" : "") + k + "\u00a0₽";
   }
 
   function popupBody(office, figures) {
