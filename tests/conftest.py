@@ -21,11 +21,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from selpo.app import create_app
-from selpo.config import BUNDLED_REGION_DIR, Settings
+from selpo.config import Settings
 from selpo.db import create_db_engine, normalise_url, read_connection, session_scope
 from selpo.kit.clock import FrozenClock
 from selpo.migrate import upgrade_to_head
-from selpo.network.importer import import_region
+from tests.fixtures.regions import bundled_source, import_source
 
 PG_URL = os.environ.get("SELPO_TEST_DATABASE_URL", "")
 REQUIRE_PG = os.environ.get("SELPO_REQUIRE_POSTGRES") == "1"
@@ -100,13 +100,13 @@ def scratch_url(backend: str, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def seeded_engine(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """A database at head with the bundled region imported, shared by the session."""
+    """A database at head with the default region imported, shared by the session."""
     url = create_scratch_database(backend, tmp_path_factory.mktemp(backend))
     engine = create_db_engine(url)
     upgrade_to_head(engine)
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     with session_scope(factory) as session:
-        import_region(session, directory=BUNDLED_REGION_DIR, clock=FrozenClock(TEST_NOW))
+        import_source(session, bundled_source(), FrozenClock(TEST_NOW))
     yield engine
     engine.dispose()
     drop_scratch_database(url)

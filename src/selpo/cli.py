@@ -19,12 +19,14 @@ from selpo.jobs_cli import jobs_app
 from selpo.kit.clock import SystemClock
 from selpo.logistics.cli import timetable_app
 from selpo.marketplace import service as marketplace_service
+from selpo.network import regions
 from selpo.network import service as network_service
 from selpo.network.bundle import BundleMissing
 from selpo.network.importer import import_region as run_import
 from selpo.office import auth as office_auth
 from selpo.office.cli import clerk_app
 from selpo.planning.cli import plan_app
+from selpo.region_cli import describe, region_app
 from selpo.simulation.cli import history_command, simulate_command
 from selpo.worker import run_worker, start_background_worker
 
@@ -39,6 +41,7 @@ app.add_typer(plan_app, name="plan")
 app.add_typer(clerk_app, name="clerk")
 app.add_typer(timetable_app, name="timetable")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(region_app, name="region")
 app.command("simulate")(simulate_command)
 app.command("simulate-history")(history_command)
 marketplace_app = typer.Typer(
@@ -81,30 +84,34 @@ def db_upgrade() -> None:
 @app.command("import-region")
 def import_region(
     directory: Annotated[
-        Path | None, typer.Argument(help="Region folder (default: the bundled Ivanovo data)")
+        Path | None,
+        typer.Argument(help="A region bundle folder (default: the region SELPO_DEFAULT_REGION)"),
     ] = None,
 ) -> None:
-    """Import (or re-import) a region's offices, settlements and hubs; report what changed."""
+    """Import (or re-import) the default region (or a bundle folder); report what changed."""
     settings = _settings()
-    folder = directory or settings.region_dir
     engine = create_db_engine(settings.database_url)
     try:
+        if directory is not None:
+            source = regions.load_folder(directory)
+        else:
+            source = regions.load_source(settings.default_region)
         with session_scope(make_session_factory(engine)) as session:
-            report = run_import(session, directory=folder)
+            report = run_import(
+                session, source, clock=SystemClock(), marketplaces=regions.marketplace_seeds()
+            )
     except BundleMissing as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
+    except DomainError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
     finally:
         engine.dispose()
-    console.print(
-        f"offices: {len(report.added)} added, {len(report.changed)} changed, "
-        f"{len(report.unchanged)} unchanged, {len(report.closed)} closed; "
-        f"{report.settlements} settlements, {report.districts} districts, {report.hubs} hubs; "
-        f"{report.connections_added} marketplace connections seeded"
-    )
+    console.print(describe(report))
     for error in report.refused:
         err_console.print(f"[yellow]refused[/yellow] {error}")
-    console.print(f"{report.offices_total} offices loaded from {folder}")
+    console.print(f"{report.offices_total} offices loaded for region {report.region}")
 
 
 @app.command("offices")

@@ -31,9 +31,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: SQLite by default, postgresql+psycopg://... in production.",
     )
     database_echo: bool = Field(default=False, description="Log every SQL statement.")
-    region_dir: Path = Field(
-        default=BUNDLED_REGION_DIR,
-        description="Folder with the region's CSV files imported by `selpo import-region`.",
+    default_region: str = Field(
+        default="37",
+        description="Region (code or name) `selpo import-region` and `make run` import.",
     )
     search_max_limit: int = Field(
         default=100, description="Largest `limit` the pickup-point search accepts."

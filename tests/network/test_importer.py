@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from selpo.config import BUNDLED_REGION_DIR
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import FrozenClock
+from selpo.marketplace import service as marketplace_service
 from selpo.migrate import upgrade_to_head
 from selpo.models import (
     District,
@@ -23,13 +24,16 @@ from selpo.models import (
     PostOffice,
     Settlement,
 )
+from selpo.models.marketplace import UNSET_ACCEPTING_INDEX
 from selpo.network.importer import import_region
 from tests.conftest import TEST_NOW
+from tests.fixtures.regions import bundled_source, import_source, without_office
 
 
 def _copy_bundle(tmp_path: Path) -> Path:
     target = tmp_path / "region"
-    shutil.copytree(BUNDLED_REGION_DIR, target)
+    # Without the manifest: the folder is read as an old-style bundle, its CSV files as edited.
+    shutil.copytree(BUNDLED_REGION_DIR, target, ignore=shutil.ignore_patterns("region.toml"))
     return target
 
 
@@ -62,12 +66,19 @@ class TestImportRegion:
             assert 39.0 < office.lon < 44.0
             assert office.opening_hours_is_default
             assert office.address_is_estimate
+        # An office without a usable postal-code point stands at its locality's point (the
+        # reference's rule, docs/data.md); none falls back to the district centre.
         fallback = session.scalars(
             select(PostOffice).where(PostOffice.coord_precision == "district_centre_fallback")
         ).all()
-        # 26 offices have no usable point in the data; 2 of them get their village's
-        # coordinate from its Wikipedia page, the other 24 fall back to the district centre.
-        assert len(fallback) == 24
+        assert fallback == []
+
+    def test_every_locality_is_a_settlement(self, session: Session) -> None:
+        assert session.scalar(select(func.count()).select_from(Settlement)) == 3_071
+        with_office = session.scalar(
+            select(func.count()).where(Settlement.has_post_office.is_(True))
+        )
+        assert 0 < (with_office or 0) < 301
 
     def test_district_populations_match_the_census(self, session: Session) -> None:
         for district in session.scalars(select(District)):
@@ -102,7 +113,7 @@ class TestImportRegion:
         assert "DH-155650" in {h.code for h in hubs}  # Пестяки's main office
 
     def test_reimport_changes_nothing(self, session: Session) -> None:
-        report = import_region(session, directory=BUNDLED_REGION_DIR, clock=FrozenClock(TEST_NOW))
+        report = import_source(session, bundled_source(), FrozenClock(TEST_NOW))
         assert report.added == []
         assert report.changed == []
         assert report.closed == []
@@ -146,15 +157,15 @@ class TestImportIntoFreshDatabase:
     def test_an_office_gone_from_the_data_is_closed_not_deleted(
         self,
         factory: sessionmaker[Session],
-        tmp_path: Path,
     ) -> None:
         with session_scope(factory) as session:
-            import_region(session, directory=BUNDLED_REGION_DIR, clock=FrozenClock(TEST_NOW))
-        folder = _copy_bundle(tmp_path)
-        _rewrite_offices(folder, {}, drop={"155217"})
+            import_source(session, bundled_source(), FrozenClock(TEST_NOW))
         with session_scope(factory) as session:
-            report = import_region(session, directory=folder, clock=FrozenClock(TEST_NOW))
+            report = import_source(
+                session, without_office(bundled_source(), "155217"), FrozenClock(TEST_NOW)
+            )
         assert report.closed == ["155217"]
+        assert report.changed == []
         with session_scope(factory) as session:
             office = session.scalars(select(PostOffice).where(PostOffice.index == "155217")).one()
             assert office.status == "closed"
@@ -178,3 +189,21 @@ class TestImportIntoFreshDatabase:
             office = session.scalars(select(PostOffice).where(PostOffice.index == "155650")).one()
             assert office.opening_hours == real_hours
             assert office.modernised_year == 2022
+
+    def test_a_marketplace_made_before_any_region_takes_the_first_sorting_centre(
+        self,
+        factory: sessionmaker[Session],
+    ) -> None:
+        with session_scope(factory) as session:
+            early = marketplace_service.add_marketplace(session, code="EARLY", name="Early")
+            assert early.accepting_index == UNSET_ACCEPTING_INDEX
+        source = bundled_source()
+        with session_scope(factory) as session:
+            import_source(session, source, FrozenClock(TEST_NOW))
+        sorting_centre = next(h for h in source.hubs if h.kind == "regional_sorting_centre")
+        with session_scope(factory) as session:
+            marketplaces = {m.code: m.accepting_index for m in session.scalars(select(Marketplace))}
+            assert marketplaces["EARLY"] == sorting_centre.index
+            assert marketplaces["OZON"] == sorting_centre.index  # created by the import
+            later = marketplace_service.add_marketplace(session, code="LATER", name="Later")
+            assert later.accepting_index == sorting_centre.index

@@ -64,8 +64,12 @@ def generate(
     if_missing: Annotated[
         bool, typer.Option("--if-missing", help="Do nothing if there are routes already")
     ] = False,
+    region: Annotated[
+        str | None,
+        typer.Option(help="Only this region (code or slug); the others' routes stay as they are"),
+    ] = None,
 ) -> None:
-    """Make up the synthetic route timetable from the registry (seeds the warehouses)."""
+    """Make up the synthetic route timetable from the registry (each region on its own)."""
     engine = create_db_engine(Settings().database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:
@@ -74,7 +78,7 @@ def generate(
                 console.print(f"kept the timetable: {existing.routes} routes")
                 return
             report = timetables.generate_timetable(
-                session, now=SystemClock().now(), seed=seed, replace_real=force
+                session, now=SystemClock().now(), seed=seed, replace_real=force, region=region
             )
     except DomainError as exc:
         raise _fail(exc) from exc

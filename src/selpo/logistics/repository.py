@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from selpo.models import (
+    District,
     Hub,
     LineHaul,
     ManifestEntry,
@@ -83,10 +84,11 @@ class OfficeRow:
     parent_index: str | None
     opening_hours: list[Any]
     timezone: str
+    region_id: int
 
 
-def open_offices(session: Session) -> list[OfficeRow]:
-    """Every open office, by index, as plain rows."""
+def open_offices(session: Session, region_id: int | None = None) -> list[OfficeRow]:
+    """Every open office (of one region, or of all), by index, as plain rows."""
     query = (
         select(
             PostOffice.id,
@@ -98,11 +100,26 @@ def open_offices(session: Session) -> list[OfficeRow]:
             PostOffice.parent_index,
             PostOffice.opening_hours,
             PostOffice.timezone,
+            District.region_id,
         )
+        .join(District, PostOffice.district_id == District.id)
         .where(PostOffice.status == "open")
         .order_by(PostOffice.index)
     )
+    if region_id is not None:
+        query = query.where(District.region_id == region_id)
     return [OfficeRow(*row) for row in session.execute(query)]
+
+
+def open_office_indexes(session: Session) -> list[str]:
+    """The index of every open office, in order (no other column: cheap for the country)."""
+    query = select(PostOffice.index).where(PostOffice.status == "open").order_by(PostOffice.index)
+    return list(session.scalars(query))
+
+
+def regions(session: Session) -> list[Region]:
+    """Every region, by code."""
+    return list(session.scalars(select(Region).order_by(Region.code)))
 
 
 def office_ids(session: Session) -> dict[str, int]:
@@ -137,9 +154,13 @@ def line_hauls(session: Session) -> list[LineHaul]:
     return list(session.scalars(select(LineHaul).order_by(LineHaul.code)))
 
 
-def delete_hub_line_hauls(session: Session) -> None:
-    """Remove the line-hauls that start at a hub (sorting centre -> district hub)."""
-    session.execute(delete(LineHaul).where(LineHaul.origin_hub_id.is_not(None)))
+def delete_hub_line_hauls(session: Session, destination_ids: Collection[int] | None = None) -> None:
+    """Remove the line-hauls that start at a hub (sorting centre -> district hub); with
+    ``destination_ids``, only those to these hubs (one region's)."""
+    query = delete(LineHaul).where(LineHaul.origin_hub_id.is_not(None))
+    if destination_ids is not None:
+        query = query.where(LineHaul.destination_hub_id.in_(sorted(destination_ids)))
+    session.execute(query)
 
 
 def routes(session: Session) -> list[Route]:

@@ -8,10 +8,10 @@ stateless (``CACHE``, ``current_timetable``). Every change to the timetable bump
 ``timetable_version`` in its transaction.
 
 ``generate_timetable`` (the synthetic rule of ``selpo.logistics.routing``, over the open
-offices and district hubs of the registry), ``import_routes`` / ``export_routes`` (the
-kernel's CSV format), ``put_route`` / ``delete_route``. Warehouses and their trucks are
-seeded on first use (``DEFAULT_WAREHOUSES``); the sorting centre -> district hub trucks come
-from ``routing.hub_line_hauls``.
+offices and district hubs of one region or of each region on its own), ``import_routes`` /
+``export_routes`` (the kernel's CSV format), ``put_route`` / ``delete_route``. Warehouses and
+their trucks to each region's sorting centre come with the region's data (``network.importer``);
+the sorting centre -> district hub trucks, per region, from ``routing.hub_line_hauls``.
 
 Below ``promises``, ``manifests`` and ``movement``, which read the loaded timetable. Services
 flush, never commit; time always comes in as ``now``.
@@ -59,7 +59,6 @@ from selpo.logistics.schemas import (
     WarehouseRead,
 )
 from selpo.logistics.timetable import (
-    EVERY_DAY,
     CsvProblem,
     Facility,
     FacilityKind,
@@ -82,47 +81,6 @@ SORTING_HANDLING: Final[timedelta] = timedelta(hours=4)
 HUB_HANDLING: Final[timedelta] = RoutingParams().hub_handling
 """Cross-docking at a district hub (1 h): unloading the night truck, loading the vans."""
 _MEMO_LIMIT: Final[int] = 200_000
-
-
-@dataclass(frozen=True)
-class WarehouseSeed:
-    """A warehouse and its trucks to the sorting centre, seeded when there is none."""
-
-    code: str
-    name: str
-    lat: float
-    lon: float
-    is_default: bool
-    hauls: tuple[tuple[Weekdays, time, timedelta], ...]
-    handling: timedelta = timedelta(0)
-
-
-DEFAULT_WAREHOUSES: Final[tuple[WarehouseSeed, ...]] = (
-    # Podolsk, south of Moscow, where the big marketplace warehouses are: ~360 km by road to
-    # the Ivanovo sorting centre (great circle x 1.3), 6 h at 60 km/h, 8 h with the driver's
-    # rest stop and the unloading; leaves at the 16:00 cut-off, sorted by 04:00, in time for
-    # every hub truck of the night.
-    WarehouseSeed(
-        "W-PODOLSK",
-        "Склад маркетплейса, Подольск",
-        55.43,
-        37.54,
-        True,
-        ((EVERY_DAY, time(16, 0), timedelta(hours=8)),),
-    ),
-    # A regional warehouse in Ivanovo: a shuttle at noon and at 22:00, an hour each way.
-    WarehouseSeed(
-        "W-IVANOVO",
-        "Склад маркетплейса, Иваново",
-        56.97,
-        41.05,
-        False,
-        (
-            (EVERY_DAY, time(12, 0), timedelta(hours=1)),
-            (EVERY_DAY, time(22, 0), timedelta(hours=1)),
-        ),
-    ),
-)
 
 
 # ---------------------------------------------------------------------------- small helpers
@@ -383,41 +341,16 @@ def _hub_rows(session: Session) -> tuple[list[Hub], list[Hub]]:
     return sorting, district
 
 
-def _ensure_warehouses(session: Session, *, now: datetime, sorting_centre: Hub) -> None:
-    """Seed ``DEFAULT_WAREHOUSES`` and their trucks when there is no warehouse at all."""
-    if repository.warehouses(session):
-        return
-    zone = repository.region_timezones(session).get(
-        sorting_centre.region_id, timetable.DEFAULT_TIMEZONE
-    )
-    for seed in DEFAULT_WAREHOUSES:
-        row = Warehouse(
-            code=seed.code,
-            name=seed.name,
-            lat=seed.lat,
-            lon=seed.lon,
-            timezone=zone,
-            handling_s=int(seed.handling.total_seconds()),
-            is_default=seed.is_default,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(row)
-        session.flush()
-        for weekdays, departure, duration in seed.hauls:
-            session.add(
-                LineHaul(
-                    code=f"{seed.code}->{sorting_centre.code}@{_clock(departure)}",
-                    origin_warehouse_id=row.id,
-                    origin_hub_id=None,
-                    destination_hub_id=sorting_centre.id,
-                    weekdays=weekday_names(weekdays),
-                    departure=departure,
-                    duration_s=int(duration.total_seconds()),
-                    synthetic=True,
-                )
-            )
-    session.flush()
+def _region_ids(session: Session, region: str | None) -> list[int]:
+    """The regions to generate for: the one named by code, or every region with hubs."""
+    rows = repository.regions(session)
+    if region is None:
+        with_hubs = {h.region_id for h in repository.hubs(session)}
+        return [r.id for r in rows if r.id in with_hubs]
+    for row in rows:
+        if region in (row.code, row.slug):
+            return [row.id]
+    raise InvalidInput(f"no region {region!r} in the database: import it first", field="region")
 
 
 def _hub_sites(district: Sequence[Hub], zones: dict[int, str]) -> HubSites:
@@ -431,9 +364,13 @@ def _hub_sites(district: Sequence[Hub], zones: dict[int, str]) -> HubSites:
 
 
 def _store_hub_line_hauls(
-    session: Session, hauls: Iterable[timetable.LineHaul], hub_ids: dict[str, int]
+    session: Session,
+    hauls: Iterable[timetable.LineHaul],
+    hub_ids: dict[str, int],
+    destination_ids: Sequence[int],
 ) -> None:
-    repository.delete_hub_line_hauls(session)
+    """Replace the sorting centre -> hub trucks to ``destination_ids`` (one region's hubs)."""
+    repository.delete_hub_line_hauls(session, destination_ids)
     for haul in hauls:
         session.add(
             LineHaul(
@@ -451,20 +388,40 @@ def _store_hub_line_hauls(
 
 
 def _ensure_hub_line_hauls(session: Session, sorting: list[Hub], district: list[Hub]) -> None:
-    if any(h.origin_hub_id is not None for h in repository.line_hauls(session)):
-        return
+    """Give each region whose hubs have no truck from a sorting centre its own (its hubs fed by
+    its sorting centre)."""
+    fed = {h.destination_hub_id for h in repository.line_hauls(session) if h.origin_hub_id}
     zones = repository.region_timezones(session)
-    hauls = hub_line_hauls(
-        _hub_sites(district, zones), [_facility(h, _hub_zone(h, zones)) for h in sorting]
-    )
-    _store_hub_line_hauls(session, hauls, {h.code: h.id for h in [*sorting, *district]})
+    for region_id in sorted({h.region_id for h in district}):
+        centres = [h for h in sorting if h.region_id == region_id]
+        hubs = [h for h in district if h.region_id == region_id]
+        if not centres or any(h.id in fed for h in hubs):
+            continue
+        hauls = hub_line_hauls(
+            _hub_sites(hubs, zones), [_facility(h, _hub_zone(h, zones)) for h in centres]
+        )
+        _store_hub_line_hauls(
+            session, hauls, {h.code: h.id for h in [*centres, *hubs]}, [h.id for h in hubs]
+        )
 
 
-def _store_routes(session: Session, routes: Sequence[timetable.Route], *, now: datetime) -> None:
-    """Replace the whole route timetable with ``routes``."""
+def _store_routes(
+    session: Session,
+    routes: Sequence[timetable.Route],
+    *,
+    now: datetime,
+    replace_hub_ids: set[int] | None = None,
+) -> None:
+    """Replace the route timetable (or only the routes of the hubs ``replace_hub_ids``, one
+    region's) with ``routes``."""
     offices = repository.office_ids(session)
     hub_ids = {h.code: h.id for h in repository.hubs(session)}
-    repository.delete_routes(session)
+    if replace_hub_ids is None:
+        repository.delete_routes(session)
+    else:
+        repository.delete_routes(
+            session, [r.id for r in repository.routes(session) if r.hub_id in replace_hub_ids]
+        )
     session.flush()
     rows = []
     for route in routes:
@@ -504,7 +461,7 @@ def timetable_report(session: Session, version: int | None = None) -> TimetableR
     rows = repository.routes(session)
     stops = repository.stops(session)
     served = {index for _, _, index, _ in stops}
-    offices = [o.index for o in repository.open_offices(session)]
+    offices = repository.open_office_indexes(session)
     stamp = repository.timetable_stamp(session)
     return TimetableReport(
         routes=len(rows),
@@ -520,49 +477,68 @@ def timetable_report(session: Session, version: int | None = None) -> TimetableR
 
 
 def generate_timetable(
-    session: Session, *, now: datetime, seed: int = 0, replace_real: bool = False
+    session: Session,
+    *,
+    now: datetime,
+    seed: int = 0,
+    replace_real: bool = False,
+    region: str | None = None,
 ) -> TimetableReport:
     """Make up the synthetic timetable (``routing.synthetic_network``) from the registry.
 
-    Every open office gets a route from its hub (``routing.assign_hubs``: the parent office's
-    hub where the data names one, else the nearest); the sorting centre -> hub trucks are
-    regenerated too; warehouses are seeded if there are none. Refused (409) when the operator
-    loaded real routes, unless ``replace_real``.
+    ``region`` (a code or slug): only that region's routes and sorting centre -> hub trucks are
+    made up, every other region's stay as they are; None: each region's, each on its own.
+    Every open office of the region gets a route from one of its hubs (``routing.assign_hubs``:
+    the parent office's hub where the data names one, else the nearest); its hubs are fed by its
+    sorting centre. Warehouses and their trucks are the regions' data (``network.importer``).
+    Refused (409) when the operator loaded real routes in the region, unless ``replace_real``.
     """
-    existing = repository.routes(session)
-    real = [r for r in existing if not r.synthetic]
-    if real and not replace_real:
-        raise RealTimetableExists(len(real))
-    sorting, district = _hub_rows(session)
-    _ensure_warehouses(session, now=now, sorting_centre=sorting[0])
+    sorting_all, district_all = _hub_rows(session)
+    region_ids = _region_ids(session, region)
     zones = repository.region_timezones(session)
-    offices = repository.open_offices(session)
-    if not offices:
+    warehouses = [_warehouse_facility(w) for w in repository.warehouses(session)]
+    routes = repository.routes(session)
+    generated = 0
+    for region_id in region_ids:
+        sorting = [h for h in sorting_all if h.region_id == region_id]
+        district = [h for h in district_all if h.region_id == region_id]
+        hub_ids = {h.id for h in district}
+        real = [r for r in routes if not r.synthetic and r.hub_id in hub_ids]
+        if real and not replace_real:
+            raise RealTimetableExists(len(real))
+        offices = repository.open_offices(session, region_id)
+        if not sorting or not district or not offices:
+            continue
+        sites = OfficeSites(
+            index=np.array([o.index for o in offices]),
+            lat=np.array([o.lat for o in offices], dtype=np.float64),
+            lon=np.array([o.lon for o in offices], dtype=np.float64),
+            rural=np.array([o.rural for o in offices], dtype=np.bool_),
+            parent_index=np.array([o.parent_index or "" for o in offices]),
+        )
+        sorting_facilities = [_facility(h, _hub_zone(h, zones)) for h in sorting]
+        network = synthetic_network(
+            sites,
+            _hub_sites(district, zones),
+            opening_hours=[o.opening_hours for o in offices],
+            sorting_centres=sorting_facilities,
+            warehouses=warehouses,
+            warehouse_line_hauls=(),
+            office_timezones=[o.timezone for o in offices],
+            seed=seed,
+        )
+        sorting_codes = {f.id for f in sorting_facilities}
+        codes = {h.code: h.id for h in [*sorting, *district]}
+        _store_hub_line_hauls(
+            session,
+            (h for h in network.line_hauls if h.origin in sorting_codes),
+            codes,
+            sorted(hub_ids),
+        )
+        _store_routes(session, network.routes, now=now, replace_hub_ids=hub_ids)
+        generated += 1
+    if not generated:
         raise InvalidInput("the registry has no open office: import a region first")
-    sites = OfficeSites(
-        index=np.array([o.index for o in offices]),
-        lat=np.array([o.lat for o in offices], dtype=np.float64),
-        lon=np.array([o.lon for o in offices], dtype=np.float64),
-        rural=np.array([o.rural for o in offices], dtype=np.bool_),
-        parent_index=np.array([o.parent_index or "" for o in offices]),
-    )
-    sorting_facilities = [_facility(h, _hub_zone(h, zones)) for h in sorting]
-    network = synthetic_network(
-        sites,
-        _hub_sites(district, zones),
-        opening_hours=[o.opening_hours for o in offices],
-        sorting_centres=sorting_facilities,
-        warehouses=[_warehouse_facility(w) for w in repository.warehouses(session)],
-        warehouse_line_hauls=(),
-        office_timezones=[o.timezone for o in offices],
-        seed=seed,
-    )
-    sorting_codes = {f.id for f in sorting_facilities}
-    hub_ids = {h.code: h.id for h in [*sorting, *district]}
-    _store_hub_line_hauls(
-        session, (h for h in network.line_hauls if h.origin in sorting_codes), hub_ids
-    )
-    _store_routes(session, network.routes, now=now)
     version = repository.bump_timetable_version(session, now)
     return timetable_report(session, version)
 
@@ -584,7 +560,6 @@ def import_routes(session: Session, source: TextIO | str, *, now: datetime) -> T
         raise RouteFileRefused([CsvProblem(1, f"the file is not UTF-8 ({exc.reason})")]) from None
     if not routes:
         raise RouteFileRefused([CsvProblem(1, "the file has no routes")])
-    _ensure_warehouses(session, now=now, sorting_centre=sorting[0])
     _ensure_hub_line_hauls(session, sorting, district)
     _store_routes(session, routes, now=now)
     version = repository.bump_timetable_version(session, now)
@@ -704,7 +679,6 @@ def put_route(session: Session, route_id: str, body: RouteWrite, *, now: datetim
             )
         )
     sorting, district = _hub_rows(session)
-    _ensure_warehouses(session, now=now, sorting_centre=sorting[0])
     _ensure_hub_line_hauls(session, sorting, district)
     repository.bump_timetable_version(session, now)
     return _route_read(route)

@@ -1,9 +1,26 @@
 from __future__ import annotations
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer, String, text
+from sqlalchemy.engine.interfaces import ExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from selpo.db import Base
+
+UNSET_ACCEPTING_INDEX = "000000"
+"""A marketplace made before any region was imported: the next import sets its sorting centre."""
+
+
+def first_sorting_centre_index(context: ExecutionContext) -> str:
+    """The index of the first imported region's sorting centre (``UNSET_ACCEPTING_INDEX``
+    before any import)."""
+    found = context.connection.execute(
+        text(
+            "SELECT hub.postal_index FROM hub JOIN region ON region.id = hub.region_id "
+            "WHERE hub.kind = 'regional_sorting_centre' AND hub.postal_index IS NOT NULL "
+            "ORDER BY region.id, hub.id LIMIT 1"
+        )
+    ).scalar()
+    return str(found) if found is not None else UNSET_ACCEPTING_INDEX
 
 
 class Marketplace(Base):
@@ -17,5 +34,8 @@ class Marketplace(Base):
     storage_days: Mapped[int] = mapped_column(Integer, default=7)
     storage_extension_days: Mapped[int] = mapped_column(Integer, default=7)
     # Index of the point that accepts this marketplace's parcels: the first 6 digits of its
-    # tracking numbers (the regional sorting centre unless the operator sets another).
-    accepting_index: Mapped[str] = mapped_column(String(6), server_default="153950")
+    # tracking numbers. The importer sets it (the sorting centre of the region it creates the
+    # marketplace with); a marketplace made elsewhere takes the sorting centre of the first
+    # region imported (000000 while there is none, until the next import), unless the operator
+    # sets another.
+    accepting_index: Mapped[str] = mapped_column(String(6), default=first_sorting_centre_index)

@@ -1,94 +1,113 @@
-"""Importing a region bundle into the registry: idempotent, additive, never destructive.
+"""Loading a region (a ``RegionSource``) into the registry: idempotent, additive, never destructive.
 
-Offices are matched by postal index. Fields the data gives are refreshed; fields the data lacks
-(hours, cells, limits, address) are filled from documented defaults only while they are still
-defaults, so what an operator set survives a re-import. An office missing from the new data is
-marked closed, never deleted (shipments and connections refer to it).
+Any number of regions live in one database; each import touches its own region's rows and the
+national ones it names (warehouses, marketplaces).
+
+* **Region** by code; districts by name within it; **localities** (every one a ``settlement``
+  row, a point of demand) by their key (``settlement.ref``) within their district. A locality
+  whose key is new takes over the row of a same-named locality of its district that the data no
+  longer names (rows from before keys existed carry ``legacy:<id>``), so ids survive a re-key.
+  A locality gone from the data keeps its row.
+* **Offices** by postal index. Fields the data gives are refreshed; the time zone is the
+  region's. Fields the data lacks (hours, cells, limits, address) are filled from documented
+  defaults only while they are still defaults, so what an operator set survives a re-import. An
+  office of the region missing from the new data is marked closed, never deleted (shipments
+  and connections refer to it).
+* **Hubs** by code (the region's sorting centre and district hubs); **warehouses** are
+  national, by code; the region's warehouse line-hauls (to its hubs) are replaced by the data's
+  when they differ.
+* **Marketplaces** are national: created from ``MarketplaceSeed`` when missing (their accepting
+  index is the sorting centre of the region being imported); the assumed connections are seeded
+  only for a marketplace with no connection in this region yet (after that its network there is
+  the operator's).
+
+``network_version`` moves when anything changed, so cached search indexes and timetables
+rebuild. Nothing here names a region: everything comes from the source.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from selpo.kit.clock import Clock, SystemClock
 from selpo.models import (
     District,
     Hub,
+    LineHaul,
     Marketplace,
     MarketplaceConnection,
     PostOffice,
     Region,
     Settlement,
+    Warehouse,
 )
-from selpo.network import repository
-from selpo.network.bundle import (
-    Bundle,
-    OfficeRow,
-    RowError,
-    admin_centre_town,
-    census_district_name,
-    office_kind,
-    read_bundle,
+from selpo.models.marketplace import UNSET_ACCEPTING_INDEX
+from selpo.network import regions, repository
+from selpo.network.bundle import RowError
+from selpo.network.rules import DAYS, OfficeKind, office_defaults
+from selpo.network.sources import (
+    AssumedConnections,
+    HubSource,
+    MarketplaceSeed,
+    OfficeSource,
+    RegionSource,
+    WarehouseSource,
 )
-from selpo.network.population import (
-    CensusUnit,
-    KnownPlace,
-    normalised_name,
-    spread_census_population,
-)
-from selpo.network.rules import OfficeKind, office_defaults
 
-REGION_CODE = "37"  # Ivanovo oblast: the code of the federal subject (ОКАТО 24, ГИБДД 37)
-REGION_NAME = "Ивановская область"
-SORTING_CENTRE_INDEX = "153950"  # «Иваново Уооп», the region's processing unit
-PINDX_SOURCE = "Russian Post PIndx 2026-06-22 via sanmai/pindx"
-
-# Marketplaces seeded with the region: code, name, storage days, and how many offices are
-# assumed to serve it today (the main office of that many of the most populous settlements).
-# OZON's 19 is the regional press figure; the other two are demo assumptions.
-MARKETPLACES: tuple[tuple[str, str, int, int], ...] = (
-    ("OZON", "OZON", 7, 19),
-    ("YANDEX_MARKET", "Яндекс Маркет", 7, 10),
-    ("SBER_MEGAMARKET", "СберМегаМаркет", 5, 6),
-)
-ASSUMED_OZON_OFFICES = 19
-
-_KIND_BY_SETTLEMENT = {
-    OfficeKind.TOWN: "town",
-    OfficeKind.URBAN_TYPE_SETTLEMENT: "urban_type_settlement",
-    OfficeKind.RURAL: "rural_locality",
-}
-_KIND_SHORT = {
-    OfficeKind.TOWN: "г.",
-    OfficeKind.URBAN_TYPE_SETTLEMENT: "пгт",
-    OfficeKind.RURAL: "",
-}
+SORTING_CENTRE = "regional_sorting_centre"
+CENSUS_SOURCE = "Rosstat 2021 census, vol. 1, table 5"
+LEGACY_PREFIX = "legacy:"
 
 
 @dataclass
 class ImportReport:
     """What an import did, so an operator can check it."""
 
+    region: str = ""
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
     refused: list[RowError] = field(default_factory=list)
     settlements: int = 0
+    settlements_added: int = 0
+    settlements_changed: int = 0
     districts: int = 0
     hubs: int = 0
+    hubs_changed: int = 0
+    warehouses_changed: int = 0
+    line_hauls_replaced: int = 0
+    marketplaces_added: list[str] = field(default_factory=list)
     connections_added: int = 0
-    population_unplaced: dict[str, int] = field(default_factory=dict)
+    region_added: bool = False
 
     @property
     def offices_total(self) -> int:
         return len(self.added) + len(self.changed) + len(self.unchanged)
+
+    @property
+    def anything_changed(self) -> bool:
+        return bool(
+            self.region_added
+            or self.added
+            or self.changed
+            or self.closed
+            or self.settlements_added
+            or self.settlements_changed
+            or self.hubs_changed
+            or self.warehouses_changed
+            or self.line_hauls_replaced
+            or self.marketplaces_added
+            or self.connections_added
+        )
 
 
 def _assign(obj: Any, values: dict[str, Any]) -> bool:
@@ -101,279 +120,275 @@ def _assign(obj: Any, values: dict[str, Any]) -> bool:
     return changed
 
 
-def _address(row: OfficeRow, kind: OfficeKind) -> str:
-    district = row.district
-    if district.endswith(" район"):
-        district = district[: -len(" район")] + " р-н"
-    place = f"{_KIND_SHORT[kind]} {row.settlement}".strip()
-    if district.startswith("городской округ") and kind is OfficeKind.TOWN:
-        return f"{row.index}, Ивановская обл., {place}"
-    return f"{row.index}, Ивановская обл., {district}, {place}"
+def _population_year(basis: str) -> int | None:
+    if "2021" in basis:
+        return 2021
+    if "2010" in basis:
+        return 2010
+    return None
 
 
-class _Census:
-    """The census rows digested: district totals, exact places, поселения."""
-
-    def __init__(self, bundle: Bundle) -> None:
-        self.district_totals: dict[str, int] = {}
-        self.places: dict[tuple[str, str], int] = {}
-        self.towns: set[tuple[str, str]] = set()
-        self.pgt: set[tuple[str, str]] = set()
-        self.units: list[CensusUnit] = []
-        for row in bundle.census:
-            district = census_district_name(row.municipality) if row.municipality else ""
-            if row.row_kind == "municipal_district_or_okrug" and row.population is not None:
-                self.district_totals[district] = row.population
-            if row.settlement_name and row.population is not None:
-                # Every labelled row (town, pgt, village of 3,000+) is that place's own figure.
-                key = (district, normalised_name(row.settlement_name))
-                self.places[key] = row.population
-                if row.settlement_type == "г.":
-                    self.towns.add(key)
-                elif row.settlement_type == "пгт":
-                    self.pgt.add(key)
-            if row.row_kind == "rural_settlement" and row.poselenie and row.population:
-                self.units.append(CensusUnit(district, row.poselenie, row.population, True))
+def _act_date(value: str | None) -> str | None:
+    """PIndx's ActDate as stored: eight digits, ``YYYYMMDD``."""
+    if not value:
+        return None
+    return value.replace("-", "")[:8]
 
 
-def import_region(session: Session, *, directory: Path, clock: Clock | None = None) -> ImportReport:
-    """Load a region bundle into the registry and report what was added, changed and refused."""
+def import_region(
+    session: Session,
+    source: RegionSource | None = None,
+    *,
+    clock: Clock | None = None,
+    marketplaces: Sequence[MarketplaceSeed] | None = None,
+    directory: Path | None = None,
+) -> ImportReport:
+    """Load one region into the registry and report what was added, changed and refused.
+
+    ``marketplaces``: the national marketplaces to create when missing (None: the package's,
+    ``regions.marketplace_seeds()``). ``directory`` (instead of ``source``, for callers from
+    before ``RegionSource``): a region folder of the package (one with a ``region.toml``
+    manifest) is loaded from the reference by its name, its slug; any other folder is read as
+    an old-style bundle through ``network.bundled``.
+    """
+    if source is None:
+        if directory is None:
+            raise TypeError("import_region needs a RegionSource or a region directory")
+        source = regions.load_folder(directory)
+    if marketplaces is None:
+        marketplaces = regions.marketplace_seeds()
     now = (clock or SystemClock()).now()
-    bundle = read_bundle(directory)
-    report = ImportReport(refused=list(bundle.errors))
-    census = _Census(bundle)
+    report = ImportReport(region=source.info.code, refused=list(source.refused))
 
-    region = repository.get_region_by_code(session, REGION_CODE)
-    if region is None:
-        region = Region(code=REGION_CODE, name=REGION_NAME, timezone="Europe/Moscow")
-        session.add(region)
-        session.flush()
-
-    districts = _import_districts(session, bundle, census, region)
-    report.districts = len(districts)
-    settlements = _import_settlements(session, bundle, census, region, districts, report)
-    _import_offices(session, bundle, census, region, districts, settlements, report, now)
-
-    offices = repository.offices_by_index(session)
-    report.hubs = _import_hubs(session, bundle, region, districts, offices)
-    report.connections_added = _seed_marketplaces(session, offices, settlements, now.date())
-    if report.added or report.changed or report.closed or report.connections_added:
+    region = _import_region_row(session, source, now, report)
+    districts = _import_districts(session, source, region, report)
+    settlements = _import_settlements(session, source, districts, report)
+    offices = _import_offices(session, source, region, districts, settlements, report, now)
+    hubs = _import_hubs(session, source, region, districts, offices, report)
+    sorting_centre = next((h for h in hubs if h.kind == SORTING_CENTRE), None)
+    if sorting_centre is not None:
+        _import_warehouses(session, source.warehouses, region, sorting_centre, report, now)
+    _seed_marketplaces(
+        session,
+        marketplaces,
+        source.assumed_connections,
+        region,
+        sorting_centre,
+        report,
+        now.date(),
+    )
+    if report.anything_changed:
         repository.bump_network_version(session, now)
     session.flush()
     return report
 
 
+def _import_region_row(
+    session: Session, source: RegionSource, now: datetime, report: ImportReport
+) -> Region:
+    info = source.info
+    region = repository.get_region_by_code(session, info.code)
+    if region is None:
+        region = Region(code=info.code, name=info.name, timezone=info.timezone)
+        session.add(region)
+        report.region_added = True
+    population = source.census_total
+    if population is None:
+        population = sum(loc.population for loc in source.localities) or None
+    _assign(
+        region,
+        {
+            "name": info.name,
+            "slug": info.slug,
+            "timezone": info.timezone,
+            "capital": info.capital,
+            "population": population,
+            "source": source.source[:200],
+        },
+    )
+    region.imported_at = now
+    session.flush()
+    return region
+
+
 def _import_districts(
-    session: Session, bundle: Bundle, census: _Census, region: Region
+    session: Session, source: RegionSource, region: Region, report: ImportReport
 ) -> dict[str, District]:
     """Upsert the districts and urban okrugs with their census totals."""
     districts = repository.districts_by_name(session, region.id)
-    centres: dict[str, tuple[float, float]] = {}
-    for office_row in bundle.offices:
-        if (
-            office_row.district_centre_lat is not None
-            and office_row.district_centre_lon is not None
-        ):
-            centres.setdefault(
-                office_row.district,
-                (office_row.district_centre_lat, office_row.district_centre_lon),
-            )
-    for muni in bundle.municipalities:
-        district = districts.get(muni.name)
+    for row in source.districts:
+        district = districts.get(row.name)
         if district is None:
-            district = District(region_id=region.id, name=muni.name)
+            district = District(region_id=region.id, name=row.name)
             session.add(district)
-            districts[muni.name] = district
-        centre = centres.get(muni.name)
-        total = census.district_totals.get(muni.name)
+            districts[row.name] = district
         _assign(
             district,
             {
-                "kind": muni.kind,
-                "admin_centre": muni.admin_centre,
-                "oktmo": muni.oktmo,
-                "population": total,
-                "population_year": 2021 if total is not None else None,
-                "population_source": "Rosstat 2021 census, vol. 1, table 5" if total else None,
-                "centre_lat": centre[0] if centre else None,
-                "centre_lon": centre[1] if centre else None,
+                "kind": row.kind,
+                "admin_centre": row.admin_centre,
+                "oktmo": row.oktmo,
+                "population": row.population,
+                "population_year": 2021 if row.population is not None else None,
+                "population_source": CENSUS_SOURCE if row.population is not None else None,
+                "centre_lat": row.centre_lat,
+                "centre_lon": row.centre_lon,
             },
         )
     session.flush()
+    report.districts = len(source.districts)
     return districts
 
 
 def _import_settlements(
     session: Session,
-    bundle: Bundle,
-    census: _Census,
-    region: Region,
+    source: RegionSource,
     districts: dict[str, District],
     report: ImportReport,
-) -> dict[tuple[int, str], Settlement]:
-    """Upsert the settlements, then give each its census-consistent population."""
-    population = {(p.district, p.name): p for p in bundle.population}
-    settlements = repository.settlements_by_key(session, region.id)
-    places: list[KnownPlace] = []
-    imported: dict[int, tuple[Settlement, str]] = {}
-    for row in bundle.settlements:
-        district = districts.get(row.district)
+) -> dict[str, Settlement]:
+    """Upsert every locality by its key; return the region's settlements by key."""
+    with_office = {o.locality_key for o in source.offices if o.locality_key}
+    wanted = {loc.key for loc in source.localities}
+    existing = repository.settlements_of_region(session, districts_ids(districts))
+    by_ref: dict[tuple[int, str], Settlement] = {(s.district_id, s.ref): s for s in existing}
+    # Rows the data no longer names, by (district, name): what a new key may take over.
+    spare: dict[tuple[int, str], list[Settlement]] = defaultdict(list)
+    for settlement in sorted(existing, key=lambda s: s.id):
+        if settlement.ref not in wanted:
+            spare[(settlement.district_id, settlement.name)].append(settlement)
+    out: dict[str, Settlement] = {}
+    for loc in source.localities:
+        district = districts.get(loc.district)
         if district is None:
-            reason = f"district {row.district!r} is not in the region"
-            report.refused.append(RowError("settlements.csv", row.line, reason))
+            reason = f"district {loc.district!r} of locality {loc.key} is not in the region"
+            report.refused.append(RowError("localities", 0, reason))
             continue
-        key = (row.district, normalised_name(row.name))
-        kind = office_kind(row.kind, key in census.pgt, key in census.towns)
-        figure = population.get((row.district, row.name))
-        lat, lon, source, precision = row.lat, row.lon, row.coord_source, row.coord_precision
-        if figure is not None and figure.lat is not None and figure.lon is not None:
-            lat, lon = figure.lat, figure.lon
-            source, precision = "wikipedia_page", "settlement_centroid"
-        settlement = settlements.get((district.id, row.name))
-        if settlement is None:
-            settlement = Settlement(district_id=district.id, name=row.name)
+        found = by_ref.get((district.id, loc.key))
+        takeover = spare.get((district.id, loc.name)) if found is None else None
+        if found is not None:
+            settlement = found
+        elif takeover:
+            settlement = takeover.pop(0)
+            settlement.ref = loc.key
+            report.settlements_changed += 1
+        else:
+            settlement = Settlement(district_id=district.id, ref=loc.key, name=loc.name)
             session.add(settlement)
-            settlements[(district.id, row.name)] = settlement
-        _assign(
+            report.settlements_added += 1
+        basis = loc.population_basis
+        changed = _assign(
             settlement,
             {
-                "kind": _KIND_BY_SETTLEMENT[kind],
-                "lat": lat,
-                "lon": lon,
-                "coord_source": source,
-                "coord_precision": precision,
-                "has_post_office": row.n_post_offices > 0,
+                "name": loc.name,
+                "kind": loc.kind,
+                "lat": loc.lat,
+                "lon": loc.lon,
+                "coord_source": loc.coord_source[:64],
+                "coord_precision": loc.coord_precision[:64],
+                "has_post_office": loc.key in with_office,
+                "population": loc.population,
+                "population_year": _population_year(basis),
+                "population_basis": basis[:64],
+                "population_source": loc.population_source[:500] or None,
+                "population_is_estimate": loc.population_is_estimate,
             },
         )
-        session.flush()
-        imported[settlement.id] = (settlement, row.district)
-        places.append(
-            KnownPlace(
-                key=settlement.id,
-                district=row.district,
-                name=row.name,
-                population=figure.population if figure else None,
-                basis=figure.basis if figure else None,
-                weight=max(1, row.n_post_offices),
-            )
-        )
-    spread = spread_census_population(places, census.district_totals, census.places, census.units)
-    report.population_unplaced = spread.unplaced
-    for settlement_id, (settlement, district_name) in imported.items():
-        result = spread.places.get(settlement_id)
-        if result is None:
-            continue
-        figure = population.get((district_name, settlement.name))
-        measured = figure is not None and not result.is_estimate
-        year = 2021
-        if result.basis.startswith("census_2010"):
-            year = 2010
-        elif measured and figure is not None and figure.year:
-            year = figure.year
-        _assign(
-            settlement,
-            {
-                "population": result.population,
-                "population_year": year,
-                "population_basis": result.basis,
-                "population_source": (
-                    figure.source
-                    if measured and figure is not None and figure.source
-                    else result.note
-                ),
-                "population_is_estimate": result.is_estimate,
-            },
-        )
-    report.settlements = len(imported)
-    return settlements
+        if changed and settlement.id is not None:
+            report.settlements_changed += 1
+        out[loc.key] = settlement
+    session.flush()
+    report.settlements = len(out)
+    return out
+
+
+def districts_ids(districts: dict[str, District]) -> list[int]:
+    """The ids of a region's districts."""
+    return [d.id for d in districts.values()]
+
+
+def _office_values(
+    row: OfficeSource,
+    source: RegionSource,
+    region: Region,
+    districts: dict[str, District],
+    settlements: dict[str, Settlement],
+) -> dict[str, Any]:
+    settlement = settlements.get(row.locality_key or "")
+    return {
+        "name": row.name,
+        "district_id": districts[row.district].id,
+        "settlement_id": settlement.id if settlement is not None else None,
+        "lat": row.lat,
+        "lon": row.lon,
+        "coord_source": row.coord_source[:64],
+        "coord_precision": row.coord_precision[:64],
+        "rural": row.kind is OfficeKind.RURAL,
+        "parent_index": row.parent_index,
+        "parent_name": row.parent_name,
+        "timezone": region.timezone,
+        "source": source.source[:200],
+        "source_updated": _act_date(row.act_date),
+    }
 
 
 def _import_offices(
     session: Session,
-    bundle: Bundle,
-    census: _Census,
+    source: RegionSource,
     region: Region,
     districts: dict[str, District],
-    settlements: dict[tuple[int, str], Settlement],
+    settlements: dict[str, Settlement],
     report: ImportReport,
     now: datetime,
-) -> None:
-    """Upsert the offices by index; close (never delete) the ones the data no longer lists."""
-    existing = repository.offices_by_index(session)
+) -> dict[str, PostOffice]:
+    """Upsert the offices by index; close (never delete) the region's ones the data lacks."""
+    of_region = repository.offices_of_region(session, region.id)
+    wanted = [o.index for o in source.offices if o.index not in of_region]
+    existing = {**of_region, **repository.offices_with_indexes(session, wanted)}
     seen: set[str] = set()
-    for row in bundle.offices:
-        district = districts.get(row.district)
-        if district is None:
-            reason = f"district {row.district!r} is not in municipalities.csv"
-            report.refused.append(RowError("post_offices.csv", row.line, reason))
+    out: dict[str, PostOffice] = {}
+    for row in source.offices:
+        if row.district not in districts:
+            reason = f"district {row.district!r} of office {row.index} is not in the region"
+            report.refused.append(RowError("offices", 0, reason))
             continue
-        key = (row.district, normalised_name(row.settlement))
-        kind = office_kind(row.settlement_kind, key in census.pgt, key in census.towns)
-        settlement = settlements.get((district.id, row.settlement))
-        if (
-            settlement is not None
-            and settlement.coord_source == "wikipedia_page"
-            and settlement.lat is not None
-            and settlement.lon is not None
-        ):
-            lat, lon = settlement.lat, settlement.lon
-            coord_source, precision = "wikipedia_page", "settlement_centroid"
-        elif row.lat is not None and row.lon is not None:
-            lat, lon = row.lat, row.lon
-            coord_source = row.coord_source or "unknown"
-            precision = row.coord_precision or "unknown"
-        else:
-            # parse_office guarantees the district centre when lat/lon are missing
-            lat, lon = row.district_centre_lat or 0.0, row.district_centre_lon or 0.0
-            coord_source, precision = "district_centre", "district_centre_fallback"
-        values: dict[str, Any] = {
-            "name": row.name,
-            "district_id": district.id,
-            "settlement_id": settlement.id if settlement else None,
-            "lat": lat,
-            "lon": lon,
-            "coord_source": coord_source,
-            "coord_precision": precision,
-            "rural": kind is OfficeKind.RURAL,
-            "parent_index": row.parent_index,
-            "parent_name": row.parent_name,
-            "timezone": region.timezone,
-            "source": PINDX_SOURCE,
-            "source_updated": row.act_date,
-        }
-        defaults = office_defaults(kind)
+        if row.index in seen:
+            report.refused.append(RowError("offices", 0, f"index {row.index} repeats"))
+            continue
         seen.add(row.index)
+        values = _office_values(row, source, region, districts, settlements)
+        defaults = office_defaults(row.kind)
         office = existing.get(row.index)
         if office is None:
-            session.add(
-                PostOffice(
-                    index=row.index,
-                    address=_address(row, kind),
-                    address_is_estimate=True,
-                    opening_hours=defaults.opening_hours,
-                    opening_hours_is_default=True,
-                    cells_s=defaults.cells_s,
-                    cells_m=defaults.cells_m,
-                    cells_l=defaults.cells_l,
-                    cells_is_default=True,
-                    max_weight_g=defaults.max_weight_g,
-                    max_length_mm=defaults.max_length_mm,
-                    max_width_mm=defaults.max_width_mm,
-                    max_height_mm=defaults.max_height_mm,
-                    limits_is_default=True,
-                    accepts_cash=True,
-                    accepts_card=defaults.accepts_card,
-                    status="open",
-                    created_at=now,
-                    updated_at=now,
-                    **values,
-                )
+            office = PostOffice(
+                index=row.index,
+                address=row.address[:500],
+                address_is_estimate=True,
+                opening_hours=defaults.opening_hours,
+                opening_hours_is_default=True,
+                cells_s=defaults.cells_s,
+                cells_m=defaults.cells_m,
+                cells_l=defaults.cells_l,
+                cells_is_default=True,
+                max_weight_g=defaults.max_weight_g,
+                max_length_mm=defaults.max_length_mm,
+                max_width_mm=defaults.max_width_mm,
+                max_height_mm=defaults.max_height_mm,
+                limits_is_default=True,
+                accepts_cash=True,
+                accepts_card=defaults.accepts_card,
+                status="open",
+                created_at=now,
+                updated_at=now,
+                **values,
             )
+            session.add(office)
+            out[row.index] = office
             report.added.append(row.index)
             continue
+        out[row.index] = office
         # Defaults follow the office's kind only while nobody has set real values.
         if office.address_is_estimate:
-            values["address"] = _address(row, kind)
+            values["address"] = row.address[:500]
         if office.opening_hours_is_default:
             values["opening_hours"] = defaults.opening_hours
         if office.cells_is_default:
@@ -394,94 +409,153 @@ def _import_offices(
             report.changed.append(row.index)
         else:
             report.unchanged.append(row.index)
-    for index, office in existing.items():
+    for index, office in sorted(of_region.items()):
         if index not in seen and office.status != "closed":
             office.status = "closed"
             office.updated_at = now
             report.closed.append(index)
     session.flush()
-
-
-def _main_office(offices: list[PostOffice]) -> PostOffice | None:
-    open_offices = sorted((o for o in offices if o.status == "open"), key=lambda o: o.index)
-    return open_offices[0] if open_offices else None
+    return out
 
 
 def _import_hubs(
     session: Session,
-    bundle: Bundle,
+    source: RegionSource,
     region: Region,
     districts: dict[str, District],
     offices: dict[str, PostOffice],
-) -> int:
-    """The regional sorting centre and one hub per district centre (its main office)."""
-    hubs = repository.hubs_by_code(session)
-    by_settlement: dict[str, list[PostOffice]] = defaultdict(list)
-    settlement_names = {
-        s.id: s.name for s in session.query(Settlement).filter(Settlement.has_post_office)
-    }
-    for office in offices.values():
-        if office.settlement_id is not None:
-            by_settlement[settlement_names.get(office.settlement_id, "")].append(office)
-
-    wanted: dict[str, dict[str, Any]] = {}
-    capital = _main_office(by_settlement.get("Иваново", []))
-    for unit in bundle.sorting_units:
-        if unit.city == "Иваново" and capital is not None:
-            wanted[f"RSC-{unit.index}"] = {
-                "name": f"{unit.name} (региональный сортировочный центр)",
-                "kind": "regional_sorting_centre",
-                "index": unit.index,
-                "post_office_id": None,
-                "district_id": capital.district_id,
-                "lat": capital.lat,
-                "lon": capital.lon,
-            }
-            break
-    for district in districts.values():
-        town = admin_centre_town(district.admin_centre or "")
-        main = _main_office(by_settlement.get(town, []))
-        if main is None:
-            continue
-        wanted.setdefault(
-            f"DH-{main.index}",
-            {
-                "name": f"{main.name} (районный узел)",
-                "kind": "district_hub",
-                "index": main.index,
-                "post_office_id": main.id,
-                "district_id": main.district_id,
-                "lat": main.lat,
-                "lon": main.lon,
-            },
-        )
-    for code, values in wanted.items():
-        hub = hubs.get(code)
+    report: ImportReport,
+) -> list[Hub]:
+    """The region's sorting centre and district hubs, by code."""
+    existing = repository.hubs_with_codes(session, [h.code for h in source.hubs])
+    out = []
+    for row in source.hubs:
+        hub = existing.get(row.code)
         if hub is None:
-            hub = Hub(code=code, region_id=region.id)
+            hub = Hub(code=row.code, region_id=region.id)
             session.add(hub)
-        _assign(hub, values)
-    return len(wanted)
+        if _assign(hub, _hub_values(row, region, districts, offices)) and hub.id is not None:
+            report.hubs_changed += 1
+        elif hub.id is None:
+            report.hubs_changed += 1
+        out.append(hub)
+    session.flush()
+    report.hubs = len(out)
+    return out
+
+
+def _hub_values(
+    row: HubSource, region: Region, districts: dict[str, District], offices: dict[str, PostOffice]
+) -> dict[str, Any]:
+    office = offices.get(row.office_index or "")
+    district = districts.get(row.district or "")
+    return {
+        "name": row.name[:200],
+        "kind": row.kind,
+        "index": row.index,
+        "post_office_id": office.id if office is not None else None,
+        "district_id": district.id if district is not None else None,
+        "region_id": region.id,
+        "lat": row.lat,
+        "lon": row.lon,
+    }
+
+
+def _haul_code(warehouse: str, hub: str, departure: str) -> str:
+    return f"{warehouse}->{hub}@{departure}"
+
+
+def _import_warehouses(
+    session: Session,
+    rows: Sequence[WarehouseSource],
+    region: Region,
+    sorting_centre: Hub,
+    report: ImportReport,
+    now: datetime,
+) -> None:
+    """Upsert the warehouses (national) and replace their trucks to this region's hubs."""
+    by_code = repository.warehouses_by_code(session)
+    has_default = any(w.is_default for w in by_code.values())
+    for row in rows:
+        warehouse = by_code.get(row.code)
+        if warehouse is None:
+            warehouse = Warehouse(
+                code=row.code,
+                handling_s=0,
+                is_default=row.is_default and not has_default,
+                created_at=now,
+                updated_at=now,
+            )
+            has_default = has_default or warehouse.is_default
+            session.add(warehouse)
+            by_code[row.code] = warehouse
+            report.warehouses_changed += 1
+            _assign(
+                warehouse,
+                {"name": row.name, "lat": row.lat, "lon": row.lon, "timezone": row.timezone},
+            )
+            continue
+        values = {"name": row.name[:200], "lat": row.lat, "lon": row.lon, "timezone": row.timezone}
+        if _assign(warehouse, values):
+            warehouse.updated_at = now
+            report.warehouses_changed += 1
+    session.flush()
+
+    wanted = {
+        _haul_code(row.code, sorting_centre.code, haul.departure.strftime("%H:%M")): (
+            by_code[row.code].id,
+            "|".join(DAYS[d] for d in sorted(set(haul.weekdays))),
+            haul.departure,
+            haul.duration_s,
+        )
+        for row in rows
+        for haul in row.hauls
+    }
+    current = repository.warehouse_line_hauls_into_region(session, region.id)
+    have = {h.code: (h.origin_warehouse_id, h.weekdays, h.departure, h.duration_s) for h in current}
+    if have == wanted and all(h.destination_hub_id == sorting_centre.id for h in current):
+        return
+    if current:
+        session.execute(delete(LineHaul).where(LineHaul.id.in_([h.id for h in current])))
+        session.flush()
+    for code, (warehouse_id, weekdays, departure, duration_s) in wanted.items():
+        session.add(
+            LineHaul(
+                code=code,
+                origin_warehouse_id=warehouse_id,
+                origin_hub_id=None,
+                destination_hub_id=sorting_centre.id,
+                weekdays=weekdays,
+                departure=departure,
+                duration_s=duration_s,
+                synthetic=True,
+            )
+        )
+    report.line_hauls_replaced = len(wanted)
+    session.flush()
+
+
+def _main_office(offices: Iterable[PostOffice]) -> PostOffice | None:
+    open_offices = sorted((o for o in offices if o.status == "open"), key=lambda o: o.index)
+    return open_offices[0] if open_offices else None
 
 
 def assumed_connected_offices(
-    offices: dict[str, PostOffice],
-    settlements: dict[tuple[int, str], Settlement],
-    count: int = ASSUMED_OZON_OFFICES,
+    offices: Iterable[PostOffice], settlements: Iterable[Settlement], count: int
 ) -> list[PostOffice]:
     """The offices assumed to serve a marketplace today: the main office of the largest places.
 
-    The data does not say which offices serve OZON (19 of them, by the regional press). The
-    assumption: the ``count`` most populous settlements each have their main office (lowest
-    index) connected.
+    The data does not say which offices serve a marketplace. The assumption: the ``count`` most
+    populous localities with an open office each have their main office (lowest index)
+    connected.
     """
     by_settlement: dict[int, list[PostOffice]] = defaultdict(list)
-    for office in offices.values():
+    for office in offices:
         if office.settlement_id is not None and office.status == "open":
             by_settlement[office.settlement_id].append(office)
     ranked = sorted(
-        (s for s in settlements.values() if s.id in by_settlement),
-        key=lambda s: (-(s.population or 0), s.name),
+        (s for s in settlements if s.id in by_settlement),
+        key=lambda s: (-(s.population or 0), s.name, s.id),
     )
     chosen = []
     for settlement in ranked[:count]:
@@ -493,39 +567,53 @@ def assumed_connected_offices(
 
 def _seed_marketplaces(
     session: Session,
-    offices: dict[str, PostOffice],
-    settlements: dict[tuple[int, str], Settlement],
+    seeds: Sequence[MarketplaceSeed],
+    assumed: Sequence[AssumedConnections],
+    region: Region,
+    sorting_centre: Hub | None,
+    report: ImportReport,
     today: date,
-) -> int:
-    """Create the marketplaces and their assumed connections where they have none yet."""
+) -> None:
+    """Create missing marketplaces; seed assumed connections where one has none in the region."""
     marketplaces = repository.marketplaces_by_code(session)
-    for code, name, storage_days, _count in MARKETPLACES:
-        if code not in marketplaces:
-            marketplace = Marketplace(
-                code=code,
-                name=name,
-                storage_days=storage_days,
-                storage_extension_days=7,
-                accepting_index=SORTING_CENTRE_INDEX,
-            )
-            session.add(marketplace)
-            marketplaces[code] = marketplace
+    if sorting_centre is not None and sorting_centre.index is not None:
+        for made_before in marketplaces.values():
+            if made_before.accepting_index == UNSET_ACCEPTING_INDEX:  # before any region
+                made_before.accepting_index = sorting_centre.index
+    for seed in seeds:
+        if seed.code in marketplaces or sorting_centre is None or sorting_centre.index is None:
+            continue
+        marketplace = Marketplace(
+            code=seed.code,
+            name=seed.name,
+            storage_days=seed.storage_days,
+            storage_extension_days=seed.storage_extension_days,
+            accepting_index=sorting_centre.index,
+        )
+        session.add(marketplace)
+        marketplaces[seed.code] = marketplace
+        report.marketplaces_added.append(seed.code)
     session.flush()
-    pairs = repository.connection_pairs(session)
-    added = 0
-    for code, _name, _days, count in MARKETPLACES:
-        marketplace = marketplaces[code]
-        if any(m == marketplace.id for _, m in pairs):
-            continue  # its network is the operator's now: never re-seed over it
-        for office in assumed_connected_offices(offices, settlements, count):
+    if not assumed:
+        return
+    offices = list(repository.offices_of_region(session, region.id).values())
+    connected = repository.marketplaces_connected_in_region(session, region.id)
+    settlements = repository.settlements_of_region(
+        session, [d.id for d in repository.districts_by_name(session, region.id).values()]
+    )
+    for row in assumed:
+        seeded = marketplaces.get(row.marketplace)
+        if seeded is None or seeded.id in connected:
+            continue  # its network here is the operator's now: never re-seed over it
+        for office in assumed_connected_offices(offices, settlements, row.offices):
             session.add(
                 MarketplaceConnection(
                     post_office_id=office.id,
-                    marketplace_id=marketplace.id,
+                    marketplace_id=seeded.id,
                     status="active",
                     since_date=today,
                     basis="assumption",
                 )
             )
-            added += 1
-    return added
+            report.connections_added += 1
+    session.flush()

@@ -5,19 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from selpo.models import (
     District,
     Hub,
+    LineHaul,
     Marketplace,
     MarketplaceConnection,
     NetworkVersion,
     PostOffice,
     Region,
     Settlement,
+    Warehouse,
 )
+
+_CHUNK = 500
 
 
 def get_region_by_code(session: Session, code: str) -> Region | None:
@@ -31,10 +35,33 @@ def districts_by_name(session: Session, region_id: int) -> dict[str, District]:
     return {d.name: d for d in rows}
 
 
-def settlements_by_key(session: Session, region_id: int) -> dict[tuple[int, str], Settlement]:
-    """Every settlement of a region, by (district id, name)."""
-    rows = session.scalars(select(Settlement).join(District).where(District.region_id == region_id))
-    return {(s.district_id, s.name): s for s in rows}
+def settlements_of_region(session: Session, district_ids: Sequence[int]) -> list[Settlement]:
+    """Every settlement of these districts (a region's)."""
+    if not district_ids:
+        return []
+    return list(session.scalars(select(Settlement).where(Settlement.district_id.in_(district_ids))))
+
+
+def offices_of_region(session: Session, region_id: int) -> dict[str, PostOffice]:
+    """Every post office of a region, by postal index."""
+    query = (
+        select(PostOffice)
+        .join(District, PostOffice.district_id == District.id)
+        .where(District.region_id == region_id)
+    )
+    return {o.index: o for o in session.scalars(query)}
+
+
+def offices_with_indexes(session: Session, indexes: Sequence[str]) -> dict[str, PostOffice]:
+    """The post offices with these indexes, whatever their region."""
+    out: dict[str, PostOffice] = {}
+    for start in range(0, len(indexes), _CHUNK):
+        chunk = list(indexes[start : start + _CHUNK])
+        out.update(
+            (o.index, o)
+            for o in session.scalars(select(PostOffice).where(PostOffice.index.in_(chunk)))
+        )
+    return out
 
 
 def offices_by_index(session: Session) -> dict[str, PostOffice]:
@@ -64,9 +91,26 @@ def list_offices(
     return [(o, d, s) for o, d, s in session.execute(query)]
 
 
-def hubs_by_code(session: Session) -> dict[str, Hub]:
-    """Every hub, by code."""
-    return {h.code: h for h in session.scalars(select(Hub))}
+def hubs_with_codes(session: Session, codes: Sequence[str]) -> dict[str, Hub]:
+    """The hubs with these codes, by code."""
+    if not codes:
+        return {}
+    return {h.code: h for h in session.scalars(select(Hub).where(Hub.code.in_(list(codes))))}
+
+
+def warehouses_by_code(session: Session) -> dict[str, Warehouse]:
+    """Every warehouse (they are national), by code."""
+    return {w.code: w for w in session.scalars(select(Warehouse))}
+
+
+def warehouse_line_hauls_into_region(session: Session, region_id: int) -> list[LineHaul]:
+    """The trucks from warehouses to the hubs of a region."""
+    query = (
+        select(LineHaul)
+        .join(Hub, LineHaul.destination_hub_id == Hub.id)
+        .where(LineHaul.origin_warehouse_id.is_not(None), Hub.region_id == region_id)
+    )
+    return list(session.scalars(query))
 
 
 def marketplaces_by_code(session: Session) -> dict[str, Marketplace]:
@@ -84,10 +128,16 @@ def connections(session: Session) -> Sequence[tuple[str, str, str]]:
     return [(i, c, s) for i, c, s in session.execute(query)]
 
 
-def connection_pairs(session: Session) -> set[tuple[int, int]]:
-    """(office id, marketplace id) pairs that have a connection row."""
-    query = select(MarketplaceConnection.post_office_id, MarketplaceConnection.marketplace_id)
-    return {(o, m) for o, m in session.execute(query)}
+def marketplaces_connected_in_region(session: Session, region_id: int) -> set[int]:
+    """The ids of the marketplaces with a connection (any status) to an office of a region."""
+    query = (
+        select(MarketplaceConnection.marketplace_id)
+        .join(PostOffice, MarketplaceConnection.post_office_id == PostOffice.id)
+        .join(District, PostOffice.district_id == District.id)
+        .where(District.region_id == region_id)
+        .distinct()
+    )
+    return set(session.scalars(query))
 
 
 def network_version(session: Session) -> int:
@@ -145,3 +195,26 @@ def pickup_rows(session: Session) -> list[tuple[object, ...]]:
         .order_by(PostOffice.index)
     )
     return [tuple(row) for row in session.execute(query)]
+
+
+def region_counts(session: Session) -> list[tuple[Region, int, int]]:
+    """Every region with its number of open offices and of localities, by code."""
+    offices: dict[int, int] = {
+        int(region_id): int(count)
+        for region_id, count in session.execute(
+            select(District.region_id, func.count(PostOffice.id))
+            .join(PostOffice, PostOffice.district_id == District.id)
+            .where(PostOffice.status == "open")
+            .group_by(District.region_id)
+        )
+    }
+    localities: dict[int, int] = {
+        int(region_id): int(count)
+        for region_id, count in session.execute(
+            select(District.region_id, func.count(Settlement.id))
+            .join(Settlement, Settlement.district_id == District.id)
+            .group_by(District.region_id)
+        )
+    }
+    regions = session.scalars(select(Region).order_by(Region.code))
+    return [(r, int(offices.get(r.id, 0)), int(localities.get(r.id, 0))) for r in regions]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 
@@ -62,3 +64,18 @@ class OfficeSummary(BaseModel):
     lon: float
     coord_precision: str
     marketplaces: list[str]
+
+
+class RegionSummary(BaseModel):
+    """A region as ``selpo region list`` shows it: what the database holds of it."""
+
+    code: str
+    slug: str | None
+    name: str
+    timezone: str
+    capital: str | None
+    offices: int  # open offices
+    localities: int
+    population: int | None
+    imported: bool
+    imported_at: datetime | None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -17,7 +18,8 @@ from selpo.network import geo, repository
 from selpo.network.bundle import INDEX_RE
 from selpo.network.errors import InvalidIndex, PostOfficeNotFound, UnknownMarketplace
 from selpo.network.rules import OfficeCapacity, ParcelSize, is_open_at, parcel_fits
-from selpo.network.schemas import OfficeSummary, PickupPointNear, PickupPointRead
+from selpo.network.schemas import OfficeSummary, PickupPointNear, PickupPointRead, RegionSummary
+from selpo.network.sources import RegionInfo
 
 
 @dataclass(frozen=True)
@@ -289,3 +291,46 @@ def list_offices(
         )
         for office, d, s in repository.list_offices(session, district=district, rural=rural)
     ]
+
+
+def region_summaries(session: Session) -> list[RegionSummary]:
+    """The regions in the database: code, name, zone, open offices, localities, population."""
+    return [
+        RegionSummary(
+            code=region.code,
+            slug=region.slug,
+            name=region.name,
+            timezone=region.timezone,
+            capital=region.capital,
+            offices=offices,
+            localities=localities,
+            population=region.population,
+            imported=True,
+            imported_at=region.imported_at,
+        )
+        for region, offices, localities in repository.region_counts(session)
+    ]
+
+
+def with_known_regions(
+    imported: list[RegionSummary], known: Iterable[RegionInfo]
+) -> list[RegionSummary]:
+    """The imported regions and, greyed, the reference's others (no counts), by code."""
+    have = {r.code for r in imported}
+    rest = [
+        RegionSummary(
+            code=info.code,
+            slug=info.slug,
+            name=info.name,
+            timezone=info.timezone,
+            capital=info.capital,
+            offices=0,
+            localities=0,
+            population=None,
+            imported=False,
+            imported_at=None,
+        )
+        for info in known
+        if info.code not in have
+    ]
+    return sorted([*imported, *rest], key=lambda r: r.code)

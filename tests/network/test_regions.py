@@ -1,0 +1,378 @@
+"""Several regions in one database: Vladimir (33) and Novosibirsk (54) beside Ivanovo (37),
+each from the national reference shipped in the package (Ivanovo with its curated manifest).
+
+Each backend gets one fresh database with the three regions imported once (module scope);
+tests that change data do it inside a transaction that is rolled back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from selpo.app import create_app
+from selpo.cli import app as cli_app
+from selpo.config import Settings
+from selpo.db import create_db_engine, session_scope
+from selpo.kit.clock import FrozenClock
+from selpo.logistics import timetables
+from selpo.migrate import alembic_config, upgrade_to_head
+from selpo.models import District, PostOffice, Region, Settlement, Shipment
+from selpo.network import regions, repository
+from selpo.network.importer import ImportReport
+from selpo.network.rules import OfficeKind
+from selpo.network.sources import RegionSource
+from tests.conftest import TEST_NOW, create_scratch_database, drop_scratch_database
+from tests.fixtures.builders import make_shipment, marketplace_key
+from tests.fixtures.regions import (
+    bundled_source,
+    import_source,
+    without_office,
+)
+
+VLADIMIR_CENTRE = (56.1290, 40.4070)
+NOVOSIBIRSK_CENTRE = (55.0302, 82.9204)
+
+
+def vladimir() -> RegionSource:
+    return regions.load_source("33")
+
+
+def novosibirsk() -> RegionSource:
+    return regions.load_source("novosibirsk")
+
+
+@dataclass
+class Country:
+    """The database with three regions, and what the first imports reported."""
+
+    url: str
+    engine: Engine
+    sources: dict[str, RegionSource]
+    reports: dict[str, ImportReport]
+
+
+@pytest.fixture(scope="module")
+def country(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Country]:
+    url = create_scratch_database(backend, tmp_path_factory.mktemp(f"regions_{backend}"))
+    engine = create_db_engine(url)
+    upgrade_to_head(engine)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    sources = {"37": bundled_source(), "33": vladimir(), "54": novosibirsk()}
+    reports = {}
+    for code, source in sources.items():
+        with session_scope(factory) as session:  # as `selpo region import` does
+            reports[code] = import_source(session, source, FrozenClock(TEST_NOW))
+            timetables.generate_timetable(session, now=TEST_NOW, region=code)
+    yield Country(url, engine, sources, reports)
+    engine.dispose()
+    drop_scratch_database(url)
+
+
+@pytest.fixture
+def rolled_back(country: Country) -> Iterator[sessionmaker[Session]]:
+    """Sessions whose commits are undone after the test."""
+    with country.engine.connect() as connection:
+        outer = connection.begin()
+        yield _factory(connection)
+        outer.rollback()
+
+
+def _factory(connection: Connection) -> sessionmaker[Session]:
+    return sessionmaker(
+        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
+
+
+def _open_offices(session: Session, code: str) -> int:
+    query = (
+        select(func.count(PostOffice.id))
+        .join(District, PostOffice.district_id == District.id)
+        .join(Region, District.region_id == Region.id)
+        .where(Region.code == code, PostOffice.status == "open")
+    )
+    return int(session.scalar(query) or 0)
+
+
+def _localities(session: Session, code: str) -> int:
+    query = (
+        select(func.count(Settlement.id))
+        .join(District, Settlement.district_id == District.id)
+        .join(Region, District.region_id == Region.id)
+        .where(Region.code == code)
+    )
+    return int(session.scalar(query) or 0)
+
+
+class TestThreeRegionsInOneDatabase:
+    def test_offices_and_localities_match_the_data(self, country: Country) -> None:
+        with Session(country.engine) as session:
+            for code, source in country.sources.items():
+                assert _open_offices(session, code) == len(source.offices), code
+                assert _localities(session, code) == len(source.localities), code
+
+    def test_offices_keep_their_region_s_time_zone(self, country: Country) -> None:
+        with Session(country.engine) as session:
+            zones = dict(
+                session.execute(
+                    select(Region.code, func.min(PostOffice.timezone))
+                    .join(District, District.region_id == Region.id)
+                    .join(PostOffice, PostOffice.district_id == District.id)
+                    .group_by(Region.code)
+                ).all()
+            )
+        assert zones == {"33": "Europe/Moscow", "37": "Europe/Moscow", "54": "Asia/Novosibirsk"}
+
+    def test_a_reimport_changes_nothing(
+        self, country: Country, rolled_back: sessionmaker[Session]
+    ) -> None:
+        with rolled_back() as session:
+            version = repository.network_version(session)
+            for code, source in country.sources.items():
+                report = import_source(session, source, FrozenClock(TEST_NOW))
+                assert not report.anything_changed, code
+                assert report.added == []
+                assert report.changed == []
+                assert report.closed == []
+                assert len(report.unchanged) == len(source.offices)
+            assert repository.network_version(session) == version
+
+    def test_an_office_with_parcels_is_closed_never_deleted(
+        self, country: Country, rolled_back: sessionmaker[Session]
+    ) -> None:
+        index = country.sources["33"].offices[1].index
+        with rolled_back() as session:
+            seller = marketplace_key(session, "TESTMARKET", now=TEST_NOW, connect=(index,))
+            shipment = make_shipment(
+                session, seller.marketplace, now=TEST_NOW, destination_index=index
+            )
+            session.commit()
+            report = import_source(
+                session, without_office(country.sources["33"], index), FrozenClock(TEST_NOW)
+            )
+            assert report.closed == [index]
+            office = repository.get_office_by_index(session, index)
+            assert office is not None
+            assert office.status == "closed"
+            assert session.get(Shipment, shipment.id) is not None
+            # Back in the data: open again, the same row.
+            report = import_source(session, country.sources["33"], FrozenClock(TEST_NOW))
+            assert report.changed == [index]
+            assert repository.get_office_by_index(session, index) is office
+            assert office.status == "open"
+
+    def test_the_marketplaces_are_national_with_connections_in_each_region(
+        self, country: Country
+    ) -> None:
+        assert country.reports["37"].marketplaces_added == [
+            "OZON",
+            "YANDEX_MARKET",
+            "SBER_MEGAMARKET",
+        ]
+        assert country.reports["33"].marketplaces_added == []
+        # Only Ivanovo's manifest assumes connections: the others start unconnected.
+        assert country.reports["37"].connections_added == 19 + 10 + 6
+        assert country.reports["33"].connections_added == 0
+
+    def test_region_list_json(self, country: Country) -> None:
+        result = CliRunner().invoke(
+            cli_app, ["region", "list", "--json"], env={"SELPO_DATABASE_URL": country.url}
+        )
+        assert result.exit_code == 0, result.output
+        rows = {row["code"]: row for row in json.loads(result.stdout)}
+        assert list(rows) == ["33", "37", "54"]
+        for code, source in country.sources.items():
+            row = rows[code]
+            assert row["name"] == source.info.name
+            assert row["timezone"] == source.info.timezone
+            assert row["offices"] == len(source.offices)
+            assert row["localities"] == len(source.localities)
+            assert row["population"] == source.census_total
+        assert rows["37"]["population"] == 927_828
+
+
+class TestPickupSearchAcrossRegions:
+    @pytest.fixture
+    def client(self, country: Country) -> Iterator[TestClient]:
+        settings = Settings(database_url=country.url, rate_limit_per_key=0)
+        application = create_app(settings, clock=FrozenClock(TEST_NOW))
+        with TestClient(application) as test_client:
+            yield test_client
+        application.state.engine.dispose()
+
+    def test_near_vladimir_the_600_offices_come_nearest_first(self, client: TestClient) -> None:
+        lat, lon = VLADIMIR_CENTRE
+        response = client.get("/v1/pickup-points", params={"lat": lat, "lon": lon, "limit": 5})
+        assert response.status_code == 200
+        items = response.json()["items"]
+        assert items
+        assert all(item["index"].startswith("600") for item in items)
+        distances = [item["distance_m"] for item in items]
+        assert distances == sorted(distances)
+
+    def test_near_novosibirsk_the_office_shows_its_own_zone(self, client: TestClient) -> None:
+        lat, lon = NOVOSIBIRSK_CENTRE
+        items = client.get("/v1/pickup-points", params={"lat": lat, "lon": lon}).json()["items"]
+        assert items[0]["index"].startswith("630")
+        assert {item["timezone"] for item in items} == {"Asia/Novosibirsk"}
+
+
+def _village_office(source: RegionSource) -> str:
+    return next(o.index for o in source.offices if o.kind is OfficeKind.RURAL)
+
+
+class TestQuotesAcrossRegions:
+    @pytest.fixture
+    def client(self, country: Country, rolled_back: sessionmaker[Session]) -> Iterator[TestClient]:
+        settings = Settings(database_url=country.url, rate_limit_per_key=0)
+        application = create_app(settings, clock=FrozenClock(TEST_NOW))
+        application.state.session_factory = rolled_back
+        with TestClient(application) as test_client:
+            yield test_client
+        application.state.engine.dispose()
+
+    def _quote(
+        self, client: TestClient, factory: sessionmaker[Session], index: str, warehouse: str
+    ) -> dict[str, Any]:
+        with factory() as session:
+            seller = marketplace_key(session, "TESTMARKET", now=TEST_NOW, connect=(index,))
+            session.commit()
+        response = client.post(
+            "/v1/quotes",
+            headers=seller.headers,
+            json={
+                "destination_index": index,
+                "weight_g": 1200,
+                "length_mm": 300,
+                "width_mm": 200,
+                "height_mm": 100,
+                "warehouse": warehouse,
+                "handover_at": TEST_NOW.isoformat(),
+            },
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def test_a_vladimir_village_gets_a_window_from_the_moscow_region_warehouse(
+        self, country: Country, client: TestClient, rolled_back: sessionmaker[Session]
+    ) -> None:
+        index = _village_office(country.sources["33"])
+        quote = self._quote(client, rolled_back, index, "W-PODOLSK")
+        assert quote["timezone"] == "Europe/Moscow"
+        assert TEST_NOW < datetime.fromisoformat(quote["earliest"])
+        assert quote["earliest"] <= quote["latest"]
+
+    @pytest.mark.parametrize("warehouse", ["W-PODOLSK", "W-NOVOSIBIRSK"])
+    def test_a_novosibirsk_window_is_in_novosibirsk_days_and_hours(
+        self,
+        country: Country,
+        client: TestClient,
+        rolled_back: sessionmaker[Session],
+        warehouse: str,
+    ) -> None:
+        source = country.sources["54"]
+        assert warehouse in {w.code for w in source.warehouses}  # both feed the region
+        index = _village_office(source)
+        quote = self._quote(client, rolled_back, index, warehouse)
+        zone = ZoneInfo("Asia/Novosibirsk")
+        assert quote["timezone"] == "Asia/Novosibirsk"
+        earliest = datetime.fromisoformat(quote["earliest"]).astimezone(zone)
+        latest = datetime.fromisoformat(quote["latest"]).astimezone(zone)
+        assert date.fromisoformat(quote["promised_date"]) == latest.date()
+        # The parcel is ready while the office is open, by the office's own clock.
+        hours = client.get(f"/v1/pickup-points/{index}").json()["opening_hours"]
+        day = hours[earliest.weekday()]
+        clock = earliest.strftime("%H:%M")
+        assert any(start <= clock < end for start, end in day), (clock, day)
+
+
+class TestRegionCommands:
+    def test_region_import_loads_the_region_and_its_timetable_and_repeats_quietly(
+        self, scratch_url: str
+    ) -> None:
+        engine = create_db_engine(scratch_url)
+        upgrade_to_head(engine)
+        engine.dispose()
+        env = {"SELPO_DATABASE_URL": scratch_url, "COLUMNS": "200"}
+        runner = CliRunner()
+        first = runner.invoke(cli_app, ["region", "import", "ivanovo"], env=env)
+        assert first.exit_code == 0, first.output
+        assert "offices 301 added" in first.stdout
+        assert "timetable: synthetic" in first.stdout
+        again = runner.invoke(cli_app, ["region", "import", "37"], env=env)
+        assert again.exit_code == 0, again.output
+        assert "offices 0 added, 0 changed, 301 unchanged, 0 closed" in again.stdout
+
+    def test_an_unknown_region_is_refused(self, scratch_url: str) -> None:
+        result = CliRunner().invoke(
+            cli_app, ["region", "import", "atlantis"], env={"SELPO_DATABASE_URL": scratch_url}
+        )
+        assert result.exit_code == 2
+        assert "atlantis" in result.output
+
+
+class TestUpgradingAnOldDatabase:
+    def test_old_settlements_are_rekeyed_by_the_next_import(
+        self, backend: str, tmp_path: Path
+    ) -> None:
+        from alembic import command
+
+        url = create_scratch_database(backend, tmp_path)
+        engine = create_db_engine(url)
+        try:
+            config = alembic_config(url)
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "5c1e7a9d2b40")  # before regions were data
+                connection.execute(
+                    text(
+                        "INSERT INTO region (code, name, timezone) "
+                        "VALUES ('37', 'Ивановская область', 'Europe/Moscow')"
+                    )
+                )
+                connection.execute(
+                    text(
+                        "INSERT INTO district (region_id, name, kind) "
+                        "SELECT id, 'Пестяковский район', 'municipal_district' FROM region"
+                    )
+                )
+                connection.execute(
+                    text(
+                        "INSERT INTO settlement (district_id, name, kind, "
+                        "population_is_estimate, has_post_office) "
+                        "SELECT id, 'Пестяки', 'urban_type_settlement', false, true FROM district"
+                    )
+                )
+                old_id = connection.execute(text("SELECT id FROM settlement")).scalar_one()
+            upgrade_to_head(engine)
+            with engine.connect() as connection:
+                ref = connection.execute(text("SELECT ref FROM settlement")).scalar_one()
+            assert ref == f"legacy:{old_id}"
+            factory = sessionmaker(bind=engine, expire_on_commit=False)
+            source = bundled_source()
+            with session_scope(factory) as session:
+                report = import_source(session, source, FrozenClock(TEST_NOW))
+                assert report.settlements_added == len(source.localities) - 1
+            with Session(engine) as session:
+                kept = session.get(Settlement, old_id)
+                assert kept is not None
+                assert not kept.ref.startswith("legacy:")
+                assert kept.name == "Пестяки"
+                office = repository.get_office_by_index(session, "155650")
+                assert office is not None
+                assert office.settlement_id == old_id
+        finally:
+            engine.dispose()
+            drop_scratch_database(url)
