@@ -8,6 +8,7 @@ tests that change data do it inside a transaction that is rolled back.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,13 +27,14 @@ from selpo.cli import app as cli_app
 from selpo.config import Settings
 from selpo.db import create_db_engine, session_scope
 from selpo.kit.clock import FrozenClock
-from selpo.logistics import timetables
+from selpo.logistics import manifests, timetables
 from selpo.migrate import alembic_config, upgrade_to_head
-from selpo.models import District, PostOffice, Region, Settlement, Shipment
+from selpo.models import District, Hub, PostOffice, Region, Settlement, Shipment
 from selpo.network import regions, repository
 from selpo.network.importer import ImportReport
 from selpo.network.rules import OfficeKind
 from selpo.network.sources import RegionSource
+from selpo.office import auth
 from tests.conftest import TEST_NOW, create_scratch_database, drop_scratch_database
 from tests.fixtures.builders import make_shipment, marketplace_key
 from tests.fixtures.regions import (
@@ -40,6 +42,7 @@ from tests.fixtures.regions import (
     import_source,
     without_office,
 )
+from tests.office.world import PASSWORD
 
 VLADIMIR_CENTRE = (56.1290, 40.4070)
 NOVOSIBIRSK_CENTRE = (55.0302, 82.9204)
@@ -376,3 +379,77 @@ class TestUpgradingAnOldDatabase:
         finally:
             engine.dispose()
             drop_scratch_database(url)
+
+
+class TestStaffSeeTheirRegionsOnly:
+    """A dispatcher and a manager of Vladimir (33), over the real imports of three regions."""
+
+    CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+    @pytest.fixture
+    def pages(self, country: Country, rolled_back: sessionmaker[Session]) -> Iterator[TestClient]:
+        settings = Settings(database_url=country.url, rate_limit_per_key=0)
+        application = create_app(settings, clock=FrozenClock(TEST_NOW))
+        application.state.session_factory = rolled_back
+        with TestClient(application, follow_redirects=False) as test_client:
+            yield test_client
+        application.state.engine.dispose()
+
+    def _sign_in(
+        self, pages: TestClient, factory: sessionmaker[Session], role: str, login: str
+    ) -> None:
+        add = auth.add_dispatcher if role == "dispatcher" else auth.add_manager
+        with factory() as session:
+            add(session, login=login, password=PASSWORD, now=TEST_NOW, region_codes=["33"])
+            session.commit()
+        form = pages.get("/office/login")
+        token = self.CSRF.search(form.text)
+        assert token is not None
+        answer = pages.post(
+            "/office/login",
+            data={"login": login, "password": PASSWORD, "csrf": token.group(1), "next": ""},
+        )
+        assert answer.status_code == 303, answer.text
+
+    def test_a_dispatcher_of_33_sees_vladimirs_hubs_and_nothing_of_37(
+        self, pages: TestClient, rolled_back: sessionmaker[Session]
+    ) -> None:
+        self._sign_in(pages, rolled_back, "dispatcher", "disp33")
+        with rolled_back() as session:
+            hubs = dict(
+                session.execute(
+                    select(Hub.code, Region.code)
+                    .join(Region, Hub.region_id == Region.id)
+                    .where(Hub.kind == "district_hub")
+                ).all()
+            )
+        page = pages.get("/office/dispatch", params={"date": TEST_NOW.date().isoformat()})
+        assert page.status_code == 200, page.text
+        shown = {code for code in hubs if code in page.text}
+        assert shown, "the dispatcher sees the district hubs of region 33"
+        assert {hubs[code] for code in shown} == {"33"}
+        assert "Europe/Moscow" in page.text  # Vladimir's zone, said on the page
+
+        with rolled_back() as session:
+            ivanovo_run = next(
+                run
+                for code, region in sorted(hubs.items())
+                if region == "37"
+                for run in manifests.list_route_runs(session, day=TEST_NOW.date(), hub=code)
+            )
+        refused = pages.get(f"/office/dispatch/{ivanovo_run.id}")
+        assert refused.status_code == 403
+        assert ivanovo_run.hub not in refused.text
+
+    def test_a_manager_of_33_gets_no_office_of_37(
+        self, pages: TestClient, rolled_back: sessionmaker[Session]
+    ) -> None:
+        self._sign_in(pages, rolled_back, "manager", "boss33")
+        answer = pages.get("/region/api/offices")
+        assert answer.status_code == 200, answer.text
+        indexes = {office["index"] for office in answer.json()["offices"]}
+        assert indexes
+        assert all(index.startswith("60") for index in indexes)
+        other = pages.get("/region/api/offices", params={"region": "37"})
+        assert other.status_code == 403
+        assert other.headers["content-type"].startswith("application/problem+json")
