@@ -206,7 +206,7 @@ def _read(point: PickupPoint, *, at: datetime, parcel: ParcelSize | None) -> Pic
         fits=None if parcel is None else parcel_fits(parcel, cap),
         max_weight_g=cap.max_weight_g,
         max_dimensions_mm=[cap.max_length_mm, cap.max_width_mm, cap.max_height_mm],
-        cells={"S": cap.cells_s, "M": cap.cells_m, "L": cap.cells_l},
+        cells=cap.cell_counts,
         payment_methods=payment,
     )
 
