@@ -59,7 +59,7 @@ from selpo.network.rules import OfficeKind, OpeningHours, office_defaults
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.synthetic_network import DEFAULT_SEED, NATIONAL_SIZE, REGIONS, generate_network
-from tests.fixtures.region_sites import ivanovo_sites
+from tests.fixtures.region_sites import IVANOVO_ZONE, ivanovo_sites
 
 ROUTE_SEED = 7
 HANDOVERS = 24
@@ -70,6 +70,7 @@ SERIES = {
     "week from Sat 26 Dec 2026": datetime(2026, 12, 26, 0, 0, tzinfo=UTC),
 }
 OFFICES_PER_HUB = 20
+MOSCOW_ZONE = "Europe/Moscow"
 T = TypeVar("T")
 
 HOURS: dict[str, OpeningHours] = {
@@ -97,7 +98,13 @@ def timed(fn: Callable[[], T]) -> tuple[T, float]:
 def moscow_warehouse() -> Facility:
     """An illustrative marketplace warehouse south-east of Moscow (position approximate)."""
     return Facility(
-        "W-MSK", FacilityKind.WAREHOUSE, "warehouse near Moscow", 55.72, 38.21, timedelta(0)
+        "W-MSK",
+        FacilityKind.WAREHOUSE,
+        "warehouse near Moscow",
+        55.72,
+        38.21,
+        timedelta(0),
+        timezone=MOSCOW_ZONE,
     )
 
 
@@ -113,17 +120,26 @@ def ivanovo_network() -> Built:
         56.99,
         40.97,
         timedelta(hours=4),
+        timezone=IVANOVO_ZONE,
     )
     warehouses = [
         moscow_warehouse(),
-        Facility("W-IVA", FacilityKind.WAREHOUSE, "warehouse in Ivanovo", 56.97, 41.05),
+        Facility(
+            "W-IVA",
+            FacilityKind.WAREHOUSE,
+            "warehouse in Ivanovo",
+            56.97,
+            41.05,
+            timezone=IVANOVO_ZONE,
+        ),
     ]
     hauls = [
         LineHaul("W-MSK", "SC-IVA", EVERY_DAY, clock(20, 0), timedelta(hours=10)),
         LineHaul("W-IVA", "SC-IVA", EVERY_DAY, clock(12, 0), timedelta(hours=1)),
         LineHaul("W-IVA", "SC-IVA", EVERY_DAY, clock(22, 0), timedelta(hours=1)),
     ]
-    return build("Ivanovo region", offices, hubs, hours, [centre], warehouses, hauls, None)
+    zones = [IVANOVO_ZONE] * len(offices)
+    return build("Ivanovo region", offices, hubs, hours, [centre], warehouses, hauls, zones)
 
 
 def zone_for_longitude(lon: float) -> str:
@@ -186,7 +202,7 @@ def national_network(size: int) -> Built:
             region.lat,
             region.lon,
             timedelta(hours=4),
-            zone_for_longitude(region.lon),
+            timezone=zone_for_longitude(region.lon),
         )
         for n, region in enumerate(REGIONS)
     ]
@@ -225,7 +241,7 @@ def build(
     centres: list[Facility],
     warehouses: list[Facility],
     hauls: list[LineHaul],
-    zones: list[str] | None,
+    zones: list[str],
 ) -> Built:
     """Assemble a network, timing hub assignment, routes, the whole build and compiling."""
     timings: dict[str, float] = {}

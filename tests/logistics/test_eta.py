@@ -3,7 +3,7 @@
 The worked cases use one small region (``region()``): a warehouse near Moscow with a daily
 20:00 truck (10 h) to the Ivanovo sorting centre (4 h sorting), a daily 04:00 truck (2 h) to
 the Shuya hub (1 h cross-dock), and routes from the hub at 08:00. Shelving takes 1 h of
-opening time. All local times are Moscow time (UTC+3).
+opening time. All local times are Moscow time (UTC+3) unless the region is moved (``zone=``).
 
 The properties are checked on random small networks against an independent reference that
 walks calendar days with ``datetime`` and ``holidays`` directly.
@@ -43,7 +43,10 @@ from selpo.logistics.timetable import (
 )
 from selpo.network.rules import OfficeKind, OpeningHours, is_open_at, office_defaults
 
-MSK = ZoneInfo("Europe/Moscow")
+MOSCOW = "Europe/Moscow"
+NOVOSIBIRSK = "Asia/Novosibirsk"  # UTC+7, four hours ahead of Moscow
+MSK = ZoneInfo(MOSCOW)
+NSK = ZoneInfo(NOVOSIBIRSK)
 RURAL = office_defaults(OfficeKind.RURAL).opening_hours  # Tue-Sat 09-13, 14-17
 TOWN = office_defaults(OfficeKind.TOWN).opening_hours  # Mon-Fri 08-20, Sat 09-18
 WEEKDAYS_9_17: OpeningHours = [[["09:00", "13:00"], ["14:00", "17:00"]]] * 5 + [[], []]
@@ -54,17 +57,30 @@ def msk(year: int, month: int, day: int, hour: int, minute: int, second: int = 0
     return datetime(year, month, day, hour, minute, second, tzinfo=MSK)
 
 
-def region(*, town_runs_on_holidays: bool = False) -> Network:
+def region(
+    *, town_runs_on_holidays: bool = False, zone: str = MOSCOW, office_zone: str | None = None
+) -> Network:
+    """The worked region, every facility in ``zone`` and every office in ``office_zone``
+    (default: ``zone``)."""
     hub = "HUB-SHUYA"
+    office_zone = office_zone or zone
     return Network(
         warehouses=(
-            Facility("W-MSK", FacilityKind.WAREHOUSE, "near Moscow"),
-            Facility("W-IVA", FacilityKind.WAREHOUSE, "Ivanovo", handling=timedelta(minutes=30)),
+            Facility("W-MSK", FacilityKind.WAREHOUSE, "near Moscow", timezone=zone),
+            Facility(
+                "W-IVA",
+                FacilityKind.WAREHOUSE,
+                "Ivanovo",
+                handling=timedelta(minutes=30),
+                timezone=zone,
+            ),
         ),
         sorting_centres=(
-            Facility("SC-IVA", FacilityKind.SORTING_CENTRE, handling=timedelta(hours=4)),
+            Facility(
+                "SC-IVA", FacilityKind.SORTING_CENTRE, handling=timedelta(hours=4), timezone=zone
+            ),
         ),
-        hubs=(Facility(hub, FacilityKind.HUB, handling=timedelta(hours=1)),),
+        hubs=(Facility(hub, FacilityKind.HUB, handling=timedelta(hours=1), timezone=zone),),
         line_hauls=(
             LineHaul("W-MSK", "SC-IVA", EVERY_DAY, time(20, 0), timedelta(hours=10)),
             LineHaul("W-IVA", "SC-IVA", EVERY_DAY, time(12, 0), timedelta(hours=1)),
@@ -119,14 +135,15 @@ def region(*, town_runs_on_holidays: bool = False) -> Network:
             ),
         ),
         offices=(
-            Office("155900", TOWN),
-            Office("155901", WEEKDAYS_9_17, rural=True),
-            Office("155902", WEEKDAYS_9_17, rural=True),
-            Office("155903", RURAL, rural=True),
-            Office("155904", RURAL, rural=True),
-            Office("155905", RURAL, rural=True),  # Mon/Thu route, but closed on Mondays
-            Office("155906", [[["12:00", "14:00"]]] * 7, rural=True),
-            Office("155999", RURAL, rural=True),  # on no route
+            Office("155900", TOWN, office_zone),
+            Office("155901", WEEKDAYS_9_17, office_zone, rural=True),
+            Office("155902", WEEKDAYS_9_17, office_zone, rural=True),
+            Office("155903", RURAL, office_zone, rural=True),
+            Office("155904", RURAL, office_zone, rural=True),
+            # On the Mon/Thu route, but closed on Mondays.
+            Office("155905", RURAL, office_zone, rural=True),
+            Office("155906", [[["12:00", "14:00"]]] * 7, office_zone, rural=True),
+            Office("155999", RURAL, office_zone, rural=True),  # on no route
         ),
     )
 
@@ -364,6 +381,48 @@ def test_offices_in_another_zone_use_their_own_clock() -> None:
     # 08:00 local: ready 09:00 local = 10:00 Moscow (not 09:30 as in Moscow's zone).
     result = earliest_ready(network, "W-MSK", msk(2026, 11, 2, 18, 0), ["155900"])
     assert result.ready_at(0) == msk(2026, 11, 5, 10, 0)
+
+
+def nsk(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=NSK)
+
+
+def test_the_same_region_in_novosibirsk_runs_four_hours_earlier_in_utc() -> None:
+    # Every facility and office on Novosibirsk's clock (UTC+7): the same local hand-over
+    # (Fri 18:00) gives the same local ready times, four hours earlier as moments.
+    moscow, novosibirsk = region(), region(zone=NOVOSIBIRSK)
+    in_moscow = earliest_ready(moscow, "W-MSK", msk(2026, 11, 20, 18, 0))
+    in_novosibirsk = earliest_ready(novosibirsk, "W-MSK", nsk(2026, 11, 20, 18, 0))
+    assert in_novosibirsk.ready_at(3) == nsk(2026, 11, 24, 10, 10)  # 155903, Tue 10:10 local
+    assert in_novosibirsk.ready_at(3) == msk(2026, 11, 24, 6, 10)
+    reached = in_moscow.reachable
+    assert list(in_novosibirsk.reachable) == list(reached)
+    shift = in_moscow.ready_s[reached] - in_novosibirsk.ready_s[reached]
+    assert set(shift.tolist()) == {4 * 3_600}
+    run = in_novosibirsk.run(3)
+    assert run is not None
+    assert run.departure == nsk(2026, 11, 24, 8, 0)
+    # The quoted windows move with them.
+    moscow_window = quote_window(in_moscow.ready_s[reached])
+    novosibirsk_window = quote_window(in_novosibirsk.ready_s[reached])
+    for here, there in zip(moscow_window, novosibirsk_window, strict=True):
+        assert set((here - there).tolist()) == {4 * 3_600}
+
+
+def test_offices_in_novosibirsk_keep_their_hours_on_their_own_clock() -> None:
+    # The hub and its vans on Moscow time, the offices on Novosibirsk's: the Wednesday van
+    # reaches 155904 at 13:20 Moscow time, in Moscow its lunch break (ready 15:00 Moscow);
+    # in Novosibirsk it is 17:20, after closing at 17:00: shelved Thursday 09:00-10:00 local.
+    handover = msk(2026, 11, 23, 12, 0)
+    moscow = earliest_ready(region(), "W-MSK", handover, ["155904"])
+    mixed = earliest_ready(region(office_zone=NOVOSIBIRSK), "W-MSK", handover, ["155904"])
+    assert moscow.ready_at(0) == msk(2026, 11, 25, 15, 0)
+    assert mixed.ready_at(0) == nsk(2026, 11, 26, 10, 0)
+    assert mixed.run(0) == moscow.run(0)
+    ready = mixed.ready_at(0)
+    assert ready is not None
+    assert is_open_at(RURAL, NOVOSIBIRSK, ready)
+    assert not is_open_at(RURAL, MOSCOW, ready)  # 06:00 in Moscow
 
 
 def test_compiled_arrays_are_cached_per_network() -> None:

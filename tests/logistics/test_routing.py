@@ -41,9 +41,10 @@ from selpo.logistics.timetable import (
     routes_to_csv,
 )
 from selpo.network.rules import OfficeKind, office_defaults
-from tests.fixtures.region_sites import ivanovo_sites
+from tests.fixtures.region_sites import IVANOVO_ZONE, ivanovo_sites
 
 PARAMS = RoutingParams()
+ZONE = "Europe/Moscow"
 
 
 def sites(n: int = 240, seed: int = 1) -> tuple[OfficeSites, HubSites]:
@@ -65,6 +66,7 @@ def sites(n: int = 240, seed: int = 1) -> tuple[OfficeSites, HubSites]:
         lat=hub_lat,
         lon=hub_lon,
         office_index=np.array(["155000", "155001", "155002"]),
+        timezone=np.full(3, ZONE),
     )
     return offices, hubs
 
@@ -92,7 +94,7 @@ def test_parent_office_wins_over_distance_and_hub_offices_stay_home() -> None:
 
 def test_nearest_hub_by_road() -> None:
     offices, hubs = sites(300)
-    hub_of = assign_hubs(offices, HubSites(hubs.id, hubs.lat, hubs.lon))
+    hub_of = assign_hubs(offices, HubSites(hubs.id, hubs.lat, hubs.lon, timezone=hubs.timezone))
     road = GreatCircleDistance().matrix_m(offices.lat, offices.lon, hubs.lat, hubs.lon)
     assert list(hub_of) == list(np.argmin(road, axis=1))
 
@@ -112,7 +114,9 @@ class SlowerEastbound:
 def test_any_provider_can_assign_hubs_and_build_routes() -> None:
     offices, hubs = sites(120)
     provider = SlowerEastbound()
-    hub_of = assign_hubs(offices, HubSites(hubs.id, hubs.lat, hubs.lon), provider)
+    hub_of = assign_hubs(
+        offices, HubSites(hubs.id, hubs.lat, hubs.lon, timezone=hubs.timezone), provider
+    )
     road = provider.matrix_m(offices.lat, offices.lon, hubs.lat, hubs.lon)
     assert list(hub_of) == list(np.argmin(road, axis=1))
     routes = generate_routes(offices, hubs, hub_of, distance=provider)
@@ -121,7 +125,9 @@ def test_any_provider_can_assign_hubs_and_build_routes() -> None:
 
 def test_assign_hubs_needs_hubs() -> None:
     offices, _ = sites(3)
-    empty = HubSites(np.array([], dtype=str), np.array([]), np.array([]))
+    empty = HubSites(
+        np.array([], dtype=str), np.array([]), np.array([]), timezone=np.array([], dtype=str)
+    )
     with pytest.raises(ValueError, match="no hubs"):
         assign_hubs(offices, empty)
 
@@ -332,13 +338,19 @@ def test_ivanovo_synthetic_network_reaches_every_office() -> None:
     }
     hours = {k: office_defaults(k).opening_hours for k in OfficeKind}
     centre = Facility(
-        "SC-IVA", FacilityKind.SORTING_CENTRE, lat=56.99, lon=40.97, handling=timedelta(hours=4)
+        "SC-IVA",
+        FacilityKind.SORTING_CENTRE,
+        lat=56.99,
+        lon=40.97,
+        handling=timedelta(hours=4),
+        timezone=IVANOVO_ZONE,
     )
-    warehouse = Facility("W-MSK", FacilityKind.WAREHOUSE, lat=55.72, lon=38.21)
+    warehouse = Facility("W-MSK", FacilityKind.WAREHOUSE, lat=55.72, lon=38.21, timezone=ZONE)
     network = synthetic_network(
         offices,
         hubs,
         opening_hours=[hours[kind[k]] for k in kinds],
+        office_timezones=[IVANOVO_ZONE] * len(offices),
         sorting_centres=[centre],
         warehouses=[warehouse],
         warehouse_line_hauls=[
@@ -352,7 +364,7 @@ def test_ivanovo_synthetic_network_reaches_every_office() -> None:
         arrival = datetime.combine(datetime(2026, 11, 23), haul.departure) + haul.duration
         assert arrival.time() <= time(7, 0)
         assert haul.duration >= timedelta(minutes=30)
-    handover = datetime(2026, 11, 20, 18, 0, tzinfo=ZoneInfo("Europe/Moscow"))
+    handover = datetime(2026, 11, 20, 18, 0, tzinfo=ZoneInfo(IVANOVO_ZONE))
     result = earliest_ready(network, "W-MSK", handover)
     assert bool(result.reachable.all())
     days = (result.ready_s - handover.timestamp()) / 86_400
@@ -370,7 +382,9 @@ def test_sites_check_their_arrays() -> None:
     with pytest.raises(ValueError, match="equal length"):
         OfficeSites(np.array(["1"]), np.array([1.0, 2.0]), np.array([1.0]), np.array([True]))
     with pytest.raises(ValueError, match="unique"):
-        HubSites(np.array(["H", "H"]), np.zeros(2), np.zeros(2))
+        HubSites(np.array(["H", "H"]), np.zeros(2), np.zeros(2), timezone=np.full(2, ZONE))
+    with pytest.raises(ValueError, match="equal length"):
+        HubSites(np.array(["H"]), np.zeros(1), np.zeros(1), timezone=np.array([ZONE, ZONE]))
 
 
 def test_hub_trucks_are_timed_in_the_hubs_own_clock() -> None:
@@ -379,9 +393,9 @@ def test_hub_trucks_are_timed_in_the_hubs_own_clock() -> None:
         hubs.id,
         hubs.lat,
         hubs.lon,
-        timezone=np.array(["Europe/Moscow", "Asia/Yekaterinburg", "Europe/Kaliningrad"]),
+        timezone=np.array([ZONE, "Asia/Yekaterinburg", "Europe/Kaliningrad"]),
     )
-    centre = Facility("SC", FacilityKind.SORTING_CENTRE, lat=56.99, lon=40.97)
+    centre = Facility("SC", FacilityKind.SORTING_CENTRE, lat=56.99, lon=40.97, timezone=ZONE)
     hauls = hub_line_hauls(zoned, [centre])
     shift_hours = {"HUB-A": 0, "HUB-B": 2, "HUB-C": -1}  # hub clock minus Moscow clock
     for haul in hauls:

@@ -35,6 +35,7 @@ from selpo.logistics.tariff import DEFAULT_TARIFF, Tariff, price
 from selpo.logistics.timetable import read_routes_csv
 from selpo.marketplace import service as marketplace_service
 from selpo.models import (
+    Hub,
     LineHaul,
     Marketplace,
     OutboxMessage,
@@ -573,6 +574,13 @@ def test_run_ids_round_trip() -> None:
     for bad in ("no-at-sign", "R@yesterday", "R@2026-11-26T08:00:00"):
         with pytest.raises(InvalidInput):
             manifests.parse_run_id(bad)
+
+
+def test_a_hub_keeps_its_regions_clock_and_there_is_no_default() -> None:
+    hub = Hub(code="DH-630000", region_id=54)
+    assert timetables._hub_zone(hub, {54: "Asia/Novosibirsk"}) == "Asia/Novosibirsk"
+    with pytest.raises(LookupError, match="DH-630000: region 54 has no time zone"):
+        timetables._hub_zone(hub, {37: "Europe/Moscow"})
 
 
 # -------------------------------------------------------------------------------- command line

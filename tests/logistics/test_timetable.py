@@ -30,6 +30,7 @@ from selpo.logistics.timetable import (
 from selpo.network.rules import OfficeKind, office_defaults
 
 RURAL = office_defaults(OfficeKind.RURAL).opening_hours
+ZONE = "Europe/Moscow"
 
 
 def route(route_id: str = "R1", /, **changes: object) -> Route:
@@ -49,15 +50,15 @@ def route(route_id: str = "R1", /, **changes: object) -> Route:
 
 def network(**changes: object) -> Network:
     fields: dict[str, object] = {
-        "warehouses": (Facility("W", FacilityKind.WAREHOUSE),),
-        "sorting_centres": (Facility("SC", FacilityKind.SORTING_CENTRE),),
-        "hubs": (Facility("H1", FacilityKind.HUB),),
+        "warehouses": (Facility("W", FacilityKind.WAREHOUSE, timezone=ZONE),),
+        "sorting_centres": (Facility("SC", FacilityKind.SORTING_CENTRE, timezone=ZONE),),
+        "hubs": (Facility("H1", FacilityKind.HUB, timezone=ZONE),),
         "line_hauls": (
             LineHaul("W", "SC", EVERY_DAY, time(20, 0), timedelta(hours=10)),
             LineHaul("SC", "H1", EVERY_DAY, time(4, 0), timedelta(hours=2)),
         ),
         "routes": (route(),),
-        "offices": (Office("155901", RURAL), Office("155902", RURAL)),
+        "offices": (Office("155901", RURAL, ZONE), Office("155902", RURAL, ZONE)),
     }
     fields.update(changes)
     return Network(**fields)  # type: ignore[arg-type]
@@ -120,9 +121,9 @@ def test_line_hauls_and_facilities_refuse_nonsense() -> None:
     with pytest.raises(ValueError, match="negative"):
         LineHaul("W", "SC", EVERY_DAY, time(4, 0), timedelta(hours=-1))
     with pytest.raises(ValueError, match="negative"):
-        Facility("SC", FacilityKind.SORTING_CENTRE, handling=timedelta(hours=-4))
+        Facility("SC", FacilityKind.SORTING_CENTRE, handling=timedelta(hours=-4), timezone=ZONE)
     with pytest.raises(ValueError, match="needs an id"):
-        Facility("", FacilityKind.HUB)
+        Facility("", FacilityKind.HUB, timezone=ZONE)
     with pytest.raises(ValueError, match="timezone-aware"):
         RouteRun("R1", datetime(2026, 11, 23, 8, 0))
 
@@ -130,17 +131,17 @@ def test_line_hauls_and_facilities_refuse_nonsense() -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"hubs": (Facility("H1", FacilityKind.SORTING_CENTRE),)}, "not a hub"),
-        ({"hubs": (Facility("W", FacilityKind.HUB),)}, "unique"),
+        ({"hubs": (Facility("H1", FacilityKind.SORTING_CENTRE, timezone=ZONE),)}, "not a hub"),
+        ({"hubs": (Facility("W", FacilityKind.HUB, timezone=ZONE),)}, "unique"),
         (
             {"line_hauls": (LineHaul("W", "X", EVERY_DAY, time(4, 0), timedelta(hours=1)),)},
             "unknown X",
         ),
         ({"routes": (route(hub="H2"),)}, "unknown hub H2"),
         ({"routes": (route(), route())}, "route ids must be unique"),
-        ({"offices": (Office("155901", RURAL),)}, "unknown office 155902"),
+        ({"offices": (Office("155901", RURAL, ZONE),)}, "unknown office 155902"),
         (
-            {"offices": tuple(Office(i, RURAL) for i in ("155901", "155902", "155901"))},
+            {"offices": tuple(Office(i, RURAL, ZONE) for i in ("155901", "155902", "155901"))},
             "indices must be unique",
         ),
         ({"shelving": timedelta(hours=-1)}, "shelving"),
@@ -154,8 +155,8 @@ def test_networks_refuse_broken_references(changes: dict[str, object], message: 
 def test_sorting_centre_needs_exactly_one() -> None:
     two = network(
         sorting_centres=(
-            Facility("SC", FacilityKind.SORTING_CENTRE),
-            Facility("SC2", FacilityKind.SORTING_CENTRE),
+            Facility("SC", FacilityKind.SORTING_CENTRE, timezone=ZONE),
+            Facility("SC2", FacilityKind.SORTING_CENTRE, timezone=ZONE),
         )
     )
     with pytest.raises(ValueError, match="2 sorting centres"):
@@ -163,7 +164,7 @@ def test_sorting_centre_needs_exactly_one() -> None:
 
 
 def test_epoch_helpers() -> None:
-    moment = datetime(2026, 11, 23, 8, 0, 30, 999_999, tzinfo=ZoneInfo("Europe/Moscow"))
+    moment = datetime(2026, 11, 23, 8, 0, 30, 999_999, tzinfo=ZoneInfo(ZONE))
     assert epoch_s(moment) == int(datetime(2026, 11, 23, 5, 0, 30, tzinfo=UTC).timestamp())
     assert from_epoch_s(epoch_s(moment)) == moment.replace(microsecond=0)
     with pytest.raises(ValueError, match="timezone-aware"):

@@ -56,7 +56,6 @@ WEEK_S: Final[int] = 7 * DAY_S
 EPOCH_WEEKDAY: Final[int] = 3
 """Weekday of 1970-01-01 (Monday = 0): a Thursday."""
 
-DEFAULT_TIMEZONE: Final[str] = "Europe/Moscow"
 DEFAULT_HOLIDAY_COUNTRY: Final[str] = "RU"
 
 NEVER: Final[int] = int(np.iinfo(np.int64).min)

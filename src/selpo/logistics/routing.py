@@ -66,7 +66,6 @@ from selpo.logistics.distance import (
 )
 from selpo.logistics.timetable import (
     DEFAULT_SHELVING,
-    DEFAULT_TIMEZONE,
     EVERY_DAY,
     MON_SAT,
     Facility,
@@ -170,18 +169,22 @@ class OfficeSites:
 
 @dataclass(frozen=True)
 class HubSites:
-    """Hubs as parallel arrays: id, position, the postal index of the office it is."""
+    """Hubs as parallel arrays: id, position, IANA zone, the postal index of the office it is.
+
+    ``timezone`` is keyword-only and required: a hub keeps its region's clock.
+    """
 
     id: StrArray
     lat: FloatArray
     lon: FloatArray
     office_index: StrArray | None = None
-    timezone: StrArray | None = None
+    timezone: StrArray = field(kw_only=True)
 
     def __post_init__(self) -> None:
         n = self.id.shape[0]
-        arrays: list[NDArray[np.generic]] = [self.lat, self.lon]
-        arrays += [a for a in (self.office_index, self.timezone) if a is not None]
+        arrays: list[NDArray[np.generic]] = [self.lat, self.lon, self.timezone]
+        if self.office_index is not None:
+            arrays.append(self.office_index)
         if any(a.shape != (n,) for a in arrays):
             raise ValueError("hub arrays must be 1-D and of equal length")
         if len(set(self.id.tolist())) != n:
@@ -608,12 +611,11 @@ def hub_line_hauls(
     seconds = driving_seconds(road[np.arange(len(hubs)), nearest], p.line_haul_speed_kmh)
     first = p.first_departure.hour * 3_600 + p.first_departure.minute * 60
     handling = int(p.hub_handling.total_seconds())
-    hub_zones = hubs.timezone.tolist() if hubs.timezone is not None else None
+    hub_zones = hubs.timezone.tolist()
     hauls: list[LineHaul] = []
     for h in range(len(hubs)):
         centre = sorting_centres[int(nearest[h])]
-        hub_zone = hub_zones[h] if hub_zones is not None else DEFAULT_TIMEZONE
-        shift = utc_offset_s(centre.timezone) - utc_offset_s(hub_zone)
+        shift = utc_offset_s(centre.timezone) - utc_offset_s(hub_zones[h])
         duration = max(timedelta(seconds=math.ceil(float(seconds[h]) / 60.0) * 60), _MIN_LINE_HAUL)
         arrive = first - handling + shift  # in the sorting centre's clock
         leave = (arrive - int(duration.total_seconds())) // 900 * 900 % 86_400
@@ -635,10 +637,10 @@ def synthetic_network(
     hubs: HubSites,
     *,
     opening_hours: Sequence[OpeningHours],
+    office_timezones: Sequence[str],
     sorting_centres: Sequence[Facility],
     warehouses: Sequence[Facility],
     warehouse_line_hauls: Sequence[LineHaul],
-    office_timezones: Sequence[str] | None = None,
     hub_of: PositionArray | None = None,
     params: RoutingParams | None = None,
     distance: DistanceProvider | None = None,
@@ -648,18 +650,19 @@ def synthetic_network(
     """A ``Network`` from sites: hubs fed by ``hub_line_hauls``, ``generate_routes`` routes.
 
     The warehouses and their line-hauls (e.g. a daily 20:00 truck to the sorting centre,
-    10 h) are the caller's; so are the offices' hours. ``hub_of`` defaults to
+    10 h) are the caller's; so are the offices' hours and zones (``office_timezones``, one
+    IANA zone per office; the hubs' are ``hubs.timezone``). ``hub_of`` defaults to
     ``assign_hubs``.
     """
     p = params if params is not None else RoutingParams()
     if len(opening_hours) != len(offices):
         raise ValueError("opening_hours needs one entry per office")
-    zones = list(office_timezones) if office_timezones is not None else None
-    if zones is not None and len(zones) != len(offices):
+    zones = list(office_timezones)
+    if len(zones) != len(offices):
         raise ValueError("office_timezones needs one entry per office")
     assigned = assign_hubs(offices, hubs, distance) if hub_of is None else hub_of
     routes = generate_routes(offices, hubs, assigned, params=p, distance=distance, seed=seed)
-    hub_zone = hubs.timezone.tolist() if hubs.timezone is not None else None
+    hub_zone = hubs.timezone.tolist()
     hub_facilities = tuple(
         Facility(
             id=str(hubs.id[h]),
@@ -668,7 +671,7 @@ def synthetic_network(
             lat=float(hubs.lat[h]),
             lon=float(hubs.lon[h]),
             handling=p.hub_handling,
-            timezone=hub_zone[h] if hub_zone is not None else DEFAULT_TIMEZONE,
+            timezone=hub_zone[h],
         )
         for h in range(len(hubs))
     )
@@ -687,7 +690,7 @@ def synthetic_network(
             Office(
                 index=index[i],
                 opening_hours=opening_hours[i],
-                timezone=zones[i] if zones is not None else DEFAULT_TIMEZONE,
+                timezone=zones[i],
                 lat=lat[i],
                 lon=lon[i],
                 rural=bool(rural[i]),

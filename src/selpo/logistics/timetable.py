@@ -60,7 +60,6 @@ from typing import Final, TextIO
 
 from selpo.network.rules import DAYS, OpeningHours
 
-DEFAULT_TIMEZONE: Final[str] = "Europe/Moscow"
 DEFAULT_SHELVING: Final[timedelta] = timedelta(hours=1)
 """Clerk time from a parcel's arrival at an office to "ready for pickup" (open hours only)."""
 
@@ -107,7 +106,11 @@ def weekday_names(weekdays: Iterable[int]) -> str:
 
 @dataclass(frozen=True)
 class Facility:
-    """A warehouse, sorting centre or hub; ``handling`` from arrival to ready to leave."""
+    """A warehouse, sorting centre or hub; ``handling`` from arrival to ready to leave.
+
+    ``timezone`` (IANA, keyword-only and required: a facility's clock is its region's) is the
+    zone of its line-hauls' and routes' local departure times.
+    """
 
     id: str
     kind: FacilityKind
@@ -115,7 +118,7 @@ class Facility:
     lat: float = math.nan
     lon: float = math.nan
     handling: timedelta = timedelta(0)
-    timezone: str = DEFAULT_TIMEZONE
+    timezone: str = field(kw_only=True)
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -208,7 +211,7 @@ class Office:
 
     index: str
     opening_hours: OpeningHours
-    timezone: str = DEFAULT_TIMEZONE
+    timezone: str
     lat: float = math.nan
     lon: float = math.nan
     rural: bool = False

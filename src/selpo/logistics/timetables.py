@@ -177,7 +177,15 @@ def _warehouse_facility(row: Warehouse) -> Facility:
 
 
 def _hub_zone(hub: Hub, zones: dict[int, str]) -> str:
-    return zones.get(hub.region_id, timetable.DEFAULT_TIMEZONE)
+    """The hub's clock: its region's zone (``zones``: region id -> IANA zone).
+
+    Every region has a zone and every hub a region, so a miss is a broken database, not a
+    default.
+    """
+    try:
+        return zones[hub.region_id]
+    except KeyError:
+        raise LookupError(f"hub {hub.code}: region {hub.region_id} has no time zone") from None
 
 
 def _kernel_routes(
