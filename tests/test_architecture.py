@@ -14,7 +14,8 @@ KERNELS = [
     "network/geo.py",
     "network/population.py",
     "network/rules.py",
-    "network/bundle.py",
+    "network/sources.py",
+    "network/localities.py",
     *sorted(f"planning/{p.name}" for p in (SRC / "planning").glob("*.py") if p.name not in SHELLS),
 ]
 
