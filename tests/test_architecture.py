@@ -12,7 +12,6 @@ FORBIDDEN = ("sqlalchemy", "fastapi", "selpo.models", "selpo.db", "starlette")
 SHELLS = {"service.py", "endpoints.py", "repository.py", "schemas.py", "cli.py", "__init__.py"}
 KERNELS = [
     "network/geo.py",
-    "network/population.py",
     "network/rules.py",
     "network/sources.py",
     "network/localities.py",
