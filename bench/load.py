@@ -67,7 +67,6 @@ if str(REPO) not in sys.path:
 
 from bench.local_server import cpu_seconds, serve_process  # noqa: E402
 
-from selpo.config import BUNDLED_REGION_DIR  # noqa: E402
 from selpo.db import (  # noqa: E402
     create_db_engine,
     make_session_factory,
@@ -78,6 +77,7 @@ from selpo.kit.phone import mask_phone  # noqa: E402
 from selpo.marketplace import service as marketplace_service  # noqa: E402
 from selpo.migrate import upgrade_to_head  # noqa: E402
 from selpo.models import OutboxMessage, PostOffice  # noqa: E402
+from selpo.network import regions  # noqa: E402
 from selpo.network.importer import import_region  # noqa: E402
 from selpo.office import auth  # noqa: E402
 
@@ -182,7 +182,7 @@ def set_up(url: str, offices: int) -> Fixture:
     engine = create_db_engine(url)
     factory = make_session_factory(engine)
     with session_scope(factory) as session:
-        import_region(session, directory=BUNDLED_REGION_DIR)
+        import_region(session, regions.load_source(regions.default_region().code))
     with session_scope(factory) as session:
         open_offices = session.scalars(
             select(PostOffice)

@@ -51,10 +51,10 @@ from numpy.typing import NDArray
 from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from selpo.config import BUNDLED_REGION_DIR
 from selpo.db import Base, create_db_engine, make_session_factory, session_scope
 from selpo.migrate import upgrade_to_head
 from selpo.models import District, Region
+from selpo.network import regions
 from selpo.network.geo import Neighbours, PointIndex, nearest_brute_force
 from selpo.network.importer import import_region
 from selpo.network.repository import bump_network_version
@@ -394,7 +394,7 @@ def _fresh_database(directory: Path, name: str) -> tuple[str, Engine]:
 
 def _import_ivanovo(engine: Engine) -> None:
     with session_scope(make_session_factory(engine)) as session:
-        import_region(session, directory=BUNDLED_REGION_DIR)
+        import_region(session, regions.load_source(regions.default_region().code))
 
 
 def _synthetic_office_rows(

@@ -15,11 +15,12 @@ when this module has a ``region_instance()`` returning a ``BenchInstance`` or an
 ``demand`` and ``facilities`` (such as the service's ``RegionInstance``) — one line, e.g.
 ``from selpo.planning.service import bench_region_instance as region_instance``.
 
-The real region is the bundled one imported into a scratch SQLite database, or, with
-``--database-url URL --region CODE``, that region of an existing database (e.g. one where
-``selpo region import 37`` loaded every locality). Its ``connect-113`` row is the command
-``selpo plan connect --add 113 --radius-km 10`` through the planning service, instance
-loading included: its seconds, status and gap are the figures docs/planning.md quotes.
+The real region is imported from the reference into a scratch SQLite database (``--region
+CODE``; default: the default region), or, with ``--database-url URL --region CODE``, that region
+of an existing database (e.g. one where ``selpo region import 37`` loaded every locality). Its
+``connect-113`` row is the command ``selpo plan connect --add 113 --radius-km 10`` through the
+planning service, instance loading included: its seconds, status and gap are the figures
+docs/planning.md quotes.
 
     .venv/bin/python bench/planning.py --only region \\
         --database-url sqlite:///var/selpo.db --region 37
@@ -116,7 +117,7 @@ FULL_PLAN: list[tuple[str, str]] = [
     ("synthetic-national", "p-median"),
 ]
 REAL_REGION_SOLVERS = ["connect-113", "exact", "heuristic", "curve", "p-median", "spopt"]
-# Where the real region comes from: (database URL or None for the bundled one, region code).
+# Where the real region comes from: (database URL or None for a scratch import, region code).
 RegionSource = tuple[str | None, str | None]
 
 
@@ -132,14 +133,14 @@ def makers(source: RegionSource = (None, None)) -> dict[str, Callable[[], BenchI
 
 def region_instance(database_url: str | None = None, region: str | None = None) -> Any:
     """A real region as the service plans it, OZON's offices fixed: the region ``region`` of
-    the database at ``database_url``, or the bundled data imported into a scratch SQLite
-    database."""
+    the database at ``database_url``, or that region (None: the default one) imported from the
+    reference into a scratch SQLite database."""
     import tempfile
     from pathlib import Path
 
-    from selpo.config import BUNDLED_REGION_DIR
     from selpo.db import create_db_engine, make_session_factory, session_scope
     from selpo.migrate import upgrade_to_head
+    from selpo.network import regions
     from selpo.network.importer import import_region
     from selpo.planning.service import load_instance, resolve_region
 
@@ -154,8 +155,9 @@ def region_instance(database_url: str | None = None, region: str | None = None) 
         engine = create_db_engine(f"sqlite:///{Path(folder) / 'region.db'}")
         upgrade_to_head(engine)
         with session_scope(make_session_factory(engine)) as session:
-            import_region(session, directory=BUNDLED_REGION_DIR)
-            code = resolve_region(session, region).code
+            source = regions.load_source(regions.default_region(region).code)
+            import_region(session, source)
+            code = resolve_region(session, source.info.code).code
             instance = load_instance(session, region=code, marketplace="OZON")
         engine.dispose()
     return instance
@@ -335,7 +337,10 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per solve")
     parser.add_argument("--only", help="run only the instances whose name contains this")
     parser.add_argument("--database-url", help="plan the real region of this database")
-    parser.add_argument("--region", help="the real region's code (default: the only one)")
+    parser.add_argument(
+        "--region",
+        help="the real region's code (default: the database's only one, or the default region)",
+    )
     args = parser.parse_args()
     source: RegionSource = (args.database_url, args.region)
 

@@ -13,7 +13,8 @@ totals, the second import of the first region
 (``--twice``: idempotent, nothing written) and the size of the database.
 
 ``--region 33`` (repeatable) picks regions; ``--sample N`` the first N known regions spread
-over the list; ``--all`` every known region. Default: the default region (SELPO_DEFAULT_REGION).
+over the list; ``--all`` every known region. Default: the default region (SELPO_DEFAULT_REGION;
+unset: the one the package curates).
 """
 
 from __future__ import annotations
@@ -184,7 +185,7 @@ def main() -> None:
         step = max(1, len(known) // args.sample)
         codes = known[::step][: args.sample]
     else:
-        codes = args.region or [Settings().default_region]
+        codes = args.region or [regions.default_region(Settings().default_region).code]
     print(f"machine: {os.cpu_count()} CPUs ({_cpu()}), Python {platform.python_version()}")
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     for backend in backends:

@@ -60,11 +60,11 @@ from rich.table import Table
 from sqlalchemy import JSON, Boolean, Engine, bindparam, create_engine, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from selpo.config import BUNDLED_REGION_DIR
 from selpo.db import Base, UTCDateTime, create_db_engine, make_session_factory, session_scope
 from selpo.marketplace import service as marketplace_service
 from selpo.migrate import upgrade_to_head
 from selpo.models import ApiKey, Marketplace, PostOffice
+from selpo.network import regions
 from selpo.network.importer import import_region
 from selpo.network.rules import OfficeCapacity, ParcelSize, parcel_fits
 from selpo.notify import service as notify_service
@@ -288,7 +288,7 @@ def set_up(db: Database) -> Fixture:
     """Import the region; two marketplaces serving every open office, one with a webhook."""
     now = datetime.now(UTC)
     with session_scope(db.factory) as session:
-        import_region(session, directory=BUNDLED_REGION_DIR)
+        import_region(session, regions.load_source(regions.default_region().code))
     with session_scope(db.factory) as session:
         marketplaces = []
         for code in ("BENCH", "BENCH_HOOKED"):

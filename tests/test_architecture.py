@@ -12,9 +12,9 @@ FORBIDDEN = ("sqlalchemy", "fastapi", "selpo.models", "selpo.db", "starlette")
 SHELLS = {"service.py", "endpoints.py", "repository.py", "schemas.py", "cli.py", "__init__.py"}
 KERNELS = [
     "network/geo.py",
-    "network/population.py",
     "network/rules.py",
-    "network/bundle.py",
+    "network/sources.py",
+    "network/localities.py",
     *sorted(f"planning/{p.name}" for p in (SRC / "planning").glob("*.py") if p.name not in SHELLS),
 ]
 

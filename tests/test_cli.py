@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -53,11 +52,14 @@ def test_upgrade_import_and_list_offices(database: str) -> None:
     assert "0 added, 0 changed, 301 unchanged" in again.output
 
 
-def test_import_from_a_missing_folder_fails_clearly(database: str, tmp_path: Path) -> None:
+def test_an_unknown_default_region_fails_clearly(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     runner.invoke(app, ["db", "upgrade"])
-    result = runner.invoke(app, ["import-region", str(tmp_path / "nowhere")])
+    monkeypatch.setenv("SELPO_DEFAULT_REGION", "nowhere")
+    result = runner.invoke(app, ["import-region"])
     assert result.exit_code == 2
-    assert "post_offices.csv" in result.output
+    assert "unknown region 'nowhere'" in result.output
 
 
 def test_first_start_prints_whole_keys_once(database: str) -> None:

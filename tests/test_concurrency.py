@@ -23,7 +23,7 @@ import uvicorn
 from sqlalchemy import func, select, update
 
 from selpo.app import create_app
-from selpo.config import BUNDLED_REGION_DIR, Settings
+from selpo.config import Settings
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import FrozenClock, SystemClock
 from selpo.migrate import upgrade_to_head
@@ -35,6 +35,7 @@ from selpo.web.pages.office import LOGIN_CSRF_COOKIE
 from selpo.worker import start_background_worker
 from tests.conftest import TEST_NOW
 from tests.fixtures.builders import PESTYAKI_INDEX, marketplace_key, shipment_payload
+from tests.fixtures.regions import bundled_source
 from tests.notify.conftest import RecordingSmsGateway
 from tests.office.world import cheap_password_hashing
 
@@ -62,7 +63,7 @@ def _seed(url: str, *, now: datetime, clerk: bool) -> Seeded:
     engine = create_db_engine(url)
     upgrade_to_head(engine)
     with session_scope(make_session_factory(engine)) as session:
-        import_region(session, directory=BUNDLED_REGION_DIR, clock=FrozenClock(TEST_NOW))
+        import_region(session, bundled_source(), clock=FrozenClock(TEST_NOW))
         key = marketplace_key(session, "OZON", now=now)
         prefix = key.secret.split("_")[1]
         if clerk:

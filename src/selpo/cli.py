@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,7 +20,6 @@ from selpo.logistics.cli import timetable_app
 from selpo.marketplace import service as marketplace_service
 from selpo.network import regions
 from selpo.network import service as network_service
-from selpo.network.bundle import BundleMissing
 from selpo.network.importer import import_region as run_import
 from selpo.office import auth as office_auth
 from selpo.office.cli import clerk_app
@@ -82,27 +80,17 @@ def db_upgrade() -> None:
 
 
 @app.command("import-region")
-def import_region(
-    directory: Annotated[
-        Path | None,
-        typer.Argument(help="A region bundle folder (default: the region SELPO_DEFAULT_REGION)"),
-    ] = None,
-) -> None:
-    """Import (or re-import) the default region (or a bundle folder); report what changed."""
+def import_region() -> None:
+    """Import (or re-import) the default region (SELPO_DEFAULT_REGION; unset: the one the
+    package curates); report what changed. ``selpo region import CODE`` imports any other."""
     settings = _settings()
     engine = create_db_engine(settings.database_url)
     try:
-        if directory is not None:
-            source = regions.load_folder(directory)
-        else:
-            source = regions.load_source(settings.default_region)
+        source = regions.load_source(regions.default_region(settings.default_region).code)
         with session_scope(make_session_factory(engine)) as session:
             report = run_import(
                 session, source, clock=SystemClock(), marketplaces=regions.marketplace_seeds()
             )
-    except BundleMissing as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     except DomainError as exc:
         err_console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(2) from exc

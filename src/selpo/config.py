@@ -11,8 +11,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from selpo.errors import InvalidInput
 
-BUNDLED_REGION_DIR = Path(__file__).parent / "region_data" / "ivanovo"
-
 
 class Settings(BaseSettings):
     """Runtime configuration; construct one explicitly in tests and the CLI."""
@@ -31,9 +29,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: SQLite by default, postgresql+psycopg://... in production.",
     )
     database_echo: bool = Field(default=False, description="Log every SQL statement.")
-    default_region: str = Field(
-        default="37",
-        description="Region (code or name) `selpo import-region` and `make run` import.",
+    default_region: str | None = Field(
+        default=None,
+        description=(
+            "Region (code or name) `selpo import-region` and `make run` import; unset: the"
+            " region whose curated manifest ships in the package (network.regions)."
+        ),
     )
     search_max_limit: int = Field(
         default=100, description="Largest `limit` the pickup-point search accepts."

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from selpo.config import BUNDLED_REGION_DIR
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import FrozenClock
 from selpo.marketplace import service as marketplace_service
@@ -26,29 +23,9 @@ from selpo.models import (
 )
 from selpo.models.marketplace import UNSET_ACCEPTING_INDEX
 from selpo.network.importer import import_region
+from selpo.network.sources import OfficeSource
 from tests.conftest import TEST_NOW
 from tests.fixtures.regions import bundled_source, import_source, without_office
-
-
-def _copy_bundle(tmp_path: Path) -> Path:
-    target = tmp_path / "region"
-    # Without the manifest: the folder is read as an old-style bundle, its CSV files as edited.
-    shutil.copytree(BUNDLED_REGION_DIR, target, ignore=shutil.ignore_patterns("region.toml"))
-    return target
-
-
-def _rewrite_offices(folder: Path, edit: dict[str, dict[str, str]], drop: set[str]) -> None:
-    path = folder / "post_offices.csv"
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        fields = list(reader.fieldnames or [])
-        rows = [row for row in reader if row["index"] not in drop]
-    for row in rows:
-        row.update(edit.get(row["index"], {}))
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 class TestImportRegion:
@@ -132,27 +109,46 @@ class TestImportIntoFreshDatabase:
     def test_malformed_rows_are_refused_and_the_rest_imported(
         self,
         factory: sessionmaker[Session],
-        tmp_path: Path,
     ) -> None:
-        folder = _copy_bundle(tmp_path)
-        _rewrite_offices(
-            folder,
-            {
-                "155650": {"index": "15565"},
-                "155210": {"lat": "95.0"},
-                "155217": {"ops_type": "Почтомат"},
-            },
-            drop=set(),
+        source = bundled_source()
+        first = source.offices[0]
+
+        def broken(office: OfficeSource) -> OfficeSource:
+            if office.index == "155650":
+                return replace(office, index="15565")
+            if office.index == "155210":
+                return replace(office, lat=95.0)
+            if office.index == "155217":
+                return replace(office, district="Нет такого района")
+            return office
+
+        edited = replace(
+            source,
+            offices=[*map(broken, source.offices), first],  # the first office twice
+            localities=[
+                *source.localities,
+                replace(source.localities[0], key="test:astray", district="Нет такого района"),
+            ],
         )
         with session_scope(factory) as session:
-            report = import_region(session, directory=folder, clock=FrozenClock(TEST_NOW))
+            report = import_region(session, edited, clock=FrozenClock(TEST_NOW))
         reasons = {(e.file, e.reason) for e in report.refused}
-        assert ("post_offices.csv", "index '15565' is not 6 digits") in reasons
-        assert any("lat 95.0 is outside" in r for f, r in reasons if f == "post_offices.csv")
-        assert any("not a post office" in r for _, r in reasons)
-        lines = {e.line for e in report.refused if e.file == "post_offices.csv"}
-        assert all(line > 1 for line in lines)
+        assert ("offices", "index '15565' is not 6 digits") in reasons
+        assert ("offices", "lat 95.0 of office 155210 is outside [-90, 90]") in reasons
+        assert (
+            "offices",
+            "district 'Нет такого района' of office 155217 is not in the region",
+        ) in (reasons)
+        assert ("offices", f"index {first.index} repeats") in reasons
+        assert (
+            "localities",
+            "district 'Нет такого района' of locality test:astray is not in the region",
+        ) in reasons
         assert len(report.added) == 298
+        with session_scope(factory) as session:
+            indexes = set(session.scalars(select(PostOffice.index)))
+            assert {"15565", "155650", "155210", "155217"}.isdisjoint(indexes)
+            assert len(indexes) == 298
 
     def test_an_office_gone_from_the_data_is_closed_not_deleted(
         self,
@@ -176,15 +172,13 @@ class TestImportIntoFreshDatabase:
     ) -> None:
         real_hours = [[["08:00", "12:00"]]] * 6 + [[]]
         with session_scope(factory) as session:
-            import_region(session, directory=BUNDLED_REGION_DIR, clock=FrozenClock(TEST_NOW))
+            import_region(session, bundled_source(), clock=FrozenClock(TEST_NOW))
             office = session.scalars(select(PostOffice).where(PostOffice.index == "155650")).one()
             office.opening_hours = real_hours
             office.opening_hours_is_default = False
             office.modernised_year = 2022
         with session_scope(factory) as session:
-            report = import_region(
-                session, directory=BUNDLED_REGION_DIR, clock=FrozenClock(TEST_NOW)
-            )
+            report = import_region(session, bundled_source(), clock=FrozenClock(TEST_NOW))
             assert report.changed == []
             office = session.scalars(select(PostOffice).where(PostOffice.index == "155650")).one()
             assert office.opening_hours == real_hours

@@ -30,7 +30,8 @@ from selpo.kit.clock import FrozenClock
 from selpo.logistics import manifests, timetables
 from selpo.migrate import alembic_config, upgrade_to_head
 from selpo.models import District, Hub, PostOffice, Region, Settlement, Shipment
-from selpo.network import regions, repository
+from selpo.network import manifest, regions, repository
+from selpo.network.errors import NoDefaultRegion, UnknownRegion
 from selpo.network.importer import ImportReport
 from selpo.network.rules import OfficeKind
 from selpo.network.sources import RegionSource
@@ -453,3 +454,47 @@ class TestStaffSeeTheirRegionsOnly:
         other = pages.get("/region/api/offices", params={"region": "37"})
         assert other.status_code == 403
         assert other.headers["content-type"].startswith("application/problem+json")
+
+
+def _curated(root: Path, slug: str, code: str, *, default: bool | None = None) -> None:
+    folder = root / slug
+    folder.mkdir(parents=True)
+    mark = "" if default is None else f"default = {str(default).lower()}\n"
+    (folder / "region.toml").write_text(
+        f'code = "{code}"\nslug = "{slug}"\nname = "{slug}"\ntimezone = "Europe/Moscow"\n'
+        f'capital = "{slug}"\n{mark}',
+        encoding="utf-8",
+    )
+
+
+class TestTheDefaultRegion:
+    def test_unset_it_is_the_region_the_package_curates(self) -> None:
+        assert Settings.model_fields["default_region"].default is None
+        (curated,) = manifest.curated_manifests()
+        assert regions.default_region().code == curated.code == "37"
+        assert bundled_source().info.code == "37"
+
+    def test_named_it_is_the_region_named(self) -> None:
+        assert regions.default_region("vladimir").code == "33"
+        with pytest.raises(UnknownRegion):
+            regions.default_region("atlantis")
+
+    def test_among_several_curated_regions_the_one_marked_default(self, tmp_path: Path) -> None:
+        _curated(tmp_path / "marked", "ivanovo", "37", default=True)
+        _curated(tmp_path / "marked", "vladimir", "33")
+        assert manifest.default_manifest(tmp_path / "marked").code == "37"
+        # One manifest alone is the default without a mark.
+        _curated(tmp_path / "alone", "vladimir", "33")
+        assert manifest.default_manifest(tmp_path / "alone").code == "33"
+
+    def test_several_curated_regions_and_no_single_mark_is_refused(self, tmp_path: Path) -> None:
+        _curated(tmp_path / "none", "ivanovo", "37")
+        _curated(tmp_path / "none", "vladimir", "33", default=False)
+        with pytest.raises(NoDefaultRegion, match="0 marked default"):
+            manifest.default_manifest(tmp_path / "none")
+        _curated(tmp_path / "both", "ivanovo", "37", default=True)
+        _curated(tmp_path / "both", "vladimir", "33", default=True)
+        with pytest.raises(NoDefaultRegion, match="ivanovo, vladimir"):
+            manifest.default_manifest(tmp_path / "both")
+        with pytest.raises(NoDefaultRegion, match="0 curated"):
+            manifest.default_manifest(tmp_path / "empty")

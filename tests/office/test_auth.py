@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from selpo.config import BUNDLED_REGION_DIR
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import FrozenClock
 from selpo.migrate import upgrade_to_head
@@ -28,6 +27,7 @@ from selpo.office.errors import (
 )
 from selpo.office.rules import ACCOUNT_LOCKOUT, SIGN_IN_LOCKOUT
 from tests.conftest import TEST_NOW
+from tests.fixtures.regions import bundled_source
 from tests.office.world import ALEKHINO, PASSWORD, PESTYAKI, OfficeWorld, sign_in
 
 
@@ -207,7 +207,7 @@ class TestParallelWrongPasswords:
         upgrade_to_head(engine)
         factory = make_session_factory(engine)
         with session_scope(factory) as session:
-            import_region(session, directory=BUNDLED_REGION_DIR, clock=FrozenClock(TEST_NOW))
+            import_region(session, bundled_source(), clock=FrozenClock(TEST_NOW))
             auth.add_clerk(
                 session, office_index=PESTYAKI, login="pestyaki1", password=PASSWORD, now=TEST_NOW
             )

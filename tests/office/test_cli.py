@@ -7,7 +7,6 @@ import typer
 from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
-from selpo.config import BUNDLED_REGION_DIR
 from selpo.db import create_db_engine, session_scope
 from selpo.kit.clock import FrozenClock
 from selpo.migrate import upgrade_to_head
@@ -15,6 +14,7 @@ from selpo.network.importer import import_region
 from selpo.office import auth
 from selpo.office.cli import clerk_app
 from tests.conftest import TEST_NOW
+from tests.fixtures.regions import bundled_source
 from tests.office.world import cheap_password_hashing
 
 runner = CliRunner()
@@ -27,7 +27,7 @@ def database(scratch_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     engine = create_db_engine(scratch_url)
     upgrade_to_head(engine)
     with session_scope(sessionmaker(bind=engine, expire_on_commit=False)) as session:
-        import_region(session, directory=BUNDLED_REGION_DIR, clock=FrozenClock(TEST_NOW))
+        import_region(session, bundled_source(), clock=FrozenClock(TEST_NOW))
     engine.dispose()
     monkeypatch.setenv("SELPO_DATABASE_URL", scratch_url)
     return scratch_url

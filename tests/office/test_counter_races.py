@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from selpo.app import create_app
-from selpo.config import BUNDLED_REGION_DIR, Settings
+from selpo.config import Settings
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import FrozenClock
 from selpo.migrate import upgrade_to_head
@@ -25,6 +25,7 @@ from selpo.shipment import service as shipment_service
 from selpo.shipment.schemas import ShipmentCreate
 from tests.conftest import TEST_NOW
 from tests.fixtures.builders import marketplace_key, shipment_payload
+from tests.fixtures.regions import bundled_source
 from tests.office.world import PASSWORD, PESTYAKI, sms_code
 
 COUNTERS = 40
@@ -44,7 +45,7 @@ def _ready_parcel(url: str) -> tuple[str, str]:
     upgrade_to_head(engine)
     factory = make_session_factory(engine)
     with session_scope(factory) as session:
-        import_region(session, directory=BUNDLED_REGION_DIR, clock=FrozenClock(TEST_NOW))
+        import_region(session, bundled_source(), clock=FrozenClock(TEST_NOW))
         ozon = marketplace_key(session, "OZON", now=TEST_NOW).marketplace
         auth.add_clerk(
             session, office_index=PESTYAKI, login="pestyaki1", password=PASSWORD, now=TEST_NOW

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from selpo.app import create_app
-from selpo.config import BUNDLED_REGION_DIR, Settings
+from selpo.config import Settings
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import FrozenClock
 from selpo.migrate import upgrade_to_head
@@ -18,6 +18,7 @@ from selpo.models import Shipment
 from selpo.network.importer import import_region
 from tests.conftest import TEST_NOW
 from tests.fixtures.builders import marketplace_key, shipment_payload
+from tests.fixtures.regions import bundled_source
 
 THREADS = 8
 
@@ -29,7 +30,7 @@ def live(scratch_url: str, backend: str) -> tuple[Settings, dict[str, str]]:
     engine = create_db_engine(scratch_url)
     upgrade_to_head(engine)
     with session_scope(make_session_factory(engine)) as session:
-        import_region(session, directory=BUNDLED_REGION_DIR, clock=FrozenClock(TEST_NOW))
+        import_region(session, bundled_source(), clock=FrozenClock(TEST_NOW))
         key = marketplace_key(session, "OZON", now=TEST_NOW)
         headers = key.headers
     engine.dispose()

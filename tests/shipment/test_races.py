@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from selpo.app import create_app
-from selpo.config import BUNDLED_REGION_DIR, Settings
+from selpo.config import Settings
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import FrozenClock
 from selpo.migrate import upgrade_to_head
@@ -29,6 +29,7 @@ from selpo.shipment.errors import PickupCodeLocked, WrongPickupCode
 from selpo.shipment.schemas import ShipmentCreate
 from tests.conftest import TEST_NOW
 from tests.fixtures.builders import marketplace_key, shipment_payload
+from tests.fixtures.regions import bundled_source
 
 POLICY = service.PickupPolicy(pepper="race-pepper", max_failures=5, lock_minutes=15)
 ATTEMPTS = 40
@@ -50,7 +51,7 @@ def live(scratch_url: str) -> Iterator[Live]:
     upgrade_to_head(engine)
     factory = make_session_factory(engine)
     with session_scope(factory) as session:
-        import_region(session, directory=BUNDLED_REGION_DIR, clock=FrozenClock(TEST_NOW))
+        import_region(session, bundled_source(), clock=FrozenClock(TEST_NOW))
         headers = marketplace_key(session, "OZON", now=TEST_NOW).headers
     yield Live(scratch_url, engine, factory, headers)
     engine.dispose()

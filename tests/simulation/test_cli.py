@@ -70,12 +70,12 @@ def test_the_region_must_be_named_when_the_database_holds_several(
     refused = CliRunner().invoke(_app(), ["simulate", "--days", "1", "--report", str(report_dir)])
     assert refused.exit_code == 2
     assert "--region" in " ".join(refused.output.split())
-    # A region the simulation cannot load is refused before any day is simulated.
+    # A region the reference does not know is refused before any day is simulated.
     absent = CliRunner().invoke(
-        _app(), ["simulate", "--days", "1", "--region", "33", "--report", str(report_dir)]
+        _app(), ["simulate", "--days", "1", "--region", "99", "--report", str(report_dir)]
     )
     assert absent.exit_code == 2
-    assert "no region has code '33'" in " ".join(absent.output.split())
+    assert "unknown region '99'" in " ".join(absent.output.split())
     # A plan is simulated in its own region.
     wrong = CliRunner().invoke(_app(), ["simulate", "--days", "1", "--plan", "1", "--region", "33"])
     assert wrong.exit_code == 2

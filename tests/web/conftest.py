@@ -27,7 +27,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from selpo.app import create_app
-from selpo.config import BUNDLED_REGION_DIR, Settings
+from selpo.config import Settings
 from selpo.db import create_db_engine, session_scope
 from selpo.kit.clock import FrozenClock
 from selpo.migrate import upgrade_to_head
@@ -38,6 +38,7 @@ from selpo.shipment import service as shipment_service
 from selpo.web import mount_static
 from selpo.web.pages import office as office_pages
 from tests.conftest import TEST_NOW
+from tests.fixtures.regions import bundled_source
 from tests.office.world import (
     ALEKHINO,
     PASSWORD,
@@ -140,7 +141,7 @@ def _seed(factory: sessionmaker[Session]) -> Parcels:
     """The region, two clerks, and parcels walked to Pestyaki through the real services."""
     seeding = FrozenClock(TEST_NOW - timedelta(days=10))
     with session_scope(factory) as session:
-        import_region(session, directory=BUNDLED_REGION_DIR, clock=seeding)
+        import_region(session, bundled_source(), clock=seeding)
         world = make_world(session, seeding)
         expired = world.parcel(walk=("handed_over", "departed_hub", "arrived_at_office"))
         shipment_service.make_ready_for_pickup(

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from selpo.config import BUNDLED_REGION_DIR, Settings
+from selpo.config import Settings
 from selpo.db import create_db_engine, session_scope
 from selpo.kit.clock import FrozenClock
 from selpo.logistics import promises, timetables
@@ -27,6 +27,7 @@ from selpo.shipment.schemas import ShipmentCreate
 from selpo.shipment.service import PickupPolicy
 from tests.conftest import TEST_NOW
 from tests.fixtures.builders import two_item_payload
+from tests.fixtures.regions import bundled_source
 from tests.office.world import ALEKHINO, PASSWORD, cheap_password_hashing, make_world
 from tests.web.conftest import new_page, screenshot, serve
 from tests.web.region_data import add_comparison, add_plan, add_run, unconnected_offices
@@ -110,7 +111,7 @@ def _seed(factory: sessionmaker[Session]) -> tuple[int, int, int]:
     start = TEST_NOW - timedelta(days=10)
     clock = FrozenClock(start)
     with session_scope(factory) as session:
-        import_region(session, directory=BUNDLED_REGION_DIR, clock=clock)
+        import_region(session, bundled_source(), clock=clock)
         timetables.generate_timetable(session, now=start, seed=7)
         world = make_world(session, clock)
         auth.add_manager(

@@ -31,3 +31,15 @@ class UnknownRegion(InvalidInput):
 
     def __init__(self, value: str) -> None:
         super().__init__(f"unknown region {value!r}", field="region")
+
+
+class NoDefaultRegion(InvalidInput):
+    """No region was named and the package's curated manifests do not single one out."""
+
+    def __init__(self, manifests: int, marked: list[str]) -> None:
+        super().__init__(
+            f"no default region: {manifests} curated region manifests ship in the package, "
+            f"{len(marked)} marked default = true ({', '.join(marked) or 'none'}); "
+            "name a region (SELPO_DEFAULT_REGION)",
+            field="region",
+        )

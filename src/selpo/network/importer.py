@@ -31,7 +31,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete
@@ -51,14 +50,15 @@ from selpo.models import (
 )
 from selpo.models.marketplace import UNSET_ACCEPTING_INDEX
 from selpo.network import regions, repository
-from selpo.network.bundle import RowError
 from selpo.network.rules import DAYS, OfficeKind, office_defaults
 from selpo.network.sources import (
+    INDEX_RE,
     AssumedConnections,
     HubSource,
     MarketplaceSeed,
     OfficeSource,
     RegionSource,
+    RowError,
     WarehouseSource,
 )
 
@@ -137,24 +137,17 @@ def _act_date(value: str | None) -> str | None:
 
 def import_region(
     session: Session,
-    source: RegionSource | None = None,
+    source: RegionSource,
     *,
     clock: Clock | None = None,
     marketplaces: Sequence[MarketplaceSeed] | None = None,
-    directory: Path | None = None,
 ) -> ImportReport:
     """Load one region into the registry and report what was added, changed and refused.
 
-    ``marketplaces``: the national marketplaces to create when missing (None: the package's,
-    ``regions.marketplace_seeds()``). ``directory`` (instead of ``source``, for callers from
-    before ``RegionSource``): a region folder of the package (one with a ``region.toml``
-    manifest) is loaded from the reference by its name, its slug; any other folder is read as
-    an old-style bundle through ``network.bundled``.
+    ``source``: the region's data, ``network.regions.load_source(CODE)`` for any region of the
+    reference. ``marketplaces``: the national marketplaces to create when missing (None: the
+    package's, ``regions.marketplace_seeds()``).
     """
-    if source is None:
-        if directory is None:
-            raise TypeError("import_region needs a RegionSource or a region directory")
-        source = regions.load_folder(directory)
     if marketplaces is None:
         marketplaces = regions.marketplace_seeds()
     now = (clock or SystemClock()).now()
@@ -306,6 +299,20 @@ def districts_ids(districts: dict[str, District]) -> list[int]:
     return [d.id for d in districts.values()]
 
 
+def _office_fault(row: OfficeSource) -> str | None:
+    """Why an office of the data cannot be stored (a malformed index, a coordinate off the
+    globe), or None: whatever built the source, the registry takes only what it can keep."""
+    if not INDEX_RE.match(row.index):
+        return f"index {row.index!r} is not 6 digits"
+    if row.parent_index is not None and not INDEX_RE.match(row.parent_index):
+        return f"parent_index {row.parent_index!r} of office {row.index} is not 6 digits"
+    if not -90.0 <= row.lat <= 90.0:
+        return f"lat {row.lat} of office {row.index} is outside [-90, 90]"
+    if not -180.0 <= row.lon <= 180.0:
+        return f"lon {row.lon} of office {row.index} is outside [-180, 180]"
+    return None
+
+
 def _office_values(
     row: OfficeSource,
     source: RegionSource,
@@ -347,6 +354,10 @@ def _import_offices(
     seen: set[str] = set()
     out: dict[str, PostOffice] = {}
     for row in source.offices:
+        fault = _office_fault(row)
+        if fault is not None:
+            report.refused.append(RowError("offices", 0, fault))
+            continue
         if row.district not in districts:
             reason = f"district {row.district!r} of office {row.index} is not in the region"
             report.refused.append(RowError("offices", 0, reason))

@@ -2,7 +2,9 @@
 
 - ``region_data/<slug>/region.toml``: a curated region (code, name, zone, capital, its sorting
   centre's index, the curated files that refine the national reference, the warehouses that
-  feed it with their trucks, the marketplace connections assumed today).
+  feed it with their trucks, the marketplace connections assumed today). The region of the only
+  curated manifest, or the one marked ``default = true`` among several, is the default region
+  (``default_manifest``).
 - ``region_data/warehouses.toml``: the marketplaces' national warehouses; one is the default.
 - ``region_data/marketplaces.toml``: the marketplaces seeded on the first import.
 
@@ -21,6 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from selpo.network.errors import NoDefaultRegion
 from selpo.network.geo import haversine_m
 from selpo.network.sources import HaulSource, MarketplaceSeed, WarehouseSource
 
@@ -78,6 +81,7 @@ class Manifest:
     files: dict[str, str]
     warehouses: tuple[ManifestWarehouse, ...]
     assumed_connections: dict[str, int] = field(default_factory=dict)
+    default: bool = False  # the default region when several curated manifests ship
 
     def file(self, role: str) -> Path | None:
         """The curated file playing ``role`` (e.g. "localities"), when the manifest has one."""
@@ -128,6 +132,7 @@ def _parse_manifest(path: Path) -> Manifest:
             assumed_connections={
                 str(k): int(v) for k, v in data.get("assumed_connections", {}).items()
             },
+            default=bool(data.get("default", False)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ManifestError(f"{path}: {exc!r}") from exc
@@ -137,6 +142,24 @@ def load_manifest(slug: str, root: Path = REGION_DATA) -> Manifest | None:
     """The curated manifest of a region, or None when the region has none."""
     path = root / slug / MANIFEST_FILE
     return _parse_manifest(path) if path.is_file() else None
+
+
+@cache
+def curated_manifests(root: Path = REGION_DATA) -> tuple[Manifest, ...]:
+    """Every curated manifest that ships in the package, by slug."""
+    return tuple(_parse_manifest(path) for path in sorted(root.glob(f"*/{MANIFEST_FILE}")))
+
+
+def default_manifest(root: Path = REGION_DATA) -> Manifest:
+    """The manifest of the default region: the only curated one, or the one marked
+    ``default = true`` when several ship; ``NoDefaultRegion`` otherwise."""
+    manifests = curated_manifests(root)
+    if len(manifests) == 1:
+        return manifests[0]
+    marked = [m for m in manifests if m.default]
+    if len(marked) == 1:
+        return marked[0]
+    raise NoDefaultRegion(len(manifests), [m.slug for m in marked])
 
 
 @cache

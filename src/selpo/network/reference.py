@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from selpo.network.bundle import RowError
 from selpo.network.errors import UnknownRegion
 from selpo.network.geo import haversine_m
 from selpo.network.localities import normalised_name, scale_to_total
@@ -43,6 +42,7 @@ from selpo.network.sources import (
     OfficeSource,
     RegionInfo,
     RegionSource,
+    RowError,
 )
 
 RUSSIA = REGION_DATA / "russia"

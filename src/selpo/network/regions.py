@@ -3,15 +3,13 @@
 The seam between the commands and the region data: ``load_source("33")`` or
 ``load_source("ivanovo")`` gives what ``network.importer.import_region`` loads, from the national
 reference shipped in the package and the region's curated manifest where it has one
-(``network.reference``); ``marketplace_seeds()`` the national marketplaces
-(``region_data/marketplaces.toml``).
+(``network.reference``); ``default_region()`` the region imported when none is named;
+``marketplace_seeds()`` the national marketplaces (``region_data/marketplaces.toml``).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from selpo.network import bundled, manifest, reference
+from selpo.network import manifest, reference
 from selpo.network.sources import MarketplaceSeed, RegionInfo, RegionSource
 
 
@@ -25,6 +23,18 @@ def find_region(code_or_name: str) -> RegionInfo:
     return reference.find_region(code_or_name)
 
 
+def default_region(named: str | None = None) -> RegionInfo:
+    """The region a command imports when it is given none.
+
+    ``named`` (``SELPO_DEFAULT_REGION``: a code, slug or name) when set; unset, the region whose
+    curated manifest ships in the package (``region_data/<slug>/region.toml``), or the one
+    marked ``default = true`` when several do (``NoDefaultRegion`` when that picks none).
+    """
+    if named:
+        return find_region(named)
+    return find_region(manifest.default_manifest().code)
+
+
 def load_source(code_or_name: str) -> RegionSource:
     """The data of one region, ready for ``import_region``."""
     return reference.load_region_source(code_or_name)
@@ -33,12 +43,3 @@ def load_source(code_or_name: str) -> RegionSource:
 def marketplace_seeds() -> list[MarketplaceSeed]:
     """The national marketplaces an import creates when they are missing."""
     return list(manifest.marketplace_seeds())
-
-
-def load_folder(directory: Path) -> RegionSource:
-    """The data of the region in a folder: a region folder of the package (with its
-    ``region.toml`` manifest) from the reference by its name, its slug; any other folder as an
-    old-style bundle (``network.bundled``: ``post_offices.csv``, ``settlements.csv`` ...)."""
-    if (directory / "region.toml").is_file():
-        return load_source(directory.name)
-    return bundled.bundle_region_source(directory)

@@ -5,6 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel, Field
+from pydantic.config import JsonDict
+
+from selpo.errors import DomainError
+from selpo.network import regions
+
+
+def _zone_example(schema: JsonDict) -> None:
+    """The default region's zone as the OpenAPI example: taken from the data when the schema
+    is made, so no module names a zone (none when the package singles out no region)."""
+    try:
+        schema["examples"] = [regions.default_region().timezone]
+    except DomainError:
+        pass
 
 
 class PickupPointRead(BaseModel):
@@ -27,7 +40,10 @@ class PickupPointRead(BaseModel):
         description='7 days, Monday first, each a list of ["HH:MM", "HH:MM"] local intervals'
     )
     opening_hours_is_default: bool
-    timezone: str = Field(examples=["Europe/Moscow"])
+    timezone: str = Field(
+        description="The office's IANA time zone (its region's): hours and open_now are local",
+        json_schema_extra=_zone_example,
+    )
     open_now: bool = Field(description="Open at `open_at` (or now)")
     marketplaces: list[str] = Field(description="Codes of the marketplaces served (active)")
     fits: bool | None = Field(

@@ -15,11 +15,10 @@ from sqlalchemy.orm import Session
 
 from selpo.errors import InvalidInput
 from selpo.network import geo, repository
-from selpo.network.bundle import INDEX_RE
 from selpo.network.errors import InvalidIndex, PostOfficeNotFound, UnknownMarketplace
 from selpo.network.rules import OfficeCapacity, ParcelSize, is_open_at, parcel_fits
 from selpo.network.schemas import OfficeSummary, PickupPointNear, PickupPointRead, RegionSummary
-from selpo.network.sources import RegionInfo
+from selpo.network.sources import INDEX_RE, RegionInfo
 
 
 @dataclass(frozen=True)

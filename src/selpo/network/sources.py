@@ -9,16 +9,31 @@ the database: plain data only.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import time
 
-from selpo.network.bundle import RowError
 from selpo.network.rules import OfficeKind
+
+# A postal index: six digits.
+INDEX_RE = re.compile(r"^\d{6}$")
 
 # Locality kinds, as ``Settlement.kind`` stores them.
 TOWN = "town"
 URBAN_TYPE_SETTLEMENT = "urban_type_settlement"
 RURAL_LOCALITY = "rural_locality"
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A refused row: where it is (file, line; 0 when it has none) and why."""
+
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
 
 
 @dataclass(frozen=True)

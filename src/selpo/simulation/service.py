@@ -20,7 +20,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from selpo.config import BUNDLED_REGION_DIR
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import FrozenClock
 from selpo.kit.display import local_day
@@ -35,6 +34,7 @@ from selpo.models import (
     Settlement,
     Shipment,
 )
+from selpo.network import regions
 from selpo.network.importer import import_region
 from selpo.network.rules import OfficeCapacity, is_open_at
 from selpo.planning.service import resolve_region
@@ -457,14 +457,10 @@ class SimulationResult:
 
 
 def _import_region(session: Session, *, region: str | None, clock: FrozenClock) -> None:
-    """Load the region to simulate into the scratch database.
-
-    Today the package bundles one region and that is what is imported; a ``region`` that is
-    not it is refused below (``prepare``). Once any region can be imported from the national
-    reference, this is the one line that imports ``region`` instead.
-    """
-    del region
-    import_region(session, directory=BUNDLED_REGION_DIR, clock=clock)
+    """Load the region to simulate (its code or name; None: the default region) into the
+    scratch database, from the reference shipped in the package."""
+    source = regions.load_source(regions.default_region(region).code)
+    import_region(session, source, clock=clock)
 
 
 def prepare(config: SimulationConfig, folder: Path | None = None) -> sessionmaker[Session]:
