@@ -37,7 +37,7 @@ from selpo.network.rules import OfficeKind
 from selpo.network.sources import RegionSource
 from selpo.office import auth
 from tests.conftest import TEST_NOW, create_scratch_database, drop_scratch_database
-from tests.fixtures.builders import make_shipment, marketplace_key
+from tests.fixtures.builders import make_shipment, marketplace_key, shipment_payload
 from tests.fixtures.regions import (
     bundled_source,
     import_source,
@@ -498,3 +498,44 @@ class TestTheDefaultRegion:
             manifest.default_manifest(tmp_path / "both")
         with pytest.raises(NoDefaultRegion, match="0 curated"):
             manifest.default_manifest(tmp_path / "empty")
+
+
+class TestOneKeyEveryRegion:
+    """Marketplaces are national: one key sends parcels to every region it is connected in."""
+
+    @pytest.fixture
+    def client(self, country: Country, rolled_back: sessionmaker[Session]) -> Iterator[TestClient]:
+        settings = Settings(database_url=country.url, rate_limit_per_key=0)
+        application = create_app(settings, clock=FrozenClock(TEST_NOW))
+        application.state.session_factory = rolled_back
+        with TestClient(application) as test_client:
+            yield test_client
+        application.state.engine.dispose()
+
+    def test_one_key_ships_to_vladimir_and_novosibirsk(
+        self, country: Country, client: TestClient, rolled_back: sessionmaker[Session]
+    ) -> None:
+        vladimir_office = _village_office(country.sources["33"])
+        novosibirsk_office = _village_office(country.sources["54"])
+        with rolled_back() as session:
+            seller = marketplace_key(
+                session, "NATIONWIDE", now=TEST_NOW, connect=(vladimir_office, novosibirsk_office)
+            )
+            session.commit()
+        created = {}
+        for n, index in enumerate((vladimir_office, novosibirsk_office)):
+            body = shipment_payload(external_order_id=f"NATION-{n}", destination_index=index)
+            answer = client.post("/v1/shipments", json=body, headers=seller.headers)
+            assert answer.status_code == 201, answer.text
+            created[index] = answer.json()
+        assert {s["destination_index"] for s in created.values()} == set(created)
+
+        listed = client.get("/v1/shipments", headers=seller.headers).json()["items"]
+        assert {s["tracking_number"] for s in listed} == {
+            s["tracking_number"] for s in created.values()
+        }
+        # Each pickup point of the key's network speaks its own zone.
+        zones = {
+            index: client.get(f"/v1/pickup-points/{index}").json()["timezone"] for index in created
+        }
+        assert zones == {vladimir_office: "Europe/Moscow", novosibirsk_office: "Asia/Novosibirsk"}
