@@ -41,6 +41,7 @@ from tests.fixtures.builders import make_shipment, marketplace_key, shipment_pay
 from tests.fixtures.regions import (
     bundled_source,
     import_source,
+    open_offices,
     without_office,
 )
 from tests.office.world import PASSWORD
@@ -99,16 +100,6 @@ def _factory(connection: Connection) -> sessionmaker[Session]:
     )
 
 
-def _open_offices(session: Session, code: str) -> int:
-    query = (
-        select(func.count(PostOffice.id))
-        .join(District, PostOffice.district_id == District.id)
-        .join(Region, District.region_id == Region.id)
-        .where(Region.code == code, PostOffice.status == "open")
-    )
-    return int(session.scalar(query) or 0)
-
-
 def _localities(session: Session, code: str) -> int:
     query = (
         select(func.count(Settlement.id))
@@ -123,7 +114,7 @@ class TestThreeRegionsInOneDatabase:
     def test_offices_and_localities_match_the_data(self, country: Country) -> None:
         with Session(country.engine) as session:
             for code, source in country.sources.items():
-                assert _open_offices(session, code) == len(source.offices), code
+                assert open_offices(session, code) == len(source.offices), code
                 assert _localities(session, code) == len(source.localities), code
 
     def test_offices_keep_their_region_s_time_zone(self, country: Country) -> None:

@@ -35,6 +35,7 @@ from selpo.planning.roads import nearest_open_m
 from selpo.planning.solver import covered_places
 from tests.conftest import TEST_NOW
 from tests.fixtures.builders import admin_headers
+from tests.fixtures.regions import open_offices
 from tests.planning.regions import add_region, region_people
 
 REGION = "37"
@@ -44,16 +45,6 @@ REGION_CENSUS_2021 = 927_828
 @pytest.fixture
 def instance(session: Session) -> service.RegionInstance:
     return service.load_instance(session, region=REGION, marketplace="OZON")
-
-
-def _open_offices(session: Session, code: str) -> int:
-    query = (
-        select(func.count(PostOffice.id))
-        .join(District, PostOffice.district_id == District.id)
-        .join(Region, District.region_id == Region.id)
-        .where(Region.code == code, PostOffice.status == "open")
-    )
-    return int(session.scalar(query) or 0)
 
 
 def _ozon_offices(session: Session, code: str) -> int:
@@ -80,7 +71,7 @@ class TestLoadInstance:
         facilities = instance.facilities
         assert int(facilities.fixed.sum()) == _ozon_offices(session, REGION) > 0
         assert not (facilities.fixed & facilities.candidate).any()
-        assert int(facilities.fixed.sum() + facilities.candidate.sum()) == _open_offices(
+        assert int(facilities.fixed.sum() + facilities.candidate.sum()) == open_offices(
             session, REGION
         )
         located = float(instance.demand.weight.sum())

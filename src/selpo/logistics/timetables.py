@@ -413,6 +413,23 @@ def _ensure_hub_line_hauls(session: Session, sorting: list[Hub], district: list[
         )
 
 
+def _route_row(route: timetable.Route, hub_id: int, now: datetime) -> Route:
+    """The stored row of a kernel route (its stops follow once the row has an id)."""
+    return Route(
+        code=route.id,
+        hub_id=hub_id,
+        weekdays=weekday_names(route.weekdays),
+        departure=route.departure,
+        capacity_parcels=route.capacity_parcels,
+        capacity_litres=route.capacity_litres,
+        return_after_s=int(route.return_after.total_seconds()),
+        runs_on_holidays=route.runs_on_holidays,
+        synthetic=route.synthetic,
+        vehicle=route.vehicle,
+        updated_at=now,
+    )
+
+
 def _store_routes(
     session: Session,
     routes: Sequence[timetable.Route],
@@ -433,19 +450,7 @@ def _store_routes(
     session.flush()
     rows = []
     for route in routes:
-        row = Route(
-            code=route.id,
-            hub_id=hub_ids[route.hub],
-            weekdays=weekday_names(route.weekdays),
-            departure=route.departure,
-            capacity_parcels=route.capacity_parcels,
-            capacity_litres=route.capacity_litres,
-            return_after_s=int(route.return_after.total_seconds()),
-            runs_on_holidays=route.runs_on_holidays,
-            synthetic=route.synthetic,
-            vehicle=route.vehicle,
-            updated_at=now,
-        )
+        row = _route_row(route, hub_ids[route.hub], now)
         session.add(row)
         rows.append(row)
     session.flush()
@@ -662,19 +667,7 @@ def put_route(session: Session, route_id: str, body: RouteWrite, *, now: datetim
     if existing is not None:
         repository.delete_routes(session, [existing.id])
         session.flush()
-    row = Route(
-        code=route.id,
-        hub_id=hub.id,
-        weekdays=weekday_names(route.weekdays),
-        departure=route.departure,
-        capacity_parcels=route.capacity_parcels,
-        capacity_litres=route.capacity_litres,
-        return_after_s=int(route.return_after.total_seconds()),
-        runs_on_holidays=route.runs_on_holidays,
-        synthetic=False,
-        vehicle=route.vehicle,
-        updated_at=now,
-    )
+    row = _route_row(route, hub.id, now)
     session.add(row)
     session.flush()
     for seq, call in enumerate(route.stops, start=1):
