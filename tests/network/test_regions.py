@@ -94,6 +94,17 @@ def rolled_back(country: Country) -> Iterator[sessionmaker[Session]]:
         outer.rollback()
 
 
+@pytest.fixture
+def client(country: Country, rolled_back: sessionmaker[Session]) -> Iterator[TestClient]:
+    """The whole HTTP stack over the three regions; what a test writes is rolled back."""
+    settings = Settings(database_url=country.url, rate_limit_per_key=0)
+    application = create_app(settings, clock=FrozenClock(TEST_NOW))
+    application.state.session_factory = rolled_back
+    with TestClient(application, follow_redirects=False) as test_client:
+        yield test_client
+    application.state.engine.dispose()
+
+
 def _factory(connection: Connection) -> sessionmaker[Session]:
     return sessionmaker(
         bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
@@ -198,14 +209,6 @@ class TestThreeRegionsInOneDatabase:
 
 
 class TestPickupSearchAcrossRegions:
-    @pytest.fixture
-    def client(self, country: Country) -> Iterator[TestClient]:
-        settings = Settings(database_url=country.url, rate_limit_per_key=0)
-        application = create_app(settings, clock=FrozenClock(TEST_NOW))
-        with TestClient(application) as test_client:
-            yield test_client
-        application.state.engine.dispose()
-
     def test_near_vladimir_the_600_offices_come_nearest_first(self, client: TestClient) -> None:
         lat, lon = VLADIMIR_CENTRE
         response = client.get("/v1/pickup-points", params={"lat": lat, "lon": lon, "limit": 5})
@@ -228,15 +231,6 @@ def _village_office(source: RegionSource) -> str:
 
 
 class TestQuotesAcrossRegions:
-    @pytest.fixture
-    def client(self, country: Country, rolled_back: sessionmaker[Session]) -> Iterator[TestClient]:
-        settings = Settings(database_url=country.url, rate_limit_per_key=0)
-        application = create_app(settings, clock=FrozenClock(TEST_NOW))
-        application.state.session_factory = rolled_back
-        with TestClient(application) as test_client:
-            yield test_client
-        application.state.engine.dispose()
-
     def _quote(
         self, client: TestClient, factory: sessionmaker[Session], index: str, warehouse: str
     ) -> dict[str, Any]:
@@ -378,35 +372,26 @@ class TestStaffSeeTheirRegionsOnly:
 
     CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
-    @pytest.fixture
-    def pages(self, country: Country, rolled_back: sessionmaker[Session]) -> Iterator[TestClient]:
-        settings = Settings(database_url=country.url, rate_limit_per_key=0)
-        application = create_app(settings, clock=FrozenClock(TEST_NOW))
-        application.state.session_factory = rolled_back
-        with TestClient(application, follow_redirects=False) as test_client:
-            yield test_client
-        application.state.engine.dispose()
-
     def _sign_in(
-        self, pages: TestClient, factory: sessionmaker[Session], role: str, login: str
+        self, client: TestClient, factory: sessionmaker[Session], role: str, login: str
     ) -> None:
         add = auth.add_dispatcher if role == "dispatcher" else auth.add_manager
         with factory() as session:
             add(session, login=login, password=PASSWORD, now=TEST_NOW, region_codes=["33"])
             session.commit()
-        form = pages.get("/office/login")
+        form = client.get("/office/login")
         token = self.CSRF.search(form.text)
         assert token is not None
-        answer = pages.post(
+        answer = client.post(
             "/office/login",
             data={"login": login, "password": PASSWORD, "csrf": token.group(1), "next": ""},
         )
         assert answer.status_code == 303, answer.text
 
     def test_a_dispatcher_of_33_sees_vladimirs_hubs_and_nothing_of_37(
-        self, pages: TestClient, rolled_back: sessionmaker[Session]
+        self, client: TestClient, rolled_back: sessionmaker[Session]
     ) -> None:
-        self._sign_in(pages, rolled_back, "dispatcher", "disp33")
+        self._sign_in(client, rolled_back, "dispatcher", "disp33")
         with rolled_back() as session:
             hubs = dict(
                 session.execute(
@@ -415,7 +400,7 @@ class TestStaffSeeTheirRegionsOnly:
                     .where(Hub.kind == "district_hub")
                 ).all()
             )
-        page = pages.get("/office/dispatch", params={"date": TEST_NOW.date().isoformat()})
+        page = client.get("/office/dispatch", params={"date": TEST_NOW.date().isoformat()})
         assert page.status_code == 200, page.text
         shown = {code for code in hubs if code in page.text}
         assert shown, "the dispatcher sees the district hubs of region 33"
@@ -429,20 +414,20 @@ class TestStaffSeeTheirRegionsOnly:
                 if region == "37"
                 for run in manifests.list_route_runs(session, day=TEST_NOW.date(), hub=code)
             )
-        refused = pages.get(f"/office/dispatch/{ivanovo_run.id}")
+        refused = client.get(f"/office/dispatch/{ivanovo_run.id}")
         assert refused.status_code == 403
         assert ivanovo_run.hub not in refused.text
 
     def test_a_manager_of_33_gets_no_office_of_37(
-        self, pages: TestClient, rolled_back: sessionmaker[Session]
+        self, client: TestClient, rolled_back: sessionmaker[Session]
     ) -> None:
-        self._sign_in(pages, rolled_back, "manager", "boss33")
-        answer = pages.get("/region/api/offices")
+        self._sign_in(client, rolled_back, "manager", "boss33")
+        answer = client.get("/region/api/offices")
         assert answer.status_code == 200, answer.text
         indexes = {office["index"] for office in answer.json()["offices"]}
         assert indexes
         assert all(index.startswith("60") for index in indexes)
-        other = pages.get("/region/api/offices", params={"region": "37"})
+        other = client.get("/region/api/offices", params={"region": "37"})
         assert other.status_code == 403
         assert other.headers["content-type"].startswith("application/problem+json")
 
@@ -493,15 +478,6 @@ class TestTheDefaultRegion:
 
 class TestOneKeyEveryRegion:
     """Marketplaces are national: one key sends parcels to every region it is connected in."""
-
-    @pytest.fixture
-    def client(self, country: Country, rolled_back: sessionmaker[Session]) -> Iterator[TestClient]:
-        settings = Settings(database_url=country.url, rate_limit_per_key=0)
-        application = create_app(settings, clock=FrozenClock(TEST_NOW))
-        application.state.session_factory = rolled_back
-        with TestClient(application) as test_client:
-            yield test_client
-        application.state.engine.dispose()
 
     def test_one_key_ships_to_vladimir_and_novosibirsk(
         self, country: Country, client: TestClient, rolled_back: sessionmaker[Session]
