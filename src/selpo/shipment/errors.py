@@ -75,3 +75,15 @@ class CreationRaced(DomainError):
 
     def __init__(self) -> None:
         super().__init__("a concurrent request got in the way; nothing was created, retry")
+
+
+class UnknownLabels(InvalidInput):
+    """Labels asked for numbers that are not the caller's shipments: none is printed."""
+
+    def __init__(self, tracking_numbers: list[str]) -> None:
+        super().__init__(
+            f"{len(tracking_numbers)} tracking numbers are not shipments of yours; "
+            "no label was printed",
+            field="tracking_numbers",
+            unknown=tracking_numbers,
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -183,3 +183,30 @@ class CodReport(BaseModel):
     collected_card_kop: int
     difference_kop: int
     tracking_numbers: list[str]
+
+
+MAX_LABELS = 500
+
+
+class LabelsRequest(BaseModel):
+    """Labels of many shipments in one PDF."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"tracking_numbers": ["15395026000014", "15395026000021"], "format": "a4"}]
+        },
+    )
+
+    tracking_numbers: list[Annotated[str, Field(max_length=32)]] = Field(
+        min_length=1,
+        max_length=MAX_LABELS,
+        description=f"1 to {MAX_LABELS} of your shipments' tracking numbers; "
+        "a number given twice is printed once",
+        examples=[["15395026000014", "15395026000021"]],
+    )
+    format: Literal["a6", "a4"] = Field(
+        default="a6",
+        description="`a6`: one 100×150 mm label a page (thermal printers); "
+        "`a4`: four labels an A4 page, 2×2 with cut marks",
+    )

@@ -46,9 +46,10 @@ from selpo.shipment.errors import (
     SerialsExhausted,
     ShipmentNotFound,
     TransitionRefused,
+    UnknownLabels,
     WrongPickupCode,
 )
-from selpo.shipment.label import render_label
+from selpo.shipment.label import Label, LabelFormat, render_label, render_labels
 from selpo.shipment.lifecycle import (
     EVENT_CODES,
     FINAL,
@@ -79,7 +80,12 @@ from selpo.shipment.schemas import (
     ShipmentSummary,
     TrackingEventRead,
 )
-from selpo.shipment.tracking import MAX_SERIAL, make_tracking_number, month_code
+from selpo.shipment.tracking import (
+    MAX_SERIAL,
+    is_valid_tracking_number,
+    make_tracking_number,
+    month_code,
+)
 
 S = Status
 
@@ -614,13 +620,8 @@ def create_batch(
     return BatchResult(created=created, failed=len(ordered) - created, results=ordered)
 
 
-def label_pdf(session: Session, shipment: Shipment) -> bytes:
-    """The shipping label of a shipment (PDF): its office, masked recipient, weight, COD."""
-    office = session.get(PostOffice, shipment.destination_office_id)
-    marketplace = session.get(Marketplace, shipment.marketplace_id)
-    assert office is not None
-    assert marketplace is not None
-    return render_label(
+def _label(shipment: Shipment, office: PostOffice, marketplace: Marketplace) -> Label:
+    return Label(
         tracking_number=shipment.tracking_number,
         office_index=office.index,
         office_name=office.name,
@@ -631,6 +632,40 @@ def label_pdf(session: Session, shipment: Shipment) -> bytes:
         weight_g=shipment.weight_g,
         cod_kop=shipment.cod_kop,
     )
+
+
+def label_pdf(session: Session, shipment: Shipment) -> bytes:
+    """The shipping label of a shipment (PDF): its office, masked recipient, weight, COD."""
+    office = session.get(PostOffice, shipment.destination_office_id)
+    marketplace = session.get(Marketplace, shipment.marketplace_id)
+    assert office is not None
+    assert marketplace is not None
+    return render_label(_label(shipment, office, marketplace))
+
+
+def labels_pdf(
+    session: Session,
+    *,
+    marketplace: Marketplace,
+    tracking_numbers: Sequence[str],
+    label_format: LabelFormat,
+) -> bytes:
+    """The labels of many of the marketplace's shipments in one PDF, in the order asked
+    (a number asked twice is printed once).
+
+    All or nothing: numbers that are malformed, unknown or another marketplace's are refused
+    together (``UnknownLabels``, one list, so another's number looks like an unknown one).
+    """
+    numbers = list(dict.fromkeys(n.replace(" ", "") for n in tracking_numbers))
+    wellformed = [n for n in numbers if is_valid_tracking_number(n)]
+    found = repository.by_tracking_numbers(session, wellformed)
+    unknown = [n for n in numbers if n not in found or found[n].marketplace_id != marketplace.id]
+    if unknown:
+        raise UnknownLabels(unknown)
+    shipments = [found[n] for n in numbers]
+    offices = repository.offices_by_id(session, [s.destination_office_id for s in shipments])
+    labels = [_label(s, offices[s.destination_office_id], marketplace) for s in shipments]
+    return render_labels(labels, label_format)
 
 
 # ---------------------------------------------------------------------------- lifecycle
