@@ -66,7 +66,7 @@ def _region_of(session: Session) -> dict[str, str]:
         .join(District, PostOffice.district_id == District.id)
         .join(Region, District.region_id == Region.id)
     )
-    return {index: code for index, code in session.execute(query)}
+    return {str(index): str(code) for index, code in session.execute(query)}
 
 
 def _add_office(session: Session, index: str, *, region_code: str | None = None) -> None:
@@ -85,7 +85,9 @@ def _add_office(session: Session, index: str, *, region_code: str | None = None)
         district_id = district.id
     skip = {"id", "index", "district_id", "settlement_id"}
     columns = {
-        c.key: getattr(model, c.key) for c in PostOffice.__mapper__.column_attrs if c.key not in skip
+        c.key: getattr(model, c.key)
+        for c in PostOffice.__mapper__.column_attrs
+        if c.key not in skip
     }
     session.add(PostOffice(index=index, district_id=district_id, settlement_id=None, **columns))
     session.flush()
