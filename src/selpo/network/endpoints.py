@@ -157,7 +157,12 @@ def search_pickup_points(
     now = clock.now()
     if _wants_csv(request):
         positions = service.matching_positions(
-            catalogue, filters, lat=lat, lon=lon, radius_km=radius_km
+            catalogue,
+            filters,
+            lat=lat,
+            lon=lon,
+            radius_km=radius_km,
+            max_radius_km=settings.search_max_radius_km,
         )
         return StreamingResponse(
             service.pickup_points_csv(catalogue, positions, now=now),

@@ -8,7 +8,7 @@ import csv
 import io
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import lru_cache
@@ -31,10 +31,10 @@ from selpo.network.rules import (
     ParcelSize,
     day_hours_text,
     is_open_at,
+    is_public_holiday,
     local_today,
     next_holidays,
     offers_fitting,
-    opens_on,
     parcel_fits,
 )
 from selpo.network.schemas import (
@@ -166,6 +166,20 @@ class PickupCatalogue:
             np.array([p.lat for p in points], dtype=np.float64),
             np.array([p.lon for p in points], dtype=np.float64),
         )
+        self._regions = np.array([p.region for p in points], dtype=object)
+        self._cash: geo.BoolArray = np.array([p.accepts_cash for p in points], dtype=bool)
+        self._card: geo.BoolArray = np.array([p.accepts_card for p in points], dtype=bool)
+        self._fitting: geo.BoolArray = np.array([p.fitting for p in points], dtype=bool)
+        # Whether each office has hours on each weekday (Monday first): shape (offices, 7).
+        self._opens_weekday: geo.BoolArray = np.array(
+            [[bool(day) for day in p.opening_hours] for p in points], dtype=bool
+        ).reshape(len(points), 7)
+        # Offices share a handful of capacities: a parcel is checked once per distinct one.
+        ids: dict[OfficeCapacity, int] = {}
+        self._capacity_of = np.array(
+            [ids.setdefault(p.capacity, len(ids)) for p in points], dtype=np.intp
+        )
+        self._capacities = list(ids)
         self._serves: dict[str, geo.BoolArray] = {
             code: np.array([code in p.marketplaces for p in points], dtype=bool)
             for code in marketplace_codes
@@ -186,13 +200,23 @@ class PickupCatalogue:
         if filters.region is not None and filters.region not in self.region_codes:
             raise UnknownRegion(filters.region)
         mask = self.candidate_mask(filters.marketplace).copy()
-        tests = filters.point_tests()
-        if not tests:
-            return mask
-        for position in np.flatnonzero(mask).tolist():
-            point = self.points[position]
-            if not all(test(point) for test in tests):
-                mask[position] = False
+        if filters.region is not None:
+            mask &= self._regions == filters.region
+        if filters.fits_only and filters.parcel is not None:
+            parcel = filters.parcel
+            fits = np.array([parcel_fits(parcel, c) for c in self._capacities], dtype=bool)
+            mask &= fits[self._capacity_of]
+        if filters.payment == "cash":
+            mask &= self._cash
+        elif filters.payment == "card":
+            mask &= self._card
+        if filters.fitting is not None:
+            mask &= self._fitting == filters.fitting
+        if filters.open_on is not None:
+            if is_public_holiday(filters.open_on):
+                mask[:] = False
+            else:
+                mask &= self._opens_weekday[:, filters.open_on.weekday()]
         return mask
 
 
@@ -249,33 +273,6 @@ class PickupFilters:
     payment: str | None = None  # "cash" or "card"
     fitting: bool | None = None
     open_on: date | None = None  # a local day
-
-    def point_tests(self) -> list[Callable[[PickupPoint], bool]]:
-        """One predicate per per-office filter given."""
-        tests: list[Callable[[PickupPoint], bool]] = []
-        if self.region is not None:
-            region = self.region
-            tests.append(lambda p: p.region == region)
-        if self.fits_only and self.parcel is not None:
-            parcel = self.parcel
-            tests.append(lambda p: _fits_cached(parcel, p.capacity))
-        if self.payment == "cash":
-            tests.append(lambda p: p.accepts_cash)
-        elif self.payment == "card":
-            tests.append(lambda p: p.accepts_card)
-        if self.fitting is not None:
-            fitting = self.fitting
-            tests.append(lambda p: p.fitting == fitting)
-        if self.open_on is not None:
-            day = self.open_on
-            tests.append(lambda p: opens_on(p.opening_hours, day))
-        return tests
-
-
-@lru_cache(maxsize=4096)
-def _fits_cached(parcel: ParcelSize, capacity: OfficeCapacity) -> bool:
-    # Offices share a handful of capacities: one check per (parcel, capacity).
-    return parcel_fits(parcel, capacity)
 
 
 @dataclass(frozen=True)
@@ -431,12 +428,15 @@ def matching_positions(
     *,
     lat: float | None = None,
     lon: float | None = None,
-    radius_km: float | None = None,
+    radius_km: float = 25.0,
+    max_radius_km: float = 500.0,
 ) -> list[int]:
     """Every office that passes the filters: nearest first within the radius around a point,
     or by index without one."""
+    if not 0.0 <= radius_km <= max_radius_km:
+        raise InvalidInput(f"radius_km must be between 0 and {max_radius_km:g}", field="radius_km")
     mask = catalogue.filter_mask(filters)
-    if lat is None or lon is None or radius_km is None:
+    if lat is None or lon is None:
         positions: list[int] = np.flatnonzero(mask).tolist()
         return positions
     found, _ = catalogue.index.nearest(
