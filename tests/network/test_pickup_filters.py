@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -238,6 +240,45 @@ class TestPagination:
             cursor = page["next_cursor"]
         assert seen == [*before, "999998"]
         assert _listing(client, {}) == ["000001", *before, "999998"]
+
+    @settings(
+        max_examples=12,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    @given(
+        limit=st.integers(min_value=1, max_value=60),
+        payment=st.sampled_from([None, "cash", "card"]),
+        fitting=st.sampled_from([None, True, False]),
+        marketplace=st.sampled_from([None, "OZON", "YANDEX_MARKET"]),
+    )
+    def test_any_page_size_and_filters_give_the_database_set(
+        self,
+        client: TestClient,
+        session: Session,
+        limit: int,
+        payment: str | None,
+        fitting: bool | None,
+        marketplace: str | None,
+    ) -> None:
+        served = _served_by(session, marketplace) if marketplace else None
+        expected = _open_offices(
+            session,
+            lambda o: (
+                (served is None or o.index in served)
+                and (payment is None or (o.accepts_cash if payment == "cash" else o.accepts_card))
+                and (fitting is None or fitting is not o.rural)
+            ),
+        )
+        params: dict[str, Any] = {
+            k: v
+            for k, v in {"payment": payment, "marketplace": marketplace}.items()
+            if v is not None
+        }
+        if fitting is not None:
+            params["fitting"] = str(fitting).lower()
+        assert _listing(client, params, limit=limit) == expected
 
     @pytest.mark.parametrize("limit", [0, 1_001])
     @pytest.mark.parametrize("point", [{}, {"lat": 56.7, "lon": 42.6}], ids=["list", "near"])
