@@ -37,7 +37,7 @@ class Settings(BaseSettings):
         ),
     )
     search_max_limit: int = Field(
-        default=100, description="Largest `limit` the pickup-point search accepts."
+        default=1_000, description="Largest `limit` the pickup-point search accepts."
     )
     search_max_radius_km: float = Field(
         default=500.0, description="Largest `radius_km` the pickup-point search accepts."

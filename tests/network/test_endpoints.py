@@ -91,7 +91,7 @@ class TestSearchPickupPoints:
             ({"lat": 91, "lon": 42}, "lat"),
             ({"lat": 56, "lon": 181}, "lon"),
             ({**PESTYAKI, "radius_km": -1}, "radius_km"),
-            ({**PESTYAKI, "limit": 1000}, "limit"),
+            ({**PESTYAKI, "limit": 1001}, "limit"),
             ({**PESTYAKI, "limit": 0}, "limit"),
             ({**PESTYAKI, "marketplace": "WILDBERRIES"}, "marketplace"),
             ({**PESTYAKI, "weight_g": 100}, "length_mm"),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
 
 from selpo.deps import ClockDep, SessionDep, SettingsDep
 from selpo.errors import InvalidInput, problem_responses
@@ -54,41 +55,144 @@ def _catalogue(request: Request, session: SessionDep) -> service.PickupCatalogue
     return cache.get(session)
 
 
+_CSV = "text/csv"
+_CSV_EXAMPLE = (
+    "index,name,address,region,district,lat,lon,coord_precision,hours_mon,hours_tue,"
+    "hours_wed,hours_thu,hours_fri,hours_sat,hours_sun,next_holidays,cells_s,cells_m,cells_l,"
+    "max_weight_g,max_length_mm,max_width_mm,max_height_mm,cash,card,fitting,marketplaces,"
+    "updated_at\r\n"
+    '155650,ОПС Пестяки,"155650, Ивановская область, Пестяки",37,Пестяковский район,'
+    "56.7086,42.6695,settlement_centroid,08:00-13:00,14:00-19:00,...,,2026-12-31 2027-01-01 "
+    "2027-01-02,30,20,8,20000,600,400,400,1,1,1,OZON YANDEX_MARKET,2026-11-20T09:00:00+00:00\r\n"
+)
+
+
+def _wants_csv(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return any(part.split(";")[0].strip() == _CSV for part in accept.split(","))
+
+
 @router.get(
     "",
     response_model=PickupPointPage,
-    responses=problem_responses(422, 429),
+    responses={
+        200: {
+            "description": (
+                "JSON: nearest first around a point, or a page of the list by index. "
+                "With `Accept: text/csv`: every matching office as CSV, no pagination."
+            ),
+            "content": {_CSV: {"schema": {"type": "string"}, "example": _CSV_EXAMPLE}},
+        },
+        **problem_responses(422, 429),
+    },
 )
 def search_pickup_points(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
-    lat: Annotated[float, Query(ge=-90, le=90, description="Latitude, degrees")],
-    lon: Annotated[float, Query(ge=-180, le=180, description="Longitude, degrees")],
-    radius_km: Annotated[float, Query(description="Search radius, km")] = 25.0,
-    limit: Annotated[int, Query(description="Most results to return")] = 10,
+    lat: Annotated[
+        float | None, Query(ge=-90, le=90, description="Latitude, degrees (with lon)")
+    ] = None,
+    lon: Annotated[
+        float | None, Query(ge=-180, le=180, description="Longitude, degrees (with lat)")
+    ] = None,
+    radius_km: Annotated[float, Query(description="Search radius around the point, km")] = 25.0,
+    limit: Annotated[
+        int | None,
+        Query(description="Most results: 1-1000; default 10 around a point, 100 in a listing"),
+    ] = None,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=64, description="`next_cursor` of the previous page (listing only)"),
+    ] = None,
     marketplace: Annotated[str | None, Query(description="Only offices serving it")] = None,
+    region: Annotated[
+        str | None, Query(max_length=16, description="Only offices of this region (its code)")
+    ] = None,
+    payment: Annotated[
+        Literal["cash", "card"] | None, Query(description="Only offices taking this payment")
+    ] = None,
+    fitting: Annotated[
+        bool | None, Query(description="Only offices with (true) or without (false) fitting")
+    ] = None,
+    open_on: Annotated[
+        date | None,
+        Query(description="Only offices open on this local day (weekly hours and holidays)"),
+    ] = None,
+    fits_only: Annotated[
+        bool,
+        Query(description="With a parcel's size: remove the offices it does not fit"),
+    ] = False,
     weight_g: Annotated[int | None, Query()] = None,
     length_mm: Annotated[int | None, Query()] = None,
     width_mm: Annotated[int | None, Query()] = None,
     height_mm: Annotated[int | None, Query()] = None,
     open_at: Annotated[Moment | None, Query(description="ISO 8601 with offset")] = None,
-) -> PickupPointPage:
-    """Find the pickup points nearest to a point, nearest first."""
+) -> PickupPointPage | StreamingResponse:
+    """Pickup points: nearest first around a point, or the whole filtered list by index.
+
+    With `lat` and `lon`: the nearest offices within `radius_km`, nearest first. Without
+    them: every office, by index, `limit` at a time; pass `next_cursor` back as `cursor`.
+    With `Accept: text/csv`: every matching office as one CSV (for a nightly sync).
+    """
+    if (lat is None) != (lon is None):
+        missing = "lat" if lat is None else "lon"
+        raise InvalidInput(f"{missing} is needed with the other coordinate", field=missing)
+    parcel = _parcel(weight_g, length_mm, width_mm, height_mm)
+    if fits_only and parcel is None:
+        raise InvalidInput("fits_only needs the parcel's size and weight", field="weight_g")
+    if open_on is not None and not date(2000, 1, 1) <= open_on <= date(2100, 12, 31):
+        raise InvalidInput("open_on must be a date between 2000 and 2100", field="open_on")
+    filters = service.PickupFilters(
+        marketplace=marketplace,
+        region=region,
+        parcel=parcel,
+        fits_only=fits_only,
+        payment=payment,
+        fitting=fitting,
+        open_on=open_on,
+    )
+    catalogue = _catalogue(request, session)
+    now = clock.now()
+    if _wants_csv(request):
+        positions = service.matching_positions(
+            catalogue,
+            filters,
+            lat=lat,
+            lon=lon,
+            radius_km=radius_km,
+            max_radius_km=settings.search_max_radius_km,
+        )
+        return StreamingResponse(
+            service.pickup_points_csv(catalogue, positions, now=now),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="pickup-points.csv"'},
+        )
+    if lat is None or lon is None:
+        return service.list_pickup_points(
+            catalogue,
+            filters,
+            now=now,
+            limit=service.LIST_DEFAULT_LIMIT if limit is None else limit,
+            cursor=cursor,
+            open_at=_aware(open_at),
+        )
+    if cursor is not None:
+        raise InvalidInput("cursor pages a listing without lat and lon", field="cursor")
     search = service.PickupSearch(
         lat=lat,
         lon=lon,
         radius_km=radius_km,
-        limit=limit,
-        marketplace=marketplace,
-        parcel=_parcel(weight_g, length_mm, width_mm, height_mm),
+        limit=10 if limit is None else limit,
+        parcel=parcel,
         open_at=_aware(open_at),
+        filters=filters,
     )
     items = service.search_pickup_points(
-        _catalogue(request, session),
+        catalogue,
         search,
-        now=clock.now(),
+        now=now,
         max_limit=settings.search_max_limit,
         max_radius_km=settings.search_max_radius_km,
     )

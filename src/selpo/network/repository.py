@@ -183,6 +183,8 @@ PICKUP_COLUMNS = (
     PostOffice.cells_l,
     PostOffice.accepts_cash,
     PostOffice.accepts_card,
+    Region.code,
+    PostOffice.updated_at,
 )
 
 
@@ -191,10 +193,16 @@ def pickup_rows(session: Session) -> list[tuple[object, ...]]:
     query = (
         select(*PICKUP_COLUMNS)
         .join(District, PostOffice.district_id == District.id)
+        .join(Region, District.region_id == Region.id)
         .outerjoin(Settlement, PostOffice.settlement_id == Settlement.id)
         .order_by(PostOffice.index)
     )
     return [tuple(row) for row in session.execute(query)]
+
+
+def region_codes(session: Session) -> set[str]:
+    """The codes of the regions in the database."""
+    return set(session.scalars(select(Region.code)))
 
 
 def region_counts(session: Session) -> list[tuple[Region, int, int]]:

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time
 from enum import StrEnum
+from functools import lru_cache
 from typing import Protocol
 from zoneinfo import ZoneInfo
+
+import holidays
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -101,6 +104,56 @@ def office_defaults(kind: OfficeKind) -> OfficeDefaults:
         # Card terminals came with modernisation; towns have them, villages take cash.
         accepts_card=kind is not OfficeKind.RURAL,
     )
+
+
+def offers_fitting(rural: bool) -> bool:
+    """Whether an office lets a customer try clothes on before taking them (a default: the
+    register does not say). Town and urban-type-settlement offices have the curtained corner
+    Russian Post fitted with its marketplace pick-up counters; a one-clerk village office has
+    no room for one. Always shown with ``fitting_is_default``."""
+    return not rural
+
+
+HOLIDAY_COUNTRY = "RU"
+
+
+@lru_cache(maxsize=64)
+def _holidays_of(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays(HOLIDAY_COUNTRY, years=[year]))
+
+
+def is_public_holiday(day: date) -> bool:
+    """Whether offices are closed all day on ``day``: a public holiday of Russia or a day off
+    moved by decree (the same calendar as ``logistics.calendar``, read from ``holidays``
+    directly because network may not import logistics)."""
+    return day in _holidays_of(day.year)
+
+
+@lru_cache(maxsize=512)
+def next_holidays(today: date, count: int = 3) -> tuple[date, ...]:
+    """The next ``count`` closed days from ``today`` on (``today`` included)."""
+    found: list[date] = []
+    year = today.year
+    while len(found) < count and year <= today.year + 2:
+        found.extend(sorted(d for d in _holidays_of(year) if d >= today))
+        year += 1
+    return tuple(found[:count])
+
+
+def opens_on(hours: OpeningHours, day: date) -> bool:
+    """Whether an office with these hours opens at all on a local ``day``: hours on its
+    weekday and not a public holiday."""
+    return bool(hours[day.weekday()]) and not is_public_holiday(day)
+
+
+def local_today(timezone: str, moment: datetime) -> date:
+    """The local date of ``moment`` in a zone."""
+    return moment.astimezone(ZoneInfo(timezone)).date()
+
+
+def day_hours_text(day: Sequence[Sequence[str]]) -> str:
+    """A day's hours as ``HH:MM-HH:MM`` (intervals joined by ``,``; empty when closed)."""
+    return ",".join(f"{start}-{end}" for start, end in day)
 
 
 def _parse_hhmm(value: str) -> time:
@@ -220,6 +273,14 @@ class OfficeCapacity:
     def cell_counts(self) -> dict[str, int]:
         """Cells per class, smallest first: ``{"S": 60, "M": 40, "L": 15}``."""
         return {"S": self.cells_s, "M": self.cells_m, "L": self.cells_l}
+
+    @property
+    def cell_limits_mm(self) -> dict[str, list[int]]:
+        """Inner dimensions of each cell class the office has: ``{"S": [400, 300, 150], ...}``."""
+        counts = self.cell_counts
+        return {
+            c.code: [c.length_mm, c.width_mm, c.height_mm] for c in CELL_CLASSES if counts[c.code]
+        }
 
     @property
     def cells(self) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 from pydantic.config import JsonDict
@@ -50,21 +50,45 @@ class PickupPointRead(BaseModel):
         description="Whether the given parcel fits the limits and cells; null if no parcel given"
     )
     max_weight_g: int
-    max_dimensions_mm: list[int]
-    cells: dict[str, int]
-    payment_methods: list[str]
+    max_dimensions_mm: list[int] = Field(description="Largest length, width, height, mm")
+    cells: dict[str, int] = Field(description="Cells per class", examples=[{"S": 15, "M": 10}])
+    cell_limits_mm: dict[str, list[int]] = Field(
+        description="Inner length, width, height (mm) of each cell class the office has",
+        examples=[{"S": [400, 300, 150], "M": [400, 300, 300], "L": [600, 400, 400]}],
+    )
+    payment_methods: list[str] = Field(description="cash and/or card", examples=[["cash"]])
+    accepts_cash: bool
+    accepts_card: bool
+    fitting: bool = Field(description="Whether a customer may try clothes on before taking them")
+    fitting_is_default: bool = Field(
+        description="Always true for now: fitting is a default by the office's kind (town "
+        "and urban-type settlement offices offer it, village offices do not), not surveyed"
+    )
+    next_holidays: list[date] = Field(
+        description="The next public holidays (local dates) the office is closed all day",
+        examples=[["2026-12-31", "2027-01-01", "2027-01-02"]],
+    )
+    region: str = Field(description="Code of the office's region", examples=["37"])
+    updated_at: datetime = Field(description="When the register last changed this office")
 
 
 class PickupPointNear(PickupPointRead):
     """A pickup point with its distance from the searched point."""
 
-    distance_m: int
+    distance_m: int | None = Field(
+        default=None, description="Metres from the searched point; null when listing without one"
+    )
 
 
 class PickupPointPage(BaseModel):
-    """Search results, nearest first."""
+    """Search results, nearest first; or, without a point, a page of the list by index."""
 
     items: list[PickupPointNear]
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` for the next page (listing without a point); "
+        "null on the last page and in a search around a point",
+    )
 
 
 class OfficeSummary(BaseModel):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import csv
+import io
 import json
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -15,9 +19,31 @@ from sqlalchemy.orm import Session
 
 from selpo.errors import InvalidInput
 from selpo.network import geo, repository
-from selpo.network.errors import InvalidIndex, PostOfficeNotFound, UnknownMarketplace
-from selpo.network.rules import OfficeCapacity, ParcelSize, is_open_at, parcel_fits
-from selpo.network.schemas import OfficeSummary, PickupPointNear, PickupPointRead, RegionSummary
+from selpo.network.errors import (
+    InvalidIndex,
+    PostOfficeNotFound,
+    UnknownMarketplace,
+    UnknownRegion,
+)
+from selpo.network.rules import (
+    DAYS,
+    OfficeCapacity,
+    ParcelSize,
+    day_hours_text,
+    is_open_at,
+    is_public_holiday,
+    local_today,
+    next_holidays,
+    offers_fitting,
+    parcel_fits,
+)
+from selpo.network.schemas import (
+    OfficeSummary,
+    PickupPointNear,
+    PickupPointPage,
+    PickupPointRead,
+    RegionSummary,
+)
 from selpo.network.sources import INDEX_RE, RegionInfo
 
 
@@ -43,6 +69,13 @@ class PickupPoint:
     accepts_cash: bool
     accepts_card: bool
     marketplaces: tuple[str, ...]
+    region: str
+    updated_at: datetime
+
+    @property
+    def fitting(self) -> bool:
+        """Whether the office offers fitting (a default by its kind: rules.offers_fitting)."""
+        return offers_fitting(self.rural)
 
 
 @lru_cache(maxsize=4096)
@@ -76,6 +109,8 @@ def _pickup_point_from_row(row: tuple[Any, ...], marketplaces: tuple[str, ...]) 
         cells_l,
         cash,
         card,
+        region,
+        updated_at,
     ) = row
     return PickupPoint(
         index=index,
@@ -104,22 +139,47 @@ def _pickup_point_from_row(row: tuple[Any, ...], marketplaces: tuple[str, ...]) 
         accepts_cash=cash,
         accepts_card=card,
         marketplaces=marketplaces,
+        region=region,
+        updated_at=updated_at,
     )
 
 
 class PickupCatalogue:
     """Every open office with a spatial index over it, built once per registry version."""
 
-    def __init__(self, version: int, points: list[PickupPoint], marketplace_codes: set[str]):
+    def __init__(
+        self,
+        version: int,
+        points: list[PickupPoint],
+        marketplace_codes: set[str],
+        region_codes: set[str] | None = None,
+    ):
         self.version = version
         self.points = points
         self.marketplace_codes = marketplace_codes
+        self.region_codes = region_codes if region_codes is not None else {p.region for p in points}
+        # Points come sorted by index (repository.pickup_rows): the listing's stable order.
+        self.indexes = np.array([p.index for p in points], dtype="U6")
         self.by_index = {p.index: p for p in points}
         self._open: geo.BoolArray = np.array([p.status == "open" for p in points], dtype=bool)
         self.index = geo.PointIndex(
             np.array([p.lat for p in points], dtype=np.float64),
             np.array([p.lon for p in points], dtype=np.float64),
         )
+        self._regions = np.array([p.region for p in points], dtype=object)
+        self._cash: geo.BoolArray = np.array([p.accepts_cash for p in points], dtype=bool)
+        self._card: geo.BoolArray = np.array([p.accepts_card for p in points], dtype=bool)
+        self._fitting: geo.BoolArray = np.array([p.fitting for p in points], dtype=bool)
+        # Whether each office has hours on each weekday (Monday first): shape (offices, 7).
+        self._opens_weekday: geo.BoolArray = np.array(
+            [[bool(day) for day in p.opening_hours] for p in points], dtype=bool
+        ).reshape(len(points), 7)
+        # Offices share a handful of capacities: a parcel is checked once per distinct one.
+        ids: dict[OfficeCapacity, int] = {}
+        self._capacity_of = np.array(
+            [ids.setdefault(p.capacity, len(ids)) for p in points], dtype=np.intp
+        )
+        self._capacities = list(ids)
         self._serves: dict[str, geo.BoolArray] = {
             code: np.array([code in p.marketplaces for p in points], dtype=bool)
             for code in marketplace_codes
@@ -130,6 +190,33 @@ class PickupCatalogue:
         if marketplace is None:
             return self._open
         mask: geo.BoolArray = np.logical_and(self._open, self._serves[marketplace])
+        return mask
+
+    def filter_mask(self, filters: PickupFilters) -> geo.BoolArray:
+        """Offices that pass every filter: open, serving the marketplace, in the region,
+        taking the parcel (with ``fits_only``), the payment, fitting, open on the day."""
+        if filters.marketplace is not None and filters.marketplace not in self.marketplace_codes:
+            raise UnknownMarketplace(filters.marketplace)
+        if filters.region is not None and filters.region not in self.region_codes:
+            raise UnknownRegion(filters.region)
+        mask = self.candidate_mask(filters.marketplace).copy()
+        if filters.region is not None:
+            mask &= self._regions == filters.region
+        if filters.fits_only and filters.parcel is not None:
+            parcel = filters.parcel
+            fits = np.array([parcel_fits(parcel, c) for c in self._capacities], dtype=bool)
+            mask &= fits[self._capacity_of]
+        if filters.payment == "cash":
+            mask &= self._cash
+        elif filters.payment == "card":
+            mask &= self._card
+        if filters.fitting is not None:
+            mask &= self._fitting == filters.fitting
+        if filters.open_on is not None:
+            if is_public_holiday(filters.open_on):
+                mask[:] = False
+            else:
+                mask &= self._opens_weekday[:, filters.open_on.weekday()]
         return mask
 
 
@@ -145,7 +232,7 @@ def load_catalogue(session: Session) -> PickupCatalogue:
         for row in repository.pickup_rows(session)
     ]
     codes = set(repository.marketplaces_by_code(session))
-    return PickupCatalogue(version, points, codes)
+    return PickupCatalogue(version, points, codes, repository.region_codes(session))
 
 
 class CatalogueCache:
@@ -169,6 +256,25 @@ class CatalogueCache:
             return current
 
 
+PAYMENTS = ("cash", "card")
+LIST_MAX_LIMIT = 1_000
+LIST_DEFAULT_LIMIT = 100
+NEXT_HOLIDAYS = 3
+
+
+@dataclass(frozen=True)
+class PickupFilters:
+    """What removes an office from a search, a listing or the CSV (all optional)."""
+
+    marketplace: str | None = None
+    region: str | None = None
+    parcel: ParcelSize | None = None
+    fits_only: bool = False  # remove the offices the parcel does not fit (else only mark them)
+    payment: str | None = None  # "cash" or "card"
+    fitting: bool | None = None
+    open_on: date | None = None  # a local day
+
+
 @dataclass(frozen=True)
 class PickupSearch:
     """A pickup-point search request, already parsed."""
@@ -180,6 +286,7 @@ class PickupSearch:
     marketplace: str | None = None
     parcel: ParcelSize | None = None
     open_at: datetime | None = None
+    filters: PickupFilters = field(default_factory=PickupFilters)
 
 
 def _read(point: PickupPoint, *, at: datetime, parcel: ParcelSize | None) -> PickupPointRead:
@@ -206,7 +313,15 @@ def _read(point: PickupPoint, *, at: datetime, parcel: ParcelSize | None) -> Pic
         max_weight_g=cap.max_weight_g,
         max_dimensions_mm=[cap.max_length_mm, cap.max_width_mm, cap.max_height_mm],
         cells=cap.cell_counts,
+        cell_limits_mm=cap.cell_limits_mm,
         payment_methods=payment,
+        accepts_cash=point.accepts_cash,
+        accepts_card=point.accepts_card,
+        fitting=point.fitting,
+        fitting_is_default=True,
+        next_holidays=list(next_holidays(local_today(point.timezone, at), NEXT_HOLIDAYS)),
+        region=point.region,
+        updated_at=point.updated_at,
     )
 
 
@@ -231,9 +346,10 @@ def search_pickup_points(
         raise InvalidInput(f"radius_km must be between 0 and {max_radius_km:g}", field="radius_km")
     if not 1 <= search.limit <= max_limit:
         raise InvalidInput(f"limit must be between 1 and {max_limit}", field="limit")
-    if search.marketplace is not None and search.marketplace not in catalogue.marketplace_codes:
-        raise UnknownMarketplace(search.marketplace)
-    mask = catalogue.candidate_mask(search.marketplace)
+    filters = search.filters
+    if search.marketplace is not None:
+        filters = replace(filters, marketplace=search.marketplace)
+    mask = catalogue.filter_mask(filters)
     positions, distances = catalogue.index.nearest(
         search.lat,
         search.lon,
@@ -248,6 +364,159 @@ def search_pickup_points(
         read = _read(point, at=at, parcel=search.parcel)
         results.append(PickupPointNear(**read.model_dump(), distance_m=round(distance)))
     return results
+
+
+_CURSOR_PREFIX = "after:"
+
+
+def encode_cursor(index: str) -> str:
+    """An opaque cursor: the listing goes on after this index."""
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{index}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The index a cursor goes on after; a cursor this API did not make is refused."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raw = ""
+    index = raw.removeprefix(_CURSOR_PREFIX)
+    if not raw.startswith(_CURSOR_PREFIX) or not INDEX_RE.match(index):
+        raise InvalidInput("cursor is not one this API returned", field="cursor")
+    return index
+
+
+def list_pickup_points(
+    catalogue: PickupCatalogue,
+    filters: PickupFilters,
+    *,
+    now: datetime,
+    limit: int = LIST_DEFAULT_LIMIT,
+    cursor: str | None = None,
+    open_at: datetime | None = None,
+) -> PickupPointPage:
+    """Every office that passes the filters, by index, a page at a time.
+
+    The cursor names the last index shown, so an office added or removed between two pages
+    neither repeats nor shifts an office that was already there.
+    """
+    if not 1 <= limit <= LIST_MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {LIST_MAX_LIMIT}", field="limit")
+    mask = catalogue.filter_mask(filters)
+    start = 0
+    if cursor is not None:
+        after = decode_cursor(cursor)
+        start = int(np.searchsorted(catalogue.indexes, after, side="right"))
+    positions = (np.flatnonzero(mask[start:]) + start)[: limit + 1].tolist()
+    at = open_at or now
+    items = [
+        PickupPointNear(
+            **_read(catalogue.points[p], at=at, parcel=filters.parcel).model_dump(),
+            distance_m=None,
+        )
+        for p in positions[:limit]
+    ]
+    more = len(positions) > limit
+    return PickupPointPage(
+        items=items, next_cursor=encode_cursor(items[-1].index) if more and items else None
+    )
+
+
+def matching_positions(
+    catalogue: PickupCatalogue,
+    filters: PickupFilters,
+    *,
+    lat: float | None = None,
+    lon: float | None = None,
+    radius_km: float = 25.0,
+    max_radius_km: float = 500.0,
+) -> list[int]:
+    """Every office that passes the filters: nearest first within the radius around a point,
+    or by index without one."""
+    if not 0.0 <= radius_km <= max_radius_km:
+        raise InvalidInput(f"radius_km must be between 0 and {max_radius_km:g}", field="radius_km")
+    mask = catalogue.filter_mask(filters)
+    if lat is None or lon is None:
+        positions: list[int] = np.flatnonzero(mask).tolist()
+        return positions
+    found, _ = catalogue.index.nearest(
+        lat, lon, limit=max(int(mask.sum()), 1), radius_m=radius_km * 1000.0, mask=mask
+    )
+    nearest: list[int] = found.tolist()
+    return nearest
+
+
+CSV_COLUMNS = (
+    "index",
+    "name",
+    "address",
+    "region",
+    "district",
+    "lat",
+    "lon",
+    "coord_precision",
+    *(f"hours_{day}" for day in DAYS),
+    "next_holidays",
+    "cells_s",
+    "cells_m",
+    "cells_l",
+    "max_weight_g",
+    "max_length_mm",
+    "max_width_mm",
+    "max_height_mm",
+    "cash",
+    "card",
+    "fitting",
+    "marketplaces",
+    "updated_at",
+)
+
+
+def _csv_row(point: PickupPoint, now: datetime) -> list[object]:
+    cap = point.capacity
+    holidays_ahead = next_holidays(local_today(point.timezone, now), NEXT_HOLIDAYS)
+    return [
+        point.index,
+        point.name,
+        point.address,
+        point.region,
+        point.district,
+        point.lat,
+        point.lon,
+        point.coord_precision,
+        *(day_hours_text(day) for day in point.opening_hours),
+        " ".join(d.isoformat() for d in holidays_ahead),
+        cap.cells_s,
+        cap.cells_m,
+        cap.cells_l,
+        cap.max_weight_g,
+        cap.max_length_mm,
+        cap.max_width_mm,
+        cap.max_height_mm,
+        int(point.accepts_cash),
+        int(point.accepts_card),
+        int(point.fitting),
+        " ".join(point.marketplaces),
+        point.updated_at.isoformat(),
+    ]
+
+
+def pickup_points_csv(
+    catalogue: PickupCatalogue, positions: list[int], *, now: datetime, chunk: int = 500
+) -> Iterator[str]:
+    """The offices at these positions as CSV text, a header row then a chunk of rows at a
+    time (the caller streams it)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for start in range(0, len(positions), chunk):
+        for position in positions[start : start + chunk]:
+            writer.writerow(_csv_row(catalogue.points[position], now))
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.getvalue():
+        yield buffer.getvalue()
 
 
 def get_pickup_point(
