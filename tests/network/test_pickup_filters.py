@@ -147,8 +147,9 @@ class TestFilters:
         assert {i["fits"] for i in items} == {True}
         distances = [i["distance_m"] for i in items]
         assert distances == sorted(distances)
-        # Without fits_only the parcel still only marks the offices, as before.
-        marked = client.get(URL, params={**near, **HEAVY}).json()["items"]
+        # By default a parcel's size removes; fits_only=false only marks the offices.
+        assert client.get(URL, params={**near, **HEAVY}).json()["items"] == items
+        marked = client.get(URL, params={**near, **HEAVY, "fits_only": "false"}).json()["items"]
         assert {i["fits"] for i in marked} == {True, False}
 
     def test_marketplace_filter(self, client: TestClient, session: Session) -> None:
@@ -181,7 +182,6 @@ class TestFilters:
             ({"marketplace": "WILDBERRIES"}, "marketplace"),
             ({"lat": 56.7, "lon": 42.6, "region": "98"}, "region"),
             ({"payment": "crypto"}, "payment"),
-            ({"fits_only": "true"}, "weight_g"),
             ({"lat": 56.7}, "lon"),
             ({"cursor": "not-a-cursor"}, "cursor"),
             ({"open_on": "2026-13-01"}, "open_on"),

@@ -122,8 +122,11 @@ def search_pickup_points(
     ] = None,
     fits_only: Annotated[
         bool,
-        Query(description="With a parcel's size: remove the offices it does not fit"),
-    ] = False,
+        Query(
+            description="With a parcel's size: only the offices it fits (the default); "
+            "false keeps the others too, marked `fits: false`"
+        ),
+    ] = True,
     weight_g: Annotated[int | None, Query()] = None,
     length_mm: Annotated[int | None, Query()] = None,
     width_mm: Annotated[int | None, Query()] = None,
@@ -140,8 +143,6 @@ def search_pickup_points(
         missing = "lat" if lat is None else "lon"
         raise InvalidInput(f"{missing} is needed with the other coordinate", field=missing)
     parcel = _parcel(weight_g, length_mm, width_mm, height_mm)
-    if fits_only and parcel is None:
-        raise InvalidInput("fits_only needs the parcel's size and weight", field="weight_g")
     if open_on is not None and not date(2000, 1, 1) <= open_on <= date(2100, 12, 31):
         raise InvalidInput("open_on must be a date between 2000 and 2100", field="open_on")
     filters = service.PickupFilters(

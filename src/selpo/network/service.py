@@ -269,7 +269,7 @@ class PickupFilters:
     marketplace: str | None = None
     region: str | None = None
     parcel: ParcelSize | None = None
-    fits_only: bool = False  # remove the offices the parcel does not fit (else only mark them)
+    fits_only: bool = True  # remove the offices the parcel does not fit (else only mark them)
     payment: str | None = None  # "cash" or "card"
     fitting: bool | None = None
     open_on: date | None = None  # a local day
