@@ -75,3 +75,18 @@ class CreationRaced(DomainError):
 
     def __init__(self) -> None:
         super().__init__("a concurrent request got in the way; nothing was created, retry")
+
+
+class ChangeRefused(Conflict):
+    """The shipment's status no longer lets these fields change."""
+
+    def __init__(self, *, current: str, refused: list[str], changeable: list[str]) -> None:
+        still = ", ".join(changeable) if changeable else "nothing"
+        super().__init__(
+            f"a {current} shipment can no longer change {', '.join(refused)}; "
+            f"what may still change: {still}",
+            field=refused[0],
+            current_status=current,
+            refused=refused,
+            changeable=changeable,
+        )
