@@ -291,12 +291,13 @@ class TestByStatus:
         number = _create(client, key)
         _to_status(session, number, status, clock)
         before = _get(client, key, number)
-        for body, field in [
+        refusable: list[tuple[dict[str, Any], str]] = [
             ({"recipient": {"name": "Петров Пётр"}}, "recipient.name"),
             ({"parcel": {"cod_kop": 100}}, "parcel.cod_kop"),
             ({"destination_index": PESTYAKI_INDEX}, "destination_index"),
             ({"options": {"fitting": True}}, "options.fitting"),
-        ]:
+        ]
+        for body, field in refusable:
             recipient = {**body.get("recipient", {}), "phone": "+79160000001"}
             refused = _patch(client, key, number, {**body, "recipient": recipient})
             assert refused.status_code == 409, refused.text
