@@ -306,7 +306,7 @@ class TestByStatus:
             assert problem["current_status"] == status
             assert problem["changeable"] == ["recipient.phone"]
             assert field in problem["refused"]
-            assert f"a {status} shipment can no longer change" in problem["detail"]
+            assert problem["detail"].startswith(f"the shipment is {status}: ")
             assert "what may still change: recipient.phone" in problem["detail"]
         assert _get(client, key, number) == before
         assert _webhooks(session, number) == []

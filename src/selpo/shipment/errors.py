@@ -83,7 +83,7 @@ class ChangeRefused(Conflict):
     def __init__(self, *, current: str, refused: list[str], changeable: list[str]) -> None:
         still = ", ".join(changeable) if changeable else "nothing"
         super().__init__(
-            f"a {current} shipment can no longer change {', '.join(refused)}; "
+            f"the shipment is {current}: {', '.join(refused)} can no longer change; "
             f"what may still change: {still}",
             field=refused[0],
             current_status=current,
