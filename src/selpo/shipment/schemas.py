@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from selpo.kit.moments import Moment
 from selpo.kit.phone import parse_russian_mobile
@@ -86,10 +87,15 @@ class ShipmentCreate(BaseModel):
     options: Options = Field(default_factory=Options)
 
 
+# A field of a change left out of the body is ``None``; a ``null`` sent is refused, so the
+# schema does not offer it.
+Absent = SkipJsonSchema[None]
+
+
 class _Patch(BaseModel):
     """A part of a change: only the fields sent, none of them null, at least one."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
     @model_validator(mode="after")
     def _some_field_and_no_null(self) -> _Patch:
@@ -115,8 +121,8 @@ class _Patch(BaseModel):
 class RecipientPatch(_Patch):
     """A new name or phone of the recipient."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    phone: str | None = Field(
+    name: Annotated[str, Field(min_length=1, max_length=200)] | Absent = None
+    phone: str | Absent = Field(
         default=None, description="Russian mobile number, +79XXXXXXXXX", examples=["+79161234567"]
     )
 
@@ -134,15 +140,15 @@ class RecipientPatch(_Patch):
 class ParcelPatch(_Patch):
     """A new amount to collect on delivery (never above the declared value)."""
 
-    cod_kop: int | None = Field(default=None, ge=0, le=MAX_KOP)
+    cod_kop: Annotated[int, Field(ge=0, le=MAX_KOP)] | Absent = None
 
 
 class OptionsPatch(_Patch):
     """Services switched on or off."""
 
-    fitting: bool | None = None
-    contents_check: bool | None = None
-    partial_redemption: bool | None = None
+    fitting: bool | Absent = None
+    contents_check: bool | Absent = None
+    partial_redemption: bool | Absent = None
 
 
 class ShipmentPatch(_Patch):
@@ -150,10 +156,12 @@ class ShipmentPatch(_Patch):
     only the fields sent change. Which may still change depends on the status (see
     ``GET /v1/shipments/{n}``'s ``status`` and docs/shipments.md)."""
 
-    recipient: RecipientPatch | None = None
-    parcel: ParcelPatch | None = None
-    destination_index: str | None = Field(default=None, pattern=r"^\d{6}$", examples=["155650"])
-    options: OptionsPatch | None = None
+    recipient: RecipientPatch | Absent = None
+    parcel: ParcelPatch | Absent = None
+    destination_index: Annotated[str, Field(pattern=r"^\d{6}$")] | Absent = Field(
+        default=None, examples=["155650"]
+    )
+    options: OptionsPatch | Absent = None
 
 
 class TrackingEventRead(BaseModel):
