@@ -602,3 +602,11 @@ class TestRacingChanges:
         assert changed == sorted(
             f for body in RACING for f in ShipmentPatch.model_validate(body).sent()
         )
+
+
+def test_the_openapi_examples_are_valid_changes(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/v1/shipments/{tracking_number}"]
+    examples = operation["patch"]["requestBody"]["content"]["application/json"]["examples"]
+    assert examples
+    for example in examples.values():
+        assert ShipmentPatch.model_validate(example["value"]).sent()
