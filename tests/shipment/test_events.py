@@ -1,6 +1,6 @@
 """Every documented webhook event is one the catalogue knows, and the real services send each
-of them: a marketplace subscribed to everything hears every type after creating, cancelling
-and shipping parcels, and a full van moving a promise."""
+of them: a marketplace subscribed to everything hears every type after creating, changing,
+cancelling and shipping parcels, and a full van moving a promise."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from selpo.models import OutboxMessage
 from selpo.notify import service as notify_service
 from selpo.notify.service import EVENT_TYPES
 from selpo.shipment import service
-from selpo.shipment.schemas import ShipmentCreate
+from selpo.shipment.schemas import ShipmentCreate, ShipmentPatch
 from tests.conftest import TEST_NOW
 from tests.fixtures.builders import hand_over_shipment, shipment_payload
 
@@ -87,6 +87,15 @@ def test_every_documented_event_is_sent_by_the_real_services(session: Session) -
     shipment = service.get_shipment(
         session, marketplace_id=ozon.id, tracking_number=fresh.shipment.tracking_number
     )
+    service.update_shipment(
+        session,
+        marketplace_id=ozon.id,
+        tracking_number=shipment.tracking_number,
+        patch=ShipmentPatch.model_validate({"options": {"fitting": True}}),
+        now=_msk(21, 12),
+        promises=service.no_promise,
+        policy=service.PickupPolicy(pepper="events-pepper"),
+    )
     service.cancel_shipment(session, shipment=shipment, now=_msk(21, 13))
 
     sent = {
@@ -98,3 +107,4 @@ def test_every_documented_event_is_sent_by_the_real_services(session: Session) -
     assert set(sent) == set(EVENT_TYPES)
     assert sent["shipment.cancelled"]["tracking_number"] == shipment.tracking_number
     assert sent["shipment.cancelled"]["status"] == "cancelled"
+    assert sent["shipment.updated"]["changed"] == ["options.fitting"]

@@ -33,6 +33,7 @@ EVENT_TYPES = (
     "shipment.status_changed",
     "shipment.promised_date_changed",
     "shipment.cancelled",
+    "shipment.updated",
 )
 ALL_EVENTS = "*"
 SECRET_PREFIX = "whsec_"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from selpo.deps import ClockDep, SessionDep, SettingsDep
@@ -24,6 +24,7 @@ from selpo.shipment.schemas import (
     CodReport,
     ShipmentCreate,
     ShipmentPage,
+    ShipmentPatch,
     ShipmentRead,
     TrackingEventCreate,
 )
@@ -164,6 +165,71 @@ def get_shipment(
         session, marketplace_id=principal.marketplace_id, tracking_number=_tracking(tracking_number)
     )
     return service.read_shipment(session, shipment)
+
+
+PATCH_EXAMPLES: dict[str, Any] = {
+    "phone": {
+        "summary": "A new phone of the recipient (allowed until the parcel is issued)",
+        "value": {"recipient": {"phone": "+79161234568"}},
+    },
+    "before_hand_over": {
+        "summary": "Another office, no COD and fitting (only before the hand-over)",
+        "value": {
+            "destination_index": "155650",
+            "parcel": {"cod_kop": 0},
+            "options": {"fitting": True},
+        },
+    },
+}
+
+
+@router.patch(
+    "/shipments/{tracking_number}",
+    response_model=ShipmentRead,
+    responses=problem_responses(400, 401, 404, 409, 413, 422, 429),
+)
+def update_shipment(
+    tracking_number: str,
+    patch: Annotated[ShipmentPatch, Body(openapi_examples=PATCH_EXAMPLES)],
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    principal: MarketplaceDep,
+    promises: PromisesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Change the recipient, the COD, the destination or the options of a shipment: all of
+    them until it is handed over, then the recipient's phone until it is issued (409 says
+    what may still change). Only the fields sent change; retry safely with Idempotency-Key."""
+    number = _tracking(tracking_number)
+    assert principal.marketplace_id is not None
+    marketplace_id = principal.marketplace_id
+    now = clock.now()
+
+    def change() -> Answer:
+        shipment = service.update_shipment(
+            session,
+            marketplace_id=marketplace_id,
+            tracking_number=number,
+            patch=patch,
+            now=now,
+            promises=promises,
+            policy=service.PickupPolicy(pepper=settings.pickup_code_pepper),
+        )
+        return Answer(200, service.read_shipment(session, shipment).model_dump(mode="json"))
+
+    answer = answer_once(
+        session,
+        marketplace_id=marketplace_id,
+        key=idempotency_key,
+        request={
+            "tracking_number": number,
+            "patch": patch.model_dump(mode="json", exclude_unset=True),
+        },
+        now=now,
+        run=change,
+    )
+    return JSONResponse(answer.body, status_code=answer.status_code)
 
 
 @router.post(

@@ -87,3 +87,18 @@ class UnknownLabels(InvalidInput):
             field="tracking_numbers",
             unknown=tracking_numbers,
         )
+
+
+class ChangeRefused(Conflict):
+    """The shipment's status no longer lets these fields change."""
+
+    def __init__(self, *, current: str, refused: list[str], changeable: list[str]) -> None:
+        still = ", ".join(changeable) if changeable else "nothing"
+        super().__init__(
+            f"the shipment is {current}: {', '.join(refused)} can no longer change; "
+            f"what may still change: {still}",
+            field=refused[0],
+            current_status=current,
+            refused=refused,
+            changeable=changeable,
+        )

@@ -141,3 +141,29 @@ def arrival_target(code: str, *, scanned_at: str | None, destination: str) -> st
     if EVENT_CODES.get(code) == S.ARRIVED_AT_OFFICE and scanned_at not in (None, destination):
         return MISSORTED
     return code
+
+
+# What a marketplace may still change of a shipment (``PATCH /v1/shipments/{n}``), by status:
+# everything until the parcel is handed over, then only the recipient's phone until it is
+# issued (an SMS with the pickup code can still reach the right person), then nothing.
+CHANGEABLE_FIELDS: tuple[str, ...] = (
+    "recipient.name",
+    "recipient.phone",
+    "parcel.cod_kop",
+    "destination_index",
+    "options.fitting",
+    "options.contents_check",
+    "options.partial_redemption",
+)
+PHONE_ONLY: frozenset[Status] = frozenset(
+    {S.HANDED_OVER, S.IN_TRANSIT, S.ARRIVED_AT_OFFICE, S.READY_FOR_PICKUP}
+)
+
+
+def changeable(status: Status) -> tuple[str, ...]:
+    """The fields of a shipment at ``status`` its marketplace may still change."""
+    if status == S.CREATED:
+        return CHANGEABLE_FIELDS
+    if status in PHONE_ONLY:
+        return ("recipient.phone",)
+    return ()

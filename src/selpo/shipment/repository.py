@@ -28,12 +28,22 @@ CHUNK = 500  # ids per IN (...) list: well under every backend's parameter limit
 
 
 def get_by_tracking_number(
-    session: Session, tracking_number: str, *, marketplace_id: int | None = None
+    session: Session,
+    tracking_number: str,
+    *,
+    marketplace_id: int | None = None,
+    lock: bool = False,
 ) -> Shipment | None:
-    """The shipment with this number (only if it belongs to ``marketplace_id`` when given)."""
+    """The shipment with this number (only if it belongs to ``marketplace_id`` when given).
+
+    With ``lock`` the row is locked for update until the transaction ends (PostgreSQL; on
+    SQLite the write transaction's ``BEGIN IMMEDIATE`` already serialises writers) and read
+    afresh even if the session held it."""
     query = select(Shipment).where(Shipment.tracking_number == tracking_number)
     if marketplace_id is not None:
         query = query.where(Shipment.marketplace_id == marketplace_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
     return session.scalars(query).first()
 
 

@@ -5,12 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from selpo.kit.moments import Moment
 from selpo.kit.phone import parse_russian_mobile
 
 MAX_KOP = 100_000_000_00  # 100 million roubles: beyond any parcel
+
+
+def _clean_name(value: str) -> str:
+    value = " ".join(value.split())
+    if not value:
+        raise ValueError("the recipient's name is empty")
+    return value
 
 
 class Recipient(BaseModel):
@@ -29,10 +37,7 @@ class Recipient(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        value = " ".join(value.split())
-        if not value:
-            raise ValueError("the recipient's name is empty")
-        return value
+        return _clean_name(value)
 
 
 class Parcel(BaseModel):
@@ -82,6 +87,83 @@ class ShipmentCreate(BaseModel):
     options: Options = Field(default_factory=Options)
 
 
+# A field of a change left out of the body is ``None``; a ``null`` sent is refused, so the
+# schema does not offer it.
+Absent = SkipJsonSchema[None]
+
+
+class _Patch(BaseModel):
+    """A part of a change: only the fields sent, none of them null, at least one."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
+    @model_validator(mode="after")
+    def _some_field_and_no_null(self) -> _Patch:
+        if not self.model_fields_set:
+            raise ValueError("name at least one field to change")
+        nulls = sorted(f for f in self.model_fields_set if getattr(self, f) is None)
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null (a field cannot be removed)")
+        return self
+
+    def sent(self) -> dict[str, Any]:
+        """The fields sent, flattened to dotted names (``recipient.phone``)."""
+        flat: dict[str, Any] = {}
+        for name in sorted(self.model_fields_set):
+            value = getattr(self, name)
+            if isinstance(value, _Patch):
+                flat.update((f"{name}.{k}", v) for k, v in value.sent().items())
+            else:
+                flat[name] = value
+        return flat
+
+
+class RecipientPatch(_Patch):
+    """A new name or phone of the recipient."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | Absent = None
+    phone: str | Absent = Field(
+        default=None, description="Russian mobile number, +79XXXXXXXXX", examples=["+79161234567"]
+    )
+
+    @field_validator("phone")
+    @classmethod
+    def _mobile(cls, value: str | None) -> str | None:
+        return None if value is None else parse_russian_mobile(value)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else _clean_name(value)
+
+
+class ParcelPatch(_Patch):
+    """A new amount to collect on delivery (never above the declared value)."""
+
+    cod_kop: Annotated[int, Field(ge=0, le=MAX_KOP)] | Absent = None
+
+
+class OptionsPatch(_Patch):
+    """Services switched on or off."""
+
+    fitting: bool | Absent = None
+    contents_check: bool | Absent = None
+    partial_redemption: bool | Absent = None
+
+
+class ShipmentPatch(_Patch):
+    """A change of a shipment, shaped like the shipment (a JSON merge patch without removal):
+    only the fields sent change. Which may still change depends on the status (see
+    ``GET /v1/shipments/{n}``'s ``status`` and docs/shipments.md)."""
+
+    recipient: RecipientPatch | Absent = None
+    parcel: ParcelPatch | Absent = None
+    destination_index: Annotated[str, Field(pattern=r"^\d{6}$")] | Absent = Field(
+        default=None, examples=["155650"]
+    )
+    options: OptionsPatch | Absent = None
+
+
 class TrackingEventRead(BaseModel):
     """One tracking event."""
 
@@ -91,6 +173,11 @@ class TrackingEventRead(BaseModel):
     occurred_at: datetime
     office_index: str | None
     actor: str
+    changed: list[str] | None = Field(
+        default=None,
+        description="For an ``updated`` event: which fields the marketplace changed",
+        examples=[["recipient.phone", "parcel.cod_kop"]],
+    )
 
 
 class ItemRead(Item):

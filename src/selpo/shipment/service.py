@@ -40,6 +40,7 @@ from selpo.network.rules import OfficeCapacity, ParcelSize, parcel_refusal
 from selpo.notify import service as notify_service
 from selpo.shipment import repository
 from selpo.shipment.errors import (
+    ChangeRefused,
     CreationRaced,
     DuplicateOrder,
     PickupCodeLocked,
@@ -57,6 +58,7 @@ from selpo.shipment.lifecycle import (
     IllegalTransition,
     Status,
     arrival_target,
+    changeable,
     decide,
 )
 from selpo.shipment.rules import (
@@ -76,6 +78,7 @@ from selpo.shipment.schemas import (
     Parcel,
     ShipmentCreate,
     ShipmentPage,
+    ShipmentPatch,
     ShipmentRead,
     ShipmentSummary,
     TrackingEventRead,
@@ -88,6 +91,7 @@ from selpo.shipment.tracking import (
 )
 
 S = Status
+UPDATED = "updated"  # the tracking event of a marketplace's change (PATCH)
 
 
 @dataclass(frozen=True)
@@ -185,10 +189,18 @@ def _read(session: Session, shipment: Shipment, destination_index: str) -> Shipm
                 occurred_at=e.occurred_at,
                 office_index=e.office_index,
                 actor=e.actor,
+                changed=_changed_of(e),
             )
             for e in events
         ],
     )
+
+
+def _changed_of(event: TrackingEvent) -> list[str] | None:
+    """The fields an ``updated`` event changed (``None`` for any other event)."""
+    if event.code != UPDATED or not event.source:
+        return None
+    return [str(f) for f in event.source.get("changed", [])]
 
 
 def _destination_index(session: Session, shipment: Shipment) -> str:
@@ -336,7 +348,14 @@ def _check_contents(shipment_in: ShipmentCreate) -> None:
 
 
 def _check_destination(destination: _Destination | None, shipment_in: ShipmentCreate) -> None:
-    index = shipment_in.destination_index
+    _check_office(destination, shipment_in.destination_index, shipment_in.parcel)
+
+
+def _check_office(
+    destination: _Destination | None, index: str, parcel: Parcel | Shipment
+) -> PostOffice:
+    """The office of ``index`` if it may receive ``parcel`` for the marketplace: open,
+    connected to it, and the parcel fits (``network.rules.parcel_refusal``); else 422."""
     if destination is None:
         raise InvalidInput(f"no post office has index {index}", field="destination_index")
     office = destination.office
@@ -346,11 +365,10 @@ def _check_destination(destination: _Destination | None, shipment_in: ShipmentCr
         raise InvalidInput(
             f"office {index} does not serve this marketplace", field="destination_index"
         )
-    refusal = parcel_refusal(ParcelSize.of(shipment_in.parcel), OfficeCapacity.of(office))
+    refusal = parcel_refusal(ParcelSize.of(parcel), OfficeCapacity.of(office))
     if refusal is not None:
-        raise InvalidInput(
-            refusal.reason(index, shipment_in.parcel.weight_g), field=f"parcel.{refusal.field}"
-        )
+        raise InvalidInput(refusal.reason(index, parcel.weight_g), field=f"parcel.{refusal.field}")
+    return office
 
 
 def create_shipments(
@@ -1000,6 +1018,137 @@ def cancel_shipment(session: Session, *, shipment: Shipment, now: datetime) -> S
     return shipment
 
 
+# ---------------------------------------------------------------------------- changes
+
+
+def _current_values(shipment: Shipment, office: PostOffice) -> dict[str, Any]:
+    """The changeable fields of a shipment by dotted name (``lifecycle.CHANGEABLE_FIELDS``)."""
+    options = shipment.options or {}
+    return {
+        "recipient.name": shipment.recipient_name,
+        "recipient.phone": shipment.recipient_phone,
+        "parcel.cod_kop": shipment.cod_kop,
+        "destination_index": office.index,
+        "options.fitting": bool(options.get("fitting", False)),
+        "options.contents_check": bool(options.get("contents_check", False)),
+        "options.partial_redemption": bool(options.get("partial_redemption", False)),
+    }
+
+
+def _masked(values: dict[str, Any]) -> dict[str, Any]:
+    """Changed values as a webhook may carry them: the name and the phone masked."""
+    shown = dict(values)
+    if "recipient.name" in shown:
+        shown["recipient.name"] = mask_name(shown["recipient.name"])
+    if "recipient.phone" in shown:
+        shown["recipient.phone"] = mask_phone(shown["recipient.phone"])
+    return shown
+
+
+def update_shipment(
+    session: Session,
+    *,
+    marketplace_id: int,
+    tracking_number: str,
+    patch: ShipmentPatch,
+    now: datetime,
+    promises: PromiseProvider,
+    policy: PickupPolicy,
+    actor: str = "marketplace-api",
+) -> Shipment:
+    """Change a shipment's recipient, COD, destination or options, as far as its status
+    allows (``lifecycle.changeable``); a refusal changes nothing.
+
+    The row is locked first (the other shipment writes lock it too), so racing changes and
+    scans apply one after the other, each judged on what the one before left. A change to
+    a value the shipment already has is no change. Each real change is an ``updated``
+    tracking event naming the fields and a ``shipment.updated`` webhook with their new
+    values (name and phone masked); a new destination gets a new promised date; a new phone
+    while the parcel waits for pickup gets a new pickup code by SMS (the old code stops
+    working: only its hash is kept).
+    """
+    shipment = repository.get_by_tracking_number(
+        session, tracking_number, marketplace_id=marketplace_id, lock=True
+    )
+    if shipment is None:
+        raise ShipmentNotFound(tracking_number)
+    status = Status(shipment.status)
+    sent = patch.sent()
+    allowed = changeable(status)
+    refused = [f for f in sent if f not in allowed]
+    if refused:
+        raise ChangeRefused(current=status.value, refused=refused, changeable=list(allowed))
+    office = _office(session, shipment)
+    current = _current_values(shipment, office)
+    changed = {f: v for f, v in sent.items() if current[f] != v}
+    cod = changed.get("parcel.cod_kop", shipment.cod_kop)
+    if cod > shipment.declared_value_kop:
+        raise InvalidInput(
+            f"cod_kop {cod} exceeds declared_value_kop {shipment.declared_value_kop}",
+            field="parcel.cod_kop",
+        )
+    if "destination_index" in changed:
+        index = changed["destination_index"]
+        destination = _destinations(session, shipment.marketplace_id, {index}).get(index)
+        office = _check_office(destination, index, shipment)
+    if not changed:
+        return shipment
+
+    extra: dict[str, Any] = {}
+    if "recipient.name" in changed:
+        shipment.recipient_name = changed["recipient.name"]
+    if "recipient.phone" in changed:
+        shipment.recipient_phone = changed["recipient.phone"]
+        shipment.phone_last4 = changed["recipient.phone"][-4:]
+    shipment.cod_kop = cod
+    if "destination_index" in changed:
+        shipment.destination_office_id = office.id
+        shipment.promised_date = promises(session, now=now)(office.index)
+        extra["promised_date"] = (
+            shipment.promised_date.isoformat() if shipment.promised_date else None
+        )
+    options = {
+        name.removeprefix("options."): value
+        for name, value in changed.items()
+        if name.startswith("options.")
+    }
+    if options:
+        shipment.options = {**(shipment.options or {}), **options}
+    shipment.updated_at = now
+    names = sorted(changed)
+    session.add(
+        TrackingEvent(
+            shipment_id=shipment.id,
+            code=UPDATED,
+            status_after=shipment.status,
+            applied=False,
+            occurred_at=now,
+            recorded_at=now,
+            office_index=None,
+            actor=actor,
+            source={"changed": names},
+        )
+    )
+    notify_service.publish_event(
+        session,
+        marketplace_id=shipment.marketplace_id,
+        event_type="shipment.updated",
+        data={
+            "tracking_number": shipment.tracking_number,
+            "external_order_id": shipment.external_order_id,
+            "status": shipment.status,
+            "changed": names,
+            "values": _masked(changed) | extra,
+            "updated_at": now.isoformat(),
+        },
+        now=now,
+    )
+    if "recipient.phone" in changed and status == S.READY_FOR_PICKUP:
+        reissue_pickup_code(session, shipment=shipment, now=now, policy=policy, actor=actor)
+    session.flush()
+    return shipment
+
+
 def _office(session: Session, shipment: Shipment) -> PostOffice:
     office = session.get(PostOffice, shipment.destination_office_id)
     assert office is not None  # a foreign key guarantees it
@@ -1119,7 +1268,12 @@ def _ready_sms(
 
 
 def reissue_pickup_code(
-    session: Session, *, shipment: Shipment, now: datetime, policy: PickupPolicy
+    session: Session,
+    *,
+    shipment: Shipment,
+    now: datetime,
+    policy: PickupPolicy,
+    actor: str = "office",
 ) -> str:
     """Make a new pickup code (the old one stops working) and send it again."""
     if shipment.status != S.READY_FOR_PICKUP:
@@ -1147,7 +1301,7 @@ def reissue_pickup_code(
             occurred_at=now,
             recorded_at=now,
             office_index=office.index,
-            actor="office",
+            actor=actor,
         )
     )
     message = _ready_sms(shipment, office, marketplace, code)
