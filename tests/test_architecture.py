@@ -37,14 +37,16 @@ def test_kernel_imports_no_database_or_web_code(relative: str) -> None:
     assert not bad, f"{relative} imports {sorted(bad)}"
 
 
-# The HTTP shells of a domain; every other module of a domain package (services, use cases,
-# repositories, kernels) is called the same way from the API, the pages, the CLI and the worker.
-HTTP_SHELLS = {"endpoints.py", "deps.py"}
+# The HTTP shells of a domain (`endpoints.py`, `<topic>_endpoints.py`, `deps.py`); every other
+# module of a domain package (services, use cases, repositories, kernels) is called the same
+# way from the API, the pages, the CLI and the worker.
+def _http_shell(path: Path) -> bool:
+    return path.name == "deps.py" or path.name.endswith("endpoints.py")
 
 
 def test_services_never_import_fastapi() -> None:
     for path in SRC.glob("*/*.py"):
-        if path.name in HTTP_SHELLS or _package(path) in {"web", "kit"}:
+        if _http_shell(path) or _package(path) in {"web", "kit"}:
             continue
         bad = {n for n in _imports(path) if n.startswith(("fastapi", "starlette"))}
         assert not bad, f"{path.relative_to(SRC)} imports {sorted(bad)}"
