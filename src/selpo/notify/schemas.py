@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -88,3 +89,21 @@ class ReplayResult(BaseModel):
     """How many events were queued again."""
 
     requeued: int
+
+
+class WebhookEventType(BaseModel):
+    """One event type of the webhook catalogue."""
+
+    type: str = Field(examples=["shipment.cancelled"], description="The event type")
+    description: str = Field(description="What the event means")
+    payload_schema: dict[str, Any] = Field(
+        description="JSON Schema of the event's `data` (the body's other fields are `event_id`, "
+        "`type`, `created_at`)"
+    )
+    example: dict[str, Any] = Field(description="An example `data`")
+
+
+class WebhookEventCatalogue(BaseModel):
+    """Every webhook event type selpo sends."""
+
+    items: list[WebhookEventType]
