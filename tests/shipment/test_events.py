@@ -98,6 +98,27 @@ def test_every_documented_event_is_sent_by_the_real_services(session: Session) -
         policy=service.PickupPolicy(pepper="events-pepper"),
     )
     service.cancel_shipment(session, shipment=shipment, now=_msk(21, 13))
+    # The first parcel rode Monday's van: it arrives on Tuesday, is shelved, and its
+    # storage is extended.
+    waiting = parcels[0]
+    service.record_scan(
+        session,
+        tracking_number=waiting.tracking_number,
+        code="departed_hub",
+        occurred_at=_msk(24, 8),
+        now=_msk(24, 8),
+    )
+    service.record_scan(
+        session,
+        tracking_number=waiting.tracking_number,
+        code="arrived_at_office",
+        occurred_at=_msk(24, 10),
+        now=_msk(24, 10),
+        office_index=VILLAGE,
+    )
+    policy = service.PickupPolicy(pepper="events-pepper")
+    service.make_ready_for_pickup(session, shipment=waiting, now=_msk(24, 11), policy=policy)
+    service.extend_storage(session, shipment=waiting, now=_msk(25, 12))
 
     messages = list(
         session.scalars(
@@ -114,6 +135,9 @@ def test_every_documented_event_is_sent_by_the_real_services(session: Session) -
     assert sent["shipment.cancelled"]["tracking_number"] == shipment.tracking_number
     assert sent["shipment.cancelled"]["status"] == "cancelled"
     assert sent["shipment.updated"]["changed"] == ["options.fitting"]
+    extended = sent["shipment.storage_extended"]
+    assert extended["tracking_number"] == waiting.tracking_number
+    assert extended["storage_deadline"] > extended["previous_storage_deadline"]
 
 
 def test_each_catalogue_example_is_valid_data_of_its_event() -> None:

@@ -74,6 +74,15 @@ class ShipmentUpdatedData(_EventData):
     updated_at: datetime = Field(description="When the change was made")
 
 
+class ShipmentStorageExtendedData(_EventData):
+    """``data`` of ``shipment.storage_extended``."""
+
+    status: str = Field(description="`ready_for_pickup`: the parcel still waits at the office")
+    storage_deadline: datetime = Field(description="The new end of the storage period")
+    previous_storage_deadline: datetime = Field(description="The end before the extension")
+    extended_at: datetime = Field(description="When the marketplace extended it")
+
+
 @dataclass(frozen=True)
 class EventKind:
     """One webhook event type of the catalogue."""
@@ -155,6 +164,19 @@ CATALOGUE: dict[str, EventKind] = {
                 "changed": ["options.fitting", "recipient.phone"],
                 "values": {"options.fitting": True, "recipient.phone": "+7******4567"},
                 "updated_at": "2026-11-21T09:00:00+00:00",
+            },
+        ),
+        EventKind(
+            "shipment.storage_extended",
+            ShipmentStorageExtendedData,
+            "the marketplace extended the storage period (once per parcel)",
+            {
+                "tracking_number": "10100005000177",
+                "external_order_id": "ORD-1001",
+                "status": "ready_for_pickup",
+                "storage_deadline": "2026-12-09T20:59:59Z",
+                "previous_storage_deadline": "2026-12-02T20:59:59Z",
+                "extended_at": "2026-11-30T12:00:00Z",
             },
         ),
     )
