@@ -194,3 +194,9 @@ class TestEventCatalogue:
         operation = client.get("/openapi.json").json()["paths"]["/v1/webhooks/events"]["get"]
         assert {"200", "429"} <= set(operation["responses"])
         assert not operation.get("security")
+        spec = client.get("/openapi.json").json()
+        schema = spec["components"]["schemas"]["WebhookEventCatalogue"]
+        (example,) = schema["examples"]
+        listed = {i["type"]: i for i in client.get("/v1/webhooks/events").json()["items"]}
+        for item in example["items"]:
+            assert item == listed[item["type"]]

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from selpo.notify.events import CATALOGUE
+
 
 class WebhookSubscriptionCreate(BaseModel):
     """A URL to receive events, and which event types (``*`` for all)."""
@@ -103,7 +105,23 @@ class WebhookEventType(BaseModel):
     example: dict[str, Any] = Field(description="An example `data`")
 
 
+def _catalogue_example() -> dict[str, Any]:
+    kind = CATALOGUE["shipment.cancelled"]
+    return {
+        "items": [
+            {
+                "type": kind.event_type,
+                "description": kind.description,
+                "payload_schema": kind.payload_schema(),
+                "example": kind.example,
+            }
+        ]
+    }
+
+
 class WebhookEventCatalogue(BaseModel):
     """Every webhook event type selpo sends."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_catalogue_example()]})
 
     items: list[WebhookEventType]
