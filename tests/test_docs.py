@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 from selpo.config import Settings
+from selpo.notify.events import CATALOGUE
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 OPERATIONS = ROOT / "docs" / "operations.md"
+NOTIFY = ROOT / "docs" / "notify.md"
 
 
 def _settings_rows() -> dict[str, str]:
@@ -52,3 +55,15 @@ def test_readme_opens_with_the_two_commands() -> None:
     head = README.read_text(encoding="utf-8")[:600]
     assert "make run" in head
     assert "make test" in head
+
+
+def test_every_webhook_event_of_the_catalogue_is_in_the_notify_guide_with_its_example() -> None:
+    guide = NOTIFY.read_text(encoding="utf-8")
+    for kind in CATALOGUE.values():
+        assert f"| `{kind.event_type}` |" in guide, (
+            f"{kind.event_type} is not in docs/notify.md's table"
+        )
+        example = json.dumps(kind.example, indent=2, ensure_ascii=False)
+        assert f"`{kind.event_type}`: {kind.description}.\n\n```json\n{example}\n```" in guide, (
+            f"docs/notify.md does not show {kind.event_type}'s example as the catalogue has it"
+        )

@@ -173,3 +173,30 @@ class TestReplayAndDeliveries:
         )
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == "since"
+
+
+class TestEventCatalogue:
+    def test_lists_every_event_with_its_schema_and_example_without_a_key(
+        self, client: TestClient
+    ) -> None:
+        response = client.get("/v1/webhooks/events")
+        assert response.status_code == 200, response.text
+        items = response.json()["items"]
+        assert [i["type"] for i in items] == list(service.EVENT_TYPES)
+        for item in items:
+            assert item["description"]
+            schema = item["payload_schema"]
+            assert schema["additionalProperties"] is False
+            assert set(item["example"]) == set(schema["properties"])
+            assert set(schema["required"]) <= set(item["example"])
+
+    def test_is_documented_in_the_openapi_with_its_problems(self, client: TestClient) -> None:
+        operation = client.get("/openapi.json").json()["paths"]["/v1/webhooks/events"]["get"]
+        assert {"200", "429"} <= set(operation["responses"])
+        assert not operation.get("security")
+        spec = client.get("/openapi.json").json()
+        schema = spec["components"]["schemas"]["WebhookEventCatalogue"]
+        (example,) = schema["examples"]
+        listed = {i["type"]: i for i in client.get("/v1/webhooks/events").json()["items"]}
+        for item in example["items"]:
+            assert item == listed[item["type"]]

@@ -17,6 +17,7 @@ from selpo.logistics.schemas import RouteWrite, StopWrite
 from selpo.marketplace import service as marketplace_service
 from selpo.models import OutboxMessage
 from selpo.notify import service as notify_service
+from selpo.notify.events import CATALOGUE
 from selpo.notify.service import EVENT_TYPES
 from selpo.shipment import service
 from selpo.shipment.schemas import ShipmentCreate, ShipmentPatch
@@ -97,14 +98,50 @@ def test_every_documented_event_is_sent_by_the_real_services(session: Session) -
         policy=service.PickupPolicy(pepper="events-pepper"),
     )
     service.cancel_shipment(session, shipment=shipment, now=_msk(21, 13))
+    # The first parcel rode Monday's van: it arrives on Tuesday, is shelved, and its
+    # storage is extended.
+    waiting = parcels[0]
+    service.record_scan(
+        session,
+        tracking_number=waiting.tracking_number,
+        code="departed_hub",
+        occurred_at=_msk(24, 8),
+        now=_msk(24, 8),
+    )
+    service.record_scan(
+        session,
+        tracking_number=waiting.tracking_number,
+        code="arrived_at_office",
+        occurred_at=_msk(24, 10),
+        now=_msk(24, 10),
+        office_index=VILLAGE,
+    )
+    policy = service.PickupPolicy(pepper="events-pepper")
+    service.make_ready_for_pickup(session, shipment=waiting, now=_msk(24, 11), policy=policy)
+    service.extend_storage(session, shipment=waiting, now=_msk(25, 12))
 
-    sent = {
-        m.event_type: m.payload["data"]
-        for m in session.scalars(
+    messages = list(
+        session.scalars(
             select(OutboxMessage).where(OutboxMessage.kind == "webhook").order_by(OutboxMessage.id)
         )
-    }
+    )
+    # Every payload the services emit is what the catalogue documents: its model forbids
+    # fields it does not name, so a field added to an emitter alone fails here.
+    for message in messages:
+        assert message.event_type is not None
+        CATALOGUE[message.event_type].model.model_validate(message.payload["data"])
+    sent = {m.event_type: m.payload["data"] for m in messages}
     assert set(sent) == set(EVENT_TYPES)
     assert sent["shipment.cancelled"]["tracking_number"] == shipment.tracking_number
     assert sent["shipment.cancelled"]["status"] == "cancelled"
     assert sent["shipment.updated"]["changed"] == ["options.fitting"]
+    extended = sent["shipment.storage_extended"]
+    assert extended["tracking_number"] == waiting.tracking_number
+    assert extended["storage_deadline"] > extended["previous_storage_deadline"]
+
+
+def test_each_catalogue_example_is_valid_data_of_its_event() -> None:
+    assert tuple(CATALOGUE) == EVENT_TYPES
+    for kind in CATALOGUE.values():
+        kind.model.model_validate(kind.example)
+        assert set(kind.example) == set(kind.payload_schema()["properties"]), kind.event_type

@@ -14,10 +14,13 @@ from selpo.marketplace.errors import MissingApiKey
 from selpo.marketplace.service import Principal
 from selpo.notify import service
 from selpo.notify.destination import parse_allow_hosts
+from selpo.notify.events import CATALOGUE
 from selpo.notify.schemas import (
     ReplayResult,
     WebhookDeliveryPage,
     WebhookDeliveryRead,
+    WebhookEventCatalogue,
+    WebhookEventType,
     WebhookSubscriptionCreate,
     WebhookSubscriptionCreated,
     WebhookSubscriptionPage,
@@ -72,6 +75,27 @@ def list_webhooks(session: SessionDep, principal: MarketplaceDep) -> WebhookSubs
     """List the marketplace's active subscriptions (without secrets)."""
     rows = service.list_subscriptions(session, marketplace_id=_marketplace_id(principal))
     return WebhookSubscriptionPage(items=[WebhookSubscriptionRead.model_validate(r) for r in rows])
+
+
+@router.get(
+    "/events",
+    response_model=WebhookEventCatalogue,
+    responses=problem_responses(429),
+)
+def list_webhook_events() -> WebhookEventCatalogue:
+    """List every webhook event type: what it means, the JSON Schema of its `data` and an
+    example. Public documentation: no API key needed."""
+    return WebhookEventCatalogue(
+        items=[
+            WebhookEventType(
+                type=kind.event_type,
+                description=kind.description,
+                payload_schema=kind.payload_schema(),
+                example=kind.example,
+            )
+            for kind in CATALOGUE.values()
+        ]
+    )
 
 
 @router.delete(

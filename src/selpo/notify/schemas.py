@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from selpo.notify.events import CATALOGUE
 
 
 class WebhookSubscriptionCreate(BaseModel):
@@ -88,3 +91,37 @@ class ReplayResult(BaseModel):
     """How many events were queued again."""
 
     requeued: int
+
+
+class WebhookEventType(BaseModel):
+    """One event type of the webhook catalogue."""
+
+    type: str = Field(examples=["shipment.cancelled"], description="The event type")
+    description: str = Field(description="What the event means")
+    payload_schema: dict[str, Any] = Field(
+        description="JSON Schema of the event's `data` (the body's other fields are `event_id`, "
+        "`type`, `created_at`)"
+    )
+    example: dict[str, Any] = Field(description="An example `data`")
+
+
+def _catalogue_example() -> dict[str, Any]:
+    kind = CATALOGUE["shipment.cancelled"]
+    return {
+        "items": [
+            {
+                "type": kind.event_type,
+                "description": kind.description,
+                "payload_schema": kind.payload_schema(),
+                "example": kind.example,
+            }
+        ]
+    }
+
+
+class WebhookEventCatalogue(BaseModel):
+    """Every webhook event type selpo sends."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_catalogue_example()]})
+
+    items: list[WebhookEventType]

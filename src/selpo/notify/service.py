@@ -27,14 +27,10 @@ from selpo.notify.destination import (
     system_resolve,
 )
 from selpo.notify.errors import WebhookSubscriptionNotFound
+from selpo.notify.events import CATALOGUE
 
-EVENT_TYPES = (
-    "shipment.created",
-    "shipment.status_changed",
-    "shipment.promised_date_changed",
-    "shipment.cancelled",
-    "shipment.updated",
-)
+# The event types, in the catalogue's order (notify/events.py: payload models, examples).
+EVENT_TYPES = tuple(CATALOGUE)
 ALL_EVENTS = "*"
 SECRET_PREFIX = "whsec_"
 MAX_URL_LENGTH = 2000

@@ -1505,6 +1505,7 @@ def extend_storage(session: Session, *, shipment: Shipment, now: datetime) -> Sh
     marketplace = session.get(Marketplace, shipment.marketplace_id)
     assert marketplace is not None
     office = _office(session, shipment)
+    before = shipment.storage_deadline
     shipment.storage_deadline = storage_deadline(
         shipment.storage_deadline,
         marketplace.storage_extension_days,
@@ -1525,6 +1526,20 @@ def extend_storage(session: Session, *, shipment: Shipment, now: datetime) -> Sh
             office_index=None,
             actor="marketplace-api",
         )
+    )
+    notify_service.publish_event(
+        session,
+        marketplace_id=shipment.marketplace_id,
+        event_type="shipment.storage_extended",
+        data={
+            "tracking_number": shipment.tracking_number,
+            "external_order_id": shipment.external_order_id,
+            "status": shipment.status,
+            "storage_deadline": shipment.storage_deadline,
+            "previous_storage_deadline": before,
+            "extended_at": now,
+        },
+        now=now,
     )
     session.flush()
     return shipment
