@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from selpo.deps import ClockDep, SessionDep, SettingsDep
 from selpo.errors import InvalidInput, problem_responses
 from selpo.kit.moments import Moment
-from selpo.network import service
+from selpo.network import regions, service
 from selpo.network.rules import ParcelSize
 from selpo.network.schemas import PickupPointPage, PickupPointRead
 
@@ -61,10 +61,7 @@ _CSV_EXAMPLE = (
     "hours_wed,hours_thu,hours_fri,hours_sat,hours_sun,next_holidays,cells_s,cells_m,cells_l,"
     "max_weight_g,max_length_mm,max_width_mm,max_height_mm,cash,card,fitting,marketplaces,"
     "updated_at\r\n"
-    '155650,ОПС Пестяки,"155650, Ивановская область, Пестяки",37,Пестяковский район,'
-    "56.7086,42.6695,settlement_centroid,08:00-13:00,14:00-19:00,...,,2026-12-31 2027-01-01 "
-    "2027-01-02,30,20,8,20000,600,400,400,1,1,1,OZON YANDEX_MARKET,2026-11-20T09:00:00+00:00\r\n"
-)
+) + f"{regions.data_example('pickup_points_csv_row') or ''}\r\n"
 
 
 def _wants_csv(request: Request) -> bool:

@@ -81,6 +81,9 @@ class Manifest:
     files: dict[str, str]
     warehouses: tuple[ManifestWarehouse, ...]
     assumed_connections: dict[str, int] = field(default_factory=dict)
+    # Values the API documentation shows as examples (``[examples]``): real data of the region,
+    # so no Python module has to name an office or a tracking number of a region.
+    examples: dict[str, object] = field(default_factory=dict)
     default: bool = False  # the default region when several curated manifests ship
 
     def file(self, role: str) -> Path | None:
@@ -133,6 +136,7 @@ def _parse_manifest(path: Path) -> Manifest:
                 str(k): int(v) for k, v in data.get("assumed_connections", {}).items()
             },
             default=bool(data.get("default", False)),
+            examples=dict(data.get("examples", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ManifestError(f"{path}: {exc!r}") from exc

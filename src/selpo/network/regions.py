@@ -9,6 +9,11 @@ reference shipped in the package and the region's curated manifest where it has 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from pydantic.config import JsonDict
+
+from selpo.errors import DomainError
 from selpo.network import manifest, reference
 from selpo.network.sources import MarketplaceSeed, RegionInfo, RegionSource
 
@@ -43,3 +48,29 @@ def load_source(code_or_name: str) -> RegionSource:
 def marketplace_seeds() -> list[MarketplaceSeed]:
     """The national marketplaces an import creates when they are missing."""
     return list(manifest.marketplace_seeds())
+
+
+def data_example(name: str) -> object | None:
+    """The default region's example ``name`` (its manifest's ``[examples]``; the region's code
+    and zone as ``region`` and ``timezone``), or None when the package singles out no region."""
+    try:
+        chosen = manifest.default_manifest()
+    except DomainError:
+        return None
+    if name == "region":
+        return chosen.code
+    if name == "timezone":
+        return chosen.timezone
+    return chosen.examples.get(name)
+
+
+def schema_example(name: str) -> Callable[[JsonDict], None]:
+    """A ``json_schema_extra`` showing ``data_example(name)`` as the OpenAPI example (when the
+    schema is made), so the examples are the data's, not a module's."""
+
+    def put(schema: JsonDict) -> None:
+        value = data_example(name)
+        if value is not None:
+            schema["examples"] = [value]  # type: ignore[list-item]
+
+    return put

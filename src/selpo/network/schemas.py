@@ -5,25 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from pydantic import BaseModel, Field
-from pydantic.config import JsonDict
 
-from selpo.errors import DomainError
 from selpo.network import regions
-
-
-def _zone_example(schema: JsonDict) -> None:
-    """The default region's zone as the OpenAPI example: taken from the data when the schema
-    is made, so no module names a zone (none when the package singles out no region)."""
-    try:
-        schema["examples"] = [regions.default_region().timezone]
-    except DomainError:
-        pass
 
 
 class PickupPointRead(BaseModel):
     """A post office as a pickup point."""
 
-    index: str = Field(description="6-digit postal index", examples=["155650"])
+    index: str = Field(
+        description="6-digit postal index", json_schema_extra=regions.schema_example("office_index")
+    )
     name: str
     address: str
     address_is_estimate: bool = Field(
@@ -42,7 +33,7 @@ class PickupPointRead(BaseModel):
     opening_hours_is_default: bool
     timezone: str = Field(
         description="The office's IANA time zone (its region's): hours and open_now are local",
-        json_schema_extra=_zone_example,
+        json_schema_extra=regions.schema_example("timezone"),
     )
     open_now: bool = Field(description="Open at `open_at` (or now)")
     marketplaces: list[str] = Field(description="Codes of the marketplaces served (active)")
@@ -68,7 +59,10 @@ class PickupPointRead(BaseModel):
         description="The next public holidays (local dates) the office is closed all day",
         examples=[["2026-12-31", "2027-01-01", "2027-01-02"]],
     )
-    region: str = Field(description="Code of the office's region", examples=["37"])
+    region: str = Field(
+        description="Code of the office's region",
+        json_schema_extra=regions.schema_example("region"),
+    )
     updated_at: datetime = Field(description="When the register last changed this office")
 
 

@@ -2,7 +2,7 @@
 
 ``network.reference`` builds a ``RegionSource`` for any region from the national reference files
 that ship with the package (PIndx, GeoNames postal codes, the localities of Russia, the 2021
-census), applying the curated files of a region's manifest where it has them (Ivanovo).
+census), applying the curated files of a region's manifest where it has them.
 ``network.importer`` loads a ``RegionSource`` into the registry. Nothing here touches a file or
 the database: plain data only.
 """
@@ -62,11 +62,11 @@ class WarehouseSource:
 class RegionInfo:
     """What names a region: its two-digit code, its name, its zone."""
 
-    code: str  # the federal subject's number, two digits: "37", "33", "54", "77"
-    name: str  # "Ивановская область"
-    slug: str  # "ivanovo": the folder of a curated manifest, the CLI's friendly name
-    timezone: str  # IANA, e.g. "Europe/Moscow", "Asia/Novosibirsk"
-    capital: str  # the administrative centre's name: "Иваново"
+    code: str  # the federal subject's number, two digits (regions.csv)
+    name: str  # the Russian name, as the reference (PIndx) spells it
+    slug: str  # latin: the folder of a curated manifest, the CLI's friendly name
+    timezone: str  # an IANA zone name (Russia spans UTC+2 to UTC+12)
+    capital: str  # the administrative centre's name
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ PICKUP_CODE_LOCKOUT = Lockout(max_failures=5, period=timedelta(minutes=15))
 
 
 def mask_name(name: str | None) -> str:
-    """``Иванова Мария Петровна`` → ``И****** М. П.``: initials, the surname's length."""
+    """``Смирнова Мария Петровна`` → ``С******* М. П.``: initials, the surname's length."""
     if not name:
         return REMOVED
     parts = name.split()

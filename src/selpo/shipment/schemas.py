@@ -6,10 +6,12 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
 from selpo.kit.moments import Moment
 from selpo.kit.phone import parse_russian_mobile
+from selpo.network import regions
 
 MAX_KOP = 100_000_000_00  # 100 million roubles: beyond any parcel
 
@@ -80,7 +82,9 @@ class ShipmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     external_order_id: str = Field(min_length=1, max_length=100)
-    destination_index: str = Field(pattern=r"^\d{6}$", examples=["155650"])
+    destination_index: str = Field(
+        pattern=r"^\d{6}$", json_schema_extra=regions.schema_example("office_index")
+    )
     recipient: Recipient
     parcel: Parcel
     items: list[Item] = Field(min_length=1, max_length=500)
@@ -159,7 +163,7 @@ class ShipmentPatch(_Patch):
     recipient: RecipientPatch | Absent = None
     parcel: ParcelPatch | Absent = None
     destination_index: Annotated[str, Field(pattern=r"^\d{6}$")] | Absent = Field(
-        default=None, examples=["155650"]
+        default=None, json_schema_extra=regions.schema_example("office_index")
     )
     options: OptionsPatch | Absent = None
 
@@ -275,14 +279,18 @@ class CodReport(BaseModel):
 MAX_LABELS = 500
 
 
+def _labels_example(schema: JsonDict) -> None:
+    numbers = regions.data_example("tracking_numbers")
+    if numbers is not None:
+        schema["examples"] = [{"tracking_numbers": numbers, "format": "a4"}]  # type: ignore[dict-item]
+
+
 class LabelsRequest(BaseModel):
     """Labels of many shipments in one PDF."""
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [{"tracking_numbers": ["15395026000014", "15395026000021"], "format": "a4"}]
-        },
+        json_schema_extra=_labels_example,
     )
 
     tracking_numbers: list[Annotated[str, Field(max_length=32)]] = Field(
@@ -290,7 +298,7 @@ class LabelsRequest(BaseModel):
         max_length=MAX_LABELS,
         description=f"1 to {MAX_LABELS} of your shipments' tracking numbers; "
         "a number given twice is printed once",
-        examples=[["15395026000014", "15395026000021"]],
+        json_schema_extra=regions.schema_example("tracking_numbers"),
     )
     format: Literal["a6", "a4"] = Field(
         default="a6",

@@ -72,7 +72,7 @@ def kg(grams: int) -> str:
 
 
 def spaced(tracking_number: str) -> str:
-    """A tracking number in readable groups: ``153950 11 00001 4``."""
+    """A tracking number in readable groups: accepting index, month, serial, check digit."""
     n = tracking_number
     if len(n) != 14:
         return n
