@@ -2,7 +2,7 @@
 operator. A thin shell over ``timetables``, ``promises`` and ``manifests``.
 
 A route run is named ``<route_id>@<departure>``, the departure in ISO 8601 with an offset
-(UTC ``Z`` as the API writes it), e.g. ``DH-155650-V01@2026-11-26T05:00:00Z``.
+(UTC ``Z`` as the API writes it), e.g. ``DH-<index>-V01@2026-11-26T05:00:00Z``.
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ def list_route_runs(
     _admin: AdminDep,
     day: Annotated[Day, Query(alias="date", description="Local date, YYYY-MM-DD")],
     hub: Annotated[
-        str | None, Query(description="District hub code (DH-155650) or its postal index")
+        str | None,
+        Query(description="District hub code (DH- and its postal index) or the postal index"),
     ] = None,
 ) -> list[RouteRunRead]:
     """The route runs leaving on a day, with what their manifests hold so far."""

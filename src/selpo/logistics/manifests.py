@@ -49,7 +49,7 @@ from selpo.notify import service as notify_service
 
 
 def run_id(route_id: str, departure: datetime) -> str:
-    """``<route_id>@<departure as UTC ISO 8601>``, e.g. ``DH-155650-V01@2026-11-26T05:00:00Z``."""
+    """``<route_id>@<departure as UTC ISO 8601>``, e.g. ``DH-<index>-V01@2026-11-26T05:00:00Z``."""
     return f"{route_id}@{departure.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from selpo.kit.moments import moment_in_range
+from selpo.network import regions
 
 MAX_KOP = 100_000_000_00  # as for shipments: beyond any parcel
 
@@ -17,7 +18,9 @@ class QuoteRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    destination_index: str = Field(pattern=r"^\d{6}$", examples=["155650"])
+    destination_index: str = Field(
+        pattern=r"^\d{6}$", json_schema_extra=regions.schema_example("office_index")
+    )
     weight_g: int = Field(gt=0, le=100_000)
     length_mm: int = Field(gt=0, le=3000)
     width_mm: int = Field(gt=0, le=3000)
@@ -91,7 +94,9 @@ class RouteWrite(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    hub: str = Field(min_length=1, max_length=32, examples=["DH-155650"])
+    hub: str = Field(
+        min_length=1, max_length=32, json_schema_extra=regions.schema_example("hub_code")
+    )
     weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(min_length=1)
     departure: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["08:00"])
     capacity_parcels: int = Field(gt=0, le=100_000)

@@ -121,7 +121,9 @@ RegionsOption = Annotated[
 
 @clerk_app.command("add")
 def add(
-    office_index: Annotated[str, typer.Argument(help="The clerk's office index, e.g. 155650")],
+    office_index: Annotated[
+        str, typer.Argument(help="The clerk's office: its six-digit postal index")
+    ],
     login: LoginArgument,
     password: PasswordOption = None,
     name: NameOption = None,

@@ -17,6 +17,7 @@ from selpo.deps import ClockDep, SessionDep, SettingsDep
 from selpo.errors import InvalidInput, problem_responses
 from selpo.kit.moments import Day, Moment
 from selpo.marketplace.deps import AdminDep, MarketplaceDep
+from selpo.network import regions
 from selpo.shipment import service
 from selpo.shipment.idempotency import Answer, answer_once
 from selpo.shipment.schemas import (
@@ -175,7 +176,7 @@ PATCH_EXAMPLES: dict[str, Any] = {
     "before_hand_over": {
         "summary": "Another office, no COD and fitting (only before the hand-over)",
         "value": {
-            "destination_index": "155650",
+            "destination_index": regions.data_example("office_index"),
             "parcel": {"cod_kop": 0},
             "options": {"fitting": True},
         },
