@@ -65,6 +65,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/eta.py
 	$(BIN)/python bench/planning.py
 	$(BIN)/python bench/shipments.py
+	$(BIN)/python bench/api.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -15,6 +15,7 @@ import random
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,8 +27,10 @@ from selpo.notify.delivery import deliver_due
 from selpo.notify.sms import LogSmsGateway
 from selpo.notify.transport import make_http_client
 from selpo.shipment import service as shipment_service
+from selpo.shipment.examples import SHIPMENT as EXAMPLE_SHIPMENT
 from selpo_client import (
     Item,
+    NewPlace,
     NewShipment,
     Parcel,
     QuoteRequest,
@@ -528,3 +531,121 @@ def test_every_post_a_client_may_retry_sends_an_idempotency_key() -> None:
     assert all(keys)
     assert len(set(keys)) == 4
     assert [r.headers["Authorization"] for r in script.requests] == ["Bearer sk_live_x"] * 4
+
+
+# ------------------------------------- the methods of issue 15's other parts, on the contract
+
+
+def _answering(body: Any, *, status: int = 200) -> tuple[SelpoClient, Script]:
+    script = Script(httpx.Response(status, json=body))
+    client, _ = _scripted(script)
+    return client, script
+
+
+def test_places_acts_payouts_and_the_sandbox_follow_the_agreed_shapes() -> None:
+    """Requests and answers as CONTRACTS15 has them (the server parts arrive with their
+    merges; the live tests for them are wired then)."""
+    place = {
+        "number": 2,
+        "tracking_number": "15395026000021",
+        "weight_g": 400,
+        "length_mm": 200,
+        "width_mm": 200,
+        "height_mm": 100,
+        "external_place_id": "BOX-2",
+        "status": "created",
+        "arrived_at": None,
+    }
+    order = new_shipment("PL-1").model_copy(
+        update={"places": [NewPlace(weight_g=800, length_mm=300, width_mm=200, height_mm=100)]}
+    )
+    answer = {**json.loads(json.dumps(EXAMPLE_SHIPMENT)), "places": [place]}
+    client, script = _answering(answer, status=201)
+    created = client.create_shipment(order)
+    assert created.places[0].tracking_number == "15395026000021"
+    sent = json.loads(script.requests[0].content)
+    assert sent["places"] == [
+        {"weight_g": 800, "length_mm": 300, "width_mm": 200, "height_mm": 100}
+    ]
+
+    act = {
+        "id": 3,
+        "number": "H-2026-000003",
+        "warehouse": "W-PODOLSK",
+        "created_at": "2026-11-25T09:00:00Z",
+        "status": "accepted_with_discrepancies",
+        "count": 1,
+        "places": 3,
+        "weight_g": 1200,
+        "declared_value_kop": 150000,
+        "cod_kop": 0,
+        "shipments": [
+            {
+                "tracking_number": "15395026000014",
+                "external_order_id": "PL-1",
+                "places": 3,
+                "weight_g": 1200,
+                "declared_value_kop": 150000,
+                "cod_kop": 0,
+            }
+        ],
+        "acceptance": {"accepted_at": "2026-11-25T15:00:00Z", "missing": [], "extra": []},
+    }
+    client, script = _answering(act, status=201)
+    made = client.create_handover("W-PODOLSK", ["15395026000014"])
+    assert made.acceptance is not None
+    assert made.shipments[0].places == 3
+    assert script.requests[0].url.path == "/v1/handovers"
+    assert json.loads(script.requests[0].content) == {
+        "warehouse": "W-PODOLSK",
+        "tracking_numbers": ["15395026000014"],
+    }
+    client, script = _answering({"items": [act]})
+    assert [a.id for a in client.list_handovers(since=TEST_NOW.date())] == [3]
+    assert script.requests[0].url.params["from"] == "2026-11-25"
+
+    totals = {
+        "cash_kop": 100,
+        "card_kop": 50,
+        "collected_kop": 150,
+        "fee_kop": 2,
+        "to_transfer_kop": 148,
+    }
+    payouts = {
+        "marketplace": "OZON",
+        "from": "2026-11-25",
+        "to": "2026-11-26",
+        "currency": "RUB",
+        "fee_rate": "0.0150",
+        "days": [
+            {
+                "date": "2026-11-25",
+                "closed": True,
+                **totals,
+                "shipments": [
+                    {
+                        "tracking_number": "15395026000014",
+                        "external_order_id": "PL-1",
+                        "office_index": PESTYAKI_INDEX,
+                        "method": "cash",
+                        "collected_kop": 150,
+                        "fee_kop": 2,
+                        "collected_at": "2026-11-25T12:00:00Z",
+                    }
+                ],
+            }
+        ],
+        "totals": totals,
+    }
+    client, script = _answering(payouts)
+    due = client.payouts(TEST_NOW.date(), TEST_NOW.date() + timedelta(days=1))
+    assert due.from_ == TEST_NOW.date()
+    assert due.days[0].shipments[0].method == "cash"
+    assert due.totals.to_transfer_kop == 148
+    assert dict(script.requests[0].url.params) == {"from": "2026-11-25", "to": "2026-11-26"}
+
+    client, script = _answering({**EXAMPLE_SHIPMENT, "status": "ready_for_pickup"})
+    advanced = client.sandbox_advance("15395026000014", "ready_for_pickup")
+    assert advanced.status == "ready_for_pickup"
+    assert script.requests[0].url.path == "/v1/sandbox/shipments/15395026000014/advance"
+    assert json.loads(script.requests[0].content) == {"status": "ready_for_pickup"}
