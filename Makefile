@@ -16,8 +16,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(DEV_STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e ".[dev]"
+$(DEV_STAMP): $(BIN)/python pyproject.toml clients/python/pyproject.toml
+	$(BIN)/pip install --quiet -e ".[dev]" -e ./clients/python
 	touch $@ $(STAMP)
 
 install: $(STAMP)
@@ -40,12 +40,12 @@ serve: $(STAMP)
 	$(BIN)/selpo serve
 
 fmt: $(DEV_STAMP)
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench clients/python
+	$(BIN)/ruff check --fix src tests bench clients/python
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench clients/python
+	$(BIN)/ruff check src tests bench clients/python
 
 types: $(DEV_STAMP)
 	$(BIN)/mypy
@@ -65,6 +65,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/eta.py
 	$(BIN)/python bench/planning.py
 	$(BIN)/python bench/shipments.py
+	$(BIN)/python bench/api.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -20,6 +20,7 @@ from selpo.db import create_db_engine, make_session_factory, read_connection
 from selpo.errors import PROBLEM_JSON, DomainError, Problem, problem_body, status_title
 from selpo.kit.body_limit import BodyLimitMiddleware
 from selpo.kit.clock import Clock, SystemClock
+from selpo.kit.openapi import restore_example_nulls
 from selpo.kit.rate_limit import (
     FailureLimitMiddleware,
     Limit,
@@ -73,6 +74,7 @@ def _problem(
 
 
 error_log = logging.getLogger("selpo.error")
+HEALTHY = {"status": "ok", "database": "postgresql"}  # /healthz's OpenAPI example
 
 _PLAIN_DETAILS = {
     404: "nothing is at this path",
@@ -203,6 +205,7 @@ def _document_problems(app: FastAPI) -> None:
         schemas = schema.setdefault("components", {}).setdefault("schemas", {})
         schemas.update(problem.pop("$defs", {}))
         schemas["Problem"] = problem
+        restore_example_nulls(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -248,7 +251,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     _document_problems(app)
 
-    @app.get("/healthz", tags=["operations"])
+    @app.get(
+        "/healthz",
+        tags=["operations"],
+        responses={200: {"content": {"application/json": {"example": HEALTHY}}}},
+    )
     def healthz() -> dict[str, str]:
         """Say whether the service and its database answer."""
         with read_connection(engine) as connection:

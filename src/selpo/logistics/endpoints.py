@@ -17,7 +17,8 @@ from fastapi.responses import PlainTextResponse
 from selpo.deps import ClockDep, SessionDep, SettingsDep
 from selpo.errors import problem_responses
 from selpo.kit.moments import Day
-from selpo.logistics import manifests, promises, timetables
+from selpo.kit.openapi import example_answer, example_body
+from selpo.logistics import examples, manifests, promises, timetables
 from selpo.logistics.manifest_pdf import render_manifest
 from selpo.logistics.schemas import (
     ManifestRead,
@@ -34,13 +35,16 @@ from selpo.marketplace.deps import AdminDep, MarketplaceDep, PrincipalDep
 
 router = APIRouter(prefix="/v1", tags=["logistics"])
 
-PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}}}
+PDF: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}, "application/json": {"example": examples.MANIFEST}}}
+}
 
 
 @router.post(
     "/quotes",
     response_model=QuoteRead,
-    responses=problem_responses(401, 413, 422, 429, 503),
+    responses={**example_answer(examples.QUOTE), **problem_responses(401, 413, 422, 429, 503)},
+    openapi_extra=example_body(examples.QUOTE_REQUEST),
 )
 def create_quote(
     request: QuoteRequest,
@@ -74,7 +78,7 @@ def _tariff(path: Path | None) -> Tariff:
     "/route-runs",
     response_model=list[RouteRunRead],
     tags=["operations"],
-    responses=problem_responses(401, 403, 422, 429),
+    responses={**example_answer(examples.ROUTE_RUNS), **problem_responses(401, 403, 422, 429)},
 )
 def list_route_runs(
     session: SessionDep,
@@ -152,7 +156,7 @@ def _pdf(manifest: ManifestRead) -> Response:
     "/routes",
     response_model=list[RouteRead],
     tags=["operations"],
-    responses=problem_responses(401, 403, 422, 429),
+    responses={**example_answer([examples.ROUTE]), **problem_responses(401, 403, 422, 429)},
 )
 def list_routes(
     session: SessionDep,
@@ -166,7 +170,15 @@ def list_routes(
 @router.get(
     "/routes.csv",
     response_class=PlainTextResponse,
-    responses={200: {"content": {"text/csv": {}}}, **problem_responses(401, 403, 429)},
+    responses={
+        200: {
+            "content": {
+                "text/csv": {"example": examples.ROUTES_CSV},
+                "text/plain": {"example": examples.ROUTES_CSV},
+            }
+        },
+        **problem_responses(401, 403, 429),
+    },
     tags=["operations"],
 )
 def export_routes(session: SessionDep, _admin: AdminDep) -> PlainTextResponse:
@@ -178,7 +190,7 @@ def export_routes(session: SessionDep, _admin: AdminDep) -> PlainTextResponse:
     "/routes/{route_id}",
     response_model=RouteRead,
     tags=["operations"],
-    responses=problem_responses(401, 403, 404, 422, 429),
+    responses={**example_answer(examples.ROUTE), **problem_responses(401, 403, 404, 422, 429)},
 )
 def get_route(route_id: str, session: SessionDep, _admin: AdminDep) -> RouteRead:
     """One route."""
@@ -189,7 +201,11 @@ def get_route(route_id: str, session: SessionDep, _admin: AdminDep) -> RouteRead
     "/routes/{route_id}",
     response_model=RouteRead,
     tags=["operations"],
-    responses=problem_responses(401, 403, 409, 413, 422, 429),
+    responses={
+        **example_answer({**examples.ROUTE, "weekdays": ["mon", "wed", "fri"], "synthetic": False}),
+        **problem_responses(401, 403, 409, 413, 422, 429),
+    },
+    openapi_extra=example_body(examples.ROUTE_WRITE),
 )
 def put_route(
     route_id: str, body: RouteWrite, session: SessionDep, clock: ClockDep, _admin: AdminDep
@@ -214,7 +230,7 @@ def delete_route(route_id: str, session: SessionDep, clock: ClockDep, _admin: Ad
     "/timetable",
     response_model=TimetableReport,
     tags=["operations"],
-    responses=problem_responses(401, 403, 429),
+    responses={**example_answer(examples.TIMETABLE), **problem_responses(401, 403, 429)},
 )
 def timetable_summary(session: SessionDep, _admin: AdminDep) -> TimetableReport:
     """What the timetable holds: routes, stops, offices served and not."""
@@ -224,7 +240,7 @@ def timetable_summary(session: SessionDep, _admin: AdminDep) -> TimetableReport:
 @router.get(
     "/warehouses",
     response_model=list[WarehouseRead],
-    responses=problem_responses(401, 429),
+    responses={**example_answer(examples.WAREHOUSES), **problem_responses(401, 429)},
 )
 def list_warehouses(session: SessionDep, _principal: PrincipalDep) -> list[WarehouseRead]:
     """The warehouses a quote can start from, and their trucks to the sorting centre."""

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from selpo.deps import ClockDep, SessionDep
 from selpo.errors import InvalidInput, problem_responses
+from selpo.kit.openapi import example_answer, example_body
 from selpo.marketplace import service
 from selpo.marketplace.deps import AdminDep
 from selpo.marketplace.schemas import (
@@ -18,6 +19,7 @@ from selpo.marketplace.schemas import (
 from selpo.models import Marketplace
 
 router = APIRouter(prefix="/v1/marketplaces", tags=["marketplaces (operator)"])
+MARKETPLACE_EXAMPLE = {"code": "WILDBERRIES", "name": "Wildberries", "storage_days": 7}
 
 
 def _read(marketplace: Marketplace) -> MarketplaceRead:
@@ -34,7 +36,14 @@ def _read(marketplace: Marketplace) -> MarketplaceRead:
     "",
     status_code=201,
     response_model=MarketplaceRead,
-    responses=problem_responses(401, 403, 413, 422, 429),
+    responses={
+        **example_answer(
+            {**MARKETPLACE_EXAMPLE, "storage_extension_days": 7, "accepting_index": "153950"},
+            status=201,
+        ),
+        **problem_responses(401, 403, 413, 422, 429),
+    },
+    openapi_extra=example_body(MARKETPLACE_EXAMPLE),
 )
 def create_marketplace(
     marketplace_in: MarketplaceCreate, session: SessionDep, _admin: AdminDep
@@ -53,7 +62,16 @@ def create_marketplace(
     "/{code}/keys",
     status_code=201,
     response_model=ApiKeyCreated,
-    responses=problem_responses(401, 403, 404, 422, 429),
+    responses={
+        **example_answer(
+            {
+                "prefix": "f4e160e5aee9",
+                "key": "selpo_f4e160e5aee9_pztmHOpZ0hrUvOjDyyF-0mykILCnrfszIXdLhMfEo0I",
+            },
+            status=201,
+        ),
+        **problem_responses(401, 403, 404, 422, 429),
+    },
 )
 def create_key(code: str, session: SessionDep, clock: ClockDep, _admin: AdminDep) -> ApiKeyCreated:
     """Issue a marketplace a new API key (shown once)."""
@@ -65,7 +83,13 @@ def create_key(code: str, session: SessionDep, clock: ClockDep, _admin: AdminDep
 @router.post(
     "/{code}/connections",
     response_model=ConnectionsChanged,
-    responses=problem_responses(401, 403, 404, 413, 422, 429),
+    responses={**example_answer({"changed": 2}), **problem_responses(401, 403, 404, 413, 422, 429)},
+    openapi_extra=example_body(
+        named={
+            "some": {"summary": "These offices", "value": {"indexes": ["153000", "153002"]}},
+            "all": {"summary": "Every open office", "value": {"all": True}},
+        }
+    ),
 )
 def connect_offices(
     code: str,

@@ -11,7 +11,9 @@ from fastapi.responses import StreamingResponse
 from selpo.deps import ClockDep, SessionDep, SettingsDep
 from selpo.errors import InvalidInput, problem_responses
 from selpo.kit.moments import Moment
+from selpo.kit.openapi import example_answer
 from selpo.network import regions, service
+from selpo.network.examples import PICKUP_POINT, PICKUP_POINT_PAGE
 from selpo.network.rules import ParcelSize
 from selpo.network.schemas import PickupPointPage, PickupPointRead
 
@@ -78,7 +80,10 @@ def _wants_csv(request: Request) -> bool:
                 "JSON: nearest first around a point, or a page of the list by index. "
                 "With `Accept: text/csv`: every matching office as CSV, no pagination."
             ),
-            "content": {_CSV: {"schema": {"type": "string"}, "example": _CSV_EXAMPLE}},
+            "content": {
+                _CSV: {"schema": {"type": "string"}, "example": _CSV_EXAMPLE},
+                **example_answer(PICKUP_POINT_PAGE)[200]["content"],
+            },
         },
         **problem_responses(422, 429),
     },
@@ -200,7 +205,7 @@ def search_pickup_points(
 @router.get(
     "/{index}",
     response_model=PickupPointRead,
-    responses=problem_responses(404, 422, 429),
+    responses={**example_answer(PICKUP_POINT), **problem_responses(404, 422, 429)},
 )
 def get_pickup_point(
     request: Request,

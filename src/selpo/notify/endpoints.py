@@ -9,12 +9,20 @@ from fastapi import APIRouter, Query, Response, status
 from selpo.deps import ClockDep, RowId, SessionDep, SettingsDep
 from selpo.errors import InvalidInput, problem_responses
 from selpo.kit.moments import Moment
+from selpo.kit.openapi import example_answer, example_body
 from selpo.marketplace.deps import MarketplaceDep
 from selpo.marketplace.errors import MissingApiKey
 from selpo.marketplace.service import Principal
 from selpo.notify import service
 from selpo.notify.destination import parse_allow_hosts
 from selpo.notify.events import CATALOGUE
+from selpo.notify.examples import (
+    DELIVERY_PAGE,
+    REPLAY_RESULT,
+    SUBSCRIPTION_CREATE,
+    SUBSCRIPTION_CREATED,
+    SUBSCRIPTION_PAGE,
+)
 from selpo.notify.schemas import (
     ReplayResult,
     WebhookDeliveryPage,
@@ -41,7 +49,11 @@ def _marketplace_id(principal: Principal) -> int:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=WebhookSubscriptionCreated,
-    responses=problem_responses(401, 413, 422, 429),
+    responses={
+        **example_answer(SUBSCRIPTION_CREATED, status=201),
+        **problem_responses(401, 413, 422, 429),
+    },
+    openapi_extra=example_body(SUBSCRIPTION_CREATE),
 )
 def create_webhook(
     subscription_in: WebhookSubscriptionCreate,
@@ -69,7 +81,7 @@ def create_webhook(
 @router.get(
     "",
     response_model=WebhookSubscriptionPage,
-    responses=problem_responses(401, 429),
+    responses={**example_answer(SUBSCRIPTION_PAGE), **problem_responses(401, 429)},
 )
 def list_webhooks(session: SessionDep, principal: MarketplaceDep) -> WebhookSubscriptionPage:
     """List the marketplace's active subscriptions (without secrets)."""
@@ -119,7 +131,7 @@ def delete_webhook(
 @router.get(
     "/{subscription_id}/deliveries",
     response_model=WebhookDeliveryPage,
-    responses=problem_responses(401, 404, 422, 429),
+    responses={**example_answer(DELIVERY_PAGE), **problem_responses(401, 404, 422, 429)},
 )
 def list_webhook_deliveries(
     subscription_id: RowId,
@@ -145,7 +157,7 @@ def list_webhook_deliveries(
 @router.post(
     "/{subscription_id}/replay",
     response_model=ReplayResult,
-    responses=problem_responses(401, 404, 422, 429),
+    responses={**example_answer(REPLAY_RESULT), **problem_responses(401, 404, 422, 429)},
 )
 def replay_webhook_events(
     subscription_id: RowId,

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Query
 
 from selpo.deps import ClockDep, RowId, SessionDep
 from selpo.errors import problem_responses
+from selpo.kit.openapi import example_answer, example_body
 from selpo.marketplace.deps import AdminDep
 from selpo.planning import service
+from selpo.planning.examples import PLAN, PLAN_CREATE
 from selpo.planning.schemas import PlanCreate, PlanRead
 
 router = APIRouter(prefix="/v1/plans", tags=["planning (operator)"])
@@ -19,7 +21,8 @@ router = APIRouter(prefix="/v1/plans", tags=["planning (operator)"])
     "",
     status_code=201,
     response_model=PlanRead,
-    responses=problem_responses(401, 403, 413, 422, 429),
+    responses={**example_answer(PLAN, status=201), **problem_responses(401, 403, 413, 422, 429)},
+    openapi_extra=example_body(PLAN_CREATE),
 )
 def create_plan(
     plan_in: PlanCreate, session: SessionDep, clock: ClockDep, _admin: AdminDep
@@ -34,7 +37,7 @@ def create_plan(
 @router.get(
     "",
     response_model=list[PlanRead],
-    responses=problem_responses(401, 403, 422, 429),
+    responses={**example_answer([PLAN]), **problem_responses(401, 403, 422, 429)},
 )
 def list_plans(
     session: SessionDep,
@@ -50,7 +53,7 @@ def list_plans(
 @router.get(
     "/{plan_id}",
     response_model=PlanRead,
-    responses=problem_responses(401, 403, 404, 422, 429),
+    responses={**example_answer(PLAN), **problem_responses(401, 403, 404, 422, 429)},
 )
 def get_plan(plan_id: RowId, session: SessionDep, _admin: AdminDep) -> PlanRead:
     """One stored scenario."""

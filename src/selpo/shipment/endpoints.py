@@ -16,9 +16,23 @@ from fastapi.responses import JSONResponse
 from selpo.deps import ClockDep, SessionDep, SettingsDep
 from selpo.errors import InvalidInput, problem_responses
 from selpo.kit.moments import Day, Moment
+from selpo.kit.openapi import example_answer, example_body
 from selpo.marketplace.deps import AdminDep, MarketplaceDep
 from selpo.network import regions
 from selpo.shipment import service
+from selpo.shipment.examples import (
+    BATCH_REQUEST,
+    BATCH_RESULT,
+    COD_REPORT,
+    SHIPMENT,
+    SHIPMENT_CANCELLED,
+    SHIPMENT_CREATE,
+    SHIPMENT_EXTENDED,
+    SHIPMENT_HANDED_OVER,
+    SHIPMENT_PAGE,
+    SHIPMENT_UPDATED,
+    TRACKING_EVENT_CREATE,
+)
 from selpo.shipment.idempotency import Answer, answer_once
 from selpo.shipment.schemas import (
     BatchResult,
@@ -59,7 +73,11 @@ def _tracking(value: str) -> str:
     "/shipments",
     status_code=201,
     response_model=ShipmentRead,
-    responses=problem_responses(400, 401, 409, 413, 422, 429, 503),
+    responses={
+        **example_answer(SHIPMENT, status=201),
+        **problem_responses(400, 401, 409, 413, 422, 429, 503),
+    },
+    openapi_extra=example_body(SHIPMENT_CREATE),
 )
 def create_shipment(
     shipment_in: ShipmentCreate,
@@ -93,7 +111,8 @@ def create_shipment(
 @router.post(
     "/shipments/batch",
     response_model=BatchResult,
-    responses=problem_responses(400, 401, 413, 422, 429, 503),
+    responses={**example_answer(BATCH_RESULT), **problem_responses(400, 401, 413, 422, 429, 503)},
+    openapi_extra=example_body(BATCH_REQUEST),
 )
 def create_shipments_batch(
     payload: list[dict[str, Any]],
@@ -129,7 +148,7 @@ def create_shipments_batch(
 @router.get(
     "/shipments",
     response_model=ShipmentPage,
-    responses=problem_responses(401, 422, 429),
+    responses={**example_answer(SHIPMENT_PAGE), **problem_responses(401, 422, 429)},
 )
 def list_shipments(
     session: SessionDep,
@@ -156,7 +175,7 @@ def list_shipments(
 @router.get(
     "/shipments/{tracking_number}",
     response_model=ShipmentRead,
-    responses=problem_responses(401, 404, 422, 429),
+    responses={**example_answer(SHIPMENT), **problem_responses(401, 404, 422, 429)},
 )
 def get_shipment(
     tracking_number: str, session: SessionDep, principal: MarketplaceDep
@@ -187,7 +206,10 @@ PATCH_EXAMPLES: dict[str, Any] = {
 @router.patch(
     "/shipments/{tracking_number}",
     response_model=ShipmentRead,
-    responses=problem_responses(400, 401, 404, 409, 413, 422, 429),
+    responses={
+        **example_answer(SHIPMENT_UPDATED),
+        **problem_responses(400, 401, 404, 409, 413, 422, 429),
+    },
 )
 def update_shipment(
     tracking_number: str,
@@ -236,7 +258,7 @@ def update_shipment(
 @router.post(
     "/shipments/{tracking_number}/cancel",
     response_model=ShipmentRead,
-    responses=problem_responses(401, 404, 409, 422, 429),
+    responses={**example_answer(SHIPMENT_CANCELLED), **problem_responses(401, 404, 409, 422, 429)},
 )
 def cancel_shipment(
     tracking_number: str, session: SessionDep, clock: ClockDep, principal: MarketplaceDep
@@ -252,7 +274,7 @@ def cancel_shipment(
 @router.post(
     "/shipments/{tracking_number}/extend-storage",
     response_model=ShipmentRead,
-    responses=problem_responses(401, 404, 409, 422, 429),
+    responses={**example_answer(SHIPMENT_EXTENDED), **problem_responses(401, 404, 409, 422, 429)},
 )
 def extend_storage(
     tracking_number: str, session: SessionDep, clock: ClockDep, principal: MarketplaceDep
@@ -291,7 +313,11 @@ def get_label(tracking_number: str, session: SessionDep, principal: MarketplaceD
     status_code=201,
     response_model=ShipmentRead,
     tags=["operations"],
-    responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
+    responses={
+        **example_answer(SHIPMENT_HANDED_OVER, status=201),
+        **problem_responses(401, 403, 404, 409, 413, 422, 429),
+    },
+    openapi_extra=example_body(TRACKING_EVENT_CREATE),
 )
 def record_tracking_event(
     event_in: TrackingEventCreate,
@@ -320,7 +346,7 @@ def record_tracking_event(
     "/reports/cod",
     response_model=CodReport,
     tags=["reports"],
-    responses=problem_responses(401, 422, 429),
+    responses={**example_answer(COD_REPORT), **problem_responses(401, 422, 429)},
 )
 def cod_report(
     session: SessionDep,

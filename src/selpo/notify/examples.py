@@ -1,0 +1,60 @@
+"""OpenAPI examples of the webhook API: a subscription, its deliveries, a replay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SUBSCRIPTION_CREATE: dict[str, Any] = {
+    "url": "https://market.example/selpo/webhooks",
+    "events": ["shipment.status_changed", "shipment.cancelled"],
+}
+
+SUBSCRIPTION: dict[str, Any] = {
+    "id": 7,
+    **SUBSCRIPTION_CREATE,
+    "active": True,
+    "created_at": "2026-11-25T09:00:00Z",
+    "held_until": None,
+}
+
+SUBSCRIPTION_CREATED: dict[str, Any] = {
+    **SUBSCRIPTION,
+    "secret": "whsec_9usa-2Ajec-rqPk-EvhZrmK6b00sZVTINp1pTI5KWqo",
+}
+
+SUBSCRIPTION_PAGE: dict[str, Any] = {"items": [SUBSCRIPTION]}
+
+DELIVERY_PAGE: dict[str, Any] = {
+    "items": [
+        {
+            "id": 42,
+            "event_id": "7573e0ba-48ad-4865-9411-5d2d79abdda2",
+            "event_type": "shipment.cancelled",
+            "status": "sent",
+            "attempts": 1,
+            "created_at": "2026-11-25T10:00:00Z",
+            "available_at": "2026-11-25T10:00:00Z",
+            "sent_at": "2026-11-25T10:00:01Z",
+            "last_error": None,
+            "last_attempt_at": "2026-11-25T10:00:01Z",
+            "last_status_code": 200,
+            "last_duration_ms": 84,
+        },
+        {
+            "id": 41,
+            "event_id": "0b9f3c1e-2f6d-4a57-9d38-55f1c2f0a1b4",
+            "event_type": "shipment.status_changed",
+            "status": "pending",
+            "attempts": 2,
+            "created_at": "2026-11-25T09:40:00Z",
+            "available_at": "2026-11-25T09:45:00Z",
+            "sent_at": None,
+            "last_error": "HTTP 503",
+            "last_attempt_at": "2026-11-25T09:41:00Z",
+            "last_status_code": 503,
+            "last_duration_ms": 120,
+        },
+    ]
+}
+
+REPLAY_RESULT: dict[str, Any] = {"requeued": 2}
