@@ -276,7 +276,7 @@ def test_a_phone_without_javascript_tracks_a_parcel(
         base_url=live_server.base_url,
         is_mobile=True,
         has_touch=True,
-        device_scale_factor=2,
+        device_scale_factor=1,
     )
     page = context.new_page()
     page.set_default_timeout(15_000)
