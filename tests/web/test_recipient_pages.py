@@ -292,8 +292,9 @@ def test_a_phone_without_javascript_tracks_a_parcel(
     assert "Отделение 155650" in page.locator("#office").inner_text()
     assert "600,00" in page.locator("#to-pay").inner_text()
     screenshot(page, "recipient-parcel")  # 360×640, as the phone shows it
-    widths = _widths(context, page.url)
-    assert widths[0] <= 360, f"the page scrolls sideways: {widths}"
+    for url in (page.url, f"{live_server.base_url}/", f"{live_server.base_url}/t/1"):
+        widths = _widths(context, url)
+        assert widths[0] <= widths[1] <= 360, f"{url} scrolls sideways: {widths}"
     page.goto("/t/15395026000015")
     assert page.locator("h1").inner_text() == "Не найдено"
     assert all(url.startswith(live_server.base_url) for url in requests)
