@@ -43,6 +43,7 @@ from selpo.web import mount_static
 from selpo.web.headers import SecurityHeadersMiddleware
 from selpo.web.pages import dispatch as dispatch_pages
 from selpo.web.pages import office as office_pages
+from selpo.web.pages import recipient as recipient_pages
 from selpo.web.pages import region as region_pages
 
 
@@ -273,5 +274,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(dispatch_pages.router)
     app.include_router(office_pages.router)
     app.include_router(region_pages.router)
+    app.include_router(recipient_pages.router)  # / and /t/{number}: the recipient's pages
+    app.state.tracking_lookups = recipient_pages.lookup_buckets(settings)
     mount_static(app)  # /static and Leaflet at /static/leaflet
     return app

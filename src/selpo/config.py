@@ -126,7 +126,12 @@ class Settings(BaseSettings):
         default="", description="Attribution line shown under the map's tiles (with the URL)."
     )
     public_base_url: str = Field(
-        default="http://127.0.0.1:8000", description="Base URL printed by `selpo serve`."
+        default="http://127.0.0.1:8000",
+        description=(
+            "Base URL people reach this server at: the recipient's SMS link their parcel's"
+            " page as <URL>/t/<tracking number> (an https URL without its scheme); a loopback"
+            " host (the default) is no link for a phone, so the SMS carry the number alone."
+        ),
     )
     rate_limit_per_key: float = Field(
         default=50.0,
@@ -151,6 +156,15 @@ class Settings(BaseSettings):
             "Sign-in attempts per minute from one client address (burst of twice that); 0 "
             "turns the limit off. Behind a proxy, the address in X-Forwarded-For (from the "
             "proxies uvicorn trusts: FORWARDED_ALLOW_IPS, 127.0.0.1 by default)."
+        ),
+    )
+    rate_limit_tracking_per_minute: float = Field(
+        default=30.0,
+        ge=0,
+        description=(
+            "Parcel lookups per minute one client address may make on the recipient's page"
+            " (/t/<number>; a burst of that many); past it a Russian page answers 429 with"
+            " Retry-After, so tracking numbers cannot be enumerated. 0 turns the limit off."
         ),
     )
     rate_limit_auth_failures_per_minute: float = Field(

@@ -64,13 +64,14 @@ def timed_jobs(settings: Settings) -> list[TimedJob]:
     rare = max(every, PURGE_INTERVAL)
     reminder_days = settings.storage_reminder_days
     retention_days = settings.personal_data_retention_days
+    base_url = settings.public_base_url
 
     def expire(session: Session, now: datetime, limit: int) -> int:
         return shipment_service.expire_storage(session, now, limit=limit)
 
     def remind(session: Session, now: datetime, limit: int) -> int:
         return shipment_service.send_storage_reminders(
-            session, now, days_before=reminder_days, limit=limit
+            session, now, days_before=reminder_days, limit=limit, base_url=base_url
         )
 
     def purge_personal(session: Session, now: datetime, limit: int) -> int:

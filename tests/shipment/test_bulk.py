@@ -111,7 +111,9 @@ def _sms(session: Session, shipment: Shipment, code: str | None = None) -> list[
     )
     texts = [str(r.payload["text"]) for r in sorted(session.scalars(query), key=lambda r: r.id)]
     return [
-        t.replace(shipment.external_order_id, "<order>").replace(code or "<none>", "<code>")
+        t.replace(shipment.external_order_id, "<order>")
+        .replace(shipment.tracking_number, "<number>")
+        .replace(code or "<none>", "<code>")
         for t in texts
     ]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Protocol
 
 from selpo.kit.phone import mask_phone
+from selpo.notify.sms_text import segments
 
 log = logging.getLogger("selpo.sms")
 
@@ -45,4 +46,10 @@ class LogSmsGateway:
                 # A file made before this rule (or under a loose umask) is narrowed too.
                 os.fchmod(file.fileno(), 0o600)
                 file.write(line)
-        log.info("SMS to %s written to %s (%d characters)", masked, self.path, len(text))
+        log.info(
+            "SMS to %s written to %s (%d characters, %d segments)",
+            masked,
+            self.path,
+            len(text),
+            segments(text),
+        )

@@ -90,7 +90,7 @@ _TONES = {
 def pickup_policy(settings: Settings) -> PickupPolicy:
     """The pickup-code policy of these settings; a lockout figure left unset is the rule's
     (``shipment.rules.PICKUP_CODE_LOCKOUT``, through ``PickupPolicy``'s defaults)."""
-    policy = PickupPolicy(pepper=settings.pickup_code_pepper)
+    policy = PickupPolicy(pepper=settings.pickup_code_pepper, base_url=settings.public_base_url)
     if settings.pickup_code_max_failures is not None:
         policy = replace(policy, max_failures=settings.pickup_code_max_failures)
     if settings.pickup_code_lock_minutes is not None:

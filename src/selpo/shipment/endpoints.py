@@ -237,7 +237,9 @@ def update_shipment(
             patch=patch,
             now=now,
             promises=promises,
-            policy=service.PickupPolicy(pepper=settings.pickup_code_pepper),
+            policy=service.PickupPolicy(
+                pepper=settings.pickup_code_pepper, base_url=settings.public_base_url
+            ),
         )
         return Answer(200, service.read_shipment(session, shipment).model_dump(mode="json"))
 
@@ -277,13 +279,19 @@ def cancel_shipment(
     responses={**example_answer(SHIPMENT_EXTENDED), **problem_responses(401, 404, 409, 422, 429)},
 )
 def extend_storage(
-    tracking_number: str, session: SessionDep, clock: ClockDep, principal: MarketplaceDep
+    tracking_number: str,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    principal: MarketplaceDep,
 ) -> ShipmentRead:
     """Extend the storage period once."""
     shipment = service.get_shipment(
         session, marketplace_id=principal.marketplace_id, tracking_number=_tracking(tracking_number)
     )
-    service.extend_storage(session, shipment=shipment, now=clock.now())
+    service.extend_storage(
+        session, shipment=shipment, now=clock.now(), base_url=settings.public_base_url
+    )
     return service.read_shipment(session, shipment)
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from selpo.errors import DomainError, InvalidInput
-from selpo.kit.display import format_local_date, local_day
+from selpo.kit.display import local_day
 from selpo.kit.lockout import Lockout
 from selpo.kit.phone import mask_phone
 from selpo.logistics.calendar import holiday_calendar, next_open_day
@@ -38,6 +38,7 @@ from selpo.models import (
 )
 from selpo.network.rules import OfficeCapacity, ParcelSize, parcel_refusal
 from selpo.notify import service as notify_service
+from selpo.notify import sms_text
 from selpo.shipment import repository
 from selpo.shipment.errors import (
     ChangeRefused,
@@ -102,6 +103,8 @@ class PickupPolicy:
     pepper: str
     max_failures: int = PICKUP_CODE_LOCKOUT.max_failures
     lock_minutes: int = PICKUP_CODE_LOCKOUT.period // timedelta(minutes=1)
+    # The recipient's page (Settings.public_base_url): the SMS link <url>/t/<number>.
+    base_url: str | None = None
 
     @property
     def lockout(self) -> Lockout:
@@ -1210,7 +1213,7 @@ def make_ready_for_pickup_many(
         shipment.pickup_code_failures = 0
         shipment.pickup_code_locked_until = None
         codes.append(code)
-        message = _ready_sms(shipment, office, marketplace, code)
+        message = _ready_sms(shipment, office, code, policy.base_url)
         if message is not None:
             messages.append(message)
     _record(session, moves, decisions, now=now)
@@ -1244,26 +1247,27 @@ def _open_day_of(office: PostOffice) -> Callable[[date], date | None]:
     return lambda day: next_open_day(office.opening_hours, day, calendar)
 
 
-def _format_hours(hours: list[list[list[str]]]) -> str:
-    names = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
-    parts = []
-    for name, day in zip(names, hours, strict=True):
-        if day:
-            parts.append(f"{name} " + ", ".join(f"{a}-{b}" for a, b in day))
-    return "; ".join(parts) or "по согласованию"
+def _sms_facts(
+    shipment: Shipment, office: PostOffice, base_url: str | None
+) -> sms_text.ParcelFacts:
+    """What the recipient's SMS says of a waiting parcel (``notify.sms_text`` words it)."""
+    assert shipment.storage_deadline is not None
+    return sms_text.ParcelFacts(
+        tracking_number=shipment.tracking_number,
+        office_index=office.index,
+        address=office.address,
+        deadline=local_day(shipment.storage_deadline, office.timezone),
+        to_pay_kop=max(0, shipment.cod_kop - shipment.cod_collected_kop),
+        base_url=base_url,
+    )
 
 
 def _ready_sms(
-    shipment: Shipment, office: PostOffice, marketplace: Marketplace, code: str
+    shipment: Shipment, office: PostOffice, code: str, base_url: str | None
 ) -> notify_service.Sms | None:
     if not shipment.recipient_phone or shipment.storage_deadline is None:
         return None
-    text = (
-        f"Заказ {marketplace.name} {shipment.external_order_id} ждёт вас в отделении "
-        f"{office.index}: {office.address}. Часы: {_format_hours(office.opening_hours)}. "
-        f"Код получения: {code}. "
-        f"Хранение до {format_local_date(shipment.storage_deadline, office.timezone)}."
-    )
+    text = sms_text.ready_text(_sms_facts(shipment, office, base_url), code)
     return notify_service.Sms(shipment.recipient_phone, text, shipment.tracking_number)
 
 
@@ -1283,8 +1287,6 @@ def reissue_pickup_code(
             allowed=[],
         )
     office = _office(session, shipment)
-    marketplace = session.get(Marketplace, shipment.marketplace_id)
-    assert marketplace is not None
     code = new_pickup_code()
     shipment.pickup_code_hash = hash_pickup_code(
         code, tracking_number=shipment.tracking_number, pepper=policy.pepper
@@ -1304,7 +1306,7 @@ def reissue_pickup_code(
             actor=actor,
         )
     )
-    message = _ready_sms(shipment, office, marketplace, code)
+    message = _ready_sms(shipment, office, code, policy.base_url)
     if message is not None:
         notify_service.queue_sms_many(session, messages=[message], now=now)
     return code
@@ -1490,8 +1492,11 @@ def refuse(
     return shipment
 
 
-def extend_storage(session: Session, *, shipment: Shipment, now: datetime) -> Shipment:
-    """Extend the storage period once by the marketplace's extension length."""
+def extend_storage(
+    session: Session, *, shipment: Shipment, now: datetime, base_url: str | None = None
+) -> Shipment:
+    """Extend the storage period once by the marketplace's extension length; the recipient
+    is told the new last day by SMS (``base_url`` links it to the recipient's page)."""
     if shipment.status != S.READY_FOR_PICKUP or shipment.storage_deadline is None:
         raise TransitionRefused(
             "only a parcel waiting for pickup can have its storage extended",
@@ -1541,6 +1546,10 @@ def extend_storage(session: Session, *, shipment: Shipment, now: datetime) -> Sh
         },
         now=now,
     )
+    if shipment.recipient_phone:
+        text = sms_text.extension_text(_sms_facts(shipment, office, base_url))
+        message = notify_service.Sms(shipment.recipient_phone, text, shipment.tracking_number)
+        notify_service.queue_sms_many(session, messages=[message], now=now)
     session.flush()
     return shipment
 
@@ -1608,10 +1617,16 @@ def expire_storage(session: Session, now: datetime, *, limit: int = 1000) -> int
 
 
 def send_storage_reminders(
-    session: Session, now: datetime, *, days_before: int = 2, limit: int = 1000
+    session: Session,
+    now: datetime,
+    *,
+    days_before: int = 2,
+    limit: int = 1000,
+    base_url: str | None = None,
 ) -> int:
     """Remind recipients whose storage ends within ``days_before`` days, at most ``limit`` (a
-    worker job; call again while it returns ``limit``)."""
+    worker job; call again while it returns ``limit``); ``base_url`` links the SMS to the
+    recipient's page."""
     horizon = now + timedelta(days=days_before)
     query = (
         select(Shipment)
@@ -1627,18 +1642,11 @@ def send_storage_reminders(
     )
     shipments = list(session.scalars(query))
     offices = repository.offices_by_id(session, {s.destination_office_id for s in shipments})
-    markets = repository.marketplaces_by_id(session, {s.marketplace_id for s in shipments})
     messages: list[notify_service.Sms] = []
     for shipment in shipments:
         office = offices[shipment.destination_office_id]
-        marketplace = markets.get(shipment.marketplace_id)
-        if shipment.recipient_phone and shipment.storage_deadline and marketplace:
-            text = (
-                f"Напоминаем: заказ {marketplace.name} {shipment.external_order_id} ждёт вас в "
-                f"отделении {office.index} до "
-                f"{format_local_date(shipment.storage_deadline, office.timezone)}. "
-                f"Код получения — в первом сообщении."
-            )
+        if shipment.recipient_phone and shipment.storage_deadline:
+            text = sms_text.reminder_text(_sms_facts(shipment, office, base_url))
             messages.append(
                 notify_service.Sms(shipment.recipient_phone, text, shipment.tracking_number)
             )
