@@ -258,7 +258,7 @@ def list_handovers(
     )
     rows = [
         (h, code)
-        for h, code, zone in session.execute(query).tuples()
+        for h, code, zone in session.execute(query)
         if first <= local_day(h.created_at, zone) <= last
     ]
     ids = [h.id for h, _ in rows]
@@ -270,7 +270,7 @@ def list_handovers(
             .where(HandoverEntry.handover_id.in_(ids), HandoverEntry.scanned_at.is_not(None))
             .group_by(HandoverEntry.handover_id)
         )
-        scanned = {hid: int(n) for hid, n in session.execute(counts).tuples()}
+        scanned = {hid: int(n) for hid, n in session.execute(counts)}
         accepted = [h.id for h, _ in rows if h.accepted_at is not None]
         if accepted:
             unseen = (
