@@ -50,9 +50,13 @@ CREATE_EXAMPLES: dict[str, Any] = {
     },
 }
 ACCEPTANCE_EXAMPLES: dict[str, Any] = {
-    "all_there": {
-        "summary": "The hub scanned the act's parcels (and one that is not on it)",
-        "value": {"tracking_numbers": _numbers(), "accepted_at": "2026-12-07T21:40:00+03:00"},
+    "scanned_list": {
+        "summary": "What the sorting centre scanned from the truck",
+        "value": {
+            "tracking_numbers": _numbers(),
+            "hub": "RSC-153950",
+            "accepted_at": "2026-12-07T21:40:00+03:00",
+        },
     },
     "scanned_already": {
         "summary": "The parcels came through POST /v1/tracking-events: close with what was seen",
