@@ -54,7 +54,7 @@ ACCEPTANCE_EXAMPLES: dict[str, Any] = {
         "summary": "What the sorting centre scanned from the truck",
         "value": {
             "tracking_numbers": _numbers(),
-            "hub": "RSC-153950",
+            "hub": regions.data_example("hub_code"),
             "accepted_at": "2026-12-07T21:40:00+03:00",
         },
     },

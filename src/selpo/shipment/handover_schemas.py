@@ -175,7 +175,10 @@ class AcceptanceCreate(BaseModel):
         "parcels already scanned at the hub by `POST /v1/tracking-events` count too)",
     )
     hub: str | None = Field(
-        default=None, max_length=32, description="The accepting hub's code", examples=["RSC-153950"]
+        default=None,
+        max_length=32,
+        description="The accepting hub's code",
+        json_schema_extra=regions.schema_example("hub_code"),
     )
     accepted_at: Moment | None = Field(
         default=None, description="When the acceptance ended, ISO 8601 with offset; default now"
