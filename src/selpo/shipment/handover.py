@@ -137,6 +137,12 @@ def _places_of(session: Session, shipment_ids: Collection[int]) -> dict[int, int
     return dict.fromkeys(shipment_ids, 1)
 
 
+def _order_numbers(session: Session, scanned: Sequence[str]) -> dict[str, str]:
+    """The shipment's own tracking number for each number a hub scanned (a shipment has one
+    number while shipments have one place)."""
+    return {number: number for number in scanned}
+
+
 def _numbers(values: Sequence[str], field: str = "tracking_numbers") -> list[str]:
     """Parsed tracking numbers, each once in the order first given; 422 naming the bad ones."""
     parsed: dict[str, None] = {}
@@ -507,10 +513,14 @@ def accept_handover(
     numbers = _numbers(acceptance.tracking_numbers)
     entries = _entries(session, handover.id)
     by_number = {e.tracking_number: e for e in entries}
-    newly = [by_number[n] for n in numbers if n in by_number and by_number[n].scanned_at is None]
-    for entry in newly:
-        entry.scanned_at = accepted_at
-    extra = [n for n in numbers if n not in by_number]
+    order_of = _order_numbers(session, numbers)
+    newly: list[HandoverEntry] = []
+    for number in numbers:
+        entry = by_number.get(order_of[number])
+        if entry is not None and entry.scanned_at is None:
+            entry.scanned_at = accepted_at
+            newly.append(entry)
+    extra = [n for n in numbers if order_of[n] not in by_number]
     missing = [e for e in entries if e.scanned_at is None]
     for entry in entries:
         entry.on_open_act = False
