@@ -124,7 +124,7 @@ def render_handover(printed: ActPrint) -> bytes:
         [
             "",
             "Итого",
-            str(act.count),
+            f"{act.count} {parcels}",
             str(act.places),
             _kg(act.weight_g),
             format_roubles(act.declared_value_kop),
