@@ -8,6 +8,9 @@ from selpo.models.clerk_session import ClerkSession
 from selpo.models.clerk_sign_in_guard import ClerkSignInGuard
 from selpo.models.code_search_guard import CodeSearchGuard
 from selpo.models.district import District
+from selpo.models.handover import Handover
+from selpo.models.handover_entry import HandoverEntry
+from selpo.models.handover_serial import HandoverSerial
 from selpo.models.hub import Hub
 from selpo.models.idempotency_record import IdempotencyRecord
 from selpo.models.line_haul import LineHaul
@@ -41,6 +44,9 @@ __all__ = [
     "ClerkSignInGuard",
     "CodeSearchGuard",
     "District",
+    "Handover",
+    "HandoverEntry",
+    "HandoverSerial",
     "Hub",
     "IdempotencyRecord",
     "LineHaul",

@@ -39,7 +39,7 @@ from selpo.models import (
 from selpo.network.rules import OfficeCapacity, ParcelSize, parcel_refusal
 from selpo.notify import service as notify_service
 from selpo.notify import sms_text
-from selpo.shipment import repository
+from selpo.shipment import handover_scans, repository
 from selpo.shipment.errors import (
     ChangeRefused,
     CreationRaced,
@@ -970,6 +970,14 @@ def record_scans(
         moves,
         [None if isinstance(d, TransitionRefused) else d for d in decisions],
         now=now,
+    )
+    handover_scans.mark_scanned(
+        session,
+        (
+            (m.shipment.id, m.code, m.occurred_at)
+            for m, d in zip(moves, decisions, strict=True)
+            if not isinstance(d, TransitionRefused)
+        ),
     )
     for position, move, decision in zip(positions, moves, decisions, strict=True):
         outcomes[position] = (
