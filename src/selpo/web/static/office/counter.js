@@ -422,13 +422,15 @@
   loaded.then(next);
 
   // ------------------------------------------------------------------ the service worker
-  if ("serviceWorker" in navigator && window.caches) {
+  var COUNTER_PAGE = /^\/office\/[0-9]{6}(\/(acceptance(\/[0-9]+)?|shelving|returns|issue))?$/;
+  if ("serviceWorker" in navigator && window.caches && COUNTER_PAGE.test(location.pathname)) {
     var here = location.pathname;
     navigator.serviceWorker.register("/office/sw.js", { scope: "/office/" }).then(function () {
-      if (!navigator.serviceWorker.controller) {
-        // The first visit came before the worker: keep this page for a reload offline.
-        caches.open(PAGES_CACHE).then(function (cache) { return cache.add(here); }).catch(function () { return null; });
-      }
+      // A page that came before the worker: keep it for a reload offline (the worker keeps
+      // the counter's pages it answers itself).
+      return caches.open(PAGES_CACHE).then(function (cache) {
+        return cache.match(here).then(function (hit) { return hit || cache.add(here); });
+      });
     }).catch(function () { return null; });
   }
   var logout = document.querySelector("form[action='/office/logout']");
