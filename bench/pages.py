@@ -39,6 +39,11 @@ from sqlalchemy.orm import sessionmaker
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.conftest import TEST_NOW  # noqa: E402
+from tests.fixtures.regions import bundled_source  # noqa: E402
+from tests.office.world import PASSWORD, cheap_password_hashing, make_world  # noqa: E402
+from tests.web.conftest import CHROMIUM_FLAGS, serve  # noqa: E402
+
 from selpo.config import Settings  # noqa: E402
 from selpo.db import create_db_engine, session_scope  # noqa: E402
 from selpo.kit.clock import FrozenClock  # noqa: E402
@@ -46,10 +51,6 @@ from selpo.logistics import timetables  # noqa: E402
 from selpo.migrate import upgrade_to_head  # noqa: E402
 from selpo.network.importer import import_region  # noqa: E402
 from selpo.office import auth  # noqa: E402
-from tests.conftest import TEST_NOW  # noqa: E402
-from tests.fixtures.regions import bundled_source  # noqa: E402
-from tests.office.world import PASSWORD, cheap_password_hashing, make_world  # noqa: E402
-from tests.web.conftest import CHROMIUM_FLAGS, serve  # noqa: E402
 
 SCANS = 5
 
@@ -212,9 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             rows = measure_pages(browser, base, conditions)
             queued = scan_times(browser, base, conditions, parcels[:SCANS], script=True)
-            posted = scan_times(
-                browser, base, conditions, parcels[SCANS : 2 * SCANS], script=False
-            )
+            posted = scan_times(browser, base, conditions, parcels[SCANS : 2 * SCANS], script=False)
             browser.close()
     print(
         f"line: {options.latency:g} ms latency, {options.down_kbps:g} kbit/s down, "
@@ -226,7 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print("| " + " | ".join(row) + " |")
     print(f"scan round trip (queue, JSON), median of {SCANS}: {queued * 1000:.0f} ms")
-    print(f"scan without JavaScript (post, redirect, page), median of {SCANS}: {posted * 1000:.0f} ms")
+    print(
+        f"scan without JavaScript (post, redirect, page), median of {SCANS}: {posted * 1000:.0f} ms"
+    )
     return 0
 
 
