@@ -143,6 +143,9 @@ def _scan_problem(exc: DomainError) -> Response:
     return response
 
 
+UNREADABLE_SCAN = "Скан не принят: код длиннее 100 знаков или страница устарела — обновите её."
+
+
 class ScanRoute(APIRoute):
     """The counter's scan queue (plain JS in the page): one small JSON request per scan, and
     a refusal as a small problem+json whose ``detail`` is the Russian sentence to show (a
@@ -156,7 +159,7 @@ class ScanRoute(APIRoute):
                 response = await handler(request)
             except RequestValidationError:
                 await rollback_request(request)
-                return _scan_problem(InvalidInput("Скан не прочитан: обновите страницу."))
+                return _scan_problem(InvalidInput(UNREADABLE_SCAN))
             except DomainError as exc:
                 await rollback_request(request)
                 return _scan_problem(exc)
