@@ -101,9 +101,7 @@ def _all_sent(page: Any, count: int) -> None:
     )
 
 
-pytestmark = pytest.mark.browser
-
-
+@pytest.mark.browser
 def test_scanning_ahead_on_a_slow_line_records_each_code_once_in_order(
     browser: Browser, line: tuple[Line, list[str]]
 ) -> None:
@@ -135,6 +133,7 @@ def test_scanning_ahead_on_a_slow_line_records_each_code_once_in_order(
     page.context.close()
 
 
+@pytest.mark.browser
 def test_offline_scans_wait_survive_a_reload_and_go_out_with_their_times(
     browser: Browser, line: tuple[Line, list[str]]
 ) -> None:
@@ -190,6 +189,7 @@ def test_offline_scans_wait_survive_a_reload_and_go_out_with_their_times(
     page.context.close()
 
 
+@pytest.mark.browser
 def test_the_issue_screen_says_it_needs_the_line(
     browser: Browser, line: tuple[Line, list[str]]
 ) -> None:
@@ -321,3 +321,24 @@ def test_static_files_at_hashed_names_are_immutable_and_answers_compressed(
     worker = pages.get("/office/sw.js")
     assert worker.status_code == 200
     assert static_url("office/counter.js") in worker.text
+
+
+def test_a_shelving_scanned_before_the_parcel_arrived_is_refused(
+    pages: TestClient, world: OfficeWorld, session: Session
+) -> None:
+    parcel = world.accepted()
+    csrf = _sign_in(pages)
+    answer = pages.post(
+        f"{PESTYAKI}/shelving/scans",
+        json={
+            "barcode": parcel.tracking_number,
+            "scan_id": "shelf-too-early-1",
+            "scanned_at": (world.clock.now() - timedelta(hours=2)).isoformat(),
+        },
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert answer.status_code == 422
+    assert "раньше начала" in answer.json()["detail"]
+    session.refresh(parcel)
+    assert parcel.status == "arrived_at_office"
+    assert session.scalars(select(ShelvingScan)).all() == []
