@@ -171,6 +171,9 @@ def test_offline_scans_wait_survive_a_reload_and_go_out_with_their_times(
     assert response.from_service_worker
     page.locator("#queue li").nth(2).wait_for()
     assert page.locator("#queue li[data-state=waiting]").count() == 3
+    page.goto(f"{PESTYAKI}/acceptance")  # the menu's link (a redirect online) works offline
+    page.locator("#queue li").nth(2).wait_for()
+    assert page.locator("#queue li[data-state=waiting]").count() == 3
 
     server.clock.set(TEST_NOW + timedelta(minutes=30))  # the line comes back half an hour on
     page.context.set_offline(False)

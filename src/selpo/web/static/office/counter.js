@@ -429,7 +429,15 @@
       // A page that came before the worker: keep it for a reload offline (the worker keeps
       // the counter's pages it answers itself).
       return caches.open(PAGES_CACHE).then(function (cache) {
-        return cache.match(here).then(function (hit) { return hit || cache.add(here); });
+        return cache.match(here).then(function (hit) { return hit || cache.add(here); }).then(function () {
+          // The menu's /acceptance redirects to the open acceptance: offline it is this page.
+          if (form && form.getAttribute("data-queue") === "acceptance") {
+            return cache.match(here).then(function (page) {
+              return page && cache.put(here.replace(/\/[0-9]+$/, ""), page);
+            });
+          }
+          return null;
+        });
       });
     }).catch(function () { return null; });
   }

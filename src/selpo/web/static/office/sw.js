@@ -10,6 +10,7 @@ var STATIC_CACHE = "selpo-counter-static-" + VERSION;
 var PAGES_CACHE = "selpo-counter-pages";
 var PAGE_TIMEOUT_MS = 10000;
 var COUNTER_PAGE = /^\/office\/[0-9]{6}(\/(acceptance(\/[0-9]+)?|shelving|returns|issue))?$/;
+var OPEN_ACCEPTANCE = /^\/office\/[0-9]{6}\/acceptance\/[0-9]+$/;
 var HASHED = /\.[0-9a-f]{10}\.[a-z0-9]+$/;
 
 self.addEventListener("install", function (event) {
@@ -40,7 +41,12 @@ function page(request) {
   var network = fetch(request).then(function (response) {
     if (response.ok && response.type === "basic" && !response.redirected) {
       var copy = response.clone();
-      caches.open(PAGES_CACHE).then(function (cache) { return cache.put(path, copy); });
+      var alias = OPEN_ACCEPTANCE.test(path) ? response.clone() : null;
+      caches.open(PAGES_CACHE).then(function (cache) {
+        // The menu's /acceptance redirects to the open acceptance: offline it is that page.
+        if (alias) { cache.put(path.replace(/\/[0-9]+$/, ""), alias); }
+        return cache.put(path, copy);
+      });
     }
     return response;
   });
