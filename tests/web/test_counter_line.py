@@ -25,7 +25,7 @@ from selpo.web.headers import STATIC_CACHE
 from tests.conftest import TEST_NOW
 from tests.fixtures.regions import bundled_source
 from tests.office.world import PASSWORD, OfficeWorld, cheap_password_hashing, make_world
-from tests.web.conftest import new_page, serve
+from tests.web.conftest import new_page, screenshot, serve
 from tests.web.test_pages import _sign_in
 
 if TYPE_CHECKING:
@@ -165,6 +165,7 @@ def test_offline_scans_wait_survive_a_reload_and_go_out_with_their_times(
     assert all("ожидает отправки" in t for t in waiting.all_inner_texts())
     assert page.locator("#line").is_visible()
     assert len(server.scans()) == before  # nothing reached the server
+    screenshot(page, "14-counter-offline")
 
     response = page.reload()  # offline: the service worker answers with the kept page
     assert response is not None

@@ -108,7 +108,7 @@
   };
 
   function time(iso) {
-    var moment = new Date(Date.parse(iso) - offset);
+    var moment = new Date(Date.parse(iso));  // the server's time, as the page header shows
     return ("0" + moment.getHours()).slice(-2) + ":" + ("0" + moment.getMinutes()).slice(-2) + ":" + ("0" + moment.getSeconds()).slice(-2);
   }
 
