@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import cookie_parser
 from starlette.types import Scope
 
@@ -40,7 +41,12 @@ from selpo.planning import endpoints as planning_endpoints
 from selpo.shipment import endpoints as shipment_endpoints
 from selpo.shipment import handover_endpoints, label_endpoints
 from selpo.web import mount_static
-from selpo.web.headers import SecurityHeadersMiddleware
+from selpo.web.headers import (
+    GZIP_EXCLUDED,
+    GZIP_LEVEL,
+    GZIP_MINIMUM_BYTES,
+    SecurityHeadersMiddleware,
+)
 from selpo.web.pages import dispatch as dispatch_pages
 from selpo.web.pages import office as office_pages
 from selpo.web.pages import recipient as recipient_pages
@@ -237,7 +243,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.promises = promised_dates  # shipment.service.PromiseProvider: the delivery model
 
     _install_error_handlers(app)
-    # Outermost last: the request id, then the headers, the rate limits, the body's size.
+    # Outermost last: the request id, then the headers, the rate limits, the body's size,
+    # and compression innermost (selpo.web.headers says what is compressed).
+    app.add_middleware(
+        GZipMiddleware,
+        minimum_size=GZIP_MINIMUM_BYTES,
+        compresslevel=GZIP_LEVEL,
+        exclude_content_types=GZIP_EXCLUDED,
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimitMiddleware, limits=rate_limits(settings))
     if settings.rate_limit_auth_failures_per_minute > 0:
@@ -273,6 +286,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(logistics_endpoints.router)
     # The dispatcher's pages first: /office/dispatch would otherwise read as an office index.
     app.include_router(dispatch_pages.router)
+    app.include_router(office_pages.scan_router)  # the counter's scan queue and its worker
     app.include_router(office_pages.router)
     app.include_router(region_pages.router)
     app.include_router(recipient_pages.router)  # / and /t/{number}: the recipient's pages

@@ -46,6 +46,26 @@ def _scan(page: Any, barcode: str) -> None:
     _press(page, "Enter")
 
 
+def _queued(page: Any, barcode: str) -> None:
+    """A scan on a screen with the scan queue (acceptance, shelving, returns): no new page,
+    the field clears at once and the scan's result comes into the list (and the banner)."""
+    before = page.locator("#queue li").count()
+    page.keyboard.type(barcode)
+    page.keyboard.press("Enter")
+    assert page.locator("[data-scan]").input_value() == ""
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#queue li').length > {before}"
+        " && !document.querySelector('#queue li[data-state=sending], #queue li[data-state=queued]')"
+    )
+
+
+def _parcel_for_shelf(page: Any, barcode: str) -> None:
+    """The first scan of a shelving: the parcel (its cell is proposed in the page)."""
+    page.keyboard.type(barcode)
+    page.keyboard.press("Enter")
+    page.locator("#next-cell").wait_for()
+
+
 def _banner(page: Any) -> tuple[str, str]:
     banner = page.locator("#flash")
     return str(banner.get_attribute("class")), str(banner.inner_text())
@@ -84,25 +104,25 @@ def test_a_clerks_day_by_keyboard_and_scanner(browser: Browser, live_server: Liv
     assert "Начать приёмку" in page.content()
     _press(page, "Enter")
     assert page.locator("#barcode").evaluate("el => el === document.activeElement")
-    _scan(page, p.issue_full)
+    _queued(page, p.issue_full)
     tone, text = _banner(page)
     assert "ok" in tone
     assert "Принята: OZON" in text
-    _scan(page, p.issue_partly)
+    _queued(page, p.issue_partly)
     page.keyboard.press("F2")  # the next parcel is damaged
     assert page.locator("#damaged").is_checked()
-    _scan(page, p.damaged)
+    _queued(page, p.damaged)
     assert "Отмечена как повреждённая" in _banner(page)[1]
-    _scan(page, p.foreign)
+    _queued(page, p.foreign)
     tone, text = _banner(page)
     assert "error" in tone
     assert "Посылка другого отделения — отправьте в 155654 Алехино." in text
-    _scan(page, p.issue_full)
+    _queued(page, p.issue_full)
     assert "warn" in _banner(page)[0]
     assert "Уже отсканирована" in _banner(page)[1]
-    _scan(page, make_tracking_number("153950", "11", 99_999))
+    _queued(page, make_tracking_number("153950", "11", 99_999))
     assert "Неизвестный штрихкод" in _banner(page)[1]
-    _scan(page, _wrong_check_digit(p.missing))
+    _queued(page, _wrong_check_digit(p.missing))
     assert "Неверная контрольная цифра" in _banner(page)[1]
     assert page.locator("#accepted-count").inner_text() == "3"
     assert page.locator("#barcode").evaluate("el => el === document.activeElement")
@@ -117,16 +137,16 @@ def test_a_clerks_day_by_keyboard_and_scanner(browser: Browser, live_server: Liv
 
     # 2 — shelving: the proposed cell with Enter, or a scanned cell label.
     _press(page, "2")
-    _scan(page, p.issue_full)
+    _parcel_for_shelf(page, p.issue_full)
     assert page.locator("#proposed").inner_text() == "S-01"  # S-10 holds an expired parcel
     screenshot(page, "06-shelve-parcel")
-    _press(page, "Enter")
+    _queued(page, "")  # Enter: the proposed cell
     assert "в ячейке S-01" in _banner(page)[1]
-    _scan(page, p.issue_partly)
-    _scan(page, "Ы-05")  # S-05 typed through the Russian keyboard layout
+    _parcel_for_shelf(page, p.issue_partly)
+    _queued(page, "Ы-05")  # S-05 typed through the Russian keyboard layout
     assert "в ячейке S-05" in _banner(page)[1]
-    _scan(page, p.damaged)
-    _press(page, "Enter")
+    _parcel_for_shelf(page, p.damaged)
+    _queued(page, "")
     assert "в ячейке S-02" in _banner(page)[1]
     assert page.locator("#cellmap .cellrow .cell.ready").count() == 3
     assert page.locator("#cellmap .cellrow .cell.expired").count() == 1
@@ -172,11 +192,11 @@ def test_a_clerks_day_by_keyboard_and_scanner(browser: Browser, live_server: Liv
     to_return = page.locator("#to-return").inner_text()
     assert "S-10" in to_return
     assert "выдана частично" in to_return
-    _scan(page, p.expired)
+    _queued(page, p.expired)
     assert "Ячейка S-10 свободна." in _banner(page)[1]
-    _scan(page, p.issue_partly)
+    _queued(page, p.issue_partly)
     assert "оформлена в возврат" in _banner(page)[1]
-    _scan(page, p.issue_full)
+    _queued(page, p.issue_full)
     assert "Уже выдано" in _banner(page)[1]
     screenshot(page, "11-returns")
 
@@ -204,7 +224,7 @@ def test_a_clerk_of_another_office_is_refused(browser: Browser, live_server: Liv
     screenshot(page, "13-forbidden")
     _goto(page, "/office/155654/acceptance")
     _press(page, "Enter")
-    _scan(page, live_server.parcels.missing)
+    _queued(page, live_server.parcels.missing)
     tone, text = _banner(page)
     assert "error" in tone
     assert "Посылка другого отделения — отправьте в 155650 Пестяки." in text

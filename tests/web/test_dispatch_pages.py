@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from selpo.kit.clock import FrozenClock
 from selpo.logistics import timetables
 from selpo.office import auth
+from selpo.web import static_url
 from tests.conftest import TEST_NOW
 from tests.office.world import PASSWORD
 
@@ -51,7 +52,8 @@ def test_a_district_dispatcher_prints_a_manifest_of_their_hub_only(
     assert sheet.status_code == 200
     assert "Погрузочная ведомость" in sheet.text
     assert "Остановки" in sheet.text
-    assert "/static/dispatch/dispatch.css" in sheet.text  # the print styles, no inline style
+    # the print styles (at the file's hashed name), no inline style
+    assert static_url("dispatch/dispatch.css") in sheet.text
     assert "@media print" in client.get("/static/dispatch/dispatch.css").text
     assert "onclick" not in sheet.text
     assert sheet.headers["cache-control"] == "no-store"

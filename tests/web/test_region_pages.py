@@ -15,6 +15,7 @@ from selpo.kit.clock import FrozenClock
 from selpo.logistics import timetables
 from selpo.models import District, Hub, MarketplaceConnection, PostOffice, Route
 from selpo.office import auth
+from selpo.web import static_url
 from tests.conftest import TEST_NOW
 from tests.office.world import PASSWORD, OfficeWorld
 from tests.web.region_data import add_comparison, add_plan, add_run, unconnected_offices
@@ -165,9 +166,9 @@ class TestMap:
         _sign_in(pages, "boss")
         page = pages.get("/region")
         assert page.status_code == 200
-        assert '<script src="/static/leaflet/leaflet.js"' in page.text
-        assert '<link rel="stylesheet" href="/static/leaflet/leaflet.css">' in page.text
-        assert "/static/region/map.js" in page.text
+        assert f'<script src="{static_url("leaflet/leaflet.js")}"' in page.text
+        assert f'<link rel="stylesheet" href="{static_url("leaflet/leaflet.css")}">' in page.text
+        assert static_url("region/map.js") in page.text
         assert "http://" not in page.text
         assert "https://" not in page.text
         assert f'data-plan="{plan.id}"' in page.text  # the latest connect plan by default

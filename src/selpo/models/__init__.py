@@ -25,6 +25,7 @@ from selpo.models.region import Region
 from selpo.models.route import Route
 from selpo.models.route_stop import RouteStop
 from selpo.models.settlement import Settlement
+from selpo.models.shelving_scan import ShelvingScan
 from selpo.models.shipment import Shipment
 from selpo.models.shipment_item import ShipmentItem
 from selpo.models.simulation_run import SimulationRun
@@ -61,6 +62,7 @@ __all__ = [
     "Route",
     "RouteStop",
     "Settlement",
+    "ShelvingScan",
     "Shipment",
     "SimulationRun",
     "StaffRegion",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from selpo.db import Base, UTCDateTime
@@ -12,6 +12,9 @@ class AcceptanceScan(Base):
     """What one scan of an acceptance found (or, on closing, an expected parcel not seen)."""
 
     __tablename__ = "acceptance_scan"
+    # A scan sent again by the counter's queue (a retry, a replay after the line returned)
+    # carries the id the browser gave it: recorded once, however often it arrives.
+    __table_args__ = (UniqueConstraint("client_scan_id"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     acceptance_id: Mapped[int] = mapped_column(ForeignKey("acceptance.id"), index=True)
@@ -25,3 +28,4 @@ class AcceptanceScan(Base):
     damaged: Mapped[bool] = mapped_column(default=False)
     clerk_id: Mapped[int | None] = mapped_column(ForeignKey("clerk.id"))
     scanned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    client_scan_id: Mapped[str | None] = mapped_column(String(64))

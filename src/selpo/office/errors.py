@@ -93,3 +93,8 @@ class CodeRefused(InvalidInput):
 
 class IssueRefused(InvalidInput):
     """An issue the clerk asked for that cannot be done (bad amounts, refused items...)."""
+
+
+class ScanTimeRefused(InvalidInput):
+    """A scan time the counter's queue sent that cannot be true (ahead of the server's clock,
+    or before the acceptance began / the parcel arrived)."""

@@ -21,6 +21,7 @@ from selpo.models import (
     CodeSearchGuard,
     Marketplace,
     PostOffice,
+    ShelvingScan,
     Shipment,
     ShipmentItem,
     TrackingEvent,
@@ -184,6 +185,27 @@ def first_scan_of(session: Session, acceptance_id: int, shipment_id: int) -> Acc
         .order_by(AcceptanceScan.id)
     )
     return session.scalars(query).first()
+
+
+def acceptance_scan_by_client_id(session: Session, client_scan_id: str) -> AcceptanceScan | None:
+    """The acceptance scan recorded under the id the counter's browser gave it."""
+    query = select(AcceptanceScan).where(AcceptanceScan.client_scan_id == client_scan_id)
+    return session.scalars(query).first()
+
+
+def shelving_scan_by_client_id(session: Session, client_scan_id: str) -> ShelvingScan | None:
+    """The shelving recorded under the id the counter's browser gave its scan."""
+    query = select(ShelvingScan).where(ShelvingScan.client_scan_id == client_scan_id)
+    return session.scalars(query).first()
+
+
+def arrived_at(session: Session, shipment_id: int) -> datetime | None:
+    """When the parcel's latest arrival at an office was scanned."""
+    query = select(func.max(TrackingEvent.occurred_at)).where(
+        TrackingEvent.shipment_id == shipment_id, TrackingEvent.code == "arrived_at_office"
+    )
+    moment: datetime | None = session.scalar(query)
+    return moment
 
 
 def damaged_shipment_ids(session: Session, shipment_ids: Collection[int]) -> set[int]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from selpo.config import Settings
 from selpo.kit.display import (
     format_local_date,
+    format_local_datetime,
     format_local_time,
     format_roubles,
     local_day,
@@ -26,7 +27,14 @@ from selpo.kit.display import (
 )
 from selpo.kit.lockout import Lockout
 from selpo.kit.phone import mask_phone
-from selpo.models import Acceptance, AcceptanceScan, PostOffice, Shipment, ShipmentItem
+from selpo.models import (
+    Acceptance,
+    AcceptanceScan,
+    PostOffice,
+    ShelvingScan,
+    Shipment,
+    ShipmentItem,
+)
 from selpo.network.rules import OfficeCapacity, ParcelSize, smallest_cell_class
 from selpo.office import repository
 from selpo.office.auth import Workstation
@@ -38,6 +46,7 @@ from selpo.office.errors import (
     NoFreeCell,
     ParcelNotFound,
     ParcelNotHere,
+    ScanTimeRefused,
 )
 from selpo.office.rules import (
     Cell,
@@ -76,6 +85,9 @@ from selpo.shipment.rules import cod_due, mask_name, pickup_code_matches
 from selpo.shipment.service import PickupPolicy
 from selpo.shipment.tracking import TRACKING_RE, check_digit
 
+# How far a scan time sent by the counter's queue may run ahead of the server's clock (or
+# before the acceptance began, the parcel arrived): the counter's clock is not the server's.
+SCAN_TIME_SKEW = timedelta(minutes=5)
 # A checked pickup code opens the issue of its parcel for this long on this workstation.
 VERIFIED_FOR = timedelta(minutes=30)
 UNEXPECTED = ("other_office", "wrong_status", "unknown")
@@ -251,6 +263,39 @@ def _require_open(acceptance: Acceptance) -> None:
         )
 
 
+def _scan_time(
+    scanned_at: datetime | None, *, now: datetime, not_before: datetime | None, office: PostOffice
+) -> datetime:
+    """The moment a scan happened: ``now``, or the time the counter's queue says it was
+    scanned (sent later, when the line came back). A time more than ``SCAN_TIME_SKEW`` ahead of
+    ``now`` or before ``not_before`` is refused; one within the skew is brought inside."""
+    if scanned_at is None:
+        return now
+    if scanned_at.tzinfo is None:
+        raise ScanTimeRefused("Время сканирования без часового пояса.", field="scanned_at")
+    shown = format_local_datetime(scanned_at, office.timezone)
+    if scanned_at > now + SCAN_TIME_SKEW:
+        raise ScanTimeRefused(
+            f"Время сканирования {shown} ещё не наступило: проверьте часы компьютера.",
+            field="scanned_at",
+        )
+    moment = min(scanned_at, now)
+    if not_before is not None:
+        if moment < not_before - SCAN_TIME_SKEW:
+            began = format_local_datetime(not_before, office.timezone)
+            raise ScanTimeRefused(
+                f"Время сканирования {shown} раньше начала ({began}): скан не записан.",
+                field="scanned_at",
+            )
+        moment = max(moment, not_before)
+    return moment
+
+
+def find_acceptance_scan(session: Session, *, client_scan_id: str) -> AcceptanceScan | None:
+    """The acceptance scan already recorded under this id from the counter's queue."""
+    return repository.acceptance_scan_by_client_id(session, client_scan_id)
+
+
 def _classify_scan(
     session: Session, acceptance: Acceptance, office: PostOffice, barcode: str
 ) -> tuple[str, Shipment | None]:
@@ -281,14 +326,28 @@ def scan_for_acceptance(
     barcode: str,
     damaged: bool,
     now: datetime,
+    scanned_at: datetime | None = None,
+    client_scan_id: str | None = None,
 ) -> AcceptanceScan:
     """Record one scan; a parcel of this office on its way moves to ``arrived_at_office``,
     another office's is recorded as ``missorted`` (the marketplace hears of it).
 
     Every scan is kept (also unknown and unreadable ones: the report lists them). Scanning a
     parcel again with the damage mark marks its first scan damaged.
+
+    From the counter's queue a scan comes with ``scanned_at`` (when it was scanned, checked by
+    ``_scan_time``) and ``client_scan_id``: a scan already recorded under that id is
+    returned as it is, nothing new recorded (the column is unique, too).
     """
+    if client_scan_id is not None:
+        repository.lock_office(session, office.id)  # one replay of an id at a time
+        earlier = repository.acceptance_scan_by_client_id(session, client_scan_id)
+        if earlier is not None and earlier.acceptance_id == acceptance.id:
+            return earlier
+        if earlier is not None:
+            raise BadBarcode("Этот скан уже записан в другой приёмке.", field="scan_id")
     _require_open(acceptance)
+    now = _scan_time(scanned_at, now=now, not_before=acceptance.opened_at, office=office)
     cleaned = clean_barcode(barcode)
     if not cleaned:
         raise BadBarcode("Отсканируйте штрихкод или введите трек-номер.", field="barcode")
@@ -320,6 +379,7 @@ def scan_for_acceptance(
         damaged=damaged and shipment is not None,
         clerk_id=workstation.clerk.id,
         scanned_at=now,
+        client_scan_id=client_scan_id,
     )
     session.add(scan)
     session.flush()
@@ -627,14 +687,27 @@ def shelve(
     cell_input: str,
     policy: PickupPolicy,
     now: datetime,
+    scanned_at: datetime | None = None,
+    client_scan_id: str | None = None,
 ) -> Shelved:
     """Put an arrived parcel in a cell (the one scanned, or the proposed one when left empty).
 
     The parcel becomes ready for pickup and the recipient's SMS with the code is queued.
+    From the counter's queue: ``scanned_at`` and ``client_scan_id`` as for an acceptance scan
+    (a shelving already recorded under the id is answered as it was, nothing changes).
     """
     repository.lock_office(session, office.id)  # one shelving at a time per office
+    if client_scan_id is not None:
+        earlier = repository.shelving_scan_by_client_id(session, client_scan_id)
+        if earlier is not None:
+            return _shelved_before(session, office, earlier)
     shipment = repository.lock_shipment(session, _own_parcel(session, office, tracking_number).id)
     _check_shelvable(shipment)
+    if scanned_at is not None:
+        arrived = repository.arrived_at(session, shipment.id)
+        now_at = _scan_time(scanned_at, now=now, not_before=arrived, office=office)
+    else:
+        now_at = now
     size_class = _size_class(shipment, office)
     occupied = repository.occupied_cells(session, office.id)
     cells = {c.code: c for c in _cells(office)}
@@ -666,16 +739,44 @@ def shelve(
     shipment_service.make_ready_for_pickup(
         session,
         shipment=shipment,
-        now=now,
+        now=now_at,
         policy=policy,
         cell_code=chosen,
         actor=workstation.actor,
     )
+    if client_scan_id is not None:
+        session.add(
+            ShelvingScan(
+                client_scan_id=client_scan_id,
+                post_office_id=office.id,
+                shipment_id=shipment.id,
+                cell_code=chosen,
+                clerk_id=workstation.clerk.id,
+                scanned_at=now_at,
+                recorded_at=now,
+            )
+        )
+        session.flush()
     return Shelved(
         tracking_number=shipment.tracking_number,
         cell=chosen,
         sms_queued=bool(shipment.recipient_phone),
     )
+
+
+def _shelved_before(session: Session, office: PostOffice, earlier: ShelvingScan) -> Shelved:
+    if earlier.post_office_id != office.id:
+        raise BadBarcode("Этот скан уже записан в другом отделении.", field="scan_id")
+    shipment = session.get(Shipment, earlier.shipment_id)
+    assert shipment is not None  # a foreign key guarantees it
+    return Shelved(
+        tracking_number=shipment.tracking_number, cell=earlier.cell_code, sms_queued=False
+    )
+
+
+def find_shelving_scan(session: Session, *, client_scan_id: str) -> ShelvingScan | None:
+    """The shelving already recorded under this id from the counter's queue."""
+    return repository.shelving_scan_by_client_id(session, client_scan_id)
 
 
 # ---------------------------------------------------------------------------- issue

@@ -27,7 +27,7 @@ from selpo.kit.display import (
     format_percent,
     format_roubles,
 )
-from selpo.web import TEMPLATES_DIR
+from selpo.web import TEMPLATES_DIR, static_url
 
 MINUS = "\u2212"  # a typographic minus before a figure
 
@@ -135,6 +135,7 @@ def make_templates() -> Jinja2Templates:
         "difference": difference,
     }
     templates.env.filters.update(filters)
+    templates.env.globals["static"] = static_url  # {{ static('office/office.css') }}
     templates.env.trim_blocks = True
     templates.env.lstrip_blocks = True
     return templates

@@ -14,6 +14,7 @@ this server's own scripts, styles and forms.
 from __future__ import annotations
 
 import hmac
+import json
 import re
 import secrets
 from collections.abc import Callable, Coroutine
@@ -21,17 +22,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from selpo.config import Settings
 from selpo.deps import ClockDep, RowId, SessionDep, SettingsDep
-from selpo.errors import DomainError, InvalidInput
+from selpo.errors import PROBLEM_JSON, DomainError, InvalidInput
 from selpo.kit.moments import day_in_range
 from selpo.models import PostOffice
 from selpo.office import auth, service
@@ -40,6 +42,7 @@ from selpo.office.errors import IssueRefused, SessionExpired
 from selpo.office.rules import clean_barcode, parse_roubles
 from selpo.shipment.service import PickupPolicy
 from selpo.shipment.tracking import TRACKING_RE
+from selpo.web import STATIC_DIR, static_url
 from selpo.web.rendering import templates
 
 SESSION_COOKIE = "selpo_session"
@@ -132,6 +135,42 @@ class PageRoute(APIRoute):
 
 
 router = APIRouter(prefix=PREFIX, route_class=PageRoute, include_in_schema=False)
+
+
+def _scan_problem(exc: DomainError) -> Response:
+    response = JSONResponse(exc.problem(), status_code=exc.status_code, media_type=PROBLEM_JSON)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+UNREADABLE_SCAN = "Скан не принят: код длиннее 100 знаков или страница устарела — обновите её."
+
+
+class ScanRoute(APIRoute):
+    """The counter's scan queue (plain JS in the page): one small JSON request per scan, and
+    a refusal as a small problem+json whose ``detail`` is the Russian sentence to show (a
+    lapsed session too: the queue keeps its scans and asks the clerk to sign in again)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except RequestValidationError:
+                await rollback_request(request)
+                return _scan_problem(InvalidInput(UNREADABLE_SCAN))
+            except DomainError as exc:
+                await rollback_request(request)
+                return _scan_problem(exc)
+            response.headers.update(SECURITY_HEADERS)
+            return response
+
+        return guarded
+
+
+scan_router = APIRouter(prefix=PREFIX, route_class=ScanRoute, include_in_schema=False)
+"""The scan endpoints beside the form posts (``app.py`` includes it before ``router``)."""
 
 
 # ---------------------------------------------------------------------------- dependencies
@@ -864,3 +903,163 @@ def day_page(desk: DeskDep, day: str = "") -> Response:
             raise InvalidInput("Дата — в виде ГГГГ-ММ-ДД.", field="day") from None
     report = service.day_report(desk.db, office=desk.office, day=chosen, now=desk.now)
     return _page(desk, "office/day.html", active="day", report=report)
+
+
+# ---------------------------------------------------------------------------- the scan queue
+
+SCAN_ID = r"^[A-Za-z0-9_-]{8,64}$"
+
+
+class ScanIn(BaseModel):
+    """One scan from the counter's queue: the code, and, when the queue kept it while the line
+    was down, the moment it was scanned and the id the browser gave it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    barcode: str = Field(max_length=100)
+    damaged: bool = False
+    cell: str = Field(default="", max_length=40)
+    scan_id: str | None = Field(default=None, pattern=SCAN_ID)
+    scanned_at: AwareDatetime | None = None
+
+
+class ScanOut(BaseModel):
+    """What a scan became: ``recorded`` now, or ``replayed`` (recorded before under this id)."""
+
+    scan_id: str | None
+    outcome: str
+    tone: str
+    message: str
+    tracking_number: str | None = None
+    cell: str | None = None
+    scanned_at: datetime | None = None
+    server_now: datetime
+    counts: dict[str, int] | None = None
+
+
+def _scan_desk(
+    request: Request,
+    index: str,
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    workstation: WorkstationDep,
+    x_csrf_token: Annotated[str, Header()] = "",
+) -> Desk:
+    auth.check_csrf(workstation, x_csrf_token)
+    office = auth.office_for(db, workstation, index)
+    return Desk(request, db, workstation, office, clock.now(), settings)
+
+
+ScanDeskDep = Annotated[Desk, Depends(_scan_desk)]
+
+
+@scan_router.get("/sw.js")
+def service_worker() -> Response:
+    """The counter's service worker (its scope is /office/): the counter's pages and their
+    hashed static files, kept for a reload while the line is down."""
+    return Response(service_worker_script(), media_type="text/javascript")
+
+
+# What the service worker keeps for a reload without the line (hashed names: immutable).
+OFFLINE_ASSETS = ("office/office.css", "office/office.js", "office/counter.js")
+
+
+def service_worker_script() -> str:
+    """``static/office/sw.js`` with the hashed names of the assets it keeps; its cache is named
+    after them, so a new release replaces the old cache."""
+    assets = [static_url(path) for path in OFFLINE_ASSETS]
+    source = (STATIC_DIR / "office" / "sw.js").read_text(encoding="utf-8")
+    version = "-".join(url.rsplit(".", 2)[-2] for url in assets)
+    return source.replace("__ASSETS__", json.dumps(assets)).replace("__VERSION__", version)
+
+
+@scan_router.post("/{index}/acceptance/{acceptance_id}/scans")
+def acceptance_scan_json(desk: ScanDeskDep, acceptance_id: RowId, scan: ScanIn) -> ScanOut:
+    """One acceptance scan from the queue (``POST .../scan`` is the form's)."""
+    acceptance = service.get_acceptance(desk.db, office=desk.office, acceptance_id=acceptance_id)
+    earlier = (
+        service.find_acceptance_scan(desk.db, client_scan_id=scan.scan_id) if scan.scan_id else None
+    )
+    row = service.scan_for_acceptance(
+        desk.db,
+        acceptance=acceptance,
+        office=desk.office,
+        workstation=desk.workstation,
+        barcode=scan.barcode,
+        damaged=scan.damaged,
+        now=desk.now,
+        scanned_at=scan.scanned_at,
+        client_scan_id=scan.scan_id,
+    )
+    shown = service.describe_scan(desk.db, office=desk.office, scan=row)
+    view = service.acceptance_view(desk.db, office=desk.office, acceptance=acceptance)
+    mark = " Отмечена как повреждённая." if row.damaged else ""
+    prefix = "" if row.barcode in shown.message else f"{row.barcode}: "
+    return ScanOut(
+        scan_id=scan.scan_id,
+        outcome="replayed" if earlier is not None else "recorded",
+        tone=shown.tone,
+        message=f"{prefix}{shown.message}{mark}",
+        tracking_number=shown.parcel.tracking_number if shown.parcel else None,
+        scanned_at=row.scanned_at,
+        server_now=desk.now,
+        counts={
+            "accepted": view.accepted_count,
+            "expected": len(view.expected),
+            "unexpected": view.unexpected_count,
+            "damaged": view.damaged_count,
+            "errors": view.error_count,
+        },
+    )
+
+
+@scan_router.post("/{index}/shelving/scans")
+def shelving_scan_json(desk: ScanDeskDep, scan: ScanIn) -> ScanOut:
+    """A parcel and its cell from the queue (empty cell: the proposed one)."""
+    earlier = (
+        service.find_shelving_scan(desk.db, client_scan_id=scan.scan_id) if scan.scan_id else None
+    )
+    shelved = service.shelve(
+        desk.db,
+        office=desk.office,
+        workstation=desk.workstation,
+        tracking_number=clean_barcode(scan.barcode),
+        cell_input=scan.cell,
+        policy=desk.policy,
+        now=desk.now,
+        scanned_at=scan.scanned_at,
+        client_scan_id=scan.scan_id,
+    )
+    sms = " SMS с кодом получения отправлено." if shelved.sms_queued else ""
+    return ScanOut(
+        scan_id=scan.scan_id,
+        outcome="replayed" if earlier is not None else "recorded",
+        tone="ok",
+        message=f"Посылка …{shelved.tracking_number[-4:]} — в ячейке {shelved.cell}.{sms}",
+        tracking_number=shelved.tracking_number,
+        cell=shelved.cell,
+        server_now=desk.now,
+    )
+
+
+@scan_router.post("/{index}/returns/scans")
+def returns_scan_json(desk: ScanDeskDep, scan: ScanIn) -> ScanOut:
+    """A parcel scanned into the returns from the queue."""
+    line = service.scan_return(
+        desk.db,
+        office=desk.office,
+        workstation=desk.workstation,
+        barcode=scan.barcode,
+        now=desk.now,
+    )
+    cell = f" Ячейка {line.cell} свободна." if line.cell else ""
+    return ScanOut(
+        scan_id=scan.scan_id,
+        outcome="recorded",
+        tone="ok",
+        message=f"Посылка …{line.tracking_number[-4:]} оформлена в возврат.{cell}",
+        tracking_number=line.tracking_number,
+        cell=line.cell,
+        server_now=desk.now,
+    )
