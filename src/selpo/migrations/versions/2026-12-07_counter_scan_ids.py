@@ -2,7 +2,7 @@
 (unique), so the counter's queue may send a scan again without recording it twice
 
 Revision ID: 768c6a9ae107
-Revises: 3b8e4f61c2a7
+Revises: f0d3c55482fc
 Create Date: 2026-12-07 19:45:00.000000
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import selpo.db
 
 revision: str = "768c6a9ae107"
-down_revision: str | Sequence[str] | None = "3b8e4f61c2a7"
+down_revision: str | Sequence[str] | None = "f0d3c55482fc"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
