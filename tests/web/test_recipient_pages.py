@@ -74,7 +74,7 @@ class TestTheForm:
         assert re.search(r'<form method="get" action="/t"', html)
         assert 'name="number"' in html
         assert "<script" not in html
-        assert "/static/recipient/recipient.css" in html
+        assert re.search(r'href="/static/recipient/recipient\.[0-9a-f]+\.css"', html)
         assert "http://" not in html  # nothing from elsewhere
         assert "https://" not in html
 
@@ -103,6 +103,18 @@ class TestTheForm:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/css")
         assert "max-age=" in response.headers["cache-control"]
+        assert "@media" in response.text
+
+    def test_the_page_links_the_stylesheet_by_its_content_hash_for_good(
+        self, pages: TestClient
+    ) -> None:
+        found = re.search(
+            r'href="(/static/recipient/recipient\.[0-9a-f]+\.css)"', pages.get("/").text
+        )
+        assert found is not None
+        response = pages.get(found.group(1))
+        assert response.status_code == 200
+        assert "immutable" in response.headers["cache-control"]
         assert "@media" in response.text
 
 
