@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from selpo.kit.moments import Moment
+from selpo.kit.openapi import keep_nulls
 from selpo.network import regions
 
 MAX_ACT = 5000
@@ -29,7 +30,9 @@ def _create_example(schema: JsonDict) -> None:
 def _acceptance_example(schema: JsonDict) -> None:
     numbers = regions.data_example("tracking_numbers")
     if isinstance(numbers, list) and numbers:
-        schema["examples"] = [{"tracking_numbers": numbers[:1], "hub": None, "accepted_at": None}]
+        schema["examples"] = keep_nulls(
+            [{"tracking_numbers": numbers[:1], "hub": None, "accepted_at": None}]
+        )
 
 
 def _read_example(schema: JsonDict) -> None:
@@ -37,7 +40,12 @@ def _read_example(schema: JsonDict) -> None:
     if not isinstance(numbers, list) or len(numbers) < 2:
         return
     first, second = str(numbers[0]), str(numbers[1])
-    schema["examples"] = [
+    schema["examples"] = keep_nulls(read_example(first, second))
+
+
+def read_example(first: str, second: str) -> list[JsonDict]:
+    """An accepted act of two parcels, the second missing at the hub."""
+    return [
         {
             "id": 42,
             "number": "H-2026-000042",
@@ -154,10 +162,21 @@ class HandoverRead(HandoverSummary):
     shipments: list[HandoverLine]
 
 
+def _page_example(schema: JsonDict) -> None:
+    numbers = regions.data_example("tracking_numbers")
+    if not isinstance(numbers, list) or len(numbers) < 2:
+        return
+    act = read_example(str(numbers[0]), str(numbers[1]))[0]
+    summary = {key: value for key, value in act.items() if key != "shipments"}
+    schema["examples"] = keep_nulls(
+        [{"from": "2026-12-01", "to": "2026-12-07", "handovers": [summary]}]
+    )
+
+
 class HandoverPage(BaseModel):
     """The acts made on the days from ``from`` to ``to`` (the warehouse's days), oldest first."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, json_schema_extra=_page_example)
 
     from_: date = Field(alias="from", serialization_alias="from")
     to: date
