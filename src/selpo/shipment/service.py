@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -34,6 +34,7 @@ from selpo.models import (
     PostOffice,
     Shipment,
     ShipmentItem,
+    ShipmentPlace,
     TrackingEvent,
 )
 from selpo.network.rules import OfficeCapacity, ParcelSize, parcel_refusal
@@ -61,6 +62,15 @@ from selpo.shipment.lifecycle import (
     changeable,
     decide,
 )
+from selpo.shipment.places import (
+    HERE,
+    PLACE_ARRIVED,
+    TRAVELLING,
+    advanced,
+    arrival_event,
+    holds,
+    shown_status,
+)
 from selpo.shipment.rules import (
     PICKUP_CODE_LOCKOUT,
     cod_due,
@@ -76,6 +86,7 @@ from selpo.shipment.schemas import (
     CodReport,
     ItemRead,
     Parcel,
+    PlaceRead,
     ShipmentCreate,
     ShipmentPage,
     ShipmentPatch,
@@ -142,9 +153,48 @@ class CreateOutcome:
 # ---------------------------------------------------------------------------- reading
 
 
+def _places_read(shipment: Shipment, places: Sequence[ShipmentPlace]) -> list[PlaceRead]:
+    """The places of a shipment as the marketplace sees them (one made before places
+    existed is its one place)."""
+    if not places:
+        return [
+            PlaceRead(
+                number=1,
+                tracking_number=shipment.tracking_number,
+                weight_g=shipment.weight_g,
+                length_mm=shipment.length_mm,
+                width_mm=shipment.width_mm,
+                height_mm=shipment.height_mm,
+                external_place_id=None,
+                status=shipment.status,
+                arrived_at=None,
+            )
+        ]
+    return [
+        PlaceRead(
+            number=p.number,
+            tracking_number=p.tracking_number,
+            weight_g=p.weight_g,
+            length_mm=p.length_mm,
+            width_mm=p.width_mm,
+            height_mm=p.height_mm,
+            external_place_id=p.external_place_id,
+            status=shown_status(shipment.status, p.status, places=len(places)),
+            arrived_at=p.arrived_at,
+        )
+        for p in places
+    ]
+
+
+def places_of(session: Session, shipment: Shipment) -> list[PlaceRead]:
+    """A shipment's places with the status each shows."""
+    return _places_read(shipment, repository.places_of(session, shipment.id))
+
+
 def _read(session: Session, shipment: Shipment, destination_index: str) -> ShipmentRead:
     items = repository.items_of(session, shipment.id)
     events = repository.events_of(session, shipment.id)
+    places = repository.places_of(session, shipment.id)
     return ShipmentRead(
         tracking_number=shipment.tracking_number,
         external_order_id=shipment.external_order_id,
@@ -193,6 +243,7 @@ def _read(session: Session, shipment: Shipment, destination_index: str) -> Shipm
             )
             for e in events
         ],
+        places=_places_read(shipment, places),
     )
 
 
@@ -272,6 +323,7 @@ def list_shipments(
         after_id=_decode_cursor(cursor),
         limit=limit,
     )
+    places = repository.places_of_many(session, [s.id for s, _ in rows])
     items = [
         ShipmentSummary(
             tracking_number=s.tracking_number,
@@ -282,6 +334,7 @@ def list_shipments(
             promised_date=s.promised_date,
             storage_deadline=s.storage_deadline,
             updated_at=s.updated_at,
+            places=_places_read(s, places[s.id]),
         )
         for s, index in rows
     ]
@@ -418,9 +471,18 @@ def create_shipments(
         accepted.append((position, shipment_in, destination.office))
 
     if accepted:
-        numbers = _tracking_numbers(
-            session, accepting_index=marketplace.accepting_index, now=now, count=len(accepted)
+        sizes = [s.place_sizes() for _, s, _ in accepted]
+        serials = iter(
+            _tracking_numbers(
+                session,
+                accepting_index=marketplace.accepting_index,
+                now=now,
+                count=sum(len(places) for places in sizes),
+            )
         )
+        # Each order takes consecutive numbers: its own (place 1's), then its other places'.
+        place_numbers = [[next(serials) for _ in places] for places in sizes]
+        numbers = [n[0] for n in place_numbers]
         promised = [promise(office.index) if promise else None for _, _, office in accepted]
         rows = [
             {
@@ -479,6 +541,8 @@ def create_shipments(
                 accepted = [accepted[i] for i in keep]
                 rows = [rows[i] for i in keep]
                 numbers = [numbers[i] for i in keep]
+                sizes = [sizes[i] for i in keep]
+                place_numbers = [place_numbers[i] for i in keep]
                 promised = [promised[i] for i in keep]
                 if not accepted:
                     return [outcomes[i] for i in sorted(outcomes)]
@@ -496,6 +560,23 @@ def create_shipments(
             for n, item in enumerate(s.items)
         ]
         session.execute(insert(ShipmentItem), item_rows)
+        place_rows = [
+            {
+                "shipment_id": shipment_id,
+                "number": n,
+                "tracking_number": number,
+                "weight_g": place.weight_g,
+                "length_mm": place.length_mm,
+                "width_mm": place.width_mm,
+                "height_mm": place.height_mm,
+                "external_place_id": place.external_place_id,
+                "status": S.CREATED.value,
+                "arrived_at": None,
+            }
+            for shipment_id, places, order_numbers in zip(ids, sizes, place_numbers, strict=True)
+            for n, (place, number) in enumerate(zip(places, order_numbers, strict=True), start=1)
+        ]
+        session.execute(insert(ShipmentPlace), place_rows)
         event_rows = [
             {
                 "shipment_id": shipment_id,
@@ -512,8 +593,8 @@ def create_shipments(
         ]
         session.execute(insert(TrackingEvent), event_rows)
         created_events: list[tuple[str, dict[str, Any]]] = []
-        for number, shipment_id, promised_date, (position, s, office) in zip(
-            numbers, ids, promised, accepted, strict=True
+        for number, shipment_id, promised_date, places, order_numbers, (position, s, office) in zip(
+            numbers, ids, promised, sizes, place_numbers, accepted, strict=True
         ):
             read = ShipmentRead(
                 tracking_number=number,
@@ -543,6 +624,22 @@ def create_shipments(
                         occurred_at=now,
                         office_index=None,
                         actor=actor,
+                    )
+                ],
+                places=[
+                    PlaceRead(
+                        number=n,
+                        tracking_number=place_number,
+                        weight_g=place.weight_g,
+                        length_mm=place.length_mm,
+                        width_mm=place.width_mm,
+                        height_mm=place.height_mm,
+                        external_place_id=place.external_place_id,
+                        status=S.CREATED.value,
+                        arrived_at=None,
+                    )
+                    for n, (place, place_number) in enumerate(
+                        zip(places, order_numbers, strict=True), start=1
                     )
                 ],
             )
@@ -700,6 +797,7 @@ class _Move:
     actor: str
     office_index: str | None = None
     source: dict[str, Any] | None = None
+    places: int = 1  # of the order: a scan of one of several places may just be recorded
 
 
 def _refusal(exc: IllegalTransition) -> TransitionRefused:
@@ -723,7 +821,11 @@ def _decide(session: Session, moves: Sequence[_Move]) -> list[Decision | Transit
         last = latest.get(key)
         late = last is not None and move.occurred_at < last
         try:
-            decision = decide(current, move.target, late=late)
+            if holds(current, move.target, places=move.places):
+                # Another place of the order took it this far already: recorded only.
+                decision = Decision(applies=False, status_after=current)
+            else:
+                decision = decide(current, move.target, late=late)
         except IllegalTransition as exc:
             decisions.append(_refusal(exc))
             continue
@@ -921,14 +1023,17 @@ def record_scans(
             )
         else:
             indexed.append((position, scan))
-    shipments = repository.by_tracking_numbers(
-        session, {scan.tracking_number for _, scan in indexed}, lock=True
-    )
+    wanted = {scan.tracking_number for _, scan in indexed}
+    shipments = repository.by_tracking_numbers(session, wanted, lock=True)
+    if len(shipments) < len(wanted):
+        shipments.update(repository.by_place_numbers(session, wanted - shipments.keys(), lock=True))
     destinations = repository.offices_by_id(
         session, {s.destination_office_id for s in shipments.values()}
     )
+    ways = _PlaceWays(session, shipments.values())
     positions: list[int] = []
     moves: list[_Move] = []
+    steps: list[_PlaceStep | None] = []
     for position, scan in indexed:
         shipment = shipments.get(scan.tracking_number)
         if shipment is None:
@@ -949,16 +1054,23 @@ def record_scans(
         source = scan.raw
         if code != scan.code:
             source = {**(scan.raw or {}), "scanned_as": scan.code, "destination_index": destination}
+        target = EVENT_CODES[code]
+        step = ways.step(shipment, scan.tracking_number, target, scan.occurred_at)
+        if step is not None and step.places > 1:
+            code, target = step.code or code, step.target or target
+            source = {**(source or {}), "place": step.place.number, "places": step.places}
         positions.append(position)
+        steps.append(step)
         moves.append(
             _Move(
                 shipment,
-                EVENT_CODES[code],
+                target,
                 code,
                 scan.occurred_at,
                 scan.actor,
                 scan.office_index,
                 source,
+                step.places if step is not None else 1,
             )
         )
     decisions = _decide(session, moves)
@@ -968,6 +1080,9 @@ def record_scans(
         [None if isinstance(d, TransitionRefused) else d for d in decisions],
         now=now,
     )
+    ways.save(
+        [st for st, d in zip(steps, decisions, strict=True) if not isinstance(d, TransitionRefused)]
+    )
     for position, move, decision in zip(positions, moves, decisions, strict=True):
         outcomes[position] = (
             ScanOutcome(position, shipment=move.shipment, error=decision)
@@ -975,6 +1090,81 @@ def record_scans(
             else ScanOutcome(position, shipment=move.shipment, applied=decision.applies)
         )
     return [outcomes[i] for i in range(len(scans))]
+
+
+@dataclass(frozen=True)
+class _PlaceStep:
+    """What one scan does to the place scanned: its new own status (and arrival time), and,
+    for an order of several places, the event and status it asks of the order (``None``:
+    the scan's own)."""
+
+    place: ShipmentPlace
+    places: int
+    status: str
+    arrived_at: datetime | None
+    code: str | None = None
+    target: Status | None = None
+
+
+class _PlaceWays:
+    """The places of the shipments a batch of scans touches, with their own statuses carried
+    along in memory (a batch may hold every place of an order: the worker's van arrival)."""
+
+    def __init__(self, session: Session, shipments: Iterable[Shipment]) -> None:
+        self.session = session
+        by_id = {s.id: s for s in shipments}
+        self.places = repository.places_of_many(session, by_id)
+        multi = {i for i, places in self.places.items() if len(places) > 1}
+        markets = repository.marketplaces_by_id(session, {by_id[i].marketplace_id for i in multi})
+        self.ready_on_first = {
+            i: bool(markets[by_id[i].marketplace_id].ready_on_first_place) for i in multi
+        }
+        self.own = {p.id: p.status for places in self.places.values() for p in places}
+
+    def step(
+        self, shipment: Shipment, number: str, target: Status, at: datetime
+    ) -> _PlaceStep | None:
+        """The scan of ``number`` (the order's own number is place 1's) asking ``target``."""
+        places = self.places.get(shipment.id) or []
+        place = next((p for p in places if p.tracking_number == number), None)
+        if place is None:
+            return None  # a shipment made before places existed: the order alone
+        own = self.own[place.id]
+        arrived_at = place.arrived_at
+        code: str | None = None
+        order_target: Status | None = None
+        if target == S.ARRIVED_AT_OFFICE:
+            arrived_at = arrived_at or at
+            if len(places) > 1:
+                before = [self.own[p.id] == HERE for p in places]
+                after = [self.own[p.id] == HERE or p.id == place.id for p in places]
+                code, order_target = arrival_event(
+                    before, after, ready_on_first=self.ready_on_first[shipment.id]
+                )
+        new = advanced(own, target)
+        self.own[place.id] = new
+        return _PlaceStep(place, len(places), new, arrived_at, code, order_target)
+
+    def save(self, steps: Iterable[_PlaceStep | None]) -> None:
+        """Write the places' new own statuses of the scans recorded (one bulk update)."""
+        rows: dict[int, dict[str, Any]] = {}
+        for step in steps:
+            if step is None:
+                continue
+            place = step.place
+            if step.status != place.status or step.arrived_at != place.arrived_at:
+                rows[place.id] = {
+                    "id": place.id,
+                    "status": step.status,
+                    "arrived_at": step.arrived_at,
+                }
+        if rows:
+            self.session.execute(update(ShipmentPlace), list(rows.values()))
+            for places in self.places.values():
+                for place in places:
+                    if place.id in rows:
+                        set_committed_value(place, "status", rows[place.id]["status"])
+                        set_committed_value(place, "arrived_at", rows[place.id]["arrived_at"])
 
 
 def record_scan(
