@@ -51,7 +51,7 @@ from selpo.shipment.errors import (
     UnknownLabels,
     WrongPickupCode,
 )
-from selpo.shipment.label import Label, LabelFormat, render_label, render_labels
+from selpo.shipment.label import Label, LabelFormat, render_labels, render_order_labels
 from selpo.shipment.lifecycle import (
     EVENT_CODES,
     FINAL,
@@ -64,7 +64,7 @@ from selpo.shipment.lifecycle import (
 )
 from selpo.shipment.places import (
     HERE,
-    PLACE_ARRIVED,
+    RETURNING,
     TRAVELLING,
     advanced,
     arrival_event,
@@ -735,27 +735,41 @@ def create_batch(
     return BatchResult(created=created, failed=len(ordered) - created, results=ordered)
 
 
-def _label(shipment: Shipment, office: PostOffice, marketplace: Marketplace) -> Label:
-    return Label(
-        tracking_number=shipment.tracking_number,
-        office_index=office.index,
-        office_name=office.name,
-        office_address=office.address,
-        recipient_masked=mask_name(shipment.recipient_name),
-        marketplace_name=marketplace.name,
-        external_order_id=shipment.external_order_id,
-        weight_g=shipment.weight_g,
-        cod_kop=shipment.cod_kop,
-    )
+def _labels(
+    shipment: Shipment,
+    places: Sequence[ShipmentPlace],
+    office: PostOffice,
+    marketplace: Marketplace,
+) -> list[Label]:
+    """A label for each place of the order (``место 2 из 3`` when there are several)."""
+    shown = _places_read(shipment, places)
+    return [
+        Label(
+            tracking_number=place.tracking_number,
+            office_index=office.index,
+            office_name=office.name,
+            office_address=office.address,
+            recipient_masked=mask_name(shipment.recipient_name),
+            marketplace_name=marketplace.name,
+            external_order_id=shipment.external_order_id,
+            weight_g=place.weight_g,
+            cod_kop=shipment.cod_kop,
+            place=place.number,
+            places=len(shown),
+        )
+        for place in shown
+    ]
 
 
 def label_pdf(session: Session, shipment: Shipment) -> bytes:
-    """The shipping label of a shipment (PDF): its office, masked recipient, weight, COD."""
+    """The shipping labels of a shipment (PDF), one per place: its office, masked recipient,
+    weight, COD (an order of one place: one A6 page, as always)."""
     office = session.get(PostOffice, shipment.destination_office_id)
     marketplace = session.get(Marketplace, shipment.marketplace_id)
     assert office is not None
     assert marketplace is not None
-    return render_label(_label(shipment, office, marketplace))
+    places = repository.places_of(session, shipment.id)
+    return render_order_labels(_labels(shipment, places, office, marketplace))
 
 
 def labels_pdf(
@@ -765,8 +779,9 @@ def labels_pdf(
     tracking_numbers: Sequence[str],
     label_format: LabelFormat,
 ) -> bytes:
-    """The labels of many of the marketplace's shipments in one PDF, in the order asked
-    (a number asked twice is printed once).
+    """The labels of many of the marketplace's shipments in one PDF, in the order asked,
+    every place of each (an order asked twice, or by two of its places' numbers, is
+    printed once).
 
     All or nothing: numbers that are malformed, unknown or another marketplace's are refused
     together (``UnknownLabels``, one list, so another's number looks like an unknown one).
@@ -774,12 +789,19 @@ def labels_pdf(
     numbers = list(dict.fromkeys(n.replace(" ", "") for n in tracking_numbers))
     wellformed = [n for n in numbers if is_valid_tracking_number(n)]
     found = repository.by_tracking_numbers(session, wellformed)
+    if len(found) < len(wellformed):
+        found.update(repository.by_place_numbers(session, set(wellformed) - found.keys()))
     unknown = [n for n in numbers if n not in found or found[n].marketplace_id != marketplace.id]
     if unknown:
         raise UnknownLabels(unknown)
-    shipments = [found[n] for n in numbers]
+    shipments = list({found[n].id: found[n] for n in numbers}.values())
     offices = repository.offices_by_id(session, [s.destination_office_id for s in shipments])
-    labels = [_label(s, offices[s.destination_office_id], marketplace) for s in shipments]
+    places = repository.places_of_many(session, [s.id for s in shipments])
+    labels = [
+        label
+        for s in shipments
+        for label in _labels(s, places[s.id], offices[s.destination_office_id], marketplace)
+    ]
     return render_labels(labels, label_format)
 
 
@@ -1080,9 +1102,14 @@ def record_scans(
         [None if isinstance(d, TransitionRefused) else d for d in decisions],
         now=now,
     )
-    ways.save(
-        [st for st, d in zip(steps, decisions, strict=True) if not isinstance(d, TransitionRefused)]
+    done = [not isinstance(d, TransitionRefused) for d in decisions]
+    ways.save([st for st, ok in zip(steps, done, strict=True) if ok])
+    ways.announce(
+        [m for m, ok in zip(moves, done, strict=True) if ok],
+        [st for st, ok in zip(steps, done, strict=True) if ok],
+        now,
     )
+
     for position, move, decision in zip(positions, moves, decisions, strict=True):
         outcomes[position] = (
             ScanOutcome(position, shipment=move.shipment, error=decision)
@@ -1090,6 +1117,50 @@ def record_scans(
             else ScanOutcome(position, shipment=move.shipment, applied=decision.applies)
         )
     return [outcomes[i] for i in range(len(scans))]
+
+
+def travelling_places(session: Session, shipment_ids: Iterable[int]) -> dict[int, list[str]]:
+    """For each order of several places among these, the numbers of its places still on
+    their way (not yet at the office), in place order; orders of one place are left out
+    (their own number stands for them)."""
+    found = repository.places_of_many(session, set(shipment_ids))
+    return {
+        i: [p.tracking_number for p in places if p.status in TRAVELLING]
+        for i, places in found.items()
+        if len(places) > 1
+    }
+
+
+def place_numbers(session: Session, shipment_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """For each of these shipments, its places' numbers by tracking number (``{}`` for one
+    made before places existed)."""
+    found = repository.places_of_many(session, set(shipment_ids))
+    return {i: {p.tracking_number: p.number for p in places} for i, places in found.items()}
+
+
+@dataclass(frozen=True)
+class ReturnScan:
+    """A place of an order scanned into the return: its number, how many the order has, and
+    the places still to scan (at the office, not yet scanned) before the order goes back."""
+
+    place: int
+    places: int
+    left: list[str]
+
+
+def scan_place_for_return(session: Session, *, shipment: Shipment, number: str) -> ReturnScan:
+    """Mark the place of ``number`` scanned into the return (an order goes back whole: the
+    office scans every place of it that is there; places still on their way are not waited
+    for). Changes the place only; the caller starts the return once nothing is ``left``."""
+    places = repository.places_of(session, shipment.id)
+    place = next((p for p in places if p.tracking_number == number), None)
+    if place is None:
+        return ReturnScan(1, max(len(places), 1), [])
+    if place.status == HERE:
+        place.status = RETURNING
+        session.flush()
+    left = [p.tracking_number for p in places if p.status == HERE]
+    return ReturnScan(place.number, len(places), left)
 
 
 @dataclass(frozen=True)
@@ -1104,6 +1175,7 @@ class _PlaceStep:
     arrived_at: datetime | None
     code: str | None = None
     target: Status | None = None
+    arrived: int | None = None  # a place first here: how many of the order's places are
 
 
 class _PlaceWays:
@@ -1133,6 +1205,7 @@ class _PlaceWays:
         arrived_at = place.arrived_at
         code: str | None = None
         order_target: Status | None = None
+        arrived: int | None = None
         if target == S.ARRIVED_AT_OFFICE:
             arrived_at = arrived_at or at
             if len(places) > 1:
@@ -1141,9 +1214,37 @@ class _PlaceWays:
                 code, order_target = arrival_event(
                     before, after, ready_on_first=self.ready_on_first[shipment.id]
                 )
+                if own != HERE:
+                    arrived = sum(after)
         new = advanced(own, target)
         self.own[place.id] = new
-        return _PlaceStep(place, len(places), new, arrived_at, code, order_target)
+        return _PlaceStep(place, len(places), new, arrived_at, code, order_target, arrived)
+
+    def announce(
+        self, moves: Sequence[_Move], steps: Sequence[_PlaceStep | None], now: datetime
+    ) -> None:
+        """``shipment.place_arrived`` for each place of an order of several that reached
+        the office in this batch (the rest of the order announced as it comes)."""
+        events = [
+            notify_service.MarketplaceEvent(
+                move.shipment.marketplace_id,
+                "shipment.place_arrived",
+                {
+                    "tracking_number": move.shipment.tracking_number,
+                    "external_order_id": move.shipment.external_order_id,
+                    "status": move.shipment.status,
+                    "place": step.place.number,
+                    "places": step.places,
+                    "place_tracking_number": step.place.tracking_number,
+                    "arrived": step.arrived,
+                    "occurred_at": move.occurred_at.isoformat(),
+                    "office_index": move.office_index,
+                },
+            )
+            for move, step in zip(moves, steps, strict=True)
+            if step is not None and step.arrived is not None
+        ]
+        notify_service.publish_many(self.session, events=events, now=now)
 
     def save(self, steps: Iterable[_PlaceStep | None]) -> None:
         """Write the places' new own statuses of the scans recorded (one bulk update)."""
