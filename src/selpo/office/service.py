@@ -1068,7 +1068,8 @@ def _check_every_place_here(session: Session, shipment: Shipment) -> None:
     if travelling:
         numbers = ", ".join(f"…{n[-4:]}" for n in travelling)
         raise IssueRefused(
-            f"Ещё в пути: {plural(len(travelling), 'место', 'места', 'мест')} {numbers}. "
+            f"Ещё в пути: {len(travelling)} "
+            f"{plural(len(travelling), 'место', 'места', 'мест')} ({numbers}). "
             "Заказ выдаётся целиком, когда придут все места.",
             field="tracking_number",
         )
