@@ -117,7 +117,8 @@ def test_each_place_is_scanned_in_and_the_order_arrives_with_the_last(
     assert shipment.status == "arrived_at_office"
     # shelved, issued and handed over as one: any place's barcode finds the order
     cell = _shelve(world, numbers[2])
-    assert shipment.status == "ready_for_pickup" and shipment.cell_code == cell
+    assert shipment.status == "ready_for_pickup"
+    assert shipment.cell_code == cell
     places = shipment_service.places_of(world.session, shipment)
     assert {p.status for p in places} == {"ready_for_pickup"}
     _verify(world, shipment)
@@ -147,7 +148,8 @@ def test_ready_on_first_place_shelves_early_but_issues_only_whole(
     # the rest come in on a later acceptance and join the order in its cell
     assert _accept(world, acceptance, numbers[1])[0] == "accepted"
     assert _accept(world, acceptance, numbers[2])[0] == "accepted"
-    assert shipment.status == "ready_for_pickup" and shipment.cell_code == cell
+    assert shipment.status == "ready_for_pickup"
+    assert shipment.cell_code == cell
     _issue(world, numbers[2])
     assert shipment.status == "delivered"
 
@@ -174,8 +176,10 @@ def test_a_refused_order_goes_back_once_every_place_is_scanned(world: OfficeWorl
         barcode=numbers[1],
         now=world.clock.now(),
     )
-    assert first.note is not None and "Место 2 из 3" in first.note
-    assert numbers[0][-4:] in first.note and numbers[2][-4:] in first.note
+    assert first.note is not None
+    assert "Место 2 из 3" in first.note
+    assert numbers[0][-4:] in first.note
+    assert numbers[2][-4:] in first.note
     assert shipment.status == "refused"  # not yet: two places still on the shelf
     office.scan_return(
         world.session,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -61,6 +61,7 @@ def _walk(places: int, order: list[int], *, ready_on_first: bool) -> list[Status
     return seen
 
 
+@settings(deadline=None)
 @given(
     st.integers(min_value=2, max_value=20).flatmap(
         lambda n: st.tuples(st.just(n), st.permutations(range(n)))
@@ -77,6 +78,7 @@ def test_an_order_arrives_with_its_last_place_or_its_first_where_allowed(
     assert seen[first_here - 1 :] == [S.ARRIVED_AT_OFFICE] * (places - first_here + 1)
 
 
+@settings(deadline=None)
 @given(
     st.integers(min_value=2, max_value=20).flatmap(
         lambda n: st.tuples(
@@ -109,12 +111,14 @@ def test_repeated_arrivals_never_refuse_and_exactly_one_makes_the_order_arrive(
     assert status == (S.ARRIVED_AT_OFFICE if complete else S.IN_TRANSIT)
 
 
+@settings(deadline=None)
 @given(st.lists(st.booleans(), max_size=20), st.booleans())
 def test_arrival_complete_is_all_or_any(flags: list[bool], ready_on_first: bool) -> None:
     expected = bool(flags) and (any(flags) if ready_on_first else all(flags))
     assert arrival_complete(flags, ready_on_first=ready_on_first) is expected
 
 
+@settings(deadline=None)
 @given(st.sampled_from(list(S)), st.sampled_from(list(S)))
 def test_a_single_place_never_holds_and_always_shows_its_order(
     current: Status, target: Status
@@ -123,6 +127,7 @@ def test_a_single_place_never_holds_and_always_shows_its_order(
     assert shown_status(current, str(target), places=1) == current
 
 
+@settings(deadline=None)
 @given(st.sampled_from([S.CREATED, S.HANDED_OVER, S.IN_TRANSIT, S.ARRIVED_AT_OFFICE]))
 def test_a_place_only_moves_forward(own: Status) -> None:
     for target in (S.HANDED_OVER, S.IN_TRANSIT, S.ARRIVED_AT_OFFICE):
@@ -210,13 +215,15 @@ class TestCreation:
         numbers = [p["tracking_number"] for p in places]
         assert [p["number"] for p in places] == [1, 2, 3]
         assert numbers[0] == created["tracking_number"]
-        assert len(set(numbers)) == 3 and all(is_valid_tracking_number(n) for n in numbers)
+        assert len(set(numbers)) == 3
+        assert all(is_valid_tracking_number(n) for n in numbers)
         # consecutive serials of one accepting point and month
         assert [int(n[8:13]) for n in numbers] == [int(numbers[0][8:13]) + i for i in range(3)]
         assert created["parcel"]["weight_g"] == 4000
         dims = [created["parcel"][f] for f in ("length_mm", "width_mm", "height_mm")]
         assert dims == [400, 300, 200]
-        assert places[0]["external_place_id"] == "B1" and places[1]["external_place_id"] is None
+        assert places[0]["external_place_id"] == "B1"
+        assert places[1]["external_place_id"] is None
         assert _statuses(created) == ["created"] * 3
         assert [p["weight_g"] for p in places] == [2000, 1500, 500]
 
