@@ -166,7 +166,7 @@ def admin(session: Session) -> dict[str, str]:
     return admin_headers(session, now=TEST_NOW)
 
 
-BOXES = [
+BOXES: list[dict[str, Any]] = [
     {
         "weight_g": 2000,
         "length_mm": 400,
