@@ -420,3 +420,16 @@ class TestLabels:
         )
         assert bulk.status_code == 200, bulk.text
         assert _pages(bulk.content) == 4 * _pages(one.content)  # the order once, every place
+
+
+def test_the_openapi_examples_of_creation_create_what_they_say(
+    client: TestClient, ozon_key: MarketplaceWithKey
+) -> None:
+    from selpo.shipment.endpoints import CREATE_EXAMPLES
+
+    operation = client.get("/openapi.json").json()["paths"]["/v1/shipments"]["post"]
+    shown = operation["requestBody"]["content"]["application/json"]["examples"]
+    assert shown.keys() == CREATE_EXAMPLES.keys()
+    for name, example in CREATE_EXAMPLES.items():
+        created = _create(client, ozon_key, example["value"])
+        assert len(created["places"]) == len(example["value"].get("places", [None])), name
