@@ -433,3 +433,29 @@ def test_the_openapi_examples_of_creation_create_what_they_say(
     for name, example in CREATE_EXAMPLES.items():
         created = _create(client, ozon_key, example["value"])
         assert len(created["places"]) == len(example["value"].get("places", [None])), name
+
+
+def test_place_counts_and_order_numbers_for_the_hand_over_acts(
+    client: TestClient, session: Session, ozon_key: MarketplaceWithKey
+) -> None:
+    from selpo.shipment import repository
+
+    multi = _create(client, ozon_key, _multi())
+    single = _create(client, ozon_key, shipment_payload(external_order_id="ONE"))
+    numbers = [p["tracking_number"] for p in multi["places"]]
+    order = numbers[0]
+    ids = {
+        s.tracking_number: s.id
+        for s in repository.by_tracking_numbers(
+            session, [order, single["tracking_number"]]
+        ).values()
+    }
+    counts = repository.place_counts(session, ids.values())
+    assert counts == {ids[order]: 3, ids[single["tracking_number"]]: 1}
+    unknown = "00000000000000"
+    mapped = repository.order_numbers(session, [*numbers, single["tracking_number"], unknown])
+    assert mapped == {
+        **dict.fromkeys(numbers, order),
+        single["tracking_number"]: single["tracking_number"],
+        unknown: unknown,
+    }

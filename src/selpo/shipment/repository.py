@@ -110,6 +110,35 @@ def places_of_many(
     return found
 
 
+def place_counts(session: Session, shipment_ids: Collection[int]) -> dict[int, int]:
+    """How many places each shipment has (1 for one made before places existed)."""
+    found = dict.fromkeys(shipment_ids, 1)
+    ids = sorted(found)
+    for start in range(0, len(ids), CHUNK):
+        query = (
+            select(ShipmentPlace.shipment_id, func.count())
+            .where(ShipmentPlace.shipment_id.in_(ids[start : start + CHUNK]))
+            .group_by(ShipmentPlace.shipment_id)
+        )
+        found.update((int(i), max(int(n), 1)) for i, n in session.execute(query))
+    return found
+
+
+def order_numbers(session: Session, scanned: Collection[str]) -> dict[str, str]:
+    """The order's own tracking number for each number scanned: a place's number maps to its
+    order's, any other number (the order's own, or an unknown one) to itself."""
+    found = {n: n for n in scanned}
+    numbers = sorted(found)
+    for start in range(0, len(numbers), CHUNK):
+        query = (
+            select(ShipmentPlace.tracking_number, Shipment.tracking_number)
+            .join(Shipment, Shipment.id == ShipmentPlace.shipment_id)
+            .where(ShipmentPlace.tracking_number.in_(numbers[start : start + CHUNK]))
+        )
+        found.update((str(p), str(o)) for p, o in session.execute(query))
+    return found
+
+
 def places_of(session: Session, shipment_id: int) -> list[ShipmentPlace]:
     """A shipment's places in order."""
     return places_of_many(session, [shipment_id])[shipment_id]
