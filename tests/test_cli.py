@@ -110,3 +110,23 @@ def test_a_plan_kept_from_the_command_line_is_what_the_api_lists(database: str) 
     assert kept.name == "четыре"
     assert [c.index for c in kept.chosen] == [c["index"] for c in answer["chosen"]]
     assert kept.covered_after == answer["covered_after"]
+
+
+def test_a_marketplace_may_have_orders_ready_on_their_first_place(database: str) -> None:
+    from selpo.marketplace import service as marketplace_service
+
+    runner.invoke(app, ["db", "upgrade"])
+    runner.invoke(app, ["import-region"])
+    on = runner.invoke(app, ["marketplace", "places", "OZON", "--ready-on-first"])
+    assert on.exit_code == 0, on.output
+    assert "its first place" in on.stdout
+    engine = create_db_engine(database)
+    with session_scope(make_session_factory(engine)) as session:
+        assert marketplace_service.get_by_code(session, "OZON").ready_on_first_place is True
+    off = runner.invoke(app, ["marketplace", "places", "OZON", "--all-places"])
+    assert off.exit_code == 0, off.output
+    with session_scope(make_session_factory(engine)) as session:
+        assert marketplace_service.get_by_code(session, "OZON").ready_on_first_place is False
+    engine.dispose()
+    unknown = runner.invoke(app, ["marketplace", "places", "NOPE", "--ready-on-first"])
+    assert unknown.exit_code != 0

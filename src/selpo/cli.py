@@ -155,6 +155,30 @@ def marketplace_add(
     typer.echo(issued.secret)
 
 
+@marketplace_app.command("places")
+def marketplace_places(
+    code: Annotated[str, typer.Argument(help="Code, e.g. OZON")],
+    ready_on_first: Annotated[
+        bool,
+        typer.Option(
+            "--ready-on-first/--all-places",
+            help="An order of several places is ready when its first place is at the office "
+            "(the rest announced as they come), or only once every place is (the default)",
+        ),
+    ],
+) -> None:
+    """Set when the marketplace's orders of several places are ready for pickup."""
+    settings = _settings()
+    engine = create_db_engine(settings.database_url)
+    with session_scope(make_session_factory(engine)) as session:
+        marketplace_service.set_ready_on_first_place(
+            session, code=code, ready_on_first=ready_on_first
+        )
+    engine.dispose()
+    rule = "its first place" if ready_on_first else "every place"
+    typer.echo(f"marketplace {code}: an order of several places is ready when {rule} is in")
+
+
 @marketplace_app.command("admin-key")
 def marketplace_admin_key(
     label: Annotated[str, typer.Option(help="Whose key")] = "operator",

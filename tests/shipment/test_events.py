@@ -119,6 +119,25 @@ def test_every_documented_event_is_sent_by_the_real_services(session: Session) -
     policy = service.PickupPolicy(pepper="events-pepper")
     service.make_ready_for_pickup(session, shipment=waiting, now=_msk(24, 11), policy=policy)
     service.extend_storage(session, shipment=waiting, now=_msk(25, 12))
+    # An order of two places: its first place reaches the office on its own.
+    boxes = shipment_payload(external_order_id="EV-PLACES", destination_index=VILLAGE)
+    boxes["places"] = [{"weight_g": 700, "length_mm": 300, "width_mm": 200, "height_mm": 100}] * 2
+    two = service.create_shipments(
+        session,
+        marketplace=ozon,
+        shipments_in=[ShipmentCreate.model_validate(boxes)],
+        now=_msk(25, 12),
+    )[0].shipment
+    assert two is not None
+    for code, office in (("handed_over", None), ("arrived_at_office", VILLAGE)):
+        service.record_scan(
+            session,
+            tracking_number=two.places[1].tracking_number,
+            code=code,
+            occurred_at=_msk(25, 13),
+            now=_msk(25, 13),
+            office_index=office,
+        )
 
     messages = list(
         session.scalars(

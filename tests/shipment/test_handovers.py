@@ -553,3 +553,36 @@ def test_parallel_acts_of_the_same_shipments_make_exactly_one(
     assert (acts, entries) == (1, 3)
     (made,) = [body for status, body in answers if status == 201]
     assert made["number"] == "H-2026-000001"
+
+
+class TestAnOrderOfSeveralPlaces:
+    def test_the_act_counts_its_places_and_a_place_scanned_at_the_hub_is_its_order(
+        self, client: TestClient, ozon_key: MarketplaceWithKey, admin: dict[str, str]
+    ) -> None:
+        body = shipment_payload(external_order_id=f"ACT-PLACES-{next(_orders)}")
+        body["places"] = [
+            {"weight_g": 800, "length_mm": 300, "width_mm": 200, "height_mm": 100},
+            {"weight_g": 1200, "length_mm": 400, "width_mm": 300, "height_mm": 200},
+            {"weight_g": 500, "length_mm": 200, "width_mm": 200, "height_mm": 100},
+        ]
+        created = client.post("/v1/shipments", json=body, headers=ozon_key.headers)
+        assert created.status_code == 201, created.text
+        order = created.json()
+        third = order["places"][2]["tracking_number"]
+        assert third != order["tracking_number"]
+        (single,) = _create(client, ozon_key, 1)
+
+        act = _act(client, ozon_key, [order["tracking_number"], single])
+        assert act.status_code == 201, act.text
+        assert act.json()["count"] == 2
+        assert act.json()["places"] == 4
+        assert act.json()["shipments"][0]["places"] == 3
+
+        closed = client.post(
+            f"/v1/handovers/{act.json()['id']}/acceptance",
+            json={"tracking_numbers": [third]},
+            headers=admin,
+        )
+        assert closed.status_code == 200, closed.text
+        assert closed.json()["acceptance"]["missing"] == [single]
+        assert closed.json()["acceptance"]["extra"] == []

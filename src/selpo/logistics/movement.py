@@ -50,6 +50,7 @@ weeks never hold the route back."""
 
 
 _ON_THE_WAY: Final[frozenset[str]] = frozenset({Status.HANDED_OVER, Status.IN_TRANSIT})
+_HERE: Final[frozenset[str]] = frozenset({Status.ARRIVED_AT_OFFICE, Status.READY_FOR_PICKUP})
 
 
 def _depart(
@@ -70,6 +71,7 @@ def _depart(
     missorted = repository.latest_event_of(session, ids, "missorted")
     already = {i for i, at in departed.items() if i not in missorted or at > missorted[i]}
     raw = {"route_id": route.id, "departure": departure.isoformat()}
+    by_number = {p.row.tracking_number: p.row.shipment_id for p in parcels}
     scans = [
         shipment_service.Scan(
             p.row.tracking_number,
@@ -82,7 +84,25 @@ def _depart(
         for p in in_stop_order(loaded.stop_of[route.id], parcels)
         if p.row.shipment_id not in already and p.row.status in _ON_THE_WAY
     ]
-    return _record_scans(session, scans, now)
+    return _record_scans(session, _every_place(session, scans, by_number), now)
+
+
+def _every_place(
+    session: Session, scans: list[shipment_service.Scan], shipment_of: dict[str, int]
+) -> list[shipment_service.Scan]:
+    """The van carries an order whole: a scan of an order of several places becomes one scan
+    of each of its places still on the way (``shipment_of``: order number -> shipment id)."""
+    travelling = shipment_service.travelling_places(session, shipment_of.values())
+    if not travelling:
+        return scans
+    expanded: list[shipment_service.Scan] = []
+    for scan in scans:
+        numbers = travelling.get(shipment_of[scan.tracking_number])
+        if numbers is None:
+            expanded.append(scan)
+        else:
+            expanded.extend(replace(scan, tracking_number=n) for n in numbers)
+    return expanded
 
 
 def _record_scans(session: Session, scans: list[shipment_service.Scan], now: datetime) -> int:
@@ -107,9 +127,12 @@ def _arrive(session: Session, now: datetime, limit: int | None = None) -> int:
     # A parcel an office scanned as mis-sorted after its van left did not reach its office
     # on that van: it is back at the hub and waits for the next run.
     missorted = repository.latest_event_of(session, ids, "missorted")
+    # An order of several places arrives place by place: the places still on the way (the
+    # office may have scanned some, and with ready_on_first_place the order may be here).
+    travelling = shipment_service.travelling_places(session, ids)
     scans = [
         shipment_service.Scan(
-            a.tracking_number,
+            number,
             "arrived_at_office",
             a.arrival_at,
             office_index=a.office_index,
@@ -117,9 +140,10 @@ def _arrive(session: Session, now: datetime, limit: int | None = None) -> int:
             raw={"route_id": a.route_code, "departure": a.departure.isoformat()},
         )
         for a in arrivals
-        if a.shipment_id not in already
-        and a.status in _ON_THE_WAY
+        if (a.shipment_id in travelling or a.shipment_id not in already)
+        and (a.status in _ON_THE_WAY or (a.shipment_id in travelling and a.status in _HERE))
         and not (a.shipment_id in missorted and missorted[a.shipment_id] >= a.departure)
+        for number in travelling.get(a.shipment_id, [a.tracking_number])
     ]
     return _record_scans(session, scans, now)
 

@@ -77,6 +77,15 @@ def add_marketplace(
     return marketplace
 
 
+def set_ready_on_first_place(session: Session, *, code: str, ready_on_first: bool) -> Marketplace:
+    """Whether the marketplace's orders of several places are ready for pickup when their
+    first place is at the office (``True``) or only once every place is (``False``)."""
+    marketplace = get_by_code(session, code)
+    marketplace.ready_on_first_place = ready_on_first
+    session.flush()
+    return marketplace
+
+
 def issue_key(
     session: Session,
     *,

@@ -28,6 +28,7 @@ from selpo.models.settlement import Settlement
 from selpo.models.shelving_scan import ShelvingScan
 from selpo.models.shipment import Shipment
 from selpo.models.shipment_item import ShipmentItem
+from selpo.models.shipment_place import ShipmentPlace
 from selpo.models.simulation_run import SimulationRun
 from selpo.models.staff_region import StaffRegion
 from selpo.models.timetable_version import TimetableVersion
@@ -67,6 +68,7 @@ __all__ = [
     "SimulationRun",
     "StaffRegion",
     "ShipmentItem",
+    "ShipmentPlace",
     "TimetableVersion",
     "TrackingEvent",
     "TrackingSerial",

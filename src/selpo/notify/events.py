@@ -83,6 +83,18 @@ class ShipmentStorageExtendedData(_EventData):
     extended_at: datetime = Field(description="When the marketplace extended it")
 
 
+class ShipmentPlaceArrivedData(_EventData):
+    """``data`` of ``shipment.place_arrived``."""
+
+    status: str = Field(description="The order's status after the place arrived")
+    place: int = Field(description="The place's number, 1..places")
+    places: int = Field(description="How many places the order has")
+    place_tracking_number: str = Field(description="The place's own tracking number")
+    arrived: int = Field(description="How many of the order's places are at the office now")
+    occurred_at: datetime = Field(description="When the place was scanned in")
+    office_index: str | None = Field(description="The office it arrived at")
+
+
 @dataclass(frozen=True)
 class EventKind:
     """One webhook event type of the catalogue."""
@@ -177,6 +189,24 @@ CATALOGUE: dict[str, EventKind] = {
                 "storage_deadline": "2026-12-09T20:59:59Z",
                 "previous_storage_deadline": "2026-12-02T20:59:59Z",
                 "extended_at": "2026-11-30T12:00:00Z",
+            },
+        ),
+        EventKind(
+            "shipment.place_arrived",
+            ShipmentPlaceArrivedData,
+            "a place of an order of several places reached the office (the order arrives "
+            "with its last place, or its first where the marketplace has "
+            "`ready_on_first_place`)",
+            {
+                "tracking_number": "10100005000177",
+                "external_order_id": "ORD-1001",
+                "status": "in_transit",
+                "place": 2,
+                "places": 3,
+                "place_tracking_number": "10100005000184",
+                "arrived": 1,
+                "occurred_at": "2026-11-25T09:00:00+00:00",
+                "office_index": "101000",
             },
         ),
     )

@@ -24,6 +24,7 @@ from selpo.models import (
     ShelvingScan,
     Shipment,
     ShipmentItem,
+    ShipmentPlace,
     TrackingEvent,
 )
 
@@ -45,10 +46,17 @@ def office_by_id(session: Session, office_id: int) -> PostOffice | None:
 
 
 def shipment_by_number(session: Session, tracking_number: str) -> Shipment | None:
-    """Any shipment by tracking number (the office checks whose it is)."""
-    return session.scalars(
+    """Any shipment by tracking number, or by the number of one of its places (the office
+    checks whose it is)."""
+    found = session.scalars(
         select(Shipment).where(Shipment.tracking_number == tracking_number)
     ).first()
+    if found is not None:
+        return found
+    owner = select(ShipmentPlace.shipment_id).where(
+        ShipmentPlace.tracking_number == tracking_number
+    )
+    return session.scalars(select(Shipment).where(Shipment.id.in_(owner))).first()
 
 
 def lock_shipment(session: Session, shipment_id: int) -> Shipment:

@@ -41,6 +41,8 @@ class ParcelLine(_View):
     cod_kop: int
     storage_deadline: datetime | None = None
     damaged: bool = False
+    places: int = 1  # of the order (each place has its own barcode)
+    note: str | None = None  # what the clerk still has to do (the other places of an order)
 
 
 class HomeView(_View):

@@ -81,7 +81,9 @@ from selpo.office.schemas import (
 )
 from selpo.shipment import service as shipment_service
 from selpo.shipment.errors import PickupCodeLocked, WrongPickupCode
+from selpo.shipment.places import TRAVELLING
 from selpo.shipment.rules import cod_due, mask_name, pickup_code_matches
+from selpo.shipment.schemas import PlaceRead
 from selpo.shipment.service import PickupPolicy
 from selpo.shipment.tracking import TRACKING_RE, check_digit
 
@@ -92,6 +94,7 @@ SCAN_TIME_SKEW = timedelta(minutes=5)
 VERIFIED_FOR = timedelta(minutes=30)
 UNEXPECTED = ("other_office", "wrong_status", "unknown")
 UNREADABLE = ("bad_check_digit", "not_a_tracking_number")
+_AT_OFFICE = ("arrived_at_office", "ready_for_pickup")
 _TONES = {
     "accepted": "ok",
     "duplicate": "warn",
@@ -136,6 +139,7 @@ def _line(
     marketplace: str,
     office: PostOffice | None = None,
     damaged: bool = False,
+    places: int = 1,
 ) -> ParcelLine:
     return ParcelLine(
         tracking_number=shipment.tracking_number,
@@ -151,6 +155,7 @@ def _line(
         cod_kop=shipment.cod_kop,
         storage_deadline=shipment.storage_deadline,
         damaged=damaged,
+        places=places,
     )
 
 
@@ -160,9 +165,14 @@ def _lines(
     rows = list(shipments)
     names = {i: m.name for i, m in repository.marketplaces(session).items()}
     damaged = repository.damaged_shipment_ids(session, [s.id for s in rows])
+    places = shipment_service.place_numbers(session, [s.id for s in rows])
     return [
         _line(
-            s, marketplace=names.get(s.marketplace_id, ""), office=office, damaged=s.id in damaged
+            s,
+            marketplace=names.get(s.marketplace_id, ""),
+            office=office,
+            damaged=s.id in damaged,
+            places=max(len(places.get(s.id, {})), 1),
         )
         for s in rows
     ]
@@ -306,6 +316,9 @@ def _classify_scan(
     shipment = repository.shipment_by_number(session, barcode)
     if shipment is None:
         return "unknown", None
+    places = shipment_service.places_of(session, shipment)
+    if len(places) > 1:
+        return _classify_place(session, acceptance, office, shipment, places, barcode), shipment
     if repository.first_scan_of(session, acceptance.id, shipment.id) is not None:
         return "duplicate", shipment
     if shipment.destination_office_id != office.id:
@@ -315,6 +328,29 @@ def _classify_scan(
     if shipment.status in ("arrived_at_office", "ready_for_pickup"):
         return "already_here", shipment
     return "wrong_status", shipment
+
+
+def _classify_place(
+    session: Session,
+    acceptance: Acceptance,
+    office: PostOffice,
+    shipment: Shipment,
+    places: list[PlaceRead],
+    barcode: str,
+) -> str:
+    """A scan of one place of an order of several: each place is accepted on its own (also
+    when the order is already here: with ``ready_on_first_place`` the rest come later)."""
+    scans = repository.scans_of(session, acceptance.id)
+    if any(s.shipment_id == shipment.id and s.barcode == barcode for s in scans):
+        return "duplicate"
+    if shipment.destination_office_id != office.id:
+        return "other_office"
+    place = next(p for p in places if p.tracking_number == barcode)
+    if place.status in TRAVELLING and shipment.status in (*repository.EXPECTED, *_AT_OFFICE):
+        return "accepted"
+    if place.status in _AT_OFFICE:
+        return "already_here"
+    return "wrong_status"
 
 
 def scan_for_acceptance(
@@ -359,7 +395,7 @@ def scan_for_acceptance(
         # Another office's parcel on its way is recorded as mis-sorted (back to its hub).
         shipment_service.record_scan(
             session,
-            tracking_number=shipment.tracking_number,
+            tracking_number=cleaned,  # the order's or one of its places'
             code="arrived_at_office",
             occurred_at=now,
             now=now,
@@ -437,7 +473,8 @@ def _scan_message(
     result = scan.result
     if result == "accepted" and line is not None:
         size = f", ячейка размера {line.size_class}" if line.size_class else ""
-        return f"Принята: {line.marketplace}, заказ {line.order_id}{size}."
+        place = f", {line.note}" if line.note else ""
+        return f"Принята: {line.marketplace}, заказ {line.order_id}{place}{size}."
     if result == "duplicate":
         return "Уже отсканирована в этой приёмке."
     if result == "already_here" and line is not None:
@@ -464,6 +501,7 @@ def _scan_rows(session: Session, office: PostOffice, scans: list[AcceptanceScan]
         session, {s.shipment_id for s in scans if s.shipment_id is not None}
     )
     names = {i: m.name for i, m in repository.marketplaces(session).items()}
+    numbers = shipment_service.place_numbers(session, shipments)
     offices = {
         s.destination_office_id: o
         for s in shipments.values()
@@ -479,10 +517,15 @@ def _scan_rows(session: Session, office: PostOffice, scans: list[AcceptanceScan]
                 marketplace=names.get(shipment.marketplace_id, ""),
                 office=office,
                 damaged=scan.damaged,
+                places=max(len(numbers.get(shipment.id, {})), 1),
             )
             if shipment is not None
             else None
         )
+        if shipment is not None and line is not None and scan.barcode in numbers[shipment.id]:
+            if line.places > 1:
+                place = numbers[shipment.id][scan.barcode]
+                line = line.model_copy(update={"note": f"место {place} из {line.places}"})
         rows.append(
             ScanRow(
                 id=scan.id,
@@ -1120,6 +1163,19 @@ def _check_refused(
     return cleaned
 
 
+def _check_every_place_here(session: Session, shipment: Shipment) -> None:
+    """An order of several places is issued whole: refuse while a place is on its way."""
+    travelling = shipment_service.travelling_places(session, [shipment.id]).get(shipment.id)
+    if travelling:
+        numbers = ", ".join(f"…{n[-4:]}" for n in travelling)
+        raise IssueRefused(
+            f"Ещё в пути: {len(travelling)} "
+            f"{plural(len(travelling), 'место', 'места', 'мест')} ({numbers}). "
+            "Заказ выдаётся целиком, когда придут все места.",
+            field="tracking_number",
+        )
+
+
 def prepare_issue(
     session: Session,
     *,
@@ -1131,6 +1187,7 @@ def prepare_issue(
 ) -> PaymentView:
     """What the recipient takes and pays, for the items ticked as refused (changes nothing)."""
     shipment = _verified_parcel(session, office, workstation, tracking_number, now)
+    _check_every_place_here(session, shipment)
     items = _items(session, shipment)
     cleaned = _check_refused(shipment, items, refused)
     lines = _issue_items(items, cleaned)
@@ -1303,6 +1360,18 @@ def scan_return(
             field="barcode",
         )
     line_before = _lines(session, [shipment], office)[0]
+    scanned = shipment_service.scan_place_for_return(
+        session, shipment=shipment, number=_tracking_or_refuse(barcode)
+    )
+    if scanned.left:
+        # An order goes back whole: the return starts once every place here is scanned.
+        rest = ", ".join(f"…{n[-4:]}" for n in scanned.left)
+        return line_before.model_copy(
+            update={
+                "note": f"Место {scanned.place} из {scanned.places} — в возврат. "
+                f"Отсканируйте остальные места: {rest}."
+            }
+        )
     shipment_service.start_return(
         session,
         shipment=repository.lock_shipment(session, shipment.id),

@@ -69,6 +69,49 @@ def _tracking(value: str) -> str:
         raise InvalidInput(str(exc), field="tracking_number") from None
 
 
+_RECIPIENT = {"name": "Иванова Мария Петровна", "phone": "+79161234567"}
+_ITEMS = [{"sku": "SKU-1", "name": "Кресло", "quantity": 1, "price_kop": 150000}]
+CREATE_EXAMPLES: dict[str, Any] = {
+    "one_place": {
+        "summary": "A parcel of one place",
+        "value": {
+            "external_order_id": "ORD-1001",
+            "destination_index": "155650",
+            "recipient": _RECIPIENT,
+            "parcel": {
+                "weight_g": 1200,
+                "length_mm": 300,
+                "width_mm": 200,
+                "height_mm": 100,
+                "declared_value_kop": 150000,
+                "cod_kop": 0,
+            },
+            "items": _ITEMS,
+        },
+    },
+    "places": {
+        "summary": "An order of two places (weight and size come from the places)",
+        "value": {
+            "external_order_id": "ORD-1002",
+            "destination_index": "155650",
+            "recipient": _RECIPIENT,
+            "parcel": {"declared_value_kop": 150000, "cod_kop": 0},
+            "items": _ITEMS,
+            "places": [
+                {
+                    "weight_g": 4000,
+                    "length_mm": 400,
+                    "width_mm": 300,
+                    "height_mm": 200,
+                    "external_place_id": "BOX-1",
+                },
+                {"weight_g": 2000, "length_mm": 300, "width_mm": 200, "height_mm": 100},
+            ],
+        },
+    },
+}
+
+
 @router.post(
     "/shipments",
     status_code=201,
@@ -80,7 +123,7 @@ def _tracking(value: str) -> str:
     openapi_extra=example_body(SHIPMENT_CREATE),
 )
 def create_shipment(
-    shipment_in: ShipmentCreate,
+    shipment_in: Annotated[ShipmentCreate, Body(openapi_examples=CREATE_EXAMPLES)],
     session: SessionDep,
     clock: ClockDep,
     principal: MarketplaceDep,

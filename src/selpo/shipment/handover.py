@@ -133,14 +133,14 @@ class HandoverAlreadyAccepted(Conflict):
 
 
 def _places_of(session: Session, shipment_ids: Collection[int]) -> dict[int, int]:
-    """How many places (packages) each shipment has: one each while shipments have one."""
-    return dict.fromkeys(shipment_ids, 1)
+    """How many places (packages) each shipment has."""
+    return repository.place_counts(session, shipment_ids)
 
 
 def _order_numbers(session: Session, scanned: Sequence[str]) -> dict[str, str]:
-    """The shipment's own tracking number for each number a hub scanned (a shipment has one
-    number while shipments have one place)."""
-    return {number: number for number in scanned}
+    """The order's own tracking number for each number a hub scanned (a place's number
+    stands for its order)."""
+    return repository.order_numbers(session, scanned)
 
 
 def _numbers(values: Sequence[str], field: str = "tracking_numbers") -> list[str]:

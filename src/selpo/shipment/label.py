@@ -62,6 +62,8 @@ class Label:
     external_order_id: str
     weight_g: int
     cod_kop: int
+    place: int = 1
+    places: int = 1
 
 
 def _fit(text: str, font: str, size: float, width: float) -> str:
@@ -77,6 +79,11 @@ def spaced(tracking_number: str) -> str:
     """The number as printed under the barcode: ``IIIIII MM SSSSS C``."""
     n = tracking_number
     return f"{n[:6]} {n[6:8]} {n[8:13]} {n[13:]}"
+
+
+def place_text(label: Label) -> str:
+    """``место 2 из 3`` on a label of an order of several places."""
+    return f"место {label.place} из {label.places}"
 
 
 def draw_label(
@@ -101,6 +108,10 @@ def draw_label(
     pdf.setFont(font, 10)
     pdf.drawString(left, top - 42 * mm, f"Получатель: {label.recipient_masked}")
     pdf.drawString(left, top - 48 * mm, f"Вес: {format_number(label.weight_g / 1000, 3)} кг")
+    if label.places > 1:
+        pdf.setFont(font, 14)
+        pdf.drawRightString(x + width - _MARGIN, top - 48 * mm, place_text(label))
+        pdf.setFont(font, 10)
     if label.cod_kop:
         pdf.drawString(left, top - 54 * mm, f"Наложенный платёж: {format_roubles(label.cod_kop)}")
     barcode = code128.Code128(label.tracking_number, barHeight=22 * mm, barWidth=0.36 * mm)
@@ -135,6 +146,21 @@ def _cut_marks(pdf: canvas.Canvas, width: float, height: float) -> None:
             (mid_x, mid_y - _CUT_MARK, mid_x, mid_y + _CUT_MARK),
         ]
     )
+
+
+def render_order_labels(labels: Sequence[Label]) -> bytes:
+    """The labels of one order: its one label on an A6 page, or one A6 page per place."""
+    if len(labels) == 1:
+        return render_label(labels[0])
+    buffer = io.BytesIO()
+    width, height = A6
+    pdf = canvas.Canvas(buffer, pagesize=A6)
+    pdf.setTitle(f"selpo labels {labels[0].tracking_number} ({len(labels)})")
+    for label in labels:
+        draw_label(pdf, label, x=0, y=0, width=width, height=height)
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
 
 
 def render_labels(labels: Sequence[Label], label_format: LabelFormat) -> bytes:

@@ -20,6 +20,7 @@ from selpo.models import (
     PostOffice,
     Shipment,
     ShipmentItem,
+    ShipmentPlace,
     TrackingEvent,
     TrackingSerial,
 )
@@ -44,7 +45,103 @@ def get_by_tracking_number(
         query = query.where(Shipment.marketplace_id == marketplace_id)
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
+    found = session.scalars(query).first()
+    if found is not None:
+        return found
+    # Not an order's own number: perhaps one of its other places'.
+    owner = select(ShipmentPlace.shipment_id).where(
+        ShipmentPlace.tracking_number == tracking_number, ShipmentPlace.number > 1
+    )
+    shipment_id = session.scalars(owner).first()
+    if shipment_id is None:
+        return None
+    query = select(Shipment).where(Shipment.id == shipment_id)
+    if marketplace_id is not None:
+        query = query.where(Shipment.marketplace_id == marketplace_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
     return session.scalars(query).first()
+
+
+def by_place_numbers(
+    session: Session, tracking_numbers: Collection[str], *, lock: bool = False
+) -> dict[str, Shipment]:
+    """The orders whose places 2..n have these numbers, by place number (numbers of no such
+    place are left out). ``lock`` as in ``by_tracking_numbers``."""
+    owners: dict[str, int] = {}
+    numbers = sorted(set(tracking_numbers))
+    for start in range(0, len(numbers), CHUNK):
+        query = select(ShipmentPlace.tracking_number, ShipmentPlace.shipment_id).where(
+            ShipmentPlace.tracking_number.in_(numbers[start : start + CHUNK]),
+            ShipmentPlace.number > 1,
+        )
+        owners.update((n, int(i)) for n, i in session.execute(query))
+    if not owners:
+        return {}
+    ids = sorted(set(owners.values()))
+    shipments: dict[int, Shipment] = {}
+    for start in range(0, len(ids), CHUNK):
+        orders = (
+            select(Shipment)
+            .where(Shipment.id.in_(ids[start : start + CHUNK]))
+            .order_by(Shipment.tracking_number)
+        )
+        if lock:
+            orders = orders.with_for_update()
+        shipments.update((s.id, s) for s in session.scalars(orders))
+    return {n: shipments[i] for n, i in owners.items() if i in shipments}
+
+
+def places_of_many(
+    session: Session, shipment_ids: Collection[int]
+) -> dict[int, list[ShipmentPlace]]:
+    """The places of many shipments, by shipment id, each in order (a shipment made before
+    places existed and never backfilled has none)."""
+    found: dict[int, list[ShipmentPlace]] = {i: [] for i in shipment_ids}
+    ids = sorted(found)
+    for start in range(0, len(ids), CHUNK):
+        query = (
+            select(ShipmentPlace)
+            .where(ShipmentPlace.shipment_id.in_(ids[start : start + CHUNK]))
+            .order_by(ShipmentPlace.shipment_id, ShipmentPlace.number)
+        )
+        for place in session.scalars(query):
+            found[place.shipment_id].append(place)
+    return found
+
+
+def place_counts(session: Session, shipment_ids: Collection[int]) -> dict[int, int]:
+    """How many places each shipment has (1 for one made before places existed)."""
+    found = dict.fromkeys(shipment_ids, 1)
+    ids = sorted(found)
+    for start in range(0, len(ids), CHUNK):
+        query = (
+            select(ShipmentPlace.shipment_id, func.count())
+            .where(ShipmentPlace.shipment_id.in_(ids[start : start + CHUNK]))
+            .group_by(ShipmentPlace.shipment_id)
+        )
+        found.update((int(i), max(int(n), 1)) for i, n in session.execute(query))
+    return found
+
+
+def order_numbers(session: Session, scanned: Collection[str]) -> dict[str, str]:
+    """The order's own tracking number for each number scanned: a place's number maps to its
+    order's, any other number (the order's own, or an unknown one) to itself."""
+    found = {n: n for n in scanned}
+    numbers = sorted(found)
+    for start in range(0, len(numbers), CHUNK):
+        query = (
+            select(ShipmentPlace.tracking_number, Shipment.tracking_number)
+            .join(Shipment, Shipment.id == ShipmentPlace.shipment_id)
+            .where(ShipmentPlace.tracking_number.in_(numbers[start : start + CHUNK]))
+        )
+        found.update((str(p), str(o)) for p, o in session.execute(query))
+    return found
+
+
+def places_of(session: Session, shipment_id: int) -> list[ShipmentPlace]:
+    """A shipment's places in order."""
+    return places_of_many(session, [shipment_id])[shipment_id]
 
 
 def by_tracking_numbers(

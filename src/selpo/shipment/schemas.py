@@ -12,6 +12,7 @@ from pydantic.json_schema import SkipJsonSchema
 from selpo.kit.moments import Moment
 from selpo.kit.phone import parse_russian_mobile
 from selpo.network import regions
+from selpo.shipment.places import MAX_PLACES
 
 MAX_KOP = 100_000_000_00  # 100 million roubles: beyond any parcel
 
@@ -55,6 +56,75 @@ class Parcel(BaseModel):
     cod_kop: int = Field(default=0, ge=0, le=MAX_KOP)
 
 
+_SIZE = ("weight_g", "length_mm", "width_mm", "height_mm")
+
+
+def _size_optional(schema: JsonDict) -> None:
+    required = schema.get("required")
+    if isinstance(required, list):
+        schema["required"] = [f for f in required if f not in _SIZE]
+
+
+class ParcelIn(Parcel):
+    """The parcel's weight, outer size and value. With ``places`` the weight and size may be
+    left out: the weight is then the places' sum, the size the largest place's."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_size_optional)
+
+
+class PlaceIn(BaseModel):
+    """One place (box) of an order of several places: it travels, is labelled and scanned
+    on its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weight_g: int = Field(gt=0, le=100_000)
+    length_mm: int = Field(gt=0, le=3000)
+    width_mm: int = Field(gt=0, le=3000)
+    height_mm: int = Field(gt=0, le=3000)
+    external_place_id: str | None = Field(
+        default=None, max_length=100, description="The marketplace's own id of the box"
+    )
+
+
+def _place_size(place: Any) -> tuple[int, int, int, int] | None:
+    """A raw place's weight and size, or ``None`` when they are not all whole numbers."""
+    if not isinstance(place, dict):
+        return None
+    values: list[int] = []
+    for name in _SIZE:
+        value = place.get(name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            return None
+        values.append(value)
+    weight, length, width, height = values
+    return weight, length, width, height
+
+
+def fill_parcel_from_places(data: Any) -> Any:
+    """A raw shipment body with the parcel's missing weight (the places' sum) and size (the
+    largest place's, by volume) taken from its places; anything else left as it came."""
+    if not isinstance(data, dict):
+        return data
+    places = data.get("places")
+    parcel = data.get("parcel")
+    if not isinstance(places, list) or not places or not isinstance(parcel, dict):
+        return data
+    sizes = [_place_size(p) for p in places]
+    if any(size is None for size in sizes):
+        return data
+    known = [size for size in sizes if size is not None]
+    largest = max(known, key=lambda size: size[1] * size[2] * size[3])
+    derived = {
+        "weight_g": sum(size[0] for size in known),
+        "length_mm": largest[1],
+        "width_mm": largest[2],
+        "height_mm": largest[3],
+    }
+    filled = {**derived, **{k: v for k, v in parcel.items() if v is not None or k not in _SIZE}}
+    return {**data, "parcel": filled}
+
+
 class Item(BaseModel):
     """One line of the order."""
 
@@ -86,9 +156,35 @@ class ShipmentCreate(BaseModel):
         pattern=r"^\d{6}$", json_schema_extra=regions.schema_example("office_index")
     )
     recipient: Recipient
-    parcel: Parcel
+    parcel: ParcelIn
     items: list[Item] = Field(min_length=1, max_length=500)
     options: Options = Field(default_factory=Options)
+    places: list[PlaceIn] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_PLACES,
+        description=f"1 to {MAX_PLACES} places (boxes) travelling separately, each with its "
+        "own tracking number and label; left out, the shipment is one place",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _size_from_places(cls, data: Any) -> Any:
+        return fill_parcel_from_places(data)
+
+    def place_sizes(self) -> list[PlaceIn]:
+        """The places as sent, or the one place the parcel is."""
+        if self.places:
+            return list(self.places)
+        parcel = self.parcel
+        return [
+            PlaceIn(
+                weight_g=parcel.weight_g,
+                length_mm=parcel.length_mm,
+                width_mm=parcel.width_mm,
+                height_mm=parcel.height_mm,
+            )
+        ]
 
 
 # A field of a change left out of the body is ``None``; a ``null`` sent is refused, so the
@@ -184,6 +280,24 @@ class TrackingEventRead(BaseModel):
     )
 
 
+class PlaceRead(BaseModel):
+    """One place of a shipment with where it is."""
+
+    number: int = Field(description="1..n; place 1's tracking number is the shipment's")
+    tracking_number: str
+    weight_g: int
+    length_mm: int
+    width_mm: int
+    height_mm: int
+    external_place_id: str | None
+    status: str = Field(
+        description="The place's own status while it travels (created, handed_over, "
+        "in_transit, arrived_at_office, lost); once it is at the office with its order, "
+        "the order's status"
+    )
+    arrived_at: datetime | None
+
+
 class ItemRead(Item):
     """An order line with what the recipient refused."""
 
@@ -210,6 +324,7 @@ class ShipmentRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     events: list[TrackingEventRead]
+    places: list[PlaceRead]
 
 
 class ShipmentSummary(BaseModel):
@@ -223,6 +338,7 @@ class ShipmentSummary(BaseModel):
     promised_date: date | None
     storage_deadline: datetime | None
     updated_at: datetime
+    places: list[PlaceRead]
 
 
 class ShipmentPage(BaseModel):

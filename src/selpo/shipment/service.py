@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -34,6 +34,7 @@ from selpo.models import (
     PostOffice,
     Shipment,
     ShipmentItem,
+    ShipmentPlace,
     TrackingEvent,
 )
 from selpo.network.rules import OfficeCapacity, ParcelSize, parcel_refusal
@@ -51,7 +52,7 @@ from selpo.shipment.errors import (
     UnknownLabels,
     WrongPickupCode,
 )
-from selpo.shipment.label import Label, LabelFormat, render_label, render_labels
+from selpo.shipment.label import Label, LabelFormat, render_labels, render_order_labels
 from selpo.shipment.lifecycle import (
     EVENT_CODES,
     FINAL,
@@ -61,6 +62,15 @@ from selpo.shipment.lifecycle import (
     arrival_target,
     changeable,
     decide,
+)
+from selpo.shipment.places import (
+    HERE,
+    RETURNING,
+    TRAVELLING,
+    advanced,
+    arrival_event,
+    holds,
+    shown_status,
 )
 from selpo.shipment.rules import (
     PICKUP_CODE_LOCKOUT,
@@ -77,6 +87,7 @@ from selpo.shipment.schemas import (
     CodReport,
     ItemRead,
     Parcel,
+    PlaceRead,
     ShipmentCreate,
     ShipmentPage,
     ShipmentPatch,
@@ -145,9 +156,48 @@ class CreateOutcome:
 # ---------------------------------------------------------------------------- reading
 
 
+def _places_read(shipment: Shipment, places: Sequence[ShipmentPlace]) -> list[PlaceRead]:
+    """The places of a shipment as the marketplace sees them (one made before places
+    existed is its one place)."""
+    if not places:
+        return [
+            PlaceRead(
+                number=1,
+                tracking_number=shipment.tracking_number,
+                weight_g=shipment.weight_g,
+                length_mm=shipment.length_mm,
+                width_mm=shipment.width_mm,
+                height_mm=shipment.height_mm,
+                external_place_id=None,
+                status=shipment.status,
+                arrived_at=None,
+            )
+        ]
+    return [
+        PlaceRead(
+            number=p.number,
+            tracking_number=p.tracking_number,
+            weight_g=p.weight_g,
+            length_mm=p.length_mm,
+            width_mm=p.width_mm,
+            height_mm=p.height_mm,
+            external_place_id=p.external_place_id,
+            status=shown_status(shipment.status, p.status, places=len(places)),
+            arrived_at=p.arrived_at,
+        )
+        for p in places
+    ]
+
+
+def places_of(session: Session, shipment: Shipment) -> list[PlaceRead]:
+    """A shipment's places with the status each shows."""
+    return _places_read(shipment, repository.places_of(session, shipment.id))
+
+
 def _read(session: Session, shipment: Shipment, destination_index: str) -> ShipmentRead:
     items = repository.items_of(session, shipment.id)
     events = repository.events_of(session, shipment.id)
+    places = repository.places_of(session, shipment.id)
     return ShipmentRead(
         tracking_number=shipment.tracking_number,
         external_order_id=shipment.external_order_id,
@@ -196,6 +246,7 @@ def _read(session: Session, shipment: Shipment, destination_index: str) -> Shipm
             )
             for e in events
         ],
+        places=_places_read(shipment, places),
     )
 
 
@@ -275,6 +326,7 @@ def list_shipments(
         after_id=_decode_cursor(cursor),
         limit=limit,
     )
+    places = repository.places_of_many(session, [s.id for s, _ in rows])
     items = [
         ShipmentSummary(
             tracking_number=s.tracking_number,
@@ -285,6 +337,7 @@ def list_shipments(
             promised_date=s.promised_date,
             storage_deadline=s.storage_deadline,
             updated_at=s.updated_at,
+            places=_places_read(s, places[s.id]),
         )
         for s, index in rows
     ]
@@ -421,9 +474,18 @@ def create_shipments(
         accepted.append((position, shipment_in, destination.office))
 
     if accepted:
-        numbers = _tracking_numbers(
-            session, accepting_index=marketplace.accepting_index, now=now, count=len(accepted)
+        sizes = [s.place_sizes() for _, s, _ in accepted]
+        serials = iter(
+            _tracking_numbers(
+                session,
+                accepting_index=marketplace.accepting_index,
+                now=now,
+                count=sum(len(places) for places in sizes),
+            )
         )
+        # Each order takes consecutive numbers: its own (place 1's), then its other places'.
+        place_numbers = [[next(serials) for _ in places] for places in sizes]
+        numbers = [n[0] for n in place_numbers]
         promised = [promise(office.index) if promise else None for _, _, office in accepted]
         rows = [
             {
@@ -482,6 +544,8 @@ def create_shipments(
                 accepted = [accepted[i] for i in keep]
                 rows = [rows[i] for i in keep]
                 numbers = [numbers[i] for i in keep]
+                sizes = [sizes[i] for i in keep]
+                place_numbers = [place_numbers[i] for i in keep]
                 promised = [promised[i] for i in keep]
                 if not accepted:
                     return [outcomes[i] for i in sorted(outcomes)]
@@ -499,6 +563,23 @@ def create_shipments(
             for n, item in enumerate(s.items)
         ]
         session.execute(insert(ShipmentItem), item_rows)
+        place_rows = [
+            {
+                "shipment_id": shipment_id,
+                "number": n,
+                "tracking_number": number,
+                "weight_g": place.weight_g,
+                "length_mm": place.length_mm,
+                "width_mm": place.width_mm,
+                "height_mm": place.height_mm,
+                "external_place_id": place.external_place_id,
+                "status": S.CREATED.value,
+                "arrived_at": None,
+            }
+            for shipment_id, places, order_numbers in zip(ids, sizes, place_numbers, strict=True)
+            for n, (place, number) in enumerate(zip(places, order_numbers, strict=True), start=1)
+        ]
+        session.execute(insert(ShipmentPlace), place_rows)
         event_rows = [
             {
                 "shipment_id": shipment_id,
@@ -515,8 +596,8 @@ def create_shipments(
         ]
         session.execute(insert(TrackingEvent), event_rows)
         created_events: list[tuple[str, dict[str, Any]]] = []
-        for number, shipment_id, promised_date, (position, s, office) in zip(
-            numbers, ids, promised, accepted, strict=True
+        for number, shipment_id, promised_date, places, order_numbers, (position, s, office) in zip(
+            numbers, ids, promised, sizes, place_numbers, accepted, strict=True
         ):
             read = ShipmentRead(
                 tracking_number=number,
@@ -546,6 +627,22 @@ def create_shipments(
                         occurred_at=now,
                         office_index=None,
                         actor=actor,
+                    )
+                ],
+                places=[
+                    PlaceRead(
+                        number=n,
+                        tracking_number=place_number,
+                        weight_g=place.weight_g,
+                        length_mm=place.length_mm,
+                        width_mm=place.width_mm,
+                        height_mm=place.height_mm,
+                        external_place_id=place.external_place_id,
+                        status=S.CREATED.value,
+                        arrived_at=None,
+                    )
+                    for n, (place, place_number) in enumerate(
+                        zip(places, order_numbers, strict=True), start=1
                     )
                 ],
             )
@@ -641,27 +738,41 @@ def create_batch(
     return BatchResult(created=created, failed=len(ordered) - created, results=ordered)
 
 
-def _label(shipment: Shipment, office: PostOffice, marketplace: Marketplace) -> Label:
-    return Label(
-        tracking_number=shipment.tracking_number,
-        office_index=office.index,
-        office_name=office.name,
-        office_address=office.address,
-        recipient_masked=mask_name(shipment.recipient_name),
-        marketplace_name=marketplace.name,
-        external_order_id=shipment.external_order_id,
-        weight_g=shipment.weight_g,
-        cod_kop=shipment.cod_kop,
-    )
+def _labels(
+    shipment: Shipment,
+    places: Sequence[ShipmentPlace],
+    office: PostOffice,
+    marketplace: Marketplace,
+) -> list[Label]:
+    """A label for each place of the order (``место 2 из 3`` when there are several)."""
+    shown = _places_read(shipment, places)
+    return [
+        Label(
+            tracking_number=place.tracking_number,
+            office_index=office.index,
+            office_name=office.name,
+            office_address=office.address,
+            recipient_masked=mask_name(shipment.recipient_name),
+            marketplace_name=marketplace.name,
+            external_order_id=shipment.external_order_id,
+            weight_g=place.weight_g,
+            cod_kop=shipment.cod_kop,
+            place=place.number,
+            places=len(shown),
+        )
+        for place in shown
+    ]
 
 
 def label_pdf(session: Session, shipment: Shipment) -> bytes:
-    """The shipping label of a shipment (PDF): its office, masked recipient, weight, COD."""
+    """The shipping labels of a shipment (PDF), one per place: its office, masked recipient,
+    weight, COD (an order of one place: one A6 page, as always)."""
     office = session.get(PostOffice, shipment.destination_office_id)
     marketplace = session.get(Marketplace, shipment.marketplace_id)
     assert office is not None
     assert marketplace is not None
-    return render_label(_label(shipment, office, marketplace))
+    places = repository.places_of(session, shipment.id)
+    return render_order_labels(_labels(shipment, places, office, marketplace))
 
 
 def labels_pdf(
@@ -671,8 +782,9 @@ def labels_pdf(
     tracking_numbers: Sequence[str],
     label_format: LabelFormat,
 ) -> bytes:
-    """The labels of many of the marketplace's shipments in one PDF, in the order asked
-    (a number asked twice is printed once).
+    """The labels of many of the marketplace's shipments in one PDF, in the order asked,
+    every place of each (an order asked twice, or by two of its places' numbers, is
+    printed once).
 
     All or nothing: numbers that are malformed, unknown or another marketplace's are refused
     together (``UnknownLabels``, one list, so another's number looks like an unknown one).
@@ -680,12 +792,19 @@ def labels_pdf(
     numbers = list(dict.fromkeys(n.replace(" ", "") for n in tracking_numbers))
     wellformed = [n for n in numbers if is_valid_tracking_number(n)]
     found = repository.by_tracking_numbers(session, wellformed)
+    if len(found) < len(wellformed):
+        found.update(repository.by_place_numbers(session, set(wellformed) - found.keys()))
     unknown = [n for n in numbers if n not in found or found[n].marketplace_id != marketplace.id]
     if unknown:
         raise UnknownLabels(unknown)
-    shipments = [found[n] for n in numbers]
+    shipments = list({found[n].id: found[n] for n in numbers}.values())
     offices = repository.offices_by_id(session, [s.destination_office_id for s in shipments])
-    labels = [_label(s, offices[s.destination_office_id], marketplace) for s in shipments]
+    places = repository.places_of_many(session, [s.id for s in shipments])
+    labels = [
+        label
+        for s in shipments
+        for label in _labels(s, places[s.id], offices[s.destination_office_id], marketplace)
+    ]
     return render_labels(labels, label_format)
 
 
@@ -703,6 +822,7 @@ class _Move:
     actor: str
     office_index: str | None = None
     source: dict[str, Any] | None = None
+    places: int = 1  # of the order: a scan of one of several places may just be recorded
 
 
 def _refusal(exc: IllegalTransition) -> TransitionRefused:
@@ -726,7 +846,11 @@ def _decide(session: Session, moves: Sequence[_Move]) -> list[Decision | Transit
         last = latest.get(key)
         late = last is not None and move.occurred_at < last
         try:
-            decision = decide(current, move.target, late=late)
+            if holds(current, move.target, places=move.places):
+                # Another place of the order took it this far already: recorded only.
+                decision = Decision(applies=False, status_after=current)
+            else:
+                decision = decide(current, move.target, late=late)
         except IllegalTransition as exc:
             decisions.append(_refusal(exc))
             continue
@@ -924,14 +1048,17 @@ def record_scans(
             )
         else:
             indexed.append((position, scan))
-    shipments = repository.by_tracking_numbers(
-        session, {scan.tracking_number for _, scan in indexed}, lock=True
-    )
+    wanted = {scan.tracking_number for _, scan in indexed}
+    shipments = repository.by_tracking_numbers(session, wanted, lock=True)
+    if len(shipments) < len(wanted):
+        shipments.update(repository.by_place_numbers(session, wanted - shipments.keys(), lock=True))
     destinations = repository.offices_by_id(
         session, {s.destination_office_id for s in shipments.values()}
     )
+    ways = _PlaceWays(session, shipments.values())
     positions: list[int] = []
     moves: list[_Move] = []
+    steps: list[_PlaceStep | None] = []
     for position, scan in indexed:
         shipment = shipments.get(scan.tracking_number)
         if shipment is None:
@@ -952,16 +1079,23 @@ def record_scans(
         source = scan.raw
         if code != scan.code:
             source = {**(scan.raw or {}), "scanned_as": scan.code, "destination_index": destination}
+        target = EVENT_CODES[code]
+        step = ways.step(shipment, scan.tracking_number, target, scan.occurred_at)
+        if step is not None and step.places > 1:
+            code, target = step.code or code, step.target or target
+            source = {**(source or {}), "place": step.place.number, "places": step.places}
         positions.append(position)
+        steps.append(step)
         moves.append(
             _Move(
                 shipment,
-                EVENT_CODES[code],
+                target,
                 code,
                 scan.occurred_at,
                 scan.actor,
                 scan.office_index,
                 source,
+                step.places if step is not None else 1,
             )
         )
     decisions = _decide(session, moves)
@@ -971,14 +1105,18 @@ def record_scans(
         [None if isinstance(d, TransitionRefused) else d for d in decisions],
         now=now,
     )
+    done = [not isinstance(d, TransitionRefused) for d in decisions]
     handover_scans.mark_scanned(
         session,
-        (
-            (m.shipment.id, m.code, m.occurred_at)
-            for m, d in zip(moves, decisions, strict=True)
-            if not isinstance(d, TransitionRefused)
-        ),
+        ((m.shipment.id, m.code, m.occurred_at) for m, ok in zip(moves, done, strict=True) if ok),
     )
+    ways.save([st for st, ok in zip(steps, done, strict=True) if ok])
+    ways.announce(
+        [m for m, ok in zip(moves, done, strict=True) if ok],
+        [st for st, ok in zip(steps, done, strict=True) if ok],
+        now,
+    )
+
     for position, move, decision in zip(positions, moves, decisions, strict=True):
         outcomes[position] = (
             ScanOutcome(position, shipment=move.shipment, error=decision)
@@ -986,6 +1124,155 @@ def record_scans(
             else ScanOutcome(position, shipment=move.shipment, applied=decision.applies)
         )
     return [outcomes[i] for i in range(len(scans))]
+
+
+def travelling_places(session: Session, shipment_ids: Iterable[int]) -> dict[int, list[str]]:
+    """For each order of several places among these, the numbers of its places still on
+    their way (not yet at the office), in place order; orders of one place are left out
+    (their own number stands for them)."""
+    found = repository.places_of_many(session, set(shipment_ids))
+    return {
+        i: [p.tracking_number for p in places if p.status in TRAVELLING]
+        for i, places in found.items()
+        if len(places) > 1
+    }
+
+
+def place_numbers(session: Session, shipment_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """For each of these shipments, its places' numbers by tracking number (``{}`` for one
+    made before places existed)."""
+    found = repository.places_of_many(session, set(shipment_ids))
+    return {i: {p.tracking_number: p.number for p in places} for i, places in found.items()}
+
+
+@dataclass(frozen=True)
+class ReturnScan:
+    """A place of an order scanned into the return: its number, how many the order has, and
+    the places still to scan (at the office, not yet scanned) before the order goes back."""
+
+    place: int
+    places: int
+    left: list[str]
+
+
+def scan_place_for_return(session: Session, *, shipment: Shipment, number: str) -> ReturnScan:
+    """Mark the place of ``number`` scanned into the return (an order goes back whole: the
+    office scans every place of it that is there; places still on their way are not waited
+    for). Changes the place only; the caller starts the return once nothing is ``left``."""
+    places = repository.places_of(session, shipment.id)
+    place = next((p for p in places if p.tracking_number == number), None)
+    if place is None:
+        return ReturnScan(1, max(len(places), 1), [])
+    if place.status == HERE:
+        place.status = RETURNING
+        session.flush()
+    left = [p.tracking_number for p in places if p.status == HERE]
+    return ReturnScan(place.number, len(places), left)
+
+
+@dataclass(frozen=True)
+class _PlaceStep:
+    """What one scan does to the place scanned: its new own status (and arrival time), and,
+    for an order of several places, the event and status it asks of the order (``None``:
+    the scan's own)."""
+
+    place: ShipmentPlace
+    places: int
+    status: str
+    arrived_at: datetime | None
+    code: str | None = None
+    target: Status | None = None
+    arrived: int | None = None  # a place first here: how many of the order's places are
+
+
+class _PlaceWays:
+    """The places of the shipments a batch of scans touches, with their own statuses carried
+    along in memory (a batch may hold every place of an order: the worker's van arrival)."""
+
+    def __init__(self, session: Session, shipments: Iterable[Shipment]) -> None:
+        self.session = session
+        by_id = {s.id: s for s in shipments}
+        self.places = repository.places_of_many(session, by_id)
+        multi = {i for i, places in self.places.items() if len(places) > 1}
+        markets = repository.marketplaces_by_id(session, {by_id[i].marketplace_id for i in multi})
+        self.ready_on_first = {
+            i: bool(markets[by_id[i].marketplace_id].ready_on_first_place) for i in multi
+        }
+        self.own = {p.id: p.status for places in self.places.values() for p in places}
+
+    def step(
+        self, shipment: Shipment, number: str, target: Status, at: datetime
+    ) -> _PlaceStep | None:
+        """The scan of ``number`` (the order's own number is place 1's) asking ``target``."""
+        places = self.places.get(shipment.id) or []
+        place = next((p for p in places if p.tracking_number == number), None)
+        if place is None:
+            return None  # a shipment made before places existed: the order alone
+        own = self.own[place.id]
+        arrived_at = place.arrived_at
+        code: str | None = None
+        order_target: Status | None = None
+        arrived: int | None = None
+        if target == S.ARRIVED_AT_OFFICE:
+            arrived_at = arrived_at or at
+            if len(places) > 1:
+                before = [self.own[p.id] == HERE for p in places]
+                after = [self.own[p.id] == HERE or p.id == place.id for p in places]
+                code, order_target = arrival_event(
+                    before, after, ready_on_first=self.ready_on_first[shipment.id]
+                )
+                if own != HERE:
+                    arrived = sum(after)
+        new = advanced(own, target)
+        self.own[place.id] = new
+        return _PlaceStep(place, len(places), new, arrived_at, code, order_target, arrived)
+
+    def announce(
+        self, moves: Sequence[_Move], steps: Sequence[_PlaceStep | None], now: datetime
+    ) -> None:
+        """``shipment.place_arrived`` for each place of an order of several that reached
+        the office in this batch (the rest of the order announced as it comes)."""
+        events = [
+            notify_service.MarketplaceEvent(
+                move.shipment.marketplace_id,
+                "shipment.place_arrived",
+                {
+                    "tracking_number": move.shipment.tracking_number,
+                    "external_order_id": move.shipment.external_order_id,
+                    "status": move.shipment.status,
+                    "place": step.place.number,
+                    "places": step.places,
+                    "place_tracking_number": step.place.tracking_number,
+                    "arrived": step.arrived,
+                    "occurred_at": move.occurred_at.isoformat(),
+                    "office_index": move.office_index,
+                },
+            )
+            for move, step in zip(moves, steps, strict=True)
+            if step is not None and step.arrived is not None
+        ]
+        notify_service.publish_many(self.session, events=events, now=now)
+
+    def save(self, steps: Iterable[_PlaceStep | None]) -> None:
+        """Write the places' new own statuses of the scans recorded (one bulk update)."""
+        rows: dict[int, dict[str, Any]] = {}
+        for step in steps:
+            if step is None:
+                continue
+            place = step.place
+            if step.status != place.status or step.arrived_at != place.arrived_at:
+                rows[place.id] = {
+                    "id": place.id,
+                    "status": step.status,
+                    "arrived_at": step.arrived_at,
+                }
+        if rows:
+            self.session.execute(update(ShipmentPlace), list(rows.values()))
+            for places in self.places.values():
+                for place in places:
+                    if place.id in rows:
+                        set_committed_value(place, "status", rows[place.id]["status"])
+                        set_committed_value(place, "arrived_at", rows[place.id]["arrived_at"])
 
 
 def record_scan(

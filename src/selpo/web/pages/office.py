@@ -883,7 +883,9 @@ def returns_scan(desk: PostDeskDep, barcode: Annotated[str, Form()] = "") -> Res
             now=desk.now,
         ),
     )
-    if line is not None:
+    if line is not None and line.note:
+        _flash(desk, line.note)  # an order of several places: the other places still to scan
+    elif line is not None:
         cell = f" Ячейка {line.cell} свободна." if line.cell else ""
         _flash(desk, f"Посылка …{line.tracking_number[-4:]} оформлена в возврат.{cell}")
     return _redirect(f"{desk.base}/returns")
