@@ -396,7 +396,11 @@ class TestKpiPage:
         assert "← все районы" in drill.text
         bad = pages.get("/region/kpi", params={"from": "2026-13-01"})
         assert bad.status_code == 422
-        assert "ГГГГ-ММ-ДД" in bad.text
+        assert "ДД.ММ.ГГГГ" in bad.text
+        assert "Неверный" not in bad.text
+        russian = pages.get("/region/kpi", params={"from": "19.11.2026", "to": "25.11.2026"})
+        assert russian.status_code == 200
+        assert "Показатели районов за 19.11.2026–25.11.2026" in russian.text
         assert pages.get("/region/kpi", params={"district": 999_999}).status_code == 422
 
 

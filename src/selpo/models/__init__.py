@@ -25,6 +25,7 @@ from selpo.models.settlement import Settlement
 from selpo.models.shipment import Shipment
 from selpo.models.shipment_item import ShipmentItem
 from selpo.models.simulation_run import SimulationRun
+from selpo.models.staff_job import StaffJob
 from selpo.models.staff_region import StaffRegion
 from selpo.models.timetable_version import TimetableVersion
 from selpo.models.tracking_event import TrackingEvent
@@ -57,6 +58,7 @@ __all__ = [
     "Settlement",
     "Shipment",
     "SimulationRun",
+    "StaffJob",
     "StaffRegion",
     "ShipmentItem",
     "TimetableVersion",

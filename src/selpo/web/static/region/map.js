@@ -1,7 +1,9 @@
 // selpo regional dashboard: the network on a Leaflet map (Leaflet served by selpo itself).
 // Offices are circle markers coloured by status; coverage circles around serving (solid) and
 // planned (dashed) offices; hubs as squares; routes as lines hub -> stops. Data comes as JSON
-// from /region/api; a click on an office fetches its figures for the page's period.
+// from /region/api; a click on an office fetches its figures for the page's period. Every office
+// names itself on hover (index and name); zoomed in, names stand beside the markers: serving and
+// planned offices from zoom 9, every office from zoom 11 (the layer «Названия»).
 (function () {
   "use strict";
   var el = document.getElementById("map");
@@ -30,9 +32,32 @@
   var routes = L.layerGroup().addTo(map);
   var offices = L.layerGroup().addTo(map);
   var hubs = L.layerGroup().addTo(map);
+  var labels = L.layerGroup().addTo(map);
+  var LABEL_ZOOM = { serving: 9, planned: 9, not_connected: 11, closed: 11 };
+  var shown = [];
   L.control.layers(null, {
-    "Зоны охвата": coverage, "Маршруты": routes, "Отделения": offices, "Узлы": hubs
+    "Зоны охвата": coverage, "Маршруты": routes, "Отделения": offices, "Узлы": hubs,
+    "Названия": labels
   }, { collapsed: true }).addTo(map);
+
+  function escape(text) {
+    return String(text).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  function drawLabels() {
+    labels.clearLayers();
+    var zoom = map.getZoom();
+    var view = map.getBounds();
+    shown.forEach(function (o) {
+      if (zoom < LABEL_ZOOM[o.status] || !view.contains([o.lat, o.lon])) { return; }
+      L.marker([o.lat, o.lon], {
+        icon: L.divIcon({ className: "office-label office-label-" + o.status, html: escape(o.name), iconSize: null, iconAnchor: [-8, 6] }),
+        interactive: false, keyboard: false
+      }).addTo(labels);
+    });
+  }
 
   if (!data.tiles && bounds) { graticule(bounds.pad(0.6)); }
 
@@ -156,7 +181,7 @@
           fillColor: o.status === "closed" ? "#fff" : COLOURS[o.status], fillOpacity: 0.95,
           className: "office office-" + o.status + " office-" + o.index + (o.mine ? "" : " office-foreign")
         });
-        marker.bindTooltip(o.index + " " + o.name);
+        marker.bindTooltip(o.index + " " + o.name, { className: "office-tooltip" });
         marker.on("click", function () { openOffice(marker, o); });
         marker.addTo(offices);
       });
@@ -167,6 +192,8 @@
       if (statusLine) {
         statusLine.textContent = truncated ? "Показана часть отделений: приблизьте карту." : "";
       }
+      shown = body.offices;
+      drawLabels();
       el.setAttribute("data-loaded", String(body.offices.length));
     }).catch(function (error) {
       if (statusLine) { statusLine.textContent = "Отделения не загрузились: " + error.message; }
@@ -194,7 +221,9 @@
     });
   }
 
+  map.on("zoomend", drawLabels);
   map.on("moveend", function () {
+    drawLabels();
     if (truncated || !loadedBox || !loadedBox.contains(map.getBounds())) {
       loadOffices();
       loadNetwork();
