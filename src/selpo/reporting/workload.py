@@ -212,13 +212,12 @@ def workload(
     arrived: dict[int, datetime] = {}
     for start in range(0, len(shelved_ids), 500):
         chunk = shelved_ids[start : start + 500]
-        arrived.update(
-            session.execute(
-                select(TrackingEvent.shipment_id, func.min(TrackingEvent.occurred_at))
-                .where(TrackingEvent.code == ACCEPTED, TrackingEvent.shipment_id.in_(chunk))
-                .group_by(TrackingEvent.shipment_id)
-            ).tuples()
+        query = (
+            select(TrackingEvent.shipment_id, func.min(TrackingEvent.occurred_at))
+            .where(TrackingEvent.code == ACCEPTED, TrackingEvent.shipment_id.in_(chunk))
+            .group_by(TrackingEvent.shipment_id)
         )
+        arrived.update((shipment_id, came) for shipment_id, came in session.execute(query))
 
     loads: dict[tuple[int, str], Load] = defaultdict(Load)
     by_hour: dict[int, list[int]] = defaultdict(lambda: [0] * 24)
@@ -241,13 +240,13 @@ def workload(
 
     _add_hours_on_duty(session, loads, offices, period, zones[0], now=now)
 
-    names = dict(
-        session.execute(
-            select(Clerk.login, Clerk.full_name).where(
-                Clerk.login.in_({login for _, login in loads})
-            )
-        ).tuples()
-    )
+    logins = {login for _, login in loads}
+    names: dict[str, str | None] = {
+        login: name
+        for login, name in session.execute(
+            select(Clerk.login, Clerk.full_name).where(Clerk.login.in_(logins))
+        )
+    }
     result = []
     for office_id in sorted({o for o, _ in loads}, key=lambda o: offices[o].office_index):
         office = offices[office_id]
