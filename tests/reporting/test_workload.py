@@ -258,7 +258,8 @@ def test_the_p90_is_a_wait_seen_and_not_below_the_median(hours: list[float]) -> 
     waits = workload.Waits.of(hours)
     assert waits.count == len(hours)
     assert waits.p90_h in hours
-    assert waits.median_h is not None and waits.p90_h is not None
+    assert waits.median_h is not None
+    assert waits.p90_h is not None
     assert min(hours) <= waits.median_h <= waits.p90_h <= max(hours)
     assert sum(h <= waits.p90_h for h in hours) >= 0.9 * len(hours)
 

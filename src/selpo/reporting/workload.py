@@ -241,12 +241,8 @@ def workload(
     _add_hours_on_duty(session, loads, offices, period, zones[0], now=now)
 
     logins = {login for _, login in loads}
-    names: dict[str, str | None] = {
-        login: name
-        for login, name in session.execute(
-            select(Clerk.login, Clerk.full_name).where(Clerk.login.in_(logins))
-        )
-    }
+    named = select(Clerk.login, Clerk.full_name).where(Clerk.login.in_(logins))
+    names: dict[str, str | None] = dict(session.execute(named))
     result = []
     for office_id in sorted({o for o, _ in loads}, key=lambda o: offices[o].office_index):
         office = offices[office_id]
