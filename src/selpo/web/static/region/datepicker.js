@@ -124,7 +124,9 @@
       if (event.key === "ArrowDown" && event.altKey) { event.preventDefault(); button.click(); }
     });
     document.addEventListener("click", function (event) {
-      if (open && !open.contains(event.target) && event.target !== button) { close(false); }
+      // A click that redrew the month has a target no longer in the page: not outside.
+      if (open && document.contains(event.target) && !open.contains(event.target) &&
+          event.target !== button) { close(false); }
     });
   }
 

@@ -221,13 +221,22 @@
     });
   }
 
-  map.on("zoomend", drawLabels);
-  map.on("moveend", function () {
-    drawLabels();
+  // An open popup keeps its marker: the pan that shows the popup reloads nothing (a reload
+  // redraws the markers and would close it); the next move after it closes does.
+  var popupOpen = false;
+  function reloadIfLeft() {
+    if (popupOpen) { return; }
     if (truncated || !loadedBox || !loadedBox.contains(map.getBounds())) {
       loadOffices();
       loadNetwork();
     }
+  }
+  map.on("popupopen", function () { popupOpen = true; });
+  map.on("popupclose", function () { popupOpen = false; });
+  map.on("zoomend", drawLabels);
+  map.on("moveend", function () {
+    drawLabels();
+    reloadIfLeft();
   });
   loadOffices();
   loadNetwork();
