@@ -242,7 +242,7 @@ def workload(
 
     logins = {login for _, login in loads}
     named = select(Clerk.login, Clerk.full_name).where(Clerk.login.in_(logins))
-    names: dict[str, str | None] = dict(session.execute(named))
+    names: dict[str, str | None] = {row.login: row.full_name for row in session.execute(named)}
     result = []
     for office_id in sorted({o for o, _ in loads}, key=lambda o: offices[o].office_index):
         office = offices[office_id]
