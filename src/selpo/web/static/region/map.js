@@ -104,6 +104,7 @@
 
   function pct(x) { return x === null || x === undefined ? "—" : (x * 100).toFixed(1).replace(".", ",") + "\u00a0%"; }
   // The same grouping (no-break space) and sign as the pages' Babel ru_RU (selpo.kit.display).
+  function count(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, "\u00a0"); }
   function rub(kop) {
     var r = Math.floor(Math.abs(kop) / 100), k = Math.abs(kop) % 100;
     return (kop < 0 ? "−" : "") + String(r).replace(/\B(?=(\d{3})+(?!\d))/g, "\u00a0") + "," + (k < 10 ? "0" : "") + k + "\u00a0₽";
@@ -126,12 +127,12 @@
       tr.appendChild(node("td", value));
       table.appendChild(tr);
     }
-    row("Получено", String(f.received));
-    row("Выдано", String(f.issued));
-    row("Вовремя", f.promised ? pct(f.on_time_share) + " (" + f.on_time + " из " + f.promised + ")" : "—");
-    row("Ячейки заняты", f.on_shelves + " из " + f.cells + (f.cells ? " (" + pct(f.storage_use) + ")" : ""));
-    if (f.overflow) { row("Сверх ячеек", String(f.overflow)); }
-    row("Невостребовано", f.outcomes ? pct(f.unclaimed_share) + " (" + f.unclaimed + " из " + f.outcomes + ")" : "—");
+    row("Получено", count(f.received));
+    row("Выдано", count(f.issued));
+    row("Вовремя", f.promised ? pct(f.on_time_share) + " (" + count(f.on_time) + " из " + count(f.promised) + ")" : "—");
+    row("Ячейки заняты", count(f.on_shelves) + " из " + count(f.cells) + (f.serving_cells ? " (" + pct(f.storage_use) + ")" : ""));
+    if (f.overflow) { row("Сверх ячеек", count(f.overflow)); }
+    row("Невостребовано", f.outcomes ? pct(f.unclaimed_share) + " (" + count(f.unclaimed) + " из " + count(f.outcomes) + ")" : "—");
     Object.keys(f.cash_kop).forEach(function (m) { row("Наложенный, " + m, rub(f.cash_kop[m])); });
     row("Наложенный, всего", rub(f.cash_total_kop));
     box.appendChild(table);
