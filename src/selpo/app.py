@@ -40,6 +40,7 @@ from selpo.notify import endpoints as notify_endpoints
 from selpo.planning import endpoints as planning_endpoints
 from selpo.shipment import endpoints as shipment_endpoints
 from selpo.shipment import handover_endpoints, label_endpoints
+from selpo.staff_jobs import StaffJobs
 from selpo.web import mount_static
 from selpo.web.headers import (
     GZIP_EXCLUDED,
@@ -241,6 +242,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.catalogue_cache = CatalogueCache()
     app.state.key_usage = KeyUsage()
     app.state.promises = promised_dates  # shipment.service.PromiseProvider: the delivery model
+    # The dashboard's plans and simulations run in background threads (selpo.staff_jobs).
+    app.state.staff_jobs = StaffJobs(lambda: app.state.session_factory, app.state.clock)
 
     _install_error_handlers(app)
     # Outermost last: the request id, then the headers, the rate limits, the body's size,

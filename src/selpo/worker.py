@@ -21,6 +21,7 @@ from types import FrameType
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from selpo import staff_jobs
 from selpo.config import Settings, check_production_secrets
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import Clock, SystemClock
@@ -85,6 +86,11 @@ def timed_jobs(settings: Settings) -> list[TimedJob]:
     def advance(session: Session, now: datetime, limit: int) -> int:
         return movement.advance_parcels(session, now, limit=limit)
 
+    def dashboard_jobs(session: Session, now: datetime, limit: int) -> int:
+        # Jobs run in transactions of their own: a factory on the same engine.
+        factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False)
+        return staff_jobs.run_pending(factory, SystemClock(), limit=1)
+
     return [
         TimedJob("storage-expiry", every, expire, "parcels past their storage deadline expire"),
         TimedJob(
@@ -98,6 +104,12 @@ def timed_jobs(settings: Settings) -> list[TimedJob]:
             every,
             advance,
             "vans depart and arrive along the timetable (tracking events)",
+        ),
+        TimedJob(
+            "staff-jobs",
+            every,
+            dashboard_jobs,
+            "plans and simulations queued on the dashboard (one per round)",
         ),
         TimedJob(
             "purge-personal-data",

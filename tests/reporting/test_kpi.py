@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from selpo.errors import InvalidInput
-from selpo.models import Marketplace, PostOffice, Shipment
+from selpo.models import ManifestEntry, Marketplace, PostOffice, Shipment
 from selpo.network.errors import PostOfficeNotFound
 from selpo.reporting import kpi
 from selpo.shipment import service as shipment_service
@@ -231,3 +231,49 @@ def test_the_period() -> None:
         kpi.Period(date(2026, 11, 25), date(2026, 11, 24))
     with pytest.raises(InvalidInput):
         kpi.Period(date(2020, 1, 1), date(2026, 1, 1))
+
+
+def test_a_promise_moved_by_a_full_van_still_counts_late(session: Session, road: Road) -> None:
+    """The on-time rate is against the date first promised: a van that was full rolls a
+    parcel to the next run and moves ``promised_date`` later (logistics.manifests); the
+    manifest entry keeps the promise the run was planned with."""
+    rolled = road.shelved(PESTYAKI, msk(22, 10), promised=date(2026, 11, 21))
+    kept = road.shelved(PESTYAKI, msk(22, 11), promised=date(2026, 11, 22))
+    for shipment, first, now in (
+        (rolled, date(2026, 11, 21), date(2026, 11, 23)),
+        (kept, date(2026, 11, 22), date(2026, 11, 22)),
+    ):
+        session.add(
+            ManifestEntry(
+                route_code="R-TEST",
+                departure=msk(20, 6),
+                hub_code="DH-TEST",
+                shipment_id=shipment.id,
+                office_index=PESTYAKI,
+                stop_seq=1,
+                arrival_at=msk(20, 9),
+                litres=1.0,
+                status="rolled" if shipment is rolled else "loaded",
+                promised_date=first,
+                planned_at=msk(19, 20),
+            )
+        )
+        shipment.promised_date = now  # what the roll-over does to the shipment
+    session.flush()
+    figures = kpi.office_kpi(session, PERIOD, index=PESTYAKI).figures
+    assert (figures.promised, figures.on_time) == (2, 1)
+
+
+def test_storage_use_is_over_the_connected_offices_only(session: Session, road: Road) -> None:
+    _walk_the_week(session, road)
+    result = kpi.network_kpi(session, PERIOD)
+    total = result.total
+    connected = [o for o in result.offices if o.marketplaces]
+    assert 0 < len(connected) < len(result.offices)
+    assert total.serving_cells == sum(o.figures.cells for o in connected)
+    assert total.serving_cells < total.cells
+    assert total.serving_on_shelves == total.on_shelves  # unconnected offices hold none here
+    assert total.storage_use == pytest.approx(total.on_shelves / total.serving_cells)
+    idle = next(o for o in result.offices if not o.marketplaces)
+    assert idle.figures.storage_use is None
+    assert total.as_dict()["serving_cells"] == total.serving_cells

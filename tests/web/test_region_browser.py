@@ -51,6 +51,7 @@ class RegionServer:
     offices: int
     serving: int
     planned: int
+    serving_names: set[str]
 
 
 def _same_day(at: datetime) -> Callable[[str], date | None]:
@@ -158,11 +159,19 @@ def region_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegionSe
     upgrade_to_head(engine)
     with cheap_password_hashing():
         offices, serving, planned = _seed(sessionmaker(bind=engine, expire_on_commit=False))
+    with engine.connect() as connection:
+        serving_names = set(
+            connection.scalars(
+                select(PostOffice.name)
+                .join(MarketplaceConnection, MarketplaceConnection.post_office_id == PostOffice.id)
+                .where(MarketplaceConnection.status == "active")
+            )
+        )
     settings = Settings(
         database_url=url, pickup_code_pepper="browser-test-pepper", sms_log_path=folder / "sms.log"
     )
     with serve(settings, FrozenClock(TEST_NOW)) as base_url:
-        yield RegionServer(base_url, engine, offices, serving, planned)
+        yield RegionServer(base_url, engine, offices, serving, planned, serving_names)
     engine.dispose()
 
 
@@ -300,4 +309,150 @@ def test_a_clerk_is_refused_in_words(browser: Browser, region_server: RegionServ
     assert page.locator("h1").inner_text() == "Нет доступа"
     assert "для руководителя и начальников районов" in page.locator("#flash").inner_text()
     screenshot(page, "region-forbidden")
+    page.context.close()
+
+
+# ---------------------------------------------------------------------------- issue 14, item 8
+
+
+def test_the_date_picker_starts_the_week_on_monday(
+    browser: Browser, region_server: RegionServer
+) -> None:
+    page = new_page(browser, region_server)
+    _sign_in(page, "boss")
+    page.wait_for_url("**/region")
+    page.goto("/region/kpi")
+    field = page.locator("input[name='from']")
+    assert field.input_value() == "19.11.2026"
+    assert field.get_attribute("type") == "text"
+    page.locator("input[name='from'] + .picker-open").click()
+    picker = page.locator(".picker")
+    picker.wait_for()
+    assert picker.locator(".picker-title").inner_text() == "ноябрь 2026"
+    assert picker.locator("thead th").all_inner_texts() == [
+        "Пн",
+        "Вт",
+        "Ср",
+        "Чт",
+        "Пт",
+        "Сб",
+        "Вс",
+    ]
+    # 1 November 2026 is a Sunday: the first row is Monday 26 October .. Sunday 1 November.
+    first_row = picker.locator("tbody tr").first.locator("button").all_inner_texts()
+    assert first_row == ["26", "27", "28", "29", "30", "31", "1"]
+    assert picker.locator("tbody tr").nth(1).locator("button").first.inner_text() == "2"
+    # The chosen day has the focus; arrows move it, Enter writes it.
+    assert page.evaluate("document.activeElement.dataset.day") == "19.11.2026"
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.dataset.day") == "26.11.2026"
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("Enter")
+    assert field.input_value() == "20.11.2026"
+    assert page.locator(".picker").count() == 0
+    page.locator("input[name='from'] + .picker-open").click()
+    page.locator(".picker .picker-prev").click()
+    assert page.locator(".picker .picker-title").inner_text() == "октябрь 2026"
+    page.locator(".picker button.picker-day:not(.other)", has_text="12").first.click()
+    assert field.input_value() == "12.10.2026"
+    with page.expect_navigation():
+        page.get_by_role("button", name="Показать").click()
+    assert "Показатели районов за 12.10.2026–25.11.2026" in page.locator("h1").inner_text()
+    assert "from=12.10.2026" in page.url
+    page.context.close()
+
+
+def test_offices_are_named_on_the_map(browser: Browser, region_server: RegionServer) -> None:
+    page = new_page(browser, region_server)
+    _sign_in(page, "boss")
+    page.wait_for_url("**/region")
+    _map_loaded(page)
+    # Hovering a marker names it (the hub's square sits on Pestaki's marker: the event itself).
+    page.locator("#map path.office-155650").dispatch_event("mouseover")
+    tooltip = page.locator(".leaflet-tooltip.office-tooltip")
+    tooltip.wait_for()
+    assert tooltip.inner_text() == "155650 Пестяки"
+    # Zoomed in, names stand beside the markers: serving and planned offices first ...
+    assert page.locator("#map .office-label").count() == 0  # the whole region: no names
+    page.locator(".leaflet-control-zoom-in").click()
+    page.wait_for_function("() => document.querySelectorAll('#map .office-label').length > 0")
+    assert page.locator("#map .office-label-not_connected").count() == 0
+    serving = set(page.locator("#map .office-label-serving").all_inner_texts())
+    assert serving
+    assert serving <= region_server.serving_names
+    # ... and every office closer in (a supervisor's map opens on the district).
+    closer = new_page(browser, region_server)
+    _sign_in(closer, "district1")
+    closer.wait_for_url("**/region")
+    _map_loaded(closer)
+    assert "Пестяки" in closer.locator("#map .office-label-serving").all_inner_texts()
+    for _ in range(4):
+        if closer.locator("#map .office-label-not_connected").count():
+            break
+        closer.locator(".leaflet-control-zoom-in").click()
+        closer.wait_for_timeout(500)
+    others = closer.locator("#map .office-label-not_connected").all_inner_texts()
+    assert others
+    assert all(name and not name.isdigit() for name in others)
+    screenshot(closer, "region-map-names")
+    closer.context.close()
+    # The ranked list of the latest plan under the map.
+    assert page.locator("#next-list tbody tr").count() == 15
+    assert "Сто тринадцать" in page.locator("#next-offices").inner_text()
+    page.context.close()
+
+
+def test_the_dispatchers_pdf_opens_in_the_session(
+    browser: Browser, region_server: RegionServer
+) -> None:
+    page = new_page(browser, region_server)
+    _sign_in(page, "district1")
+    page.goto("/office/dispatch?date=26.11.2026")
+    assert page.locator("h1").inner_text() == "Рейсы на 26.11.2026"
+    link = page.locator("a.pdf").first
+    href = link.get_attribute("href")
+    assert href is not None
+    answer = page.request.get(href)  # the page's own cookies: the signed-in session
+    assert answer.status == 200
+    assert answer.headers["content-type"] == "application/pdf"
+    assert answer.body().startswith(b"%PDF")
+    # The manifest page's link is the same; signed out, the PDF sends to the sign-in page.
+    with page.expect_navigation():
+        page.locator("table.sheet a").first.click()
+    assert page.locator("a", has_text="PDF").get_attribute("href") == href
+    page.context.clear_cookies()
+    page.goto(href)
+    assert "/office/login" in page.url
+    assert page.locator("html").get_attribute("lang") == "ru"
+    page.context.close()
+
+
+def test_a_manager_starts_a_plan_and_watches_it_finish(
+    browser: Browser, region_server: RegionServer
+) -> None:
+    page = new_page(browser, region_server)
+    _sign_in(page, "boss")
+    page.wait_for_url("**/region")
+    page.goto("/region/scenarios")
+    form = page.locator("#start-plan")
+    form.locator("input[name='name']").fill("Три с сайта")
+    form.locator("input[name='add']").fill("3")
+    with page.expect_navigation():
+        form.get_by_role("button", name="Рассчитать план").click()
+    assert "#job-" in page.url
+    row = page.locator("#jobs tbody tr").first
+    assert "«Три с сайта», +3" in row.inner_text()
+    # The page asks for the progress and reloads when the job ends.
+    page.wait_for_selector("#jobs tbody tr[data-status='done']", timeout=90_000)
+    done = page.locator("#jobs tbody tr").first
+    assert "готово" in done.inner_text()
+    assert done.locator("progress").get_attribute("value") == "100"
+    assert "на карте" in done.locator(".job-result").inner_text()
+    assert "Три с сайта" in page.locator("#plans").inner_text()
+    screenshot(page, "region-jobs")
     page.context.close()

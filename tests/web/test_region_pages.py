@@ -4,6 +4,7 @@ JSON endpoint of the map, CSRF, the simulated-data banner."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,9 +14,20 @@ from sqlalchemy.orm import Session
 
 from selpo.kit.clock import FrozenClock
 from selpo.logistics import timetables
-from selpo.models import District, Hub, MarketplaceConnection, PostOffice, Route
+from selpo.models import (
+    District,
+    Hub,
+    MarketplaceConnection,
+    PostOffice,
+    Region,
+    Route,
+    Settlement,
+    StaffJob,
+)
+from selpo.network.rules import OfficeCapacity
 from selpo.office import auth
 from selpo.web import static_url
+from selpo.web.rendering import num
 from tests.conftest import TEST_NOW
 from tests.office.world import PASSWORD, OfficeWorld
 from tests.web.region_data import add_comparison, add_plan, add_run, unconnected_offices
@@ -397,7 +409,11 @@ class TestKpiPage:
         assert "← все районы" in drill.text
         bad = pages.get("/region/kpi", params={"from": "2026-13-01"})
         assert bad.status_code == 422
-        assert "ГГГГ-ММ-ДД" in bad.text
+        assert "ДД.ММ.ГГГГ" in bad.text
+        assert "Неверный" not in bad.text
+        russian = pages.get("/region/kpi", params={"from": "19.11.2026", "to": "25.11.2026"})
+        assert russian.status_code == 200
+        assert "Показатели районов за 19.11.2026–25.11.2026" in russian.text
         assert pages.get("/region/kpi", params={"district": 999_999}).status_code == 422
 
 
@@ -474,3 +490,247 @@ def test_a_simulated_history_is_announced_on_every_page(
         text = pages.get(path).text
         assert 'id="simulated"' in text, path
         assert "Данные смоделированы: История месяца, 02.11.2026–01.12.2026" in text
+
+
+# ---------------------------------------------------------------------------- issue 14, item 8/9
+
+ENGLISH_WORDS = re.compile(
+    r"\b(selpo|seed|delivered|ready_for_pickup|returned|returning|storage_expired|optimal|"
+    r"feasible|queued|running|done|failed|history|scenario|connect|serving|not_connected|"
+    r"planned|bbox|index|error|not found)\b",
+    re.I,
+)
+
+
+def _visible_text(html: str) -> str:
+    """What a reader sees: no scripts, styles, tags or attributes."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S | re.I)
+    html = re.sub(r"<[^>]+>", " ", html)
+    return re.sub(r"\s+", " ", html)
+
+
+class TestInRussian:
+    def test_no_english_word_on_any_page(
+        self, pages: TestClient, accounts: None, session: Session, world: OfficeWorld
+    ) -> None:
+        world.shelved()
+        plan = add_plan(session, [o.index for o in unconnected_offices(session, 5)], now=TEST_NOW)
+        add_comparison(session, now=TEST_NOW, plan_id=plan.id)
+        run = add_run(session, label="История", connected=19, now=TEST_NOW, kind="history")
+        pages.app.state.staff_jobs.threads = False  # type: ignore[attr-defined]
+        _sign_in(pages, "boss")
+        token = _csrf(pages.get("/region/scenarios").text)
+        pages.post("/region/scenarios/plans", data={"csrf": token, "name": "Ещё пять", "add": "5"})
+        for path in (
+            "/region",
+            "/region/kpi",
+            f"/region/kpi?district={_district_id(session, PESTYAKI_DISTRICT)}",
+            "/region/scenarios",
+            f"/region/scenarios/runs/{run.id}",
+            "/region/workload",
+            "/region/kpi?from=31.02.2026",  # an error page
+            "/region/scenarios/runs/999999",
+        ):
+            page = pages.get(path)
+            text = _visible_text(page.text)
+            assert not ENGLISH_WORDS.findall(text), (path, ENGLISH_WORDS.findall(text))
+        detail = _visible_text(pages.get(f"/region/scenarios/runs/{run.id}").text)
+        assert "выдана:" in detail
+        assert "возвращена отправителю:" in detail
+        missing = pages.get("/region/api/offices/999999")
+        assert missing.status_code == 404
+        assert "Отделения с индексом 999999" in missing.json()["detail"]
+        box = pages.get("/region/api/offices", params={"bbox": "1,2"})
+        assert "градус" in box.json()["detail"]
+
+    def test_dates_are_day_month_year_with_the_picker(
+        self, pages: TestClient, accounts: None
+    ) -> None:
+        _sign_in(pages, "boss")
+        page = pages.get("/region/kpi", params={"from": "2026-11-01", "to": "2026-11-07"})
+        assert 'name="from" value="01.11.2026"' in page.text
+        assert 'name="to" value="07.11.2026"' in page.text
+        assert "data-picker" in page.text
+        assert 'type="date"' not in page.text
+        assert static_url("region/datepicker.js") in page.text
+        script = pages.get("/static/region/datepicker.js").text
+        assert '["Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс"]' in script
+        typed = pages.get("/region/kpi", params={"from": "1.11.2026", "to": "07.11.2026"})
+        assert "Показатели районов за 01.11.2026–07.11.2026" in typed.text
+
+
+class TestTrueFigures:
+    def test_storage_use_is_over_connected_offices(
+        self, pages: TestClient, accounts: None, session: Session, world: OfficeWorld
+    ) -> None:
+        world.shelved()
+        _sign_in(pages, "boss")
+        page = pages.get("/region/kpi")
+        total = re.search(r'<tr id="total">(.*?)</tr>', page.text, re.S)
+        assert total is not None
+        cells = sum(
+            OfficeCapacity.of(o).cells
+            for o in session.scalars(
+                select(PostOffice).where(
+                    PostOffice.id.in_(
+                        select(MarketplaceConnection.post_office_id).where(
+                            MarketplaceConnection.status == "active"
+                        )
+                    )
+                )
+            )
+        )
+        assert f">1 / {num(cells)}<" in total.group(1)
+        every = session.scalars(select(PostOffice))
+        assert cells < sum(OfficeCapacity.of(o).cells for o in every)  # not every office
+        assert "На полках / ячеек" in page.text
+
+
+class TestNextOffices:
+    def test_the_ranked_list_of_the_latest_plan(
+        self, pages: TestClient, accounts: None, session: Session
+    ) -> None:
+        chosen = unconnected_offices(session, 3)
+        add_plan(session, ["155650"], now=TEST_NOW, name="Старый")
+        add_plan(session, [o.index for o in chosen], now=TEST_NOW, name="Три")
+        _sign_in(pages, "boss")
+        page = pages.get("/region")
+        assert "Какие отделения подключать следующими" in page.text
+        assert "«Три»" in page.text
+        rows = re.findall(r'<tr id="next-(\d{6})">(.*?)</tr>', page.text, re.S)
+        assert [index for index, _ in rows] == [o.index for o in chosen]
+        settlement = session.get(Settlement, chosen[0].settlement_id)
+        first = rows[0][1]
+        assert ">1<" in first
+        if settlement is not None:
+            assert settlement.name in first
+        assert ">100<" in first  # people newly covered
+        assert "500\u00a0100" in first  # covered before (500 000) + 100
+        assert "53,9\u00a0%" in first  # of 927 828
+        assert "500\u00a0300" in rows[2][1]  # cumulative: three offices of 100 each
+        scenarios = pages.get("/region/scenarios").text
+        assert 'id="next-list"' in scenarios
+
+    def test_a_supervisor_sees_the_districts_offices_only(
+        self, pages: TestClient, accounts: None, session: Session
+    ) -> None:
+        district = _district_id(session, PESTYAKI_DISTRICT)
+        own = [o.index for o in unconnected_offices(session, 400) if o.district_id == district]
+        add_plan(session, ["153002", own[0]], now=TEST_NOW)
+        _sign_in(pages, "district1")
+        page = pages.get("/region")
+        rows = re.findall(r'<tr id="next-(\d{6})">(.*?)</tr>', page.text, re.S)
+        assert [index for index, _ in rows] == [own[0]]
+        assert ">2<" in rows[0][1]  # its rank in the region's plan
+        assert "500\u00a0200" not in rows[0][1]  # region-wide people are hidden
+
+
+class TestJobsFromTheWeb:
+    def test_starting_a_plan_runs_it_and_shows_its_progress(
+        self, pages: TestClient, accounts: None, session: Session
+    ) -> None:
+        runner = pages.app.state.staff_jobs  # type: ignore[attr-defined]
+        runner.threads = False  # one test connection: the test runs the job, as the worker would
+        _sign_in(pages, "boss")
+        token = _csrf(pages.get("/region/scenarios").text)
+        forged = pages.post(
+            "/region/scenarios/plans", data={"csrf": "forged", "name": "Пять", "add": "5"}
+        )
+        assert forged.status_code == 403
+        bad = pages.post("/region/scenarios/plans", data={"csrf": token, "name": "Н", "add": "0"})
+        assert bad.status_code == 422
+        assert "Отделений добавить — от 1 до 500" in bad.text
+        assert session.scalar(select(func.count(StaffJob.id))) == 0
+        started = pages.post(
+            "/region/scenarios/plans",
+            data={"csrf": token, "name": "Пять с сайта", "add": "5", "radius_km": "10"},
+        )
+        assert started.status_code == 303
+        assert started.headers["location"].startswith("/region/scenarios#job-")
+        queued = pages.get("/region/scenarios").text
+        job = re.search(r'<tr id="job-(\d+)" data-status="queued">(.*?)</tr>', queued, re.S)
+        assert job is not None
+        assert "в очереди" in job.group(2)
+        assert "«Пять с сайта», +5" in job.group(2)
+        assert pages.get("/region/api/jobs").json()["jobs"][0]["status"] == "queued"
+
+        assert runner.run_pending() == 1
+        body = pages.get("/region/api/jobs").json()["jobs"][0]
+        assert (body["status"], body["progress"], body["stage"]) == ("done", 1.0, "готово")
+        plan_id = body["plan_id"]
+        assert plan_id is not None
+        done = pages.get("/region/scenarios").text
+        row = re.search(rf'<tr id="job-{job.group(1)}" data-status="done">(.*?)</tr>', done, re.S)
+        assert row is not None
+        assert 'value="100"' in row.group(1)
+        assert f'href="/region?plan={plan_id}"' in row.group(1)
+        assert f'<tr id="plan-{plan_id}">' in done
+        # The new plan is the latest: its offices lead the list on the dashboard.
+        assert "«Пять с сайта»" in pages.get("/region").text
+        assert len(re.findall(r'<tr id="next-\d{6}">', pages.get("/region").text)) == 5
+
+    def test_a_stale_job_fails_and_a_supervisor_may_not_start_one(
+        self, pages: TestClient, accounts: None, session: Session, clock: FrozenClock
+    ) -> None:
+        region_id = session.scalar(select(Region.id).where(Region.code == "37"))
+        assert region_id is not None
+        session.add(
+            StaffJob(
+                region_id=region_id,
+                kind="simulation",
+                parameters={"days": 3},
+                status="running",
+                progress=0.4,
+                stage="смоделировано дней: 1 из 3",
+                created_by="boss",
+                created_at=TEST_NOW - timedelta(hours=1),
+                heartbeat_at=TEST_NOW - timedelta(minutes=30),
+            )
+        )
+        session.flush()
+        pages.app.state.staff_jobs.threads = False  # type: ignore[attr-defined]
+        assert pages.app.state.staff_jobs.run_pending() == 0  # type: ignore[attr-defined]
+        _sign_in(pages, "boss")
+        page = pages.get("/region/scenarios").text
+        assert "не удалось" in page
+        assert "сервис перезапускался" in page
+        pages.cookies.clear()
+        _sign_in(pages, "district1")
+        token = _csrf(pages.get("/region/scenarios").text)
+        refused = pages.post("/region/scenarios/simulations", data={"csrf": token, "days": "3"})
+        assert refused.status_code == 403
+        assert "руководитель региона" in refused.text
+        assert 'id="start-plan"' not in pages.get("/region/scenarios").text
+
+
+class TestWorkloadPages:
+    def test_the_page_and_the_csv(
+        self, pages: TestClient, accounts: None, session: Session, world: OfficeWorld
+    ) -> None:
+        world.shelved()
+        world.shelved()
+        _sign_in(pages, "boss")
+        page = pages.get("/region/workload")
+        assert page.status_code == 200
+        assert "Нагрузка операторов за 19.11.2026–25.11.2026" in page.text
+        office = re.search(r'<tbody id="workload-155650">(.*?)</tbody>', page.text, re.S)
+        assert office is not None
+        clerk = re.search(
+            r'<tr class="clerk" data-clerk="pestyaki1">(.*?)</tr>', office.group(1), re.S
+        )
+        assert clerk is not None
+        figures = re.findall(r'<td class="num">([^<]*)</td>', clerk.group(1))
+        assert figures[1:4] == ["2", "2", "0"]  # accepted, shelved, issued
+        csv_answer = pages.get("/region/workload.csv")
+        assert csv_answer.status_code == 200
+        assert csv_answer.headers["content-type"].startswith("text/csv")
+        assert "attachment" in csv_answer.headers["content-disposition"]
+        text = csv_answer.content.decode("utf-8")
+        assert text.startswith("\ufeffИндекс;Отделение;Сотрудник;Логин;Часов на смене")
+        lines = text.strip().splitlines()
+        row = next(line for line in lines if ";pestyaki1;" in line).split(";")
+        assert row[0] == "155650"
+        assert row[5:8] == ["2", "2", "0"]
+        assert any(line.split(";")[2] == "всего" for line in lines[1:])
+        _sign_in_again = pages.get("/region/workload", params={"district": 999_999})
+        assert _sign_in_again.status_code == 422

@@ -30,6 +30,7 @@ from selpo.models.shipment import Shipment
 from selpo.models.shipment_item import ShipmentItem
 from selpo.models.shipment_place import ShipmentPlace
 from selpo.models.simulation_run import SimulationRun
+from selpo.models.staff_job import StaffJob
 from selpo.models.staff_region import StaffRegion
 from selpo.models.timetable_version import TimetableVersion
 from selpo.models.tracking_event import TrackingEvent
@@ -66,6 +67,7 @@ __all__ = [
     "ShelvingScan",
     "Shipment",
     "SimulationRun",
+    "StaffJob",
     "StaffRegion",
     "ShipmentItem",
     "ShipmentPlace",

@@ -9,9 +9,15 @@ districts and the region are sums of the office rows. Definitions:
   period;
 * **issued** — events ``delivered`` and ``partially_delivered`` in the period;
 * **on time** — of the parcels shelved in the period with a promised date, those shelved on or
-  before it (the date in the office's own time zone);
+  before the date first promised (the date in the office's own time zone). A van that was full
+  moves a parcel's ``promised_date`` later (``logistics.manifests``); the first promise is the
+  earliest of ``manifest_entry.promised_date`` (the promise when a run was planned) and the
+  current one, so a re-promised parcel still counts late;
 * **storage** — parcels in cells now (``ready_for_pickup``, ``storage_expired``) against the
-  office's cells (``network.rules.OfficeCapacity.cells``); **overflow** — parcels beyond the cells;
+  office's cells (``network.rules.OfficeCapacity.cells``); **overflow** — parcels beyond the
+  cells. The use of an area (district, region) is over its connected offices only: parcels on
+  their shelves against their cells (an office serving no marketplace holds none, and its cells
+  would only thin the figure);
 * **unclaimed** — ``storage_expired`` among the parcels whose recipient outcome became known
   in the period (delivered, partly delivered, refused, storage expired);
 * **cash** — cash on delivery collected in the period (``cod_collected_at``), by marketplace.
@@ -33,6 +39,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from selpo.errors import InvalidInput
 from selpo.models import (
     District,
+    ManifestEntry,
     Marketplace,
     MarketplaceConnection,
     PostOffice,
@@ -109,6 +116,8 @@ class Figures:
     unclaimed: int = 0
     on_shelves: int = 0  # now
     cells: int = 0
+    serving_cells: int = 0  # the cells of the offices serving a marketplace
+    serving_on_shelves: int = 0  # now: the parcels in their cells
     overflow: int = 0  # now: parcels beyond the cells
     cash_kop: dict[str, int] = field(default_factory=dict)  # marketplace name -> kopecks
 
@@ -122,7 +131,8 @@ class Figures:
 
     @property
     def storage_use(self) -> float | None:
-        return share(self.on_shelves, self.cells)
+        """Parcels on the shelves of the connected offices against their cells."""
+        return share(self.serving_on_shelves, self.serving_cells)
 
     @property
     def cash_total_kop(self) -> int:
@@ -141,6 +151,8 @@ class Figures:
             "unclaimed",
             "on_shelves",
             "cells",
+            "serving_cells",
+            "serving_on_shelves",
             "overflow",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -162,6 +174,8 @@ class Figures:
             "unclaimed_share": self.unclaimed_share,
             "on_shelves": self.on_shelves,
             "cells": self.cells,
+            "serving_cells": self.serving_cells,
+            "serving_on_shelves": self.serving_on_shelves,
             "storage_use": self.storage_use,
             "overflow": self.overflow,
             "cash_kop": dict(sorted(self.cash_kop.items())),
@@ -302,6 +316,22 @@ def _event_counts(
     return {(office, code): int(n) for office, code, n in session.execute(query)}
 
 
+def _first_promise(session: Session) -> Any:
+    """SQL: the date first promised for ``Shipment`` — the earliest of the promises its route
+    runs were planned with (``manifest_entry.promised_date``) and the current one (a promise
+    only ever moves later)."""
+    planned = (
+        select(func.min(ManifestEntry.promised_date))
+        .where(ManifestEntry.shipment_id == Shipment.id)
+        .correlate(Shipment)
+        .scalar_subquery()
+    )
+    return case(
+        (and_(planned.is_not(None), planned < Shipment.promised_date), planned),
+        else_=Shipment.promised_date,
+    )
+
+
 def _on_time(
     session: Session, scope: _Scope, period: Period, zones: Sequence[str]
 ) -> dict[int, tuple[int, int]]:
@@ -310,7 +340,7 @@ def _on_time(
         select(
             Shipment.destination_office_id,
             func.count(Shipment.id),
-            func.sum(case((local <= Shipment.promised_date, 1), else_=0)),
+            func.sum(case((local <= _first_promise(session), 1), else_=0)),
         )
         .join(PostOffice, Shipment.destination_office_id == PostOffice.id)
         .where(
@@ -397,6 +427,8 @@ def _office_kpis(session: Session, scope: _Scope, period: Period) -> list[Office
             unclaimed=events.get((office.id, UNCLAIMED), 0),
             on_shelves=on_shelves,
             cells=cells,
+            serving_cells=cells if marketplaces else 0,
+            serving_on_shelves=on_shelves if marketplaces else 0,
             overflow=max(0, on_shelves - cells),
             cash_kop=cash.get(office.id, {}),
         )

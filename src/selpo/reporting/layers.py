@@ -24,6 +24,7 @@ PLANNED = "planned"  # chosen by the plan shown, or a connection planned
 NOT_CONNECTED = "not_connected"
 CLOSED = "closed"  # closed or temporarily closed
 OFFICE_STATUSES = (SERVING, PLANNED, NOT_CONNECTED, CLOSED)
+BBOX_MESSAGE = "Рамка карты — запад,юг,восток,север в градусах."
 MAP_LIMIT = 20_000  # offices in one answer; a larger view is cut (``truncated``)
 
 
@@ -56,9 +57,9 @@ class BBox:
         try:
             west, south, east, north = (float(part) for part in text.split(","))
         except ValueError:
-            raise InvalidInput("bbox is west,south,east,north in degrees", field="bbox") from None
+            raise InvalidInput(BBOX_MESSAGE, field="bbox") from None
         if not (-90 <= south <= north <= 90 and -180 <= west <= 180 and -180 <= east <= 180):
-            raise InvalidInput("bbox is west,south,east,north in degrees", field="bbox")
+            raise InvalidInput(BBOX_MESSAGE, field="bbox")
         return cls(south=south, west=west, north=north, east=east)
 
     def holds(self, lat: Any, lon: Any) -> ColumnElement[bool]:

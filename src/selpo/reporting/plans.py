@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from selpo.errors import InvalidInput, NotFound
-from selpo.models import Plan, PostOffice
+from selpo.models import Plan, PostOffice, Settlement, StaffJob
 
 # Plans whose chosen offices are offices to connect (a coverage curve chooses none).
 PLAN_KINDS_ON_MAP = ("connect", "modernise", "median")
@@ -158,3 +158,150 @@ def plan_lines(
             )
         )
     return lines
+
+
+# ---------------------------------------------------------------------------- which offices next
+
+
+@dataclass(frozen=True)
+class NextOffice:
+    """One office of the latest plan, in the plan's order: the people it newly brings within
+    reach, and the share of the region's people covered once it and those before it are
+    connected."""
+
+    rank: int
+    index: str
+    name: str
+    settlement: str
+    district_id: int | None
+    newly_covered: float
+    cumulative: float | None  # people covered after this office (None: the plan has no base)
+    cumulative_share: float | None
+
+
+@dataclass(frozen=True)
+class NextOffices:
+    """The ranked list of the region's latest ``connect`` plan."""
+
+    plan_id: int
+    plan_name: str
+    created_at: datetime
+    radius_km: float
+    offices: list[NextOffice]
+
+
+def next_offices(
+    session: Session, *, region_id: int, district_id: int | None = None
+) -> NextOffices | None:
+    """Which offices to connect next: the region's latest ``connect`` plan, office by office in
+    the order the solver chose them (each one's newly covered people are counted after those
+    before it), with the cumulative share of the population covered. For a district's
+    supervisor, the district's offices only (ranks and shares stay the region's)."""
+    plan = session.scalars(
+        select(Plan)
+        .where(Plan.kind == "connect", Plan.region_id == region_id)
+        .order_by(Plan.id.desc())
+        .limit(1)
+    ).first()
+    if plan is None:
+        return None
+    chosen = [c for c in plan.result.get("chosen") or [] if "index" in c]
+    indexes = [str(c["index"]) for c in chosen]
+    places = {
+        row.office_index: row
+        for row in session.execute(
+            select(
+                PostOffice.index.label("office_index"),
+                PostOffice.name,
+                PostOffice.district_id,
+                Settlement.name.label("settlement"),
+            )
+            .outerjoin(Settlement, PostOffice.settlement_id == Settlement.id)
+            .where(PostOffice.index.in_(indexes))
+        )
+    }
+    covered = plan.covered_before
+    total = plan.total_population
+    offices = []
+    for rank, entry in enumerate(chosen, start=1):
+        index = str(entry["index"])
+        gain = float(entry.get("newly_covered") or 0.0)
+        covered = None if covered is None else covered + gain
+        place = places.get(index)
+        office = NextOffice(
+            rank=rank,
+            index=index,
+            name=place.name if place is not None else str(entry.get("name") or ""),
+            settlement=(place.settlement or "") if place is not None else "",
+            district_id=place.district_id if place is not None else None,
+            newly_covered=gain,
+            cumulative=covered,
+            cumulative_share=covered / total if covered is not None and total else None,
+        )
+        if district_id is None or office.district_id == district_id:
+            offices.append(office)
+    return NextOffices(
+        plan_id=plan.id,
+        plan_name=plan.name,
+        created_at=plan.created_at,
+        radius_km=_radius_km(plan),
+        offices=offices,
+    )
+
+
+# ---------------------------------------------------------------- jobs started on the web
+
+
+@dataclass(frozen=True)
+class JobLine:
+    """A plan or simulation started from the dashboard, with its progress."""
+
+    id: int
+    kind: str  # plan | simulation
+    parameters: dict[str, object]
+    status: str  # queued | running | done | failed
+    progress: float
+    stage: str
+    plan_id: int | None
+    run_id: int | None
+    error: str | None
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+
+    def as_dict(self) -> dict[str, object]:
+        """For the page's polling (``/region/api/jobs``)."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status,
+            "progress": round(self.progress, 3),
+            "stage": self.stage,
+            "plan_id": self.plan_id,
+            "run_id": self.run_id,
+            "error": self.error,
+        }
+
+
+def jobs(session: Session, *, region_id: int, limit: int = 20) -> list[JobLine]:
+    """The region's latest jobs, newest first."""
+    query = (
+        select(StaffJob).where(StaffJob.region_id == region_id).order_by(StaffJob.id.desc())
+    ).limit(limit)
+    return [
+        JobLine(
+            id=j.id,
+            kind=j.kind,
+            parameters=dict(j.parameters),
+            status=j.status,
+            progress=j.progress,
+            stage=j.stage,
+            plan_id=j.plan_id,
+            run_id=j.run_id,
+            error=j.error,
+            created_by=j.created_by,
+            created_at=j.created_at,
+            finished_at=j.finished_at,
+        )
+        for j in session.scalars(query)
+    ]

@@ -119,6 +119,17 @@ def difference(value: float | None, unit: str) -> str:
     return sign + figure(abs(value), unit)
 
 
+def hours(value: float | None) -> str:
+    """A waiting time given in hours: ``25 мин``, ``3,5 ч``, ``2,1 дн.``; ``—`` when unknown."""
+    if value is None:
+        return "—"
+    if value < 1:
+        return format_number(value * 60, 0) + "\u00a0мин"
+    if value < 48:
+        return format_number(value, 1) + "\u00a0ч"
+    return format_number(value / 24, 1) + "\u00a0дн."
+
+
 def make_templates() -> Jinja2Templates:
     """The page templates with selpo's filters."""
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
@@ -133,6 +144,7 @@ def make_templates() -> Jinja2Templates:
         "pct": pct,
         "figure": figure,
         "difference": difference,
+        "hours": hours,
     }
     templates.env.filters.update(filters)
     templates.env.globals["static"] = static_url  # {{ static('office/office.css') }}

@@ -18,12 +18,12 @@ from sqlalchemy import select
 from selpo.deps import ClockDep
 from selpo.errors import Forbidden
 from selpo.kit.display import local_day
-from selpo.kit.moments import Day
 from selpo.logistics import manifests
 from selpo.logistics.manifest_pdf import render_manifest
-from selpo.logistics.schemas import ManifestRead
+from selpo.logistics.schemas import ManifestRead, RouteRunRead
 from selpo.models import Hub, Region
 from selpo.office import auth
+from selpo.web.day_input import parse_day
 from selpo.web.pages.office import DbDep, PageRoute, WorkstationDep
 from selpo.web.rendering import templates
 
@@ -58,21 +58,38 @@ def _manifest(
     return sheet
 
 
+def _with_preview(db: DbDep, run: RouteRunRead, clock: ClockDep) -> RouteRunRead:
+    """A run whose manifest is not made yet counts the parcels its preview would load (what
+    the manifest page shows), not zero."""
+    if run.manifest != "none":
+        return run
+    preview = manifests.get_manifest(
+        db, route_id=run.route_id, departure=run.departure, now=clock.now()
+    )
+    return run.model_copy(update={"parcels": preview.parcels, "litres": preview.litres})
+
+
 @router.get("")
 def route_runs(
     request: Request,
     db: DbDep,
     clock: ClockDep,
     workstation: WorkstationDep,
-    day: Annotated[Day | None, Query(alias="date")] = None,
+    day: Annotated[str, Query(alias="date", max_length=32)] = "",
 ) -> Response:
     """Рейсы дня по узлам диспетчера."""
     hubs = _hubs(db, workstation)
     zones = _zones(db, hubs)
     # The default day is today where the first hub is (a dispatcher's regions may differ).
     zone = zones[hubs[0].region_id]
-    shown: date = day or local_day(clock.now(), zone)
-    runs = {hub.code: manifests.list_route_runs(db, day=shown, hub=hub.code) for hub in hubs}
+    shown: date = parse_day(day, field="date") if day else local_day(clock.now(), zone)
+    runs = {
+        hub.code: [
+            _with_preview(db, run, clock)
+            for run in manifests.list_route_runs(db, day=shown, hub=hub.code)
+        ]
+        for hub in hubs
+    }
     return templates.TemplateResponse(
         request,
         "dispatch/runs.html",
@@ -111,5 +128,6 @@ def manifest_pdf(run_id: str, db: DbDep, clock: ClockDep, workstation: Workstati
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'inline; filename="{filename}"',
+            "Cache-Control": "no-store",
         },
     )

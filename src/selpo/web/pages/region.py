@@ -15,10 +15,12 @@ district or bounding box on the server.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
@@ -29,15 +31,17 @@ from sqlalchemy.orm import Session
 
 from selpo.config import Settings
 from selpo.deps import MAX_ROW_ID, ClockDep, RowId, SessionDep, SettingsDep
-from selpo.errors import DomainError, Forbidden, InvalidInput
+from selpo.errors import DomainError, Forbidden, InvalidInput, NotFound
 from selpo.kit.display import local_day
-from selpo.kit.moments import day_in_range
 from selpo.kit.request_id import request_id_of
-from selpo.models import District, Region
+from selpo.models import District, Region, StaffJob
+from selpo.network.errors import PostOfficeNotFound
 from selpo.office import auth
 from selpo.office.auth import Workstation
 from selpo.office.errors import SessionExpired
-from selpo.reporting import kpi, layers, plans, runs
+from selpo.office.rules import STATUS_RU
+from selpo.reporting import kpi, layers, plans, runs, workload
+from selpo.web.day_input import parse_day
 from selpo.web.pages.office import SESSION_COOKIE, clear_session_cookie, rollback_request
 from selpo.web.rendering import templates
 
@@ -75,6 +79,35 @@ PLAN_KIND_LABELS = {
     "median": "p-медиана",
     "curve": "кривая охвата",
 }
+JOB_KIND_LABELS = {"plan": "план подключения", "simulation": "моделирование"}
+JOB_STATUS_LABELS = {
+    "queued": "в очереди",
+    "running": "идёт",
+    "done": "готово",
+    "failed": "не удалось",
+}
+PLAN_STATUS_LABELS = {"optimal": "оптимально", "feasible": "допустимо"}
+RUN_KIND_LABELS = {"history": "история", "scenario": "сценарий"}
+
+
+class JobRunner(Protocol):
+    """The port the dashboard starts its background jobs through (``selpo.staff_jobs``,
+    wired by ``app.py`` on ``app.state.staff_jobs``)."""
+
+    def enqueue(
+        self,
+        session: Session,
+        *,
+        kind: str,
+        region_id: int,
+        parameters: dict[str, Any],
+        by: str,
+        now: datetime,
+    ) -> StaffJob:
+        """Check the parameters (a Russian 422) and queue the job."""
+        ...
+
+    def start(self, job_id: int) -> None: ...
 
 
 def _headers(settings: Settings) -> dict[str, str]:
@@ -253,12 +286,10 @@ ViewerDep = Annotated[Viewer, Depends(_viewer)]
 
 
 def _period(viewer: Viewer, first: str, last: str) -> kpi.Period:
-    """The period asked for; by default the last 7 days ending today (the region's zone)."""
-    try:
-        end = day_in_range(date.fromisoformat(last)) if last else viewer.today
-        start = day_in_range(date.fromisoformat(first)) if first else None
-    except ValueError:
-        raise InvalidInput("Дата — в виде ГГГГ-ММ-ДД.", field="from") from None
+    """The period asked for (days as ДД.ММ.ГГГГ, or ISO in links); by default the last 7 days
+    ending today (the region's zone)."""
+    end = parse_day(last, field="to") if last else viewer.today
+    start = parse_day(first, field="from") if first else None
     if start is None:
         return kpi.Period.ending(end)
     return kpi.Period(start, end)
@@ -307,6 +338,11 @@ def _page(viewer: Viewer, template: str, *, active: str, **context: Any) -> Resp
             "run_labels": RUN_FIGURE_LABELS,
             "status_labels": STATUS_LABELS,
             "plan_kinds": PLAN_KIND_LABELS,
+            "plan_statuses": PLAN_STATUS_LABELS,
+            "run_kinds": RUN_KIND_LABELS,
+            "shipment_statuses": STATUS_RU,
+            "job_kinds": JOB_KIND_LABELS,
+            "job_statuses": JOB_STATUS_LABELS,
             **context,
         },
     )
@@ -344,6 +380,9 @@ def map_page(
         period=period,
         plan=shown,
         plans=plans.plan_options(viewer.db, region_id=viewer.region_id),
+        next_offices=plans.next_offices(
+            viewer.db, region_id=viewer.region_id, district_id=viewer.district_id
+        ),
         bounds=bounds.as_list() if bounds is not None else [],
         tile_url=viewer.settings.map_tile_url or "",
         tile_attribution=viewer.settings.map_tile_attribution,
@@ -392,6 +431,152 @@ def scenarios_page(viewer: ViewerDep) -> Response:
             viewer.db, region_id=viewer.region_id, district=viewer.district_name
         ),
         runs=runs.runs(viewer.db, region_id=viewer.region_id, district=viewer.district_name),
+        next_offices=plans.next_offices(
+            viewer.db, region_id=viewer.region_id, district_id=viewer.district_id
+        ),
+        jobs=plans.jobs(viewer.db, region_id=viewer.region_id) if viewer.manager else [],
+        today=viewer.today,
+    )
+
+
+def _runner(viewer: Viewer) -> JobRunner:
+    runner: JobRunner = viewer.request.app.state.staff_jobs
+    return runner
+
+
+def _manager_only(viewer: Viewer) -> None:
+    if not viewer.manager:
+        raise Forbidden("Нет доступа: планы и моделирование запускает руководитель региона.")
+
+
+def _start(viewer: Viewer, kind: str, parameters: dict[str, Any]) -> Response:
+    runner = _runner(viewer)
+    job = runner.enqueue(
+        viewer.db,
+        kind=kind,
+        region_id=viewer.region_id,
+        parameters=parameters,
+        by=viewer.workstation.clerk.login,
+        now=viewer.now,
+    )
+    viewer.db.commit()  # the background runner reads the row in a transaction of its own
+    runner.start(job.id)
+    return RedirectResponse(viewer.at("/region/scenarios") + f"#job-{job.id}", status_code=303)
+
+
+def _number(text: str, field: str, label: str) -> float:
+    try:
+        return float(text.replace(",", ".").replace("\u00a0", "").replace(" ", ""))
+    except ValueError:
+        raise InvalidInput(f"{label}: нужно число.", field=field) from None
+
+
+@router.post("/scenarios/plans")
+def start_plan(
+    viewer: ViewerDep,
+    csrf: Annotated[str, Form()] = "",
+    name: Annotated[str, Form(max_length=300)] = "",
+    add: Annotated[str, Form(max_length=16)] = "",
+    radius_km: Annotated[str, Form(max_length=16)] = "10",
+    marketplace: Annotated[str, Form(max_length=32)] = "OZON",
+) -> Response:
+    """Start a plan «which offices to connect next» (``selpo plan connect --add N --save``) in
+    the background."""
+    auth.check_csrf(viewer.workstation, csrf)
+    _manager_only(viewer)
+    count = _number(add, "add", "Сколько отделений добавить")
+    if count != int(count):
+        raise InvalidInput("Сколько отделений добавить: нужно целое число.", field="add")
+    parameters = {
+        "name": name,
+        "add": int(count),
+        "radius_km": _number(radius_km, "radius_km", "Радиус"),
+        "marketplace": marketplace.strip().upper() or "OZON",
+    }
+    return _start(viewer, "plan", parameters)
+
+
+@router.post("/scenarios/simulations")
+def start_simulation(
+    viewer: ViewerDep,
+    csrf: Annotated[str, Form()] = "",
+    days: Annotated[str, Form(max_length=16)] = "7",
+    scale: Annotated[str, Form(max_length=16)] = "0,1",
+    seed: Annotated[str, Form(max_length=16)] = "1",
+    plan: Annotated[str, Form(max_length=16)] = "",
+    start: Annotated[str, Form(max_length=32)] = "",
+) -> Response:
+    """Start a simulation (today's offices, or with a stored plan's offices) in the
+    background."""
+    auth.check_csrf(viewer.workstation, csrf)
+    _manager_only(viewer)
+    plan_id = _int(plan, "plan")
+    if plan_id:
+        plans.plan_on_map(viewer.db, plan_id, region_id=viewer.region_id)  # of this region
+    whole_days = _number(days, "days", "Дней")
+    whole_seed = _number(seed, "seed", "Зерно")
+    parameters = {
+        "days": int(whole_days),
+        "scale": _number(scale, "scale", "Масштаб спроса"),
+        "seed": int(whole_seed),
+        "plan_id": plan_id or None,
+        "start": parse_day(start, field="start") if start else viewer.today,
+    }
+    return _start(viewer, "simulation", parameters)
+
+
+@router.get("/workload")
+def workload_page(
+    viewer: ViewerDep,
+    first: Annotated[str, Query(alias="from")] = "",
+    last: Annotated[str, Query(alias="to")] = "",
+    district: str = "",
+) -> Response:
+    """The clerks' work per office: actions per hour on duty, waits, the busiest hours."""
+    period = _period(viewer, first, last)
+    district_id = _district(viewer, district)
+    work = workload.workload(
+        viewer.db, period, region_id=viewer.region_id, district_id=district_id, now=viewer.now
+    )
+    return _page(
+        viewer,
+        "region/workload.html",
+        active="workload",
+        period=period,
+        work=work,
+        district_id=district_id,
+        hour_span=workload.hour_span,
+        districts=sorted(
+            layers.district_names(viewer.db, region_id=viewer.region_id).items(),
+            key=lambda d: d[1],
+        ),
+    )
+
+
+@router.get("/workload.csv")
+def workload_csv(
+    viewer: ViewerDep,
+    first: Annotated[str, Query(alias="from")] = "",
+    last: Annotated[str, Query(alias="to")] = "",
+    district: str = "",
+) -> Response:
+    """The same as CSV for a spreadsheet (UTF-8 with BOM, «;», a decimal comma)."""
+    period = _period(viewer, first, last)
+    district_id = _district(viewer, district)
+    work = workload.workload(
+        viewer.db, period, region_id=viewer.region_id, district_id=district_id, now=viewer.now
+    )
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerows(workload.csv_rows(work))
+    name = f"workload-{viewer.region.code}-{period.first:%Y%m%d}-{period.last:%Y%m%d}.csv"
+    return Response(
+        "\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
@@ -471,7 +656,10 @@ def office_json(
 ) -> Response:
     """One office's figures for the period (the popup)."""
     period = _period(viewer, first, last)
-    office = kpi.office_kpi(viewer.db, period, index=index, region_id=viewer.region_id)
+    try:
+        office = kpi.office_kpi(viewer.db, period, index=index, region_id=viewer.region_id)
+    except PostOfficeNotFound:
+        raise NotFound(f"Отделения с индексом {index} в регионе нет.", field="index") from None
     if not viewer.may_see(office.district_id):
         raise Forbidden("Нет доступа: показатели отделений другого района вам не видны.")
     names = layers.district_names(viewer.db, region_id=viewer.region_id)
@@ -487,6 +675,13 @@ def office_json(
             "figures": office.figures.as_dict(),
         }
     )
+
+
+@router.get("/api/jobs")
+def jobs_json(viewer: ViewerDep) -> Response:
+    """The region's background jobs with their progress (the scenarios page polls it)."""
+    _manager_only(viewer)
+    return _json({"jobs": [j.as_dict() for j in plans.jobs(viewer.db, region_id=viewer.region_id)]})
 
 
 @router.get("/api/hubs")

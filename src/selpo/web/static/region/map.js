@@ -1,7 +1,9 @@
 // selpo regional dashboard: the network on a Leaflet map (Leaflet served by selpo itself).
 // Offices are circle markers coloured by status; coverage circles around serving (solid) and
 // planned (dashed) offices; hubs as squares; routes as lines hub -> stops. Data comes as JSON
-// from /region/api; a click on an office fetches its figures for the page's period.
+// from /region/api; a click on an office fetches its figures for the page's period. Every office
+// names itself on hover (index and name); zoomed in, names stand beside the markers: serving and
+// planned offices from zoom 9, every office from zoom 11 (the layer «Названия»).
 (function () {
   "use strict";
   var el = document.getElementById("map");
@@ -30,9 +32,32 @@
   var routes = L.layerGroup().addTo(map);
   var offices = L.layerGroup().addTo(map);
   var hubs = L.layerGroup().addTo(map);
+  var labels = L.layerGroup().addTo(map);
+  var LABEL_ZOOM = { serving: 9, planned: 9, not_connected: 11, closed: 11 };
+  var shown = [];
   L.control.layers(null, {
-    "Зоны охвата": coverage, "Маршруты": routes, "Отделения": offices, "Узлы": hubs
+    "Зоны охвата": coverage, "Маршруты": routes, "Отделения": offices, "Узлы": hubs,
+    "Названия": labels
   }, { collapsed: true }).addTo(map);
+
+  function escape(text) {
+    return String(text).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  function drawLabels() {
+    labels.clearLayers();
+    var zoom = map.getZoom();
+    var view = map.getBounds();
+    shown.forEach(function (o) {
+      if (zoom < LABEL_ZOOM[o.status] || !view.contains([o.lat, o.lon])) { return; }
+      L.marker([o.lat, o.lon], {
+        icon: L.divIcon({ className: "office-label office-label-" + o.status, html: escape(o.name), iconSize: null, iconAnchor: [-8, 6] }),
+        interactive: false, keyboard: false
+      }).addTo(labels);
+    });
+  }
 
   if (!data.tiles && bounds) { graticule(bounds.pad(0.6)); }
 
@@ -79,6 +104,7 @@
 
   function pct(x) { return x === null || x === undefined ? "—" : (x * 100).toFixed(1).replace(".", ",") + "\u00a0%"; }
   // The same grouping (no-break space) and sign as the pages' Babel ru_RU (selpo.kit.display).
+  function count(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, "\u00a0"); }
   function rub(kop) {
     var r = Math.floor(Math.abs(kop) / 100), k = Math.abs(kop) % 100;
     return (kop < 0 ? "−" : "") + String(r).replace(/\B(?=(\d{3})+(?!\d))/g, "\u00a0") + "," + (k < 10 ? "0" : "") + k + "\u00a0₽";
@@ -101,12 +127,12 @@
       tr.appendChild(node("td", value));
       table.appendChild(tr);
     }
-    row("Получено", String(f.received));
-    row("Выдано", String(f.issued));
-    row("Вовремя", f.promised ? pct(f.on_time_share) + " (" + f.on_time + " из " + f.promised + ")" : "—");
-    row("Ячейки заняты", f.on_shelves + " из " + f.cells + (f.cells ? " (" + pct(f.storage_use) + ")" : ""));
-    if (f.overflow) { row("Сверх ячеек", String(f.overflow)); }
-    row("Невостребовано", f.outcomes ? pct(f.unclaimed_share) + " (" + f.unclaimed + " из " + f.outcomes + ")" : "—");
+    row("Получено", count(f.received));
+    row("Выдано", count(f.issued));
+    row("Вовремя", f.promised ? pct(f.on_time_share) + " (" + count(f.on_time) + " из " + count(f.promised) + ")" : "—");
+    row("Ячейки заняты", count(f.on_shelves) + " из " + count(f.cells) + (f.serving_cells ? " (" + pct(f.storage_use) + ")" : ""));
+    if (f.overflow) { row("Сверх ячеек", count(f.overflow)); }
+    row("Невостребовано", f.outcomes ? pct(f.unclaimed_share) + " (" + count(f.unclaimed) + " из " + count(f.outcomes) + ")" : "—");
     Object.keys(f.cash_kop).forEach(function (m) { row("Наложенный, " + m, rub(f.cash_kop[m])); });
     row("Наложенный, всего", rub(f.cash_total_kop));
     box.appendChild(table);
@@ -156,7 +182,7 @@
           fillColor: o.status === "closed" ? "#fff" : COLOURS[o.status], fillOpacity: 0.95,
           className: "office office-" + o.status + " office-" + o.index + (o.mine ? "" : " office-foreign")
         });
-        marker.bindTooltip(o.index + " " + o.name);
+        marker.bindTooltip(o.index + " " + o.name, { className: "office-tooltip" });
         marker.on("click", function () { openOffice(marker, o); });
         marker.addTo(offices);
       });
@@ -167,6 +193,8 @@
       if (statusLine) {
         statusLine.textContent = truncated ? "Показана часть отделений: приблизьте карту." : "";
       }
+      shown = body.offices;
+      drawLabels();
       el.setAttribute("data-loaded", String(body.offices.length));
     }).catch(function (error) {
       if (statusLine) { statusLine.textContent = "Отделения не загрузились: " + error.message; }
@@ -194,11 +222,22 @@
     });
   }
 
-  map.on("moveend", function () {
+  // An open popup keeps its marker: the pan that shows the popup reloads nothing (a reload
+  // redraws the markers and would close it); the next move after it closes does.
+  var popupOpen = false;
+  function reloadIfLeft() {
+    if (popupOpen) { return; }
     if (truncated || !loadedBox || !loadedBox.contains(map.getBounds())) {
       loadOffices();
       loadNetwork();
     }
+  }
+  map.on("popupopen", function () { popupOpen = true; });
+  map.on("popupclose", function () { popupOpen = false; });
+  map.on("zoomend", drawLabels);
+  map.on("moveend", function () {
+    drawLabels();
+    reloadIfLeft();
   });
   loadOffices();
   loadNetwork();
