@@ -71,6 +71,19 @@ SHIPMENT: dict[str, Any] = {
     "created_at": CREATED_AT,
     "updated_at": CREATED_AT,
     "events": [_CREATED_EVENT],
+    "places": [
+        {
+            "number": 1,
+            "tracking_number": NUMBER,
+            "weight_g": 1200,
+            "length_mm": 300,
+            "width_mm": 200,
+            "height_mm": 100,
+            "external_place_id": None,
+            "status": "created",
+            "arrived_at": None,
+        }
+    ],
 }
 
 SHIPMENT_UPDATED: dict[str, Any] = {
@@ -162,6 +175,7 @@ SHIPMENT_PAGE: dict[str, Any] = {
                 "promised_date",
                 "storage_deadline",
                 "updated_at",
+                "places",
             )
         }
     ],
