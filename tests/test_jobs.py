@@ -22,6 +22,7 @@ JOB_NAMES = (
     "storage-expiry",
     "storage-reminders",
     "advance-parcels",
+    "close-payout-days",
     "purge-personal-data",
     "purge-finished-outbox",
 )

@@ -35,6 +35,7 @@ from selpo.notify.delivery import (
 from selpo.notify.destination import parse_allow_hosts
 from selpo.notify.sms import LogSmsGateway, SmsGateway
 from selpo.notify.transport import make_http_client
+from selpo.payout import service as payout_service
 from selpo.shipment import service as shipment_service
 
 log = logging.getLogger("selpo.worker")
@@ -84,6 +85,9 @@ def timed_jobs(settings: Settings) -> list[TimedJob]:
     def advance(session: Session, now: datetime, limit: int) -> int:
         return movement.advance_parcels(session, now, limit=limit)
 
+    def close_payouts(session: Session, now: datetime, limit: int) -> int:
+        return payout_service.close_days(session, now, limit=limit)
+
     return [
         TimedJob("storage-expiry", every, expire, "parcels past their storage deadline expire"),
         TimedJob(
@@ -97,6 +101,12 @@ def timed_jobs(settings: Settings) -> list[TimedJob]:
             every,
             advance,
             "vans depart and arrive along the timetable (tracking events)",
+        ),
+        TimedJob(
+            "close-payout-days",
+            every,
+            close_payouts,
+            "days ended in every office's zone close: payout.ready to each marketplace",
         ),
         TimedJob(
             "purge-personal-data",

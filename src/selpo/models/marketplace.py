@@ -39,3 +39,6 @@ class Marketplace(Base):
     # region imported (000000 while there is none, until the next import), unless the operator
     # sets another.
     accepting_index: Mapped[str] = mapped_column(String(6), default=first_sorting_centre_index)
+    # The operator's fee on the cash on delivery it collects, in basis points of the amount
+    # (150 = 1.5 %); ``selpo marketplace set-fee CODE 1.5%`` sets it (selpo.payout).
+    fee_rate_bp: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
