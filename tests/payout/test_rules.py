@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from selpo.notify.events import CATALOGUE
 from selpo.payout import rules
+from selpo.payout.schemas import PayoutReport
 
 RATES = st.integers(min_value=0, max_value=rules.MAX_FEE_BP)
 AMOUNTS = st.integers(min_value=1, max_value=10_000_000_00)  # up to 10 million roubles
@@ -115,3 +117,19 @@ def test_ranges() -> None:
     assert rules.check_range(first, first + timedelta(days=91)) is None
     assert rules.check_range(first, first + timedelta(days=92)) is not None
     assert rules.check_range(first, first - timedelta(days=1)) is not None
+
+
+def test_the_openapi_example_is_real_arithmetic() -> None:
+    example = PayoutReport.model_json_schema(mode="serialization")["examples"][0]
+    report = PayoutReport.model_validate(example)
+    for day in report.days:
+        bp = rules.parse_fee_rate(day.fee_rate)
+        shipments = [(s.tracking_number, s.collected_kop) for s in day.shipments]
+        assert [s.fee_kop for s in day.shipments] == rules.split_fee(shipments, bp)
+        assert day.fee_kop == rules.day_fee(day.collected_kop, bp)
+        assert day.collected_kop == day.cash_kop + day.card_kop
+        assert day.to_transfer_kop == day.collected_kop - day.fee_kop
+    assert report.totals.to_transfer_kop == sum(d.to_transfer_kop for d in report.days)
+    event = CATALOGUE["payout.ready"].example
+    assert event["fee_kop"] == rules.day_fee(event["collected_kop"], 150)
+    assert event["to_transfer_kop"] == event["collected_kop"] - event["fee_kop"]

@@ -64,9 +64,10 @@ def list_payouts(
     """Money back to the marketplace, day by day: cash on delivery collected in cash and by
     card, the operator's fee, the amount to transfer, and each shipment behind it.
 
-    A day is each office's own calendar day; it is `closed` once it has ended in every zone
-    (plus a grace) and `payout.ready` was sent for it. A range is at most 92 days (422 beyond,
-    or when `to` is before `from`).
+    A day is each office's own calendar day; it is `closed` (its figures final) once it has
+    ended in every office's zone, plus a grace, and the worker has closed it, sending
+    `payout.ready` when anything was collected. Every day of the range is listed, empty ones
+    too; a range is at most 92 days (422 beyond, or when `to` is before `from`).
     """
     marketplace = session.get(Marketplace, principal.marketplace_id)
     assert marketplace is not None  # the key authenticated it
