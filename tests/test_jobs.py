@@ -23,6 +23,7 @@ JOB_NAMES = (
     "storage-reminders",
     "advance-parcels",
     "staff-jobs",
+    "close-payout-days",
     "purge-personal-data",
     "purge-finished-outbox",
 )

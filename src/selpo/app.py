@@ -37,6 +37,7 @@ from selpo.marketplace.service import KeyUsage
 from selpo.network import endpoints as network_endpoints
 from selpo.network.service import CatalogueCache
 from selpo.notify import endpoints as notify_endpoints
+from selpo.payout import endpoints as payout_endpoints
 from selpo.planning import endpoints as planning_endpoints
 from selpo.shipment import endpoints as shipment_endpoints
 from selpo.shipment import handover_endpoints, label_endpoints
@@ -285,6 +286,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(handover_endpoints.router)
     app.include_router(notify_endpoints.router)
     app.include_router(marketplace_endpoints.router)
+    app.include_router(payout_endpoints.router)
     app.include_router(planning_endpoints.router)
     app.include_router(logistics_endpoints.router)
     # The dispatcher's pages first: /office/dispatch would otherwise read as an office index.

@@ -23,6 +23,8 @@ from selpo.network import service as network_service
 from selpo.network.importer import import_region as run_import
 from selpo.office import auth as office_auth
 from selpo.office.cli import clerk_app
+from selpo.payout import rules as payout_rules
+from selpo.payout import service as payout_service
 from selpo.planning.cli import plan_app
 from selpo.region_cli import describe, region_app
 from selpo.simulation.cli import history_command, simulate_command
@@ -266,6 +268,27 @@ def marketplace_revoke(prefix: Annotated[str, typer.Argument(help="Key prefix")]
     finally:
         engine.dispose()
     console.print(f"key {prefix} revoked")
+
+
+@marketplace_app.command("set-fee")
+def marketplace_set_fee(
+    code: Annotated[str, typer.Argument(help="Marketplace code")],
+    rate: Annotated[str, typer.Argument(help="The fee on collected COD: 1.5% or 0.015")],
+) -> None:
+    """Set the operator's fee rate on the cash on delivery collected for a marketplace."""
+    settings = _settings()
+    engine = create_db_engine(settings.database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            marketplace = payout_service.set_fee_rate(session, code=code, rate=rate)
+            shown = payout_rules.fee_rate_percent(marketplace.fee_rate_bp)
+            marketplace_code = marketplace.code
+    except DomainError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    console.print(f"{marketplace_code}: fee {shown} of the cash on delivery collected")
 
 
 @app.command("first-start-keys")

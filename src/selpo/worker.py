@@ -36,6 +36,7 @@ from selpo.notify.delivery import (
 from selpo.notify.destination import parse_allow_hosts
 from selpo.notify.sms import LogSmsGateway, SmsGateway
 from selpo.notify.transport import make_http_client
+from selpo.payout import service as payout_service
 from selpo.shipment import service as shipment_service
 
 log = logging.getLogger("selpo.worker")
@@ -91,6 +92,9 @@ def timed_jobs(settings: Settings) -> list[TimedJob]:
         factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False)
         return staff_jobs.run_pending(factory, SystemClock(), limit=1)
 
+    def close_payouts(session: Session, now: datetime, limit: int) -> int:
+        return payout_service.close_days(session, now, limit=limit)
+
     return [
         TimedJob("storage-expiry", every, expire, "parcels past their storage deadline expire"),
         TimedJob(
@@ -110,6 +114,12 @@ def timed_jobs(settings: Settings) -> list[TimedJob]:
             every,
             dashboard_jobs,
             "plans and simulations queued on the dashboard (one per round)",
+        ),
+        TimedJob(
+            "close-payout-days",
+            every,
+            close_payouts,
+            "days ended in every office's zone close: payout.ready to each marketplace",
         ),
         TimedJob(
             "purge-personal-data",

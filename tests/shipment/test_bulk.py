@@ -433,4 +433,10 @@ class TestReturnsAndTimedJobs:
         for shipment in parcels:
             assert shipment.status == "storage_expired"
             assert shipment.pickup_code_hash is None
-            assert [w["status"] for w in _webhooks(session, shipment)][-1] == "storage_expired"
+            statuses = [
+                w["status"]
+                for w in _webhooks(session, shipment)
+                if w["type"] == "shipment.status_changed"
+            ]
+            assert statuses[-1] == "storage_expired"
+            assert "shipment.storage_expiring" in {w["type"] for w in _webhooks(session, shipment)}

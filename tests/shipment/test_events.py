@@ -1,11 +1,12 @@
 """Every documented webhook event is one the catalogue knows, and the real services send each
 of them: a marketplace subscribed to everything hears every type after creating, changing,
-cancelling and shipping parcels, and a full van moving a promise."""
+cancelling and shipping parcels, a full van moving a promise, a storage reminder, issues at
+the counter (whole, and partly with cash on delivery) and a day closing for payout."""
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,13 +20,14 @@ from selpo.models import OutboxMessage
 from selpo.notify import service as notify_service
 from selpo.notify.events import CATALOGUE
 from selpo.notify.service import EVENT_TYPES
+from selpo.payout import service as payout_service
 from selpo.shipment import service
 from selpo.shipment.schemas import ShipmentCreate, ShipmentPatch
 from tests.conftest import TEST_NOW
-from tests.fixtures.builders import hand_over_shipment, shipment_payload
+from tests.fixtures.builders import hand_over_shipment, shipment_payload, two_item_payload
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-CATALOGUE_ROW = re.compile(r"^\| `(shipment\.[a-z_]+)` \|", re.MULTILINE)
+CATALOGUE_ROW = re.compile(r"^\| `((?:shipment|payout)\.[a-z_]+)` \|", re.MULTILINE)
 MENTION = re.compile(r"`(shipment\.[a-z_]+)`")
 MSK = ZoneInfo("Europe/Moscow")
 VILLAGE = "155921"  # Введенье: rural hours, closed on Mondays
@@ -138,6 +140,45 @@ def test_every_documented_event_is_sent_by_the_real_services(session: Session) -
             now=_msk(25, 13),
             office_index=office,
         )
+    # A two-line order with cash on delivery: one plate of two refused, cash for the rest.
+    payload = two_item_payload("EV-COD", cod=True)
+    payload["destination_index"] = VILLAGE
+    cod_parcel = service.create_shipments(
+        session,
+        marketplace=ozon,
+        shipments_in=[ShipmentCreate.model_validate(payload)],
+        now=_msk(21, 12),
+    )[0].shipment
+    assert cod_parcel is not None
+    partial = service.get_shipment(
+        session, marketplace_id=ozon.id, tracking_number=cod_parcel.tracking_number
+    )
+    for code, hour in (("handed_over", 13), ("departed_hub", 14)):
+        service.record_scan(
+            session,
+            tracking_number=partial.tracking_number,
+            code=code,
+            occurred_at=_msk(21, hour),
+            now=_msk(21, hour),
+        )
+    service.record_scan(
+        session,
+        tracking_number=partial.tracking_number,
+        code="arrived_at_office",
+        occurred_at=_msk(24, 10),
+        now=_msk(24, 10),
+        office_index=VILLAGE,
+    )
+    service.make_ready_for_pickup(session, shipment=partial, now=_msk(24, 12), policy=policy)
+    service.issue_to_recipient(
+        session, shipment=partial, now=_msk(26, 15), refused_items={1: 1}, cod_method="cash"
+    )
+    # The 26th closes for payout; then the waiting parcel's reminder, and its recipient.
+    assert payout_service.close_days(session, _msk(28, 12)) > 0
+    assert waiting.storage_deadline is not None
+    reminder_at = waiting.storage_deadline - timedelta(days=1)
+    assert service.send_storage_reminders(session, reminder_at) >= 1
+    service.issue_to_recipient(session, shipment=waiting, now=reminder_at)
 
     messages = list(
         session.scalars(
@@ -157,6 +198,30 @@ def test_every_documented_event_is_sent_by_the_real_services(session: Session) -
     extended = sent["shipment.storage_extended"]
     assert extended["tracking_number"] == waiting.tracking_number
     assert extended["storage_deadline"] > extended["previous_storage_deadline"]
+    expiring = sent["shipment.storage_expiring"]
+    assert expiring["tracking_number"] == waiting.tracking_number
+    assert expiring["office_index"] == VILLAGE
+    collected = sent["shipment.cod_collected"]
+    assert collected["tracking_number"] == partial.tracking_number
+    assert (collected["amount_kop"], collected["method"]) == (35000, "cash")
+    partly = sent["shipment.partially_delivered"]
+    assert partly["cod_collected_kop"] == 35000
+    assert [
+        (i["sku"], i["quantity_delivered"], i["quantity_refused"]) for i in partly["items"]
+    ] == [
+        ("A", 1, 0),
+        ("B", 1, 1),
+    ]
+    delivered = sent["shipment.delivered"]
+    assert delivered["tracking_number"] == waiting.tracking_number
+    assert (delivered["cod_collected_kop"], delivered["method"]) == (0, None)
+    payouts = {
+        m.payload["data"]["date"]: m.payload["data"]
+        for m in messages
+        if m.event_type == "payout.ready"
+    }
+    assert payouts["2026-11-26"]["cash_kop"] == 35000
+    assert payouts["2026-11-26"]["shipments"] == 1
 
 
 def test_each_catalogue_example_is_valid_data_of_its_event() -> None:

@@ -19,6 +19,7 @@ from selpo.models.marketplace import Marketplace
 from selpo.models.marketplace_connection import MarketplaceConnection
 from selpo.models.network_version import NetworkVersion
 from selpo.models.outbox_message import OutboxMessage
+from selpo.models.payout_day import PayoutDay
 from selpo.models.plan import Plan
 from selpo.models.post_office import PostOffice
 from selpo.models.region import Region
@@ -58,6 +59,7 @@ __all__ = [
     "MarketplaceConnection",
     "NetworkVersion",
     "OutboxMessage",
+    "PayoutDay",
     "Plan",
     "PostOffice",
     "Region",

@@ -44,3 +44,6 @@ class Marketplace(Base):
     ready_on_first_place: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # The operator's fee on the cash on delivery it collects, in basis points of the amount
+    # (150 = 1.5 %); ``selpo marketplace set-fee CODE 1.5%`` sets it (selpo.payout).
+    fee_rate_bp: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -1,7 +1,7 @@
 """The catalogue of webhook events: each type's ``data`` payload as a model, what it means and
 an example.
 
-The emitters (shipment and logistics services) build their payload dicts themselves; the
+The emitters (shipment, logistics and payout services) build their payload dicts themselves; the
 tests drive the real flows and validate every emitted payload against these models, which
 forbid fields they do not name, so the catalogue cannot drift from what is sent.
 """
@@ -13,6 +13,8 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+_Day = date  # a field named ``date`` would shadow the type in its class
 
 
 class _EventData(BaseModel):
@@ -93,6 +95,68 @@ class ShipmentPlaceArrivedData(_EventData):
     arrived: int = Field(description="How many of the order's places are at the office now")
     occurred_at: datetime = Field(description="When the place was scanned in")
     office_index: str | None = Field(description="The office it arrived at")
+
+
+class ShipmentStorageExpiringData(_EventData):
+    """``data`` of ``shipment.storage_expiring``."""
+
+    office_index: str = Field(description="Postal index of the office that keeps the parcel")
+    storage_deadline: datetime = Field(description="When the office stops keeping it")
+    reminded_at: datetime = Field(description="When the recipient was reminded (by SMS)")
+
+
+class ShipmentCodCollectedData(_EventData):
+    """``data`` of ``shipment.cod_collected``."""
+
+    amount_kop: int = Field(description="Cash on delivery taken at the counter, in kopecks")
+    method: Literal["cash", "card"] = Field(description="`cash` or `card`")
+    office_index: str = Field(description="Postal index of the office that took it")
+    collected_at: datetime = Field(description="When it was taken")
+
+
+class ShipmentDeliveredData(_EventData):
+    """``data`` of ``shipment.delivered``."""
+
+    delivered_at: datetime = Field(description="When the recipient took the parcel")
+    office_index: str = Field(description="Postal index of the office that issued it")
+    cod_collected_kop: int = Field(
+        description="Cash on delivery taken, in kopecks (0: nothing was due)"
+    )
+    method: Literal["cash", "card"] | None = Field(
+        description="How it was paid: `cash`, `card`, or `null` when nothing was due"
+    )
+
+
+class DeliveredItem(BaseModel):
+    """One line of a partly taken order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    position: int = Field(description="The line's position in the order (0-based)")
+    sku: str = Field(description="The marketplace's article")
+    name: str = Field(description="The line's name")
+    quantity_delivered: int = Field(description="Units the recipient took")
+    quantity_refused: int = Field(description="Units refused, going back to the marketplace")
+
+
+class ShipmentPartiallyDeliveredData(ShipmentDeliveredData):
+    """``data`` of ``shipment.partially_delivered``."""
+
+    items: list[DeliveredItem] = Field(description="Every line: units taken and refused")
+
+
+class PayoutReadyData(BaseModel):
+    """``data`` of ``payout.ready``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    date: _Day = Field(description="The closed day (each office's own calendar day)")
+    cash_kop: int = Field(description="Cash on delivery taken in cash that day, in kopecks")
+    card_kop: int = Field(description="Cash on delivery taken by card that day, in kopecks")
+    collected_kop: int = Field(description="`cash_kop` + `card_kop`")
+    fee_kop: int = Field(description="The operator's fee on the day's collections")
+    to_transfer_kop: int = Field(description="What selpo transfers: `collected_kop` - `fee_kop`")
+    shipments: int = Field(description="How many shipments the day's money comes from")
 
 
 @dataclass(frozen=True)
@@ -207,6 +271,91 @@ CATALOGUE: dict[str, EventKind] = {
                 "arrived": 1,
                 "occurred_at": "2026-11-25T09:00:00+00:00",
                 "office_index": "101000",
+            },
+        ),
+        EventKind(
+            "shipment.storage_expiring",
+            ShipmentStorageExpiringData,
+            "the storage period ends soon: the recipient was reminded by SMS (once per "
+            "period; an extension allows another)",
+            {
+                "tracking_number": "10100005000177",
+                "external_order_id": "ORD-1001",
+                "office_index": "101000",
+                "storage_deadline": "2026-12-02T20:59:59Z",
+                "reminded_at": "2026-11-30T09:00:00Z",
+            },
+        ),
+        EventKind(
+            "shipment.cod_collected",
+            ShipmentCodCollectedData,
+            "the counter took cash on delivery (in cash or by card) for what the recipient took",
+            {
+                "tracking_number": "10100005000177",
+                "external_order_id": "ORD-1001",
+                "amount_kop": 350000,
+                "method": "card",
+                "office_index": "101000",
+                "collected_at": "2026-11-27T14:05:00Z",
+            },
+        ),
+        EventKind(
+            "shipment.delivered",
+            ShipmentDeliveredData,
+            "the recipient took the whole parcel; the amount collected and how",
+            {
+                "tracking_number": "10100005000177",
+                "external_order_id": "ORD-1001",
+                "delivered_at": "2026-11-27T14:05:00Z",
+                "office_index": "101000",
+                "cod_collected_kop": 350000,
+                "method": "card",
+            },
+        ),
+        EventKind(
+            "shipment.partially_delivered",
+            ShipmentPartiallyDeliveredData,
+            "the recipient took part of the order: each line's units taken and refused, and "
+            "the cash on delivery taken for the units taken only",
+            {
+                "tracking_number": "10100005000177",
+                "external_order_id": "ORD-1001",
+                "delivered_at": "2026-11-27T14:05:00Z",
+                "office_index": "101000",
+                "cod_collected_kop": 35000,
+                "method": "cash",
+                "items": [
+                    {
+                        "position": 0,
+                        "sku": "A",
+                        "name": "Кружка",
+                        "quantity_delivered": 1,
+                        "quantity_refused": 0,
+                    },
+                    {
+                        "position": 1,
+                        "sku": "B",
+                        "name": "Тарелка",
+                        "quantity_delivered": 1,
+                        "quantity_refused": 1,
+                    },
+                ],
+            },
+        ),
+        EventKind(
+            "payout.ready",
+            PayoutReadyData,
+            "a day on which something was collected closed (past midnight in every office's "
+            "zone): what was collected for the marketplace that day, the operator's fee and "
+            "the amount to transfer; the shipments behind it at `GET /v1/payouts`",
+            {
+                "date": "2026-11-27",
+                "cash_kop": 35000,
+                "card_kop": 350000,
+                "collected_kop": 385000,
+                "fee_kop": 5775,
+                "to_transfer_kop": 379225,
+                "shipments": 2,
             },
         ),
     )

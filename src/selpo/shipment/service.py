@@ -1744,6 +1744,77 @@ def issue_to_recipients(
             by_position[position].refused_quantity = quantity
         shipment.pickup_code_hash = None
     _record(session, moves, decisions, now=now)
+    notify_service.publish_many(
+        session,
+        events=[
+            event
+            for issue, (target, due) in zip(issues, targets, strict=True)
+            for event in _issue_events(
+                issue.shipment,
+                target,
+                due,
+                lines[issue.shipment.id],
+                offices[issue.shipment.destination_office_id].index,
+                now,
+            )
+        ],
+        now=now,
+    )
+
+
+def _issue_events(
+    shipment: Shipment,
+    target: Status,
+    due: int,
+    items: list[ShipmentItem],
+    office_index: str,
+    now: datetime,
+) -> list[notify_service.MarketplaceEvent]:
+    """The webhooks of a parcel handed over: ``shipment.cod_collected`` when cash on delivery
+    was taken, then ``shipment.delivered`` or ``shipment.partially_delivered`` (its lines)."""
+    head = {
+        "tracking_number": shipment.tracking_number,
+        "external_order_id": shipment.external_order_id,
+    }
+    method = shipment.cod_method if due > 0 else None
+    events: list[notify_service.MarketplaceEvent] = []
+    if due > 0:
+        events.append(
+            notify_service.MarketplaceEvent(
+                shipment.marketplace_id,
+                "shipment.cod_collected",
+                {
+                    **head,
+                    "amount_kop": due,
+                    "method": method,
+                    "office_index": office_index,
+                    "collected_at": now,
+                },
+            )
+        )
+    delivered: dict[str, Any] = {
+        **head,
+        "delivered_at": now,
+        "office_index": office_index,
+        "cod_collected_kop": due,
+        "method": method,
+    }
+    if target == S.PARTIALLY_DELIVERED:
+        delivered["items"] = [
+            {
+                "position": item.position,
+                "sku": item.sku,
+                "name": item.name,
+                "quantity_delivered": item.quantity - item.refused_quantity,
+                "quantity_refused": item.refused_quantity,
+            }
+            for item in sorted(items, key=lambda i: i.position)
+        ]
+        event_type = "shipment.partially_delivered"
+    else:
+        event_type = "shipment.delivered"
+    events.append(notify_service.MarketplaceEvent(shipment.marketplace_id, event_type, delivered))
+    return events
 
 
 def issue_to_recipient(
@@ -1919,9 +1990,9 @@ def send_storage_reminders(
     limit: int = 1000,
     base_url: str | None = None,
 ) -> int:
-    """Remind recipients whose storage ends within ``days_before`` days, at most ``limit`` (a
-    worker job; call again while it returns ``limit``); ``base_url`` links the SMS to the
-    recipient's page."""
+    """Remind recipients whose storage ends within ``days_before`` days, and tell their
+    marketplaces (``shipment.storage_expiring``), at most ``limit`` (a worker job; call again
+    while it returns ``limit``); ``base_url`` links the SMS to the recipient's page."""
     horizon = now + timedelta(days=days_before)
     query = (
         select(Shipment)
@@ -1938,8 +2009,22 @@ def send_storage_reminders(
     shipments = list(session.scalars(query))
     offices = repository.offices_by_id(session, {s.destination_office_id for s in shipments})
     messages: list[notify_service.Sms] = []
+    expiring: list[notify_service.MarketplaceEvent] = []
     for shipment in shipments:
         office = offices[shipment.destination_office_id]
+        expiring.append(
+            notify_service.MarketplaceEvent(
+                shipment.marketplace_id,
+                "shipment.storage_expiring",
+                {
+                    "tracking_number": shipment.tracking_number,
+                    "external_order_id": shipment.external_order_id,
+                    "office_index": office.index,
+                    "storage_deadline": shipment.storage_deadline,
+                    "reminded_at": now,
+                },
+            )
+        )
         if shipment.recipient_phone and shipment.storage_deadline:
             text = sms_text.reminder_text(_sms_facts(shipment, office, base_url))
             messages.append(
@@ -1947,6 +2032,7 @@ def send_storage_reminders(
             )
         shipment.reminder_sent = True
     notify_service.queue_sms_many(session, messages=messages, now=now)
+    notify_service.publish_many(session, events=expiring, now=now)
     session.flush()
     return len(shipments)
 
