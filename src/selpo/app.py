@@ -37,7 +37,7 @@ from selpo.network.service import CatalogueCache
 from selpo.notify import endpoints as notify_endpoints
 from selpo.planning import endpoints as planning_endpoints
 from selpo.shipment import endpoints as shipment_endpoints
-from selpo.shipment import label_endpoints
+from selpo.shipment import label_endpoints, sandbox_endpoints
 from selpo.web import mount_static
 from selpo.web.headers import SecurityHeadersMiddleware
 from selpo.web.pages import dispatch as dispatch_pages
@@ -258,6 +258,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(network_endpoints.router)
     app.include_router(shipment_endpoints.router)
     app.include_router(label_endpoints.router)
+    app.include_router(sandbox_endpoints.router)
     app.include_router(notify_endpoints.router)
     app.include_router(marketplace_endpoints.router)
     app.include_router(planning_endpoints.router)

@@ -22,7 +22,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from selpo.config import Settings, check_production_secrets
-from selpo.db import create_db_engine, make_session_factory, session_scope
+from selpo.db import create_db_engine, make_session_factory, see_every_partition, session_scope
 from selpo.kit.clock import Clock, SystemClock
 from selpo.logistics import movement
 from selpo.notify import service as notify_service
@@ -74,6 +74,7 @@ def timed_jobs(settings: Settings) -> list[TimedJob]:
         )
 
     def purge_personal(session: Session, now: datetime, limit: int) -> int:
+        see_every_partition(session)  # the sandbox's recipients are erased alike
         return shipment_service.purge_personal_data(
             session, now, retention_days=retention_days, limit=limit
         )

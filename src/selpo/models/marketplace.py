@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, text
+from sqlalchemy import Boolean, Integer, String, false, text
 from sqlalchemy.engine.interfaces import ExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -39,3 +39,8 @@ class Marketplace(Base):
     # region imported (000000 while there is none, until the next import), unless the operator
     # sets another.
     accepting_index: Mapped[str] = mapped_column(String(6), default=first_sorting_centre_index)
+    # Opted in to the pickup code in ``shipment.ready_for_pickup`` (for its own app), sent
+    # over https only and wiped from the outbox once delivered.
+    pickup_code_in_webhook: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
