@@ -13,8 +13,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
-from selpo.db import enter_sandbox, in_sandbox, see_every_partition, session_scope
+from selpo.cli import app
+from selpo.db import (
+    create_db_engine,
+    enter_sandbox,
+    in_sandbox,
+    make_session_factory,
+    see_every_partition,
+    session_scope,
+)
 from selpo.errors import PROBLEM_JSON
 from selpo.kit.clock import FrozenClock
 from selpo.logistics import repository as logistics_repository
@@ -485,3 +494,35 @@ class TestNeverOnTheRealSide:
         assert paid not in real_report["tracking_numbers"]
         assert test_report["tracking_numbers"] == [paid]
         assert test_report["collected_cash_kop"] == 60000
+
+
+def test_the_operator_issues_test_keys_and_opts_in_from_the_command_line(
+    scratch_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SELPO_DATABASE_URL", scratch_url)
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    added = runner.invoke(app, ["marketplace", "add", "CLI_SB", "Cli Sandbox", "--sandbox"])
+    assert added.exit_code == 0, added.output
+    first = added.stdout.strip().splitlines()[-1]
+    assert first.startswith("sk_test_")
+    another = runner.invoke(app, ["marketplace", "key", "CLI_SB", "--sandbox"])
+    live = runner.invoke(app, ["marketplace", "key", "cli_sb"])
+    assert another.stdout.strip().splitlines()[-1].startswith("sk_test_")
+    assert live.stdout.strip().splitlines()[-1].startswith("selpo_")
+    assert runner.invoke(app, ["marketplace", "key", "NOBODY", "--sandbox"]).exit_code == 2
+    opted = runner.invoke(app, ["marketplace", "set", "CLI_SB", "--pickup-code-webhook"])
+    assert opted.exit_code == 0, opted.output
+    assert "on" in opted.stdout
+    listed = runner.invoke(app, ["marketplace", "keys", "CLI_SB"], terminal_width=200)
+    assert listed.stdout.count("test") == 2
+    assert listed.stdout.count("live") == 1
+    engine = create_db_engine(scratch_url)
+    with session_scope(make_session_factory(engine)) as session:
+        marketplace = marketplace_service.get_by_code(session, "CLI_SB")
+        assert marketplace.pickup_code_in_webhook
+        principal = marketplace_service.authenticate(session, secret=first, now=TEST_NOW)
+        assert principal.sandbox
+    engine.dispose()
+    off = runner.invoke(app, ["marketplace", "set", "CLI_SB", "--no-pickup-code-webhook"])
+    assert "off" in off.stdout
