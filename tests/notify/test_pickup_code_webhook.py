@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,6 +33,7 @@ from selpo.office import service as office
 from selpo.shipment import service as shipment_service
 from selpo.shipment.rules import pickup_code_matches, pickup_qr, read_pickup_qr
 from selpo.shipment.schemas import ShipmentCreate, ShipmentPatch
+from selpo.shipment.tracking import is_valid_tracking_number, make_tracking_number
 from tests.conftest import TEST_NOW
 from tests.fixtures.builders import PESTYAKI_INDEX, shipment_payload
 from tests.fixtures.receiver import Receiver
@@ -489,3 +492,27 @@ class TestTheCounterReadsTheQr:
         assert read_pickup_qr("482913") is None
         assert read_pickup_qr("10100005000177") is None
         assert read_pickup_qr("1010000500017748291") is None
+
+
+def _digits(n: int) -> st.SearchStrategy[str]:
+    return st.text("0123456789", min_size=n, max_size=n)
+
+
+@given(_digits(6), _digits(2), st.integers(1, 99_999), _digits(6))
+def test_a_qr_reads_back_as_its_parcel_and_code(
+    index: str, month: str, serial: int, code: str
+) -> None:
+    number = make_tracking_number(index, month, serial)
+    assert read_pickup_qr(pickup_qr(number, code)) == (number, code)
+
+
+@given(st.text(max_size=40))
+def test_anything_else_scanned_is_no_qr_or_a_valid_one(text: str) -> None:
+    read = read_pickup_qr(text)
+    if read is not None:
+        number, code = read
+        assert is_valid_tracking_number(number)
+        assert len(code) == 6
+        assert code.isascii()
+        assert code.isdigit()
+        assert number + code == text.strip().replace(" ", "").replace("-", "")

@@ -93,6 +93,8 @@ def read_pickup_qr(text: str) -> tuple[str, str] | None:
     """(tracking number, code) of a scanned ``pickup_qr`` payload; None for anything else
     (a 6-digit code typed from the SMS, a tracking number, a wrong check digit)."""
     cleaned = text.strip().replace(" ", "").replace("-", "")
-    if len(cleaned) != 20 or not cleaned.isdigit() or not is_valid_tracking_number(cleaned[:14]):
+    if len(cleaned) != 20 or not (cleaned.isascii() and cleaned.isdigit()):
+        return None
+    if not is_valid_tracking_number(cleaned[:14]):
         return None
     return cleaned[:14], cleaned[14:]
