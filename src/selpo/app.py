@@ -40,7 +40,7 @@ from selpo.notify import endpoints as notify_endpoints
 from selpo.payout import endpoints as payout_endpoints
 from selpo.planning import endpoints as planning_endpoints
 from selpo.shipment import endpoints as shipment_endpoints
-from selpo.shipment import handover_endpoints, label_endpoints
+from selpo.shipment import handover_endpoints, label_endpoints, sandbox_endpoints
 from selpo.staff_jobs import StaffJobs
 from selpo.web import mount_static
 from selpo.web.headers import (
@@ -284,6 +284,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(shipment_endpoints.router)
     app.include_router(label_endpoints.router)
     app.include_router(handover_endpoints.router)
+    app.include_router(sandbox_endpoints.router)
     app.include_router(notify_endpoints.router)
     app.include_router(marketplace_endpoints.router)
     app.include_router(payout_endpoints.router)

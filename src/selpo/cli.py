@@ -141,6 +141,9 @@ def marketplace_add(
     code: Annotated[str, typer.Argument(help="Code, e.g. OZON")],
     name: Annotated[str, typer.Argument(help="Display name")],
     storage_days: Annotated[int, typer.Option(help="Storage period in days")] = 7,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="A test key (sk_test_...): sandbox shipments only")
+    ] = False,
 ) -> None:
     """Create a marketplace if needed and print a new API key alone on the last line."""
     settings = _settings()
@@ -150,10 +153,17 @@ def marketplace_add(
         marketplace = marketplace_service.add_marketplace(
             session, code=code, name=name, storage_days=storage_days
         )
-        issued = marketplace_service.issue_key(session, now=now, marketplace=marketplace)
+        issued = marketplace_service.issue_key(
+            session, now=now, marketplace=marketplace, sandbox=sandbox
+        )
         marketplace_code = marketplace.code
     engine.dispose()
-    err_console.print(f"marketplace {marketplace_code}: new API key (shown once):")
+    _print_key(marketplace_code, issued)
+
+
+def _print_key(code: str, issued: marketplace_service.IssuedKey) -> None:
+    kind = "test key for the sandbox" if issued.sandbox else "API key"
+    err_console.print(f"marketplace {code}: new {kind} (shown once):")
     typer.echo(issued.secret)
 
 
@@ -179,6 +189,66 @@ def marketplace_places(
     engine.dispose()
     rule = "its first place" if ready_on_first else "every place"
     typer.echo(f"marketplace {code}: an order of several places is ready when {rule} is in")
+
+
+@marketplace_app.command("key")
+def marketplace_key(
+    code: Annotated[str, typer.Argument(help="Marketplace code")],
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="A test key (sk_test_...): sandbox shipments only")
+    ] = False,
+    label: Annotated[str | None, typer.Option(help="Whose key, or what for")] = None,
+) -> None:
+    """Print another API key of a marketplace alone on the last line."""
+    settings = _settings()
+    engine = create_db_engine(settings.database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            marketplace = marketplace_service.get_by_code(session, code.upper())
+            issued = marketplace_service.issue_key(
+                session,
+                now=SystemClock().now(),
+                marketplace=marketplace,
+                label=label,
+                sandbox=sandbox,
+            )
+    except DomainError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    _print_key(code.upper(), issued)
+
+
+@marketplace_app.command("set")
+def marketplace_set(
+    code: Annotated[str, typer.Argument(help="Marketplace code")],
+    pickup_code_webhook: Annotated[
+        bool | None,
+        typer.Option(
+            "--pickup-code-webhook/--no-pickup-code-webhook",
+            help="Send the pickup code and its QR payload in shipment.ready_for_pickup "
+            "(https subscriptions only)",
+        ),
+    ] = None,
+) -> None:
+    """Change a marketplace's settings (only the options given)."""
+    settings = _settings()
+    engine = create_db_engine(settings.database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            marketplace = marketplace_service.get_by_code(session, code.upper())
+            if pickup_code_webhook is not None:
+                marketplace_service.set_pickup_code_in_webhook(
+                    marketplace, enabled=pickup_code_webhook
+                )
+            enabled = marketplace.pickup_code_in_webhook
+    except DomainError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    console.print(f"{code.upper()}: pickup code in webhooks {'on' if enabled else 'off'}")
 
 
 @marketplace_app.command("admin-key")
@@ -238,7 +308,13 @@ def marketplace_keys(code: Annotated[str, typer.Argument(help="Marketplace code"
             marketplace = marketplace_service.get_by_code(session, code.upper())
             keys = marketplace_service.list_keys(session, marketplace=marketplace)
             rows = [
-                (k.prefix, str(k.created_at), str(k.last_used_at or "-"), str(k.revoked_at or "-"))
+                (
+                    k.prefix,
+                    "test" if k.sandbox else "live",
+                    str(k.created_at),
+                    str(k.last_used_at or "-"),
+                    str(k.revoked_at or "-"),
+                )
                 for k in keys
             ]
     except DomainError as exc:
@@ -247,7 +323,7 @@ def marketplace_keys(code: Annotated[str, typer.Argument(help="Marketplace code"
     finally:
         engine.dispose()
     table = Table(title=f"API keys of {code.upper()}")
-    for column in ("prefix", "created", "last used", "revoked"):
+    for column in ("prefix", "mode", "created", "last used", "revoked"):
         table.add_column(column)
     for row in rows:
         table.add_row(*row)

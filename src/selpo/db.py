@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    Boolean,
     Connection,
     DateTime,
     Engine,
@@ -18,11 +19,20 @@ from sqlalchemy import (
     case,
     create_engine,
     event,
+    false,
     literal,
     or_,
 )
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+    sessionmaker,
+    with_loader_criteria,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 NAMING_CONVENTION = {
@@ -180,6 +190,81 @@ def _refuse_dml_when_read_only(state: ORMExecuteState) -> None:
         state.is_insert or state.is_update or state.is_delete
     ):
         raise WriteInReadOnlySession("a read-only session (GET request) tried to write")
+
+
+# ---------------------------------------------------------------------------- the sandbox
+#
+# The rows a marketplace's test key (``sk_test_...``) makes live in the same tables as the real
+# ones, marked ``sandbox``, and are kept apart by the session rather than by every query: a
+# session sees the live rows only, unless it was opened for a test key (``enter_sandbox``: it
+# then sees the sandbox's rows only) or for a job that tends both (``see_every_partition``).
+# Every ORM statement of the session gets the criterion, in joins and subqueries too, so no
+# counter, manifest, report or job can meet a sandbox parcel by forgetting a filter.
+SANDBOX = "selpo_sandbox"  # ``Session.info`` key: True (sandbox rows), "all", or absent (live)
+_EVERY_PARTITION = "all"
+
+
+class Partitioned:
+    """A table whose rows are live or the sandbox's (mixin: adds the ``sandbox`` column)."""
+
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+def enter_sandbox(session: Session) -> None:
+    """From now on the session reads and writes the sandbox's rows only."""
+    session.info[SANDBOX] = True
+
+
+def see_every_partition(session: Session) -> None:
+    """From now on the session reads live and sandbox rows alike (jobs that tend both, such
+    as the erasure of personal data)."""
+    session.info[SANDBOX] = _EVERY_PARTITION
+
+
+def in_sandbox(session: Session) -> bool:
+    """Whether the session works on the sandbox's rows (what it writes is sandbox data)."""
+    return session.info.get(SANDBOX) is True
+
+
+_LIVE_ROWS = with_loader_criteria(
+    Partitioned, lambda cls: cls.sandbox.is_(False), include_aliases=True
+)
+_SANDBOX_ROWS = with_loader_criteria(
+    Partitioned, lambda cls: cls.sandbox.is_(True), include_aliases=True
+)
+
+
+def _partitioned(state: ORMExecuteState) -> bool:
+    return any(issubclass(m.class_, Partitioned) for m in state.all_mappers)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _keep_partitions_apart(state: ORMExecuteState) -> None:
+    mode = state.session.info.get(SANDBOX)
+    if state.is_insert:
+        # What a sandbox session inserts is the sandbox's, whatever the rows say.
+        if mode is True and _partitioned(state):
+            if isinstance(state.parameters, dict):
+                state.parameters = {**state.parameters, "sandbox": True}
+            elif isinstance(state.parameters, list) and state.parameters:
+                state.parameters = [{**row, "sandbox": True} for row in state.parameters]
+            else:
+                state.statement = state.statement.values(sandbox=True)  # type: ignore[attr-defined]
+        return
+    # A refresh of a row the session already holds is not filtered: it was let in before.
+    if not (state.is_select or state.is_update or state.is_delete) or state.is_column_load:
+        return
+    if mode == _EVERY_PARTITION:
+        return
+    state.statement = state.statement.options(_SANDBOX_ROWS if mode is True else _LIVE_ROWS)
+
+
+@event.listens_for(Session, "before_flush")
+def _mark_sandbox_rows(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get(SANDBOX) is True:
+        for instance in session.new:
+            if isinstance(instance, Partitioned):
+                instance.sandbox = True
 
 
 def normalise_url(url: str) -> str:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from selpo import staff_jobs
 from selpo.config import Settings, check_production_secrets
-from selpo.db import create_db_engine, make_session_factory, session_scope
+from selpo.db import create_db_engine, make_session_factory, see_every_partition, session_scope
 from selpo.kit.clock import Clock, SystemClock
 from selpo.logistics import movement
 from selpo.notify import service as notify_service
@@ -77,6 +77,7 @@ def timed_jobs(settings: Settings) -> list[TimedJob]:
         )
 
     def purge_personal(session: Session, now: datetime, limit: int) -> int:
+        see_every_partition(session)  # the sandbox's recipients are erased alike
         return shipment_service.purge_personal_data(
             session, now, retention_days=retention_days, limit=limit
         )

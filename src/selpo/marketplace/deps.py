@@ -10,10 +10,10 @@ from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from selpo.db import session_scope
+from selpo.db import enter_sandbox, session_scope
 from selpo.deps import ClockDep, SessionDep
 from selpo.marketplace import service
-from selpo.marketplace.errors import AdminOnly, MissingApiKey
+from selpo.marketplace.errors import AdminOnly, MissingApiKey, SandboxOnly
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +32,17 @@ def current_principal(
     request: Request, session: SessionDep, clock: ClockDep, background: BackgroundTasks
 ) -> service.Principal:
     """The caller behind the bearer key; its use is recorded after the response, at most
-    once a minute per key, never in the request's transaction."""
+    once a minute per key, never in the request's transaction. A test key's request works on
+    the sandbox's rows only (``db.enter_sandbox``): it sees no live shipment, and what it
+    makes is sandbox data."""
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise MissingApiKey()
     now = clock.now()
     principal = service.authenticate(session, secret=secret.strip(), now=now)
+    if principal.sandbox:
+        enter_sandbox(session)
     usage: service.KeyUsage = request.app.state.key_usage  # made by create_app
     if usage.due(principal, now):
         background.add_task(
@@ -66,6 +70,16 @@ async def current_admin(
     return principal
 
 
+async def current_sandbox_marketplace(
+    principal: Annotated[service.Principal, Depends(current_marketplace)],
+) -> service.Principal:
+    """A marketplace calling with a test key (the sandbox's own routes)."""
+    if not principal.sandbox:
+        raise SandboxOnly()
+    return principal
+
+
 PrincipalDep = Annotated[service.Principal, Depends(current_principal)]
 MarketplaceDep = Annotated[service.Principal, Depends(current_marketplace)]
 AdminDep = Annotated[service.Principal, Depends(current_admin)]
+SandboxMarketplaceDep = Annotated[service.Principal, Depends(current_sandbox_marketplace)]

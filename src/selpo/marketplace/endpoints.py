@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from selpo.deps import ClockDep, SessionDep
 from selpo.errors import InvalidInput, problem_responses
@@ -73,10 +75,18 @@ def create_marketplace(
         **problem_responses(401, 403, 404, 422, 429),
     },
 )
-def create_key(code: str, session: SessionDep, clock: ClockDep, _admin: AdminDep) -> ApiKeyCreated:
-    """Issue a marketplace a new API key (shown once)."""
+def create_key(
+    code: str,
+    session: SessionDep,
+    clock: ClockDep,
+    _admin: AdminDep,
+    sandbox: Annotated[
+        bool, Query(description="A test key (`sk_test_...`): sandbox shipments only")
+    ] = False,
+) -> ApiKeyCreated:
+    """Issue a marketplace a new API key (shown once); `?sandbox=true` a test key."""
     marketplace = service.get_by_code(session, code.upper())
-    issued = service.issue_key(session, now=clock.now(), marketplace=marketplace)
+    issued = service.issue_key(session, now=clock.now(), marketplace=marketplace, sandbox=sandbox)
     return ApiKeyCreated(prefix=issued.prefix, key=issued.secret)
 
 

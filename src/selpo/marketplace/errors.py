@@ -24,3 +24,13 @@ class MarketplaceNotFound(NotFound):
 
     def __init__(self, code: str) -> None:
         super().__init__(f"no marketplace has code {code!r}", field="code")
+
+
+class SandboxOnly(Forbidden):
+    """The route is the sandbox's: it needs a test key (``sk_test_...``)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this route is the sandbox's: call it with a test key (sk_test_...)",
+            field="Authorization",
+        )

@@ -20,6 +20,8 @@ from selpo.network import repository as network_repository
 from selpo.network.errors import PostOfficeNotFound
 
 KEY_PREFIX = "selpo"
+# Test keys: ``sk_test_<prefix>_<secret>``. What they make is sandbox data (``db.enter_sandbox``).
+TEST_KEY_PREFIX = "sk_test"
 KEY_USE_PRECISION = timedelta(minutes=1)  # last_used_at is written at most this often per key
 
 
@@ -32,6 +34,7 @@ class Principal:
     marketplace_id: int | None
     marketplace_code: str | None
     last_used_at: datetime | None = None  # as stored when the request began
+    sandbox: bool = False  # a test key: it sees and makes sandbox data only
 
     @property
     def is_admin(self) -> bool:
@@ -45,6 +48,7 @@ class IssuedKey:
     id: int
     prefix: str
     secret: str
+    sandbox: bool = False
 
 
 def _digest(secret: str) -> str:
@@ -92,10 +96,17 @@ def issue_key(
     now: datetime,
     marketplace: Marketplace | None,
     label: str | None = None,
+    sandbox: bool = False,
 ) -> IssuedKey:
-    """Make a new API key for a marketplace (or an admin key when ``marketplace`` is None)."""
+    """Make a new API key for a marketplace (or an admin key when ``marketplace`` is None);
+    ``sandbox``: a test key (``sk_test_...``), whose shipments are the sandbox's."""
+    if sandbox and marketplace is None:
+        raise InvalidInput(
+            "test keys are a marketplace's; the operator's key is live", field="sandbox"
+        )
     prefix = secrets.token_hex(6)
-    secret = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    form = TEST_KEY_PREFIX if sandbox else KEY_PREFIX
+    secret = f"{form}_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(
         marketplace_id=marketplace.id if marketplace else None,
         role="marketplace" if marketplace else "admin",
@@ -103,10 +114,21 @@ def issue_key(
         secret_sha256=_digest(secret),
         label=label,
         created_at=now,
+        sandbox=sandbox,
     )
     session.add(key)
     session.flush()
-    return IssuedKey(id=key.id, prefix=prefix, secret=secret)
+    return IssuedKey(id=key.id, prefix=prefix, secret=secret, sandbox=sandbox)
+
+
+def _key_prefix(secret: str) -> tuple[str, bool] | None:
+    """The prefix of a well-formed secret and whether it is a test key (None: malformed)."""
+    parts = secret.split("_")
+    if len(parts) >= 4 and f"{parts[0]}_{parts[1]}" == TEST_KEY_PREFIX:
+        return parts[2], True
+    if len(parts) >= 3 and parts[0] == KEY_PREFIX:
+        return parts[1], False
+    return None
 
 
 def authenticate(session: Session, *, secret: str | None, now: datetime) -> Principal:
@@ -117,23 +139,28 @@ def authenticate(session: Session, *, secret: str | None, now: datetime) -> Prin
     """
     if not secret:
         raise MissingApiKey()
-    parts = secret.split("_")
-    if len(parts) < 3 or parts[0] != KEY_PREFIX:
+    form = _key_prefix(secret)
+    if form is None:
         raise MissingApiKey("the API key is malformed")
+    prefix, sandbox = form
     # One query for the key and its marketplace (which then sits in the session for the
     # endpoint: every API request pays this).
     row = session.execute(
         select(ApiKey, Marketplace)
         .outerjoin(Marketplace, ApiKey.marketplace_id == Marketplace.id)
-        .where(ApiKey.prefix == parts[1])
+        .where(ApiKey.prefix == prefix)
     ).first()
-    if row is None or not hmac.compare_digest(row[0].secret_sha256, _digest(secret)):
+    if (
+        row is None
+        or not hmac.compare_digest(row[0].secret_sha256, _digest(secret))
+        or row[0].sandbox != sandbox
+    ):
         raise MissingApiKey("the API key is not valid")
     key, marketplace = row
     if key.revoked_at is not None:
         raise MissingApiKey("the API key was revoked")
     code = marketplace.code if marketplace is not None else None
-    return Principal(key.role, key.id, key.marketplace_id, code, key.last_used_at)
+    return Principal(key.role, key.id, key.marketplace_id, code, key.last_used_at, key.sandbox)
 
 
 class KeyUsage:
@@ -183,6 +210,14 @@ def list_keys(session: Session, *, marketplace: Marketplace) -> list[ApiKey]:
     """A marketplace's keys (never their secrets)."""
     query = select(ApiKey).where(ApiKey.marketplace_id == marketplace.id).order_by(ApiKey.id)
     return list(session.scalars(query))
+
+
+def set_pickup_code_in_webhook(marketplace: Marketplace, *, enabled: bool) -> Marketplace:
+    """Opt the marketplace in to (or out of) the pickup code and its QR payload in
+    ``shipment.ready_for_pickup``, for its own app: sent over https only, wiped from the
+    outbox once delivered."""
+    marketplace.pickup_code_in_webhook = enabled
+    return marketplace
 
 
 def revoke_key(session: Session, *, prefix: str, now: datetime) -> ApiKey:

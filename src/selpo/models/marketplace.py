@@ -47,3 +47,8 @@ class Marketplace(Base):
     # The operator's fee on the cash on delivery it collects, in basis points of the amount
     # (150 = 1.5 %); ``selpo marketplace set-fee CODE 1.5%`` sets it (selpo.payout).
     fee_rate_bp: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Opted in to the pickup code in ``shipment.ready_for_pickup`` (for its own app), sent
+    # over https only and wiped from the outbox once delivered.
+    pickup_code_in_webhook: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )

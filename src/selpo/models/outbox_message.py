@@ -41,6 +41,9 @@ class OutboxMessage(Base):
     # The webhook body ({event_id, type, created_at, data}) or the SMS ({phone, text}).
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     reference: Mapped[str | None] = mapped_column(String(100))
+    # Fields of the webhook's ``data`` held in clear (a pickup code) only until the message is
+    # finished: sent, dead or cancelled, they are set to null and this to None.
+    secret_fields: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
     # Delivery: retried until created_at + 24 h, so a replay (a new row) gets a fresh day.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     available_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -6,14 +6,19 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from selpo.db import Base, UTCDateTime
+from selpo.db import Base, Partitioned, UTCDateTime
 
 
-class Shipment(Base):
-    """A marketplace parcel on its way to, at, or back from a post office."""
+class Shipment(Partitioned, Base):
+    """A marketplace parcel on its way to, at, or back from a post office.
+
+    ``sandbox`` (from ``Partitioned``): made with a test key; such a parcel never reaches a
+    counter, a van or a report, and moves only on request (``shipment.sandbox``). An order
+    id is unique per marketplace on each side, so an integrator may test with real ones.
+    """
 
     __tablename__ = "shipment"
-    __table_args__ = (UniqueConstraint("marketplace_id", "external_order_id"),)
+    __table_args__ = (UniqueConstraint("marketplace_id", "sandbox", "external_order_id"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     tracking_number: Mapped[str] = mapped_column(String(14), unique=True)

@@ -35,6 +35,7 @@ from selpo.db import session_scope
 from selpo.kit.phone import mask_phone
 from selpo.models import OutboxMessage, WebhookSubscription
 from selpo.notify.destination import DestinationRefused, HostNotFound
+from selpo.notify.service import wipe_secrets, wiped
 from selpo.notify.signing import SIGNATURE_HEADER, sign
 from selpo.notify.sms import SmsGateway
 from selpo.notify.transport import (
@@ -82,6 +83,7 @@ class ClaimedMessage:
     secret: str | None = None
     subscription_active: bool = True
     subscription_id: int | None = None
+    secret_fields: tuple[str, ...] = ()  # data fields to wipe once the row is finished
 
 
 @dataclass(frozen=True)
@@ -293,6 +295,7 @@ def claim_due(
             secret=subscription.secret if subscription else None,
             subscription_active=subscription.active if subscription else True,
             subscription_id=message.subscription_id,
+            secret_fields=tuple(message.secret_fields or ()),
         )
         for message, subscription in rows
     ]
@@ -340,6 +343,7 @@ def expire_held(session: Session, *, now: datetime, limit: int = EXPIRE_BATCH) -
             ),
         )
     )
+    wipe_secrets(session, OutboxMessage.id.in_(ids))
     return cast(CursorResult[Any], result).rowcount
 
 
@@ -495,6 +499,10 @@ def record_result(
         # The text may hold a pickup code (stored hashed elsewhere) and the phone is personal
         # data: once the SMS is sent or given up, keep only the masked number.
         values["payload"] = {"phone": mask_phone(str(message.payload["phone"])), "text": None}
+    if message.secret_fields and values["status"] != "pending":
+        # Likewise a webhook's secret fields (a pickup code): in clear only while it is sent.
+        values["payload"] = wiped(message.payload, message.secret_fields)
+        values["secret_fields"] = None
     outcome = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == message.claim_token)
@@ -511,6 +519,8 @@ def _cancel(session: Session, message: ClaimedMessage) -> None:
         .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == message.claim_token)
         .values(status="cancelled", claim_token=None, claimed_until=None)
     )
+    if message.secret_fields:
+        wipe_secrets(session, OutboxMessage.id == message.id)
 
 
 @dataclass

@@ -159,6 +159,25 @@ class PayoutReadyData(BaseModel):
     shipments: int = Field(description="How many shipments the day's money comes from")
 
 
+class ShipmentReadyForPickupData(_EventData):
+    """``data`` of ``shipment.ready_for_pickup``."""
+
+    status: str = Field(description="`ready_for_pickup`")
+    office_index: str = Field(description="Postal index of the office where the parcel waits")
+    storage_deadline: datetime = Field(description="Until when the office keeps the parcel")
+    cell: str | None = Field(description="The storage cell it was put in, if the office says")
+    pickup_code: str | None = Field(
+        description="The recipient's 6-digit pickup code, for the marketplace's app: only for "
+        "a marketplace that opted in and only over https (null otherwise); wiped from selpo's "
+        "outbox once delivered"
+    )
+    pickup_qr: str | None = Field(
+        description="The text to show as a QR code in the app (the tracking number and the "
+        "code, 20 digits); the counter's scanner reads it instead of the typed code. Null "
+        "whenever `pickup_code` is"
+    )
+
+
 @dataclass(frozen=True)
 class EventKind:
     """One webhook event type of the catalogue."""
@@ -356,6 +375,23 @@ CATALOGUE: dict[str, EventKind] = {
                 "fee_kop": 5775,
                 "to_transfer_kop": 379225,
                 "shipments": 2,
+            },
+        ),
+        EventKind(
+            "shipment.ready_for_pickup",
+            ShipmentReadyForPickupData,
+            "the parcel is on the office's shelf, waiting for its recipient; a marketplace "
+            "that opted in gets the pickup code and its QR payload for its app, over https "
+            "only (and the event again with the new code when the code is reissued)",
+            {
+                "tracking_number": "10100005000177",
+                "external_order_id": "ORD-1001",
+                "status": "ready_for_pickup",
+                "office_index": "101000",
+                "storage_deadline": "2026-12-02T20:59:59Z",
+                "cell": "M-04",
+                "pickup_code": "482913",
+                "pickup_qr": "10100005000177482913",
             },
         ),
     )

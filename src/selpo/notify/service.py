@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, CursorResult, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from selpo.db import in_sandbox
 from selpo.errors import InvalidInput
 from selpo.models import OutboxMessage, WebhookSubscription
 from selpo.notify.destination import (
@@ -127,18 +128,32 @@ def publish_events(
 
 @dataclass(frozen=True)
 class MarketplaceEvent:
-    """An event for one marketplace's subscriptions."""
+    """An event for one marketplace's subscriptions.
+
+    ``secrets``: fields of ``data`` (a pickup code) that only https subscriptions get, in their
+    own outbox row, wiped once it is finished (``delivery.wipe_secrets``); every other
+    subscription gets them as null.
+    """
 
     marketplace_id: int
     event_type: str
     data: dict[str, Any]
+    secrets: dict[str, Any] | None = None
+
+
+def over_https(subscription: WebhookSubscription) -> bool:
+    """Whether the subscription's URL is https (a development allow-listed one may be http)."""
+    return subscription.url.lower().startswith("https://")
 
 
 def publish_many(
     session: Session, *, events: Sequence[MarketplaceEvent], now: datetime
 ) -> list[str]:
     """Queue events of any marketplaces at once: one read of their active subscriptions, one
-    bulk insert, rows in the order of ``events``; return the event ids in order."""
+    bulk insert, rows in the order of ``events``; return the event ids in order.
+
+    Events published by a sandbox session (a test key's) say so: ``"sandbox": true`` beside
+    their type, so a receiver that gets live and test events can tell them apart."""
     for event in events:
         if event.event_type not in EVENT_TYPES:
             raise ValueError(
@@ -160,6 +175,7 @@ def publish_many(
     ids: list[str] = []
     rows: list[dict[str, Any]] = []
     created_at = format_timestamp(now)
+    sandbox = in_sandbox(session)
     for event in events:
         event_id = str(uuid.uuid4())
         ids.append(event_id)
@@ -172,13 +188,22 @@ def publish_many(
         ]
         if not wanted:
             continue
-        payload = {
+        payload: dict[str, Any] = {
             "event_id": event_id,
             "type": event.event_type,
             "created_at": created_at,
             "data": json.loads(encoded),
         }
+        if sandbox:
+            payload["sandbox"] = True
+        secret = None
+        if event.secrets:
+            secret = {
+                **payload,
+                "data": {**payload["data"], **json.loads(json.dumps(event.secrets))},
+            }
         for subscription in wanted:
+            confidential = secret is not None and over_https(subscription)
             rows.append(
                 {
                     "kind": "webhook",
@@ -187,7 +212,8 @@ def publish_many(
                     "event_id": event_id,
                     "event_type": event.event_type,
                     "event_created_at": now,
-                    "payload": payload,
+                    "payload": secret if confidential else payload,
+                    "secret_fields": sorted(event.secrets or ()) if confidential else None,
                     "created_at": now,
                     "available_at": now,
                     "attempts": 0,
@@ -223,7 +249,12 @@ class Sms:
 
 
 def queue_sms_many(session: Session, *, messages: Sequence[Sms], now: datetime) -> None:
-    """Queue many text messages in one insert; a bad phone or an empty text refuses them all."""
+    """Queue many text messages in one insert; a bad phone or an empty text refuses them all.
+
+    A sandbox session (a test key's) texts nobody: its parcels are tests, their phones
+    perhaps real."""
+    if in_sandbox(session):
+        return
     rows: list[dict[str, Any]] = []
     for message in messages:
         if not message.text.strip():
@@ -337,7 +368,36 @@ def deactivate_subscription(
         .where(OutboxMessage.subscription_id == subscription.id, OutboxMessage.status == "pending")
         .values(status="cancelled", claim_token=None, claimed_until=None)
     )
+    wipe_secrets(session, OutboxMessage.subscription_id == subscription.id)
     session.flush()
+
+
+def wiped(payload: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
+    """A webhook body with these fields of its ``data`` set to null."""
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        return payload
+    return {**payload, "data": {**data, **dict.fromkeys(fields)}}
+
+
+def wipe_secrets(session: Session, *where: ColumnElement[bool]) -> int:
+    """Null the secret fields (a pickup code) of the finished webhook rows matching ``where``
+    (sent, dead or cancelled: no attempt will need them again); return how many. Rows that
+    hold secrets are few and each is wiped once, so this reads only those."""
+    rows = session.execute(
+        select(OutboxMessage.id, OutboxMessage.payload, OutboxMessage.secret_fields).where(
+            OutboxMessage.secret_fields.is_not(None),
+            OutboxMessage.status != "pending",
+            *where,
+        )
+    ).all()
+    for message_id, payload, fields in rows:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(payload=wiped(payload, fields), secret_fields=None)
+        )
+    return len(rows)
 
 
 def replay_events(

@@ -141,13 +141,18 @@ class CheckedTransport(httpx.HTTPTransport):
     """httpx's transport with the connection pool built on ``CheckedBackend``, no proxies."""
 
     def __init__(
-        self, *, allow_hosts: frozenset[str], resolve: Resolver, limits: httpx.Limits
+        self,
+        *,
+        allow_hosts: frozenset[str],
+        resolve: Resolver,
+        limits: httpx.Limits,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         super().__init__(limits=limits, trust_env=False)
         self.allow_hosts = allow_hosts
         # The one hook httpx lacks: give the pool our network backend (same settings otherwise).
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
@@ -165,14 +170,19 @@ def make_http_client(
     allow_hosts: frozenset[str] = frozenset(),
     resolve: Resolver = system_resolve,
     max_connections: int = 64,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> httpx.Client:
     """The client webhook delivery uses: checked addresses, no redirects, no proxies from the
-    environment, a short connect timeout (the total per attempt is ``attempt_deadline``)."""
+    environment, a short connect timeout (the total per attempt is ``attempt_deadline``).
+    ``ssl_context``: whom https trusts (default: the usual certificate authorities; tests
+    trust their own loopback receiver's)."""
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=min(32, max_connections)
     )
     return httpx.Client(
-        transport=CheckedTransport(allow_hosts=allow_hosts, resolve=resolve, limits=limits),
+        transport=CheckedTransport(
+            allow_hosts=allow_hosts, resolve=resolve, limits=limits, ssl_context=ssl_context
+        ),
         timeout=httpx.Timeout(ATTEMPT_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
         follow_redirects=False,
         trust_env=False,

@@ -82,7 +82,7 @@ from selpo.office.schemas import (
 from selpo.shipment import service as shipment_service
 from selpo.shipment.errors import PickupCodeLocked, WrongPickupCode
 from selpo.shipment.places import TRAVELLING
-from selpo.shipment.rules import cod_due, mask_name, pickup_code_matches
+from selpo.shipment.rules import cod_due, mask_name, pickup_code_matches, read_pickup_qr
 from selpo.shipment.schemas import PlaceRead
 from selpo.shipment.service import PickupPolicy
 from selpo.shipment.tracking import TRACKING_RE, check_digit
@@ -863,7 +863,24 @@ def find_by_code(
     ``policy.lock_minutes`` (search by tracking number and phone digits still works, and there
     the code counts against that parcel's own lock). The count is returned, not raised, so it
     is kept.
+
+    The QR code in the marketplace's app (``rules.pickup_qr``: the tracking number and the
+    code) names its parcel: that code counts against the parcel's own lock, as on its page.
     """
+    if (scanned := read_pickup_qr(code)) is not None:
+        tracking_number, pickup_code = scanned
+        shipment = _own_parcel(session, office, tracking_number)
+        _ensure_issuable(shipment, office)
+        _set_issue(workstation, shipment, None)
+        return verify_code(
+            session,
+            office=office,
+            workstation=workstation,
+            tracking_number=tracking_number,
+            code=pickup_code,
+            policy=policy,
+            now=now,
+        )
     code = code.strip()
     if len(code) != 6 or not code.isdigit():
         raise CodeRefused("Код получения — 6 цифр из SMS.", field="code")

@@ -167,3 +167,40 @@ def changeable(status: Status) -> tuple[str, ...]:
     if status in PHONE_ONLY:
         return ("recipient.phone",)
     return ()
+
+
+# A hub may scan a parcel straight to the office (a missed in-transit scan): a real parcel may
+# take this step, a walk never does.
+MISSED_SCANS: frozenset[tuple[Status, Status]] = frozenset({(S.HANDED_OVER, S.ARRIVED_AT_OFFICE)})
+
+
+def walk(current: Status, target: Status) -> list[Status] | None:
+    """The statuses a shipment at ``current`` passes through to ``target`` (the target last):
+    the shortest way the table allows without a missed scan (``MISSED_SCANS``), so handed over
+    → in transit → arrived. ``None`` when the table does not lead there. To pass a branch
+    of one's choosing (refused, then returned), walk to it first. The sandbox moves its
+    parcels along these walks.
+    """
+    if target == current:
+        return [target] if target in TRANSITIONS[current] else None
+    came_from: dict[Status, Status] = {current: current}
+    frontier = [current]
+    while frontier and target not in came_from:
+        following: list[Status] = []
+        for status in frontier:
+            for step in sorted(TRANSITIONS[status], key=lambda s: (PROGRESS[s], s.value)):
+                if step not in came_from and (status, step) not in MISSED_SCANS:
+                    came_from[step] = status
+                    following.append(step)
+        frontier = following
+    if target not in came_from:
+        return None
+    path = [target]
+    while came_from[path[-1]] != current:
+        path.append(came_from[path[-1]])
+    return path[::-1]
+
+
+def reachable(current: Status) -> list[Status]:
+    """Every status a shipment at ``current`` can still reach, in the table's order."""
+    return [s for s in Status if walk(current, s) is not None]

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from selpo.kit.lockout import Lockout
 from selpo.kit.phone import REMOVED
+from selpo.shipment.tracking import is_valid_tracking_number
 
 # Wrong pickup codes: five in a row lock the code (or the office's search by code) for a
 # quarter of an hour. The one statement of these figures: SELPO_PICKUP_CODE_MAX_FAILURES /
@@ -79,3 +80,21 @@ def cod_due(cod_kop: int, declared_value_kop: int, lines: Iterable[tuple[int, in
         return cod_kop
     taken = sum(price * (quantity - r) for price, quantity, r in items)
     return min(cod_kop, cod_kop * taken // declared_value_kop)
+
+
+def pickup_qr(tracking_number: str, code: str) -> str:
+    """The QR payload of a pickup code for the marketplace's app: the tracking number and the
+    code, 20 digits. Digits only, so a scanner that types like a keyboard gives the same text
+    whatever the layout, and it fits the counter's code field."""
+    return f"{tracking_number}{code}"
+
+
+def read_pickup_qr(text: str) -> tuple[str, str] | None:
+    """(tracking number, code) of a scanned ``pickup_qr`` payload; None for anything else
+    (a 6-digit code typed from the SMS, a tracking number, a wrong check digit)."""
+    cleaned = text.strip().replace(" ", "").replace("-", "")
+    if len(cleaned) != 20 or not (cleaned.isascii() and cleaned.isdigit()):
+        return None
+    if not is_valid_tracking_number(cleaned[:14]):
+        return None
+    return cleaned[:14], cleaned[14:]

@@ -421,3 +421,39 @@ class LabelsRequest(BaseModel):
         description="`a6`: one 100×150 mm label a page (thermal printers); "
         "`a4`: four labels an A4 page, 2×2 with cut marks",
     )
+
+
+class RefusedItem(BaseModel):
+    """Units of one line the recipient does not take (a partial delivery)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    position: int = Field(ge=0, le=999, description="The line's position in `items`, from 0")
+    quantity: int = Field(ge=1, le=100_000, description="How many of its units are refused")
+
+
+class SandboxAdvance(BaseModel):
+    """Where to move a sandbox shipment (``POST /v1/sandbox/shipments/{n}/advance``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal[
+        "handed_over",
+        "in_transit",
+        "arrived_at_office",
+        "ready_for_pickup",
+        "delivered",
+        "partially_delivered",
+        "refused",
+        "storage_expired",
+        "returning",
+        "returned",
+        "cancelled",
+        "lost",
+    ] = Field(description="The status to reach; every status on the way is passed through")
+    refused_items: list[RefusedItem] | None = Field(
+        default=None,
+        max_length=100,
+        description="With `partially_delivered` only: what the recipient refuses (default: "
+        "one unit of the last line; the order must allow partial redemption)",
+    )

@@ -79,6 +79,7 @@ from selpo.shipment.rules import (
     mask_name,
     new_pickup_code,
     pickup_code_matches,
+    pickup_qr,
     storage_deadline,
 )
 from selpo.shipment.schemas import (
@@ -1492,6 +1493,7 @@ def make_ready_for_pickup_many(
     decisions = _all_allowed(_decide(session, moves))
     codes: list[str] = []
     messages: list[notify_service.Sms] = []
+    ready: list[notify_service.MarketplaceEvent] = []
     for shelving in shelvings:
         shipment = shelving.shipment
         office = offices[shipment.destination_office_id]
@@ -1511,7 +1513,9 @@ def make_ready_for_pickup_many(
         message = _ready_sms(shipment, office, code, policy.base_url)
         if message is not None:
             messages.append(message)
+        ready.append(_ready_event(shipment, office, marketplace, code))
     _record(session, moves, decisions, now=now)
+    notify_service.publish_many(session, events=ready, now=now)
     notify_service.queue_sms_many(session, messages=messages, now=now)
     return codes
 
@@ -1566,6 +1570,29 @@ def _ready_sms(
     return notify_service.Sms(shipment.recipient_phone, text, shipment.tracking_number)
 
 
+def _ready_event(
+    shipment: Shipment, office: PostOffice, marketplace: Marketplace, code: str
+) -> notify_service.MarketplaceEvent:
+    """``shipment.ready_for_pickup``: to every subscriber; the code and its QR payload only
+    to an opted-in marketplace's https subscriptions (``secrets``: wiped once delivered)."""
+    data = {
+        "tracking_number": shipment.tracking_number,
+        "external_order_id": shipment.external_order_id,
+        "status": S.READY_FOR_PICKUP.value,
+        "office_index": office.index,
+        "storage_deadline": shipment.storage_deadline,
+        "cell": shipment.cell_code,
+        "pickup_code": None,
+        "pickup_qr": None,
+    }
+    secrets = None
+    if marketplace.pickup_code_in_webhook:
+        secrets = {"pickup_code": code, "pickup_qr": pickup_qr(shipment.tracking_number, code)}
+    return notify_service.MarketplaceEvent(
+        shipment.marketplace_id, "shipment.ready_for_pickup", data, secrets
+    )
+
+
 def reissue_pickup_code(
     session: Session,
     *,
@@ -1604,6 +1631,10 @@ def reissue_pickup_code(
     message = _ready_sms(shipment, office, code, policy.base_url)
     if message is not None:
         notify_service.queue_sms_many(session, messages=[message], now=now)
+    if marketplace.pickup_code_in_webhook:
+        # The app's copy of the old code stops working with it: it gets the new one.
+        event = _ready_event(shipment, office, marketplace, code)
+        notify_service.publish_many(session, events=[event], now=now)
     return code
 
 
@@ -1974,12 +2005,20 @@ def expire_storage(session: Session, now: datetime, *, limit: int = 1000) -> int
         .limit(limit)
     )
     shipments = list(session.scalars(query))
-    moves = [_Move(s, S.STORAGE_EXPIRED, "storage_expired", now, "worker") for s in shipments]
+    expire_storage_of(session, shipments=shipments, now=now)
+    return len(shipments)
+
+
+def expire_storage_of(
+    session: Session, *, shipments: Sequence[Shipment], now: datetime, actor: str = "worker"
+) -> None:
+    """These parcels' storage is over (their codes stop working); one that is not waiting
+    for pickup refuses them all before anything changes."""
+    moves = [_Move(s, S.STORAGE_EXPIRED, "storage_expired", now, actor) for s in shipments]
     decisions = _all_allowed(_decide(session, moves))
     for shipment in shipments:
         shipment.pickup_code_hash = None
     _record(session, moves, decisions, now=now)
-    return len(shipments)
 
 
 def send_storage_reminders(
