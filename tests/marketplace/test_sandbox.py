@@ -526,3 +526,47 @@ def test_the_operator_issues_test_keys_and_opts_in_from_the_command_line(
     engine.dispose()
     off = runner.invoke(app, ["marketplace", "set", "CLI_SB", "--no-pickup-code-webhook"])
     assert "off" in off.stdout
+
+
+class TestWhatTheSandboxTouchesBeyondShipments:
+    """Acts, orders of several places and payouts made with a test key stay the sandbox's."""
+
+    def test_a_test_keys_act_is_numbered_apart_and_unseen_by_the_live_key(
+        self, client: TestClient, keys: tuple[dict[str, str], dict[str, str]]
+    ) -> None:
+        live, test = keys
+        tried = _create(client, test, external_order_id="SBX-ACT-1")
+        real = _create(client, live, external_order_id="LIVE-ACT-1")
+
+        sandbox_act = client.post("/v1/handovers", json={"warehouse": "W-PODOLSK"}, headers=test)
+        assert sandbox_act.status_code == 201, sandbox_act.text
+        assert [s["tracking_number"] for s in sandbox_act.json()["shipments"]] == [tried]
+        live_act = client.post("/v1/handovers", json={"warehouse": "W-PODOLSK"}, headers=live)
+        assert live_act.status_code == 201, live_act.text
+        assert [s["tracking_number"] for s in live_act.json()["shipments"]] == [real]
+        # Each side counts its own acts from one: trying the sandbox leaves no gap in live.
+        assert sandbox_act.json()["number"].endswith("-000001")
+        assert live_act.json()["number"].endswith("-000001")
+
+        sandbox_id, live_id = sandbox_act.json()["id"], live_act.json()["id"]
+        assert client.get(f"/v1/handovers/{sandbox_id}", headers=live).status_code == 404
+        assert client.get(f"/v1/handovers/{live_id}", headers=test).status_code == 404
+        listed = client.get("/v1/handovers", headers=live).json()["handovers"]
+        assert [a["id"] for a in listed] == [live_id]
+
+    def test_an_order_of_several_places_advances_to_the_counter_whole(
+        self, client: TestClient, keys: tuple[dict[str, str], dict[str, str]]
+    ) -> None:
+        _, test = keys
+        body = shipment_payload(external_order_id="SBX-PLACES")
+        body["places"] = [
+            {"weight_g": 900, "length_mm": 300, "width_mm": 200, "height_mm": 100},
+            {"weight_g": 600, "length_mm": 200, "width_mm": 200, "height_mm": 100},
+        ]
+        created = client.post("/v1/shipments", json=body, headers=test)
+        assert created.status_code == 201, created.text
+        number = created.json()["tracking_number"]
+        answer = _advance(client, test, number, status="ready_for_pickup")
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["status"] == "ready_for_pickup"
+        assert {p["status"] for p in answer.json()["places"]} == {"ready_for_pickup"}

@@ -6,18 +6,19 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from selpo.db import Base, UTCDateTime
+from selpo.db import Base, Partitioned, UTCDateTime
 
 
-class Handover(Base):
+class Handover(Partitioned, Base):
     """A hand-over act: the register of parcels a marketplace's warehouse gives the driver,
     numbered without gaps per marketplace and year, later checked at the hub's acceptance.
+    A test key's acts are the sandbox's, numbered apart (so live numbers keep no gaps).
 
     The totals are the act as signed (a snapshot of its entries at creation).
     """
 
     __tablename__ = "handover"
-    __table_args__ = (UniqueConstraint("marketplace_id", "year", "serial"),)
+    __table_args__ = (UniqueConstraint("marketplace_id", "sandbox", "year", "serial"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     marketplace_id: Mapped[int] = mapped_column(ForeignKey("marketplace.id"), index=True)

@@ -36,15 +36,19 @@ class NotInSandbox(RuntimeError):
 def _scan(code: str, *, at_office: bool = False) -> Callable[[Session, Shipment, datetime], object]:
     def step(session: Session, shipment: Shipment, now: datetime) -> None:
         office = session.get(PostOffice, shipment.destination_office_id) if at_office else None
-        service.record_scan(
-            session,
-            tracking_number=shipment.tracking_number,
-            code=code,
-            occurred_at=now,
-            now=now,
-            office_index=office.index if office else None,
-            actor=ACTOR,
-        )
+        # An order of several places moves place by place: each one still on its way is
+        # scanned, so the order arrives whole, as at a real office.
+        travelling = service.travelling_places(session, [shipment.id]).get(shipment.id)
+        for number in travelling or [shipment.tracking_number]:
+            service.record_scan(
+                session,
+                tracking_number=number,
+                code=code,
+                occurred_at=now,
+                now=now,
+                office_index=office.index if office else None,
+                actor=ACTOR,
+            )
 
     return step
 

@@ -1609,6 +1609,8 @@ def reissue_pickup_code(
             allowed=[],
         )
     office = _office(session, shipment)
+    marketplace = session.get(Marketplace, shipment.marketplace_id)
+    assert marketplace is not None
     code = new_pickup_code()
     shipment.pickup_code_hash = hash_pickup_code(
         code, tracking_number=shipment.tracking_number, pepper=policy.pepper

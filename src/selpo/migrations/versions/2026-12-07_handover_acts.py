@@ -27,6 +27,7 @@ def upgrade() -> None:
         "handover",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("marketplace_id", sa.Integer(), nullable=False),
+        sa.Column("sandbox", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("warehouse_id", sa.Integer(), nullable=False),
         sa.Column("year", sa.Integer(), nullable=False),
         sa.Column("serial", sa.Integer(), nullable=False),
@@ -51,7 +52,11 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_handover")),
         sa.UniqueConstraint(
-            "marketplace_id", "year", "serial", name=op.f("uq_handover_marketplace_id_year_serial")
+            "marketplace_id",
+            "sandbox",
+            "year",
+            "serial",
+            name=op.f("uq_handover_marketplace_id_sandbox_year_serial"),
         ),
     )
     with op.batch_alter_table("handover", schema=None) as batch_op:
@@ -107,6 +112,7 @@ def upgrade() -> None:
     op.create_table(
         "handover_serial",
         sa.Column("marketplace_id", sa.Integer(), nullable=False),
+        sa.Column("sandbox", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("year", sa.Integer(), nullable=False),
         sa.Column("last_serial", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -114,7 +120,9 @@ def upgrade() -> None:
             ["marketplace.id"],
             name=op.f("fk_handover_serial_marketplace_id_marketplace"),
         ),
-        sa.PrimaryKeyConstraint("marketplace_id", "year", name=op.f("pk_handover_serial")),
+        sa.PrimaryKeyConstraint(
+            "marketplace_id", "sandbox", "year", name=op.f("pk_handover_serial")
+        ),
     )
 
 
