@@ -276,6 +276,8 @@ class TestAdvance:
             "shipment.status_changed",
             "shipment.ready_for_pickup",
             "shipment.status_changed",
+            "shipment.cod_collected",
+            "shipment.delivered",
         ]
         moved = [
             m.payload["data"]["status"] for m in rows if m.event_type == "shipment.status_changed"

@@ -96,6 +96,7 @@ class TestJobScheduler:
             "storage-expiry",
             "storage-reminders",
             "advance-parcels",
+            "staff-jobs",
             "close-payout-days",
             "purge-personal-data",
             "purge-finished-outbox",

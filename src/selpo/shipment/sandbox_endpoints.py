@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body
 
 from selpo.deps import ClockDep, SessionDep, SettingsDep
 from selpo.errors import PROBLEM_JSON, InvalidInput, problem_responses
+from selpo.kit.openapi import keep_nulls
 from selpo.marketplace.deps import SandboxMarketplaceDep
 from selpo.network import regions
 from selpo.shipment import sandbox, service
@@ -83,6 +84,19 @@ def _delivered_example() -> dict[str, Any]:
         "cod_method": "cash",
         "created_at": "2026-11-25T08:55:00Z",
         "updated_at": at,
+        "places": [
+            {
+                "number": 1,
+                "tracking_number": number,
+                "weight_g": 1200,
+                "length_mm": 300,
+                "width_mm": 200,
+                "height_mm": 100,
+                "external_place_id": None,
+                "status": "delivered",
+                "arrived_at": at,
+            }
+        ],
         "events": [
             {
                 "code": "created",
@@ -146,7 +160,7 @@ def _responses() -> dict[int | str, dict[str, Any]]:
     responses = problem_responses(400, 401, 403, 404, 409, 413, 422, 429)
     responses[200] = {
         "description": "The shipment at the status asked, with the events of every step",
-        "content": {"application/json": {"example": _delivered_example()}},
+        "content": {"application/json": {"example": keep_nulls(_delivered_example())}},
     }
     examples = {403: _test_key_example(), 409: _refusal_example()}
     for status, example in examples.items():
