@@ -311,3 +311,15 @@ def test_through_the_live_path(
         assert paid.to_transfer_kop == COD_KOP - line.fee_kop
         assert due.fee_rate == "0.0150"
         assert "LIVE-INT-1" in selpo.payouts_csv(day, day)
+
+
+def test_an_act_made_in_the_evening_is_in_the_default_list(live: Live) -> None:
+    """At 22:30 UTC it is already tomorrow at the Podolsk warehouse (Moscow time): the act is
+    filed on that day, and the list without dates still holds it."""
+    live.clock.set(TEST_NOW.replace(hour=22, minute=30))
+    with live.client() as selpo:
+        order = three_places("LATE-1")
+        created = selpo.create_shipment(order)
+        act = selpo.create_handover(WAREHOUSE, [created.tracking_number])
+        assert [a.id for a in selpo.list_handovers()] == [act.id]
+        assert selpo.list_handovers(since=TEST_NOW.date(), until=TEST_NOW.date()) == []
