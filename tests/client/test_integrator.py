@@ -157,7 +157,7 @@ def test_through_the_sandbox(
         assert {"shipment.ready_for_pickup", "shipment.cod_collected", "shipment.delivered"} <= {
             e.type for e in ours
         }
-        assert all((e.model_extra or {}).get("sandbox") is True for e in ours)
+        assert all(e.sandbox for e in ours)
         cod = next(e for e in ours if e.type == "shipment.cod_collected")
         assert (cod.data["amount_kop"], cod.data["method"]) == (COD_KOP, "cash")
 
@@ -265,6 +265,9 @@ def test_through_the_live_path(
         assert closed.status == "accepted"
         assert closed.acceptance is not None
         assert (closed.acceptance.missing, closed.acceptance.extra) == ([], [])
+        assert closed.scanned == 1
+        assert [s.line for s in closed.shipments] == [1]
+        assert closed.shipments[0].scanned_at is not None
         assert [a.status for a in selpo.list_handovers(since=TEST_NOW.date())] == ["accepted"]
         live.clock.advance(timedelta(hours=4))
         for place in places:
@@ -298,13 +301,14 @@ def test_through_the_live_path(
         events = _received(receiver, subscription.secret, live)
         types = {e.type for e in events}
         assert {"shipment.ready_for_pickup", "shipment.cod_collected", "payout.ready"} <= types
-        assert all("sandbox" not in (e.model_extra or {}) for e in events)
+        assert not any(e.sandbox for e in events)
         ready = next(e for e in events if e.type == "payout.ready")
         assert ready.data["date"] == day.isoformat()
 
         due = selpo.payouts(day, day)
         (paid,) = due.days
         assert paid.closed
+        assert paid.fee_rate == "0.0150"
         (line,) = paid.shipments
         assert (line.tracking_number, line.method, line.collected_kop) == (number, "cash", COD_KOP)
         assert line.fee_kop == COD_KOP * 15 // 1000  # 1.5 %
