@@ -533,11 +533,15 @@ class SelpoClient:
     def list_handovers(
         self, *, since: date | datetime | None = None, until: date | datetime | None = None
     ) -> list[Handover]:
-        """``GET /v1/handovers?from=&to=``. Added with hand-over acts."""
+        """``GET /v1/handovers?from=&to=``: the acts made on those days (the server answers
+        ``{"from", "to", "handovers": [...]}``), oldest first."""
         params = _params(**{"from": since, "to": until})
         response = self.request("GET", "/v1/handovers", params=params, idempotent=True)
         body = response.json()
-        items = body["items"] if isinstance(body, dict) else body
+        if isinstance(body, list):
+            items = body
+        else:
+            items = body["handovers"] if "handovers" in body else body["items"]
         return [Handover.model_validate(i) for i in items]
 
     def handover_pdf(self, handover_id: int) -> bytes:

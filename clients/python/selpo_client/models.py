@@ -379,6 +379,7 @@ class WebhookEvent(Answer):
     type: str
     created_at: datetime
     data: dict[str, Any]
+    sandbox: bool = False  # a test key's shipment: ``"sandbox": true`` beside ``data``
 
 
 # ---------------------------------------------------------- hand-over acts (added with acts)
@@ -387,18 +388,21 @@ class WebhookEvent(Answer):
 class HandoverShipment(Answer):
     """One shipment on a hand-over act."""
 
+    line: int | None = None  # the row on the act, from 1
     tracking_number: str
     external_order_id: str
     places: int
     weight_g: int
     declared_value_kop: int
     cod_kop: int
+    scanned_at: datetime | None = None  # when the hub scanned it
 
 
 class HandoverAcceptance(Answer):
     """The hub's acceptance scan against the act."""
 
     accepted_at: datetime
+    hub: str | None = None
     missing: list[str]
     extra: list[str]
 
@@ -416,7 +420,8 @@ class Handover(Answer):
     weight_g: int
     declared_value_kop: int
     cod_kop: int
-    shipments: list[HandoverShipment] = Field(default_factory=list)
+    scanned: int = 0  # shipments the hub has scanned so far
+    shipments: list[HandoverShipment] = Field(default_factory=list)  # not in the list's items
     acceptance: HandoverAcceptance | None = None
 
 
@@ -450,6 +455,7 @@ class PayoutDay(PayoutTotals):
 
     date: date
     closed: bool
+    fee_rate: str | None = None  # the day's rate (fixed once the day is closed)
     shipments: list[PayoutShipment] = Field(default_factory=list)
 
 

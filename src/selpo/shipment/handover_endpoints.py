@@ -116,13 +116,19 @@ def list_handovers(
         Query(alias="from", description="First day, YYYY-MM-DD (the warehouse's); default to-30"),
     ] = None,
     last: Annotated[
-        Day | None, Query(alias="to", description="Last day, YYYY-MM-DD; default today")
+        Day | None,
+        Query(
+            alias="to",
+            description="Last day, YYYY-MM-DD; default today in the easternmost zone, so an "
+            "act just made is in whatever the warehouse's zone",
+        ),
     ] = None,
 ) -> Any:
     """Your acts made from `from` to `to` (both included, at most 366 days), oldest first,
     with their totals and the hub's findings (the lines: `GET /v1/handovers/{id}`)."""
     assert principal.marketplace_id is not None
-    to = last or clock.now().astimezone(UTC).date()
+    # Acts are filed by the warehouse's day, up to UTC+14 ahead of UTC's.
+    to = last or (clock.now().astimezone(UTC) + timedelta(hours=14)).date()
     page = handover.list_handovers(
         session,
         marketplace_id=principal.marketplace_id,
