@@ -577,6 +577,9 @@ class TestAnOrderOfSeveralPlaces:
         assert act.json()["count"] == 2
         assert act.json()["places"] == 4
         assert act.json()["shipments"][0]["places"] == 3
+        # Every place went to the driver, not only the first.
+        shown = client.get(f"/v1/shipments/{order['tracking_number']}", headers=ozon_key.headers)
+        assert [p["status"] for p in shown.json()["places"]] == ["handed_over"] * 3
 
         closed = client.post(
             f"/v1/handovers/{act.json()['id']}/acceptance",

@@ -462,6 +462,19 @@ def create_handover(
     for outcome in shipment_service.record_scans(session, scans=scans, now=now):
         if outcome.error is not None:  # pragma: no cover - the statuses were checked, locked
             raise outcome.error
+    # The other places of an order of several go to the driver too: each is scanned on its
+    # own, once the order is handed over (a place's scan moves only the place then).
+    places_of = repository.places_of_many(session, {s.id for s in shipments})
+    place_scans = [
+        shipment_service.Scan(place.tracking_number, "handed_over", now, actor=ACTOR, raw=raw)
+        for places in places_of.values()
+        if len(places) > 1
+        for place in places
+        if place.status == Status.CREATED
+    ]
+    for outcome in shipment_service.record_scans(session, scans=place_scans, now=now):
+        if outcome.error is not None:  # pragma: no cover - the statuses were checked, locked
+            raise outcome.error
     return handover
 
 
