@@ -416,6 +416,9 @@ def serial_blocks(engine: Engine) -> SerialBlocks:
         if blocks is None:
             own = create_engine(engine.url, pool_size=1, max_overflow=4, pool_pre_ping=True)
             event.listen(engine, "engine_disposed", lambda _engine: own.dispose())
+            # An engine dropped without dispose() (a short-lived app) closes this one too,
+            # rather than leaving its idle connection to the garbage collector.
+            weakref.finalize(engine, own.dispose)
             blocks = _serial_blocks[engine] = SerialBlocks(own)
         return blocks
 
