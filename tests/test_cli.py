@@ -129,4 +129,5 @@ def test_a_marketplace_may_have_orders_ready_on_their_first_place(database: str)
         assert marketplace_service.get_by_code(session, "OZON").ready_on_first_place is False
     engine.dispose()
     unknown = runner.invoke(app, ["marketplace", "places", "NOPE", "--ready-on-first"])
-    assert unknown.exit_code != 0
+    assert unknown.exit_code == 2
+    assert "NOPE" in unknown.output

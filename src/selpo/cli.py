@@ -182,11 +182,16 @@ def marketplace_places(
     """Set when the marketplace's orders of several places are ready for pickup."""
     settings = _settings()
     engine = create_db_engine(settings.database_url)
-    with session_scope(make_session_factory(engine)) as session:
-        marketplace_service.set_ready_on_first_place(
-            session, code=code, ready_on_first=ready_on_first
-        )
-    engine.dispose()
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            marketplace_service.set_ready_on_first_place(
+                session, code=code, ready_on_first=ready_on_first
+            )
+    except DomainError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
     rule = "its first place" if ready_on_first else "every place"
     typer.echo(f"marketplace {code}: an order of several places is ready when {rule} is in")
 
