@@ -19,9 +19,20 @@ from selpo.marketplace.schemas import (
     MarketplaceRead,
 )
 from selpo.models import Marketplace
+from selpo.network import regions
 
 router = APIRouter(prefix="/v1/marketplaces", tags=["marketplaces (operator)"])
 MARKETPLACE_EXAMPLE = {"code": "WILDBERRIES", "name": "Wildberries", "storage_days": 7}
+
+
+def _example_numbers() -> list[str]:
+    found = regions.data_example("tracking_numbers")
+    return [str(n) for n in found] if isinstance(found, list) and found else ["00000000000000"]
+
+
+# The default region's data: an office, and the accepting index its tracking numbers open with.
+_OFFICE_INDEX = str(regions.data_example("office_index") or "000000")
+_ACCEPTING_INDEX = _example_numbers()[0][:6]
 
 
 def _read(marketplace: Marketplace) -> MarketplaceRead:
@@ -40,7 +51,11 @@ def _read(marketplace: Marketplace) -> MarketplaceRead:
     response_model=MarketplaceRead,
     responses={
         **example_answer(
-            {**MARKETPLACE_EXAMPLE, "storage_extension_days": 7, "accepting_index": "153950"},
+            {
+                **MARKETPLACE_EXAMPLE,
+                "storage_extension_days": 7,
+                "accepting_index": _ACCEPTING_INDEX,
+            },
             status=201,
         ),
         **problem_responses(401, 403, 413, 422, 429),
@@ -96,7 +111,7 @@ def create_key(
     responses={**example_answer({"changed": 2}), **problem_responses(401, 403, 404, 413, 422, 429)},
     openapi_extra=example_body(
         named={
-            "some": {"summary": "These offices", "value": {"indexes": ["153000", "153002"]}},
+            "some": {"summary": "These offices", "value": {"indexes": [_OFFICE_INDEX]}},
             "all": {"summary": "Every open office", "value": {"all": True}},
         }
     ),

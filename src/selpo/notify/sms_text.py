@@ -90,7 +90,7 @@ def segments(text: str) -> int:
 _SPACE = re.compile(r"\s+")
 _INDEX = re.compile(r"^\d{6}$")
 # Parts naming the region or the municipality: the recipient knows them, the SMS does not
-# need them ("Ивановская область", "Мегино-Кангаласский район", "городской округ Вичуга").
+# need them (the subject's "… область", "… район", "городской округ …").
 _REGIONAL = re.compile(
     r"(?<!\w)(?:область|обл\.?|край|республика|респ\.?|автономн\w*|район|р-н|округ"
     r"|г\.\s?о\.|м\.\s?о\.|поселение)(?!\w)",
@@ -124,9 +124,8 @@ _WORD = re.compile(r"(?<!\w)(" + "|".join(_ABBREVIATIONS) + r")(?!\w)")
 def short_address(address: str, index: str = "") -> str:
     """The part of an office's address that finds it on the spot, abbreviated.
 
-    ``"155000, Ивановская область, Гаврилово-Посадский район, Гаврилов Посад"`` →
-    ``"Гаврилов Посад"``; ``"…, село Ильинское, улица Ленина, дом 5"`` →
-    ``"с. Ильинское, ул. Ленина, д. 5"``.
+    ``"101000, <область>, <район>, <посёлок>"`` → ``"<посёлок>"``;
+    ``"…, село Ильинское, улица Ленина, дом 5"`` → ``"с. Ильинское, ул. Ленина, д. 5"``.
     """
     parts = [_SPACE.sub(" ", part).strip() for part in address.split(",")]
     parts = [part for part in parts if part and part != index and not _INDEX.match(part)]
@@ -262,7 +261,7 @@ def _order(link: str | None, facts: ParcelFacts, word: str = "Заказ") -> st
 def ready_text(facts: ParcelFacts, code: str) -> str:
     """The parcel waits at the office: where, the pickup code, until when, what to pay.
 
-    ``Заказ 15395026000014 ждёт вас: 155650, Пестяки. Код получения: 123456. Хранение до
+    ``Заказ 10100005000177 ждёт вас: 101000, Сосновка. Код получения: 123456. Хранение до
     14.12. К оплате 1 500 ₽.``
     """
 
@@ -281,7 +280,7 @@ def ready_text(facts: ParcelFacts, code: str) -> str:
 def reminder_text(facts: ParcelFacts) -> str:
     """Storage ends soon (the code is not kept, only its hash: the first SMS has it).
 
-    ``Заказ 15395026000014 ждёт вас до 14.12: 155650, Пестяки. Код получения прислан
+    ``Заказ 10100005000177 ждёт вас до 14.12: 101000, Сосновка. Код получения прислан
     ранее. К оплате 1 500 ₽.``
     """
 
@@ -299,7 +298,7 @@ def reminder_text(facts: ParcelFacts) -> str:
 def extension_text(facts: ParcelFacts) -> str:
     """The marketplace extended the storage: the new last day.
 
-    ``Хранение заказа 15395026000014 продлено до 21.12: 155650, Пестяки. К оплате 1 500 ₽.``
+    ``Хранение заказа 10100005000177 продлено до 21.12: 101000, Сосновка. К оплате 1 500 ₽.``
     """
 
     def compose(link: str | None, address: str) -> str:

@@ -80,7 +80,7 @@ class RecipientView:
 
 def clean_number(raw: str) -> str:
     """A tracking number as people type or paste it: spaces (plain and no-break), dashes
-    and dots dropped (``1539 5026 0000 14`` → ``15395026000014``)."""
+    and dots dropped (``1010 0005 0001 77`` → ``10100005000177``)."""
     return "".join(ch for ch in raw if ch not in " \u00a0\u202f\t-.")
 
 
