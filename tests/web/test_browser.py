@@ -71,9 +71,16 @@ def _banner(page: Any) -> tuple[str, str]:
     return str(banner.get_attribute("class")), str(banner.inner_text())
 
 
+def _login_focused(page: Any) -> None:
+    """Wait until autofocus has put the cursor in the login field (on a loaded machine it
+    lands a moment after the page's load event), so the scanner's first keystrokes count."""
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'login'")
+
+
 def _sign_in(page: Any, login: str) -> None:
     _goto(page, "/office")
     assert "/office/login" in page.url
+    _login_focused(page)
     page.keyboard.type(login)  # the login field has the focus
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
@@ -91,6 +98,7 @@ def test_a_clerks_day_by_keyboard_and_scanner(browser: Browser, live_server: Liv
     # Sign in.
     _goto(page, "/office")
     screenshot(page, "01-login")
+    _login_focused(page)
     page.keyboard.type("pestyaki1")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
