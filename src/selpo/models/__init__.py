@@ -23,6 +23,7 @@ from selpo.models.payout_day import PayoutDay
 from selpo.models.plan import Plan
 from selpo.models.post_office import PostOffice
 from selpo.models.region import Region
+from selpo.models.return_leg_item import ReturnLegItem
 from selpo.models.route import Route
 from selpo.models.route_stop import RouteStop
 from selpo.models.settlement import Settlement
@@ -63,6 +64,7 @@ __all__ = [
     "Plan",
     "PostOffice",
     "Region",
+    "ReturnLegItem",
     "Route",
     "RouteStop",
     "Settlement",
