@@ -435,21 +435,35 @@ def acceptance_start_page(desk: DeskDep) -> Response:
     view = service.home(desk.db, desk.office)
     if view.open_acceptance_id is not None:
         return _redirect(f"{desk.base}/acceptance/{view.open_acceptance_id}")
+    runs = service.arriving_runs(desk.db, office=desk.office, now=desk.now)
     return _page(
         desk,
         "office/acceptance_start.html",
         active="acceptance",
         expected=view.expected,
+        runs=runs,
+        waiting=[r for r in runs if r.acceptance_id is None],
+        no_run=service.NO_RUN,
         recent=service.recent_acceptances(desk.db, desk.office),
     )
 
 
 @router.post("/{index}/acceptance")
-def acceptance_start(desk: PostDeskDep) -> Response:
-    """Start accepting a delivery."""
-    acceptance = service.start_acceptance(
-        desk.db, office=desk.office, workstation=desk.workstation, now=desk.now
+def acceptance_start(desk: PostDeskDep, run: Annotated[str, Form()] = "") -> Response:
+    """Start accepting a delivery: the route run chosen (``run``: its id, or ``none`` for a
+    delivery outside any run; empty: the only run arriving today, if there is one)."""
+    acceptance = _attempt(
+        desk,
+        lambda: service.start_acceptance(
+            desk.db,
+            office=desk.office,
+            workstation=desk.workstation,
+            now=desk.now,
+            run=run or None,
+        ),
     )
+    if acceptance is None:
+        return _redirect(f"{desk.base}/acceptance")
     return _redirect(f"{desk.base}/acceptance/{acceptance.id}")
 
 
@@ -1009,6 +1023,8 @@ def acceptance_scan_json(desk: ScanDeskDep, acceptance_id: RowId, scan: ScanIn) 
         counts={
             "accepted": view.accepted_count,
             "expected": len(view.expected),
+            "extra": view.extra_count,
+            "missorted": view.missorted_count,
             "unexpected": view.unexpected_count,
             "damaged": view.damaged_count,
             "errors": view.error_count,
