@@ -5,7 +5,6 @@ delivery). The run is the one ``tests.office.runs`` departs through the real wor
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -39,12 +38,12 @@ BOXES = [
 
 
 @pytest.fixture
-def world(session: Session) -> Iterator[OfficeWorld]:
+def world(session: Session) -> OfficeWorld:
     """The office world a day before ``TEST_NOW``, with the run's timetable."""
     clock = FrozenClock(HANDOVER)
     world = make_world(session, clock)
     import_timetable(session, clock)
-    yield world
+    return world
 
 
 def _noon(world: OfficeWorld) -> None:
@@ -103,11 +102,7 @@ def _codes(session: Session, shipment: Shipment) -> list[tuple[str, str | None]]
         .where(TrackingEvent.shipment_id == shipment.id)
         .order_by(TrackingEvent.occurred_at, TrackingEvent.id)
     )
-    return [(code, index) for code, index in world_rows(session, query)]
-
-
-def world_rows(session: Session, query: Any) -> list[Any]:
-    return list(session.execute(query))
+    return [(code, index) for code, index in session.execute(query)]
 
 
 class TestAcceptanceByTheRunsManifest:
@@ -294,9 +289,7 @@ class TestAcceptanceByTheRunsManifest:
         # only what the first did not take.
         again = _start(world, RUN)
         assert again.id != acceptance.id
-        assert [p.tracking_number for p in _view(world, again).expected] == [
-            second.tracking_number
-        ]
+        assert [p.tracking_number for p in _view(world, again).expected] == [second.tracking_number]
         assert _scan(world, again, first.tracking_number) == "already_here"
         assert _scan(world, again, second.tracking_number) == "accepted"
         assert _close(world, again).missing == []
@@ -322,7 +315,8 @@ class TestAcceptanceOutsideARun:
         assert _scan(world, acceptance, foreign.tracking_number) == "other_office"
         report = _close(world, acceptance)
         assert _numbers(report.accepted) == [ours.tracking_number]
-        assert report.missing == [] and report.extra == []
+        assert report.missing == []
+        assert report.extra == []
         assert _numbers(report.missorted) == [foreign.tracking_number]
         s.refresh(waiting)
         assert waiting.status == "in_transit"
