@@ -146,6 +146,15 @@ class TestAcceptanceByTheRunsManifest:
 
         open_view = _view(world, acceptance)
         assert [p.tracking_number for p in open_view.expected] == [missing.tracking_number]
+        assert office.acceptance_counts(s, office=world.pestyaki, acceptance=acceptance) == {
+            "accepted": 2,
+            "expected": 1,
+            "extra": 1,
+            "missorted": 1,
+            "unexpected": 0,
+            "damaged": 1,
+            "errors": 0,
+        }  # the scan queue's counters, as the page counts them
         assert (open_view.accepted_count, open_view.extra_count) == (2, 1)
         assert (open_view.missorted_count, open_view.unexpected_count) == (1, 0)
         messages = {r.result: (r.tone, r.message) for r in open_view.scans}

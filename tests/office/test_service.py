@@ -118,6 +118,17 @@ class TestAcceptance:
         assert "контрольная цифра" in messages["bad_check_digit"]
         assert "не трек-номер" in messages["not_a_tracking_number"]
         assert {r.tone for r in open_view.scans if r.result == "accepted"} == {"ok"}
+        counts = office.acceptance_counts(s, office=world.pestyaki, acceptance=acceptance)
+        assert counts == {
+            "accepted": open_view.accepted_count,
+            "expected": 0,
+            "extra": 0,
+            "missorted": open_view.missorted_count,
+            "unexpected": open_view.unexpected_count,
+            "damaged": open_view.damaged_count,
+            "errors": open_view.error_count,
+        }
+        assert (counts["accepted"], counts["missorted"], counts["errors"]) == (2, 1, 2)
 
         office.close_acceptance(
             s,

@@ -454,12 +454,14 @@ def _run_places(
     departure = acceptance.run_departure
     assert departure is not None
     places = repository.places_by_shipment(session, shipment_ids)
-    shipments = repository.shipments_by_ids(session, shipment_ids)
+    # Every shipment has its place 1 (the shipment's own number); read the rest only if not.
+    shipments = repository.shipments_by_ids(session, set(shipment_ids) - set(places))
     carried: dict[int, list[tuple[str, int, int]]] = {}
     for shipment_id in shipment_ids:
         rows = places.get(shipment_id, [])
         if len(rows) <= 1:
-            carried[shipment_id] = [(shipments[shipment_id].tracking_number, 1, 1)]
+            number = rows[0].tracking_number if rows else shipments[shipment_id].tracking_number
+            carried[shipment_id] = [(number, 1, 1)]
             continue
         carried[shipment_id] = [
             (p.tracking_number, p.number, len(rows))
@@ -889,6 +891,38 @@ def acceptance_view(
         error_count=len(report.unreadable),
         report=report if acceptance.status == "closed" else None,
     )
+
+
+def acceptance_counts(
+    session: Session, *, office: PostOffice, acceptance: Acceptance
+) -> dict[str, int]:
+    """The open acceptance's counters, as ``acceptance_view`` counts them, from the stored
+    scans and the run's manifest alone (no parcel lines: what the scan queue's answer
+    carries after each scan)."""
+    scans = repository.scans_of(session, acceptance.id)
+
+    def per_item(rows: Iterable[AcceptanceScan], results: tuple[str, ...]) -> int:
+        return len({s.barcode for s in rows if s.result in results})
+
+    def per_parcel(results: tuple[str, ...]) -> int:
+        return len({s.shipment_id or f"#{s.id}" for s in scans if s.result in results})
+
+    seen = {s.barcode for s in scans}
+    expected = [
+        i
+        for i in expected_items(session, acceptance=acceptance, office=office)
+        if i.barcode not in seen
+    ]
+    damaged = [s for s in scans if s.damaged and s.result != "duplicate"]
+    return {
+        "accepted": per_item(scans, ("accepted",)),
+        "expected": len(expected),
+        "extra": per_item(scans, (EXTRA,)),
+        "missorted": per_parcel(("other_office",)),
+        "unexpected": per_parcel(("wrong_status", "unknown")),
+        "damaged": per_item(damaged, tuple(_TONES) + UNEXPECTED),
+        "errors": sum(1 for s in scans if s.result in UNREADABLE),
+    }
 
 
 def acceptance_summaries(

@@ -1009,7 +1009,7 @@ def acceptance_scan_json(desk: ScanDeskDep, acceptance_id: RowId, scan: ScanIn) 
         client_scan_id=scan.scan_id,
     )
     shown = service.describe_scan(desk.db, office=desk.office, scan=row)
-    view = service.acceptance_view(desk.db, office=desk.office, acceptance=acceptance)
+    counts = service.acceptance_counts(desk.db, office=desk.office, acceptance=acceptance)
     mark = " Отмечена как повреждённая." if row.damaged else ""
     prefix = "" if row.barcode in shown.message else f"{row.barcode}: "
     return ScanOut(
@@ -1020,15 +1020,7 @@ def acceptance_scan_json(desk: ScanDeskDep, acceptance_id: RowId, scan: ScanIn) 
         tracking_number=shown.parcel.tracking_number if shown.parcel else None,
         scanned_at=row.scanned_at,
         server_now=desk.now,
-        counts={
-            "accepted": view.accepted_count,
-            "expected": len(view.expected),
-            "extra": view.extra_count,
-            "missorted": view.missorted_count,
-            "unexpected": view.unexpected_count,
-            "damaged": view.damaged_count,
-            "errors": view.error_count,
-        },
+        counts=counts,
     )
 
 
