@@ -305,17 +305,24 @@ def run_shipment_ids(
     return list(session.scalars(query))
 
 
-def run_arrival(
+def run_row(
     session: Session, route_code: str, departure: datetime, office_index: str
-) -> datetime | None:
-    """When a run's van reaches this office, by its manifest."""
-    query = select(func.min(ManifestEntry.arrival_at)).where(
+) -> RunRow | None:
+    """A run as it stops at this office, by its manifest (``None``: it carries nothing for it)."""
+    query = select(
+        func.min(ManifestEntry.arrival_at),
+        func.count(ManifestEntry.id),
+        func.max(ManifestEntry.departed_at),
+    ).where(
         ManifestEntry.route_code == route_code,
         ManifestEntry.departure == departure,
         ManifestEntry.office_index == office_index,
+        ManifestEntry.status == "loaded",
     )
-    moment: datetime | None = session.scalar(query)
-    return moment
+    arrival, count, departed = session.execute(query).one()
+    if arrival is None:
+        return None
+    return RunRow(route_code, departure, arrival, int(count), departed is not None)
 
 
 def on_run(

@@ -843,19 +843,14 @@ def _run_of(session: Session, acceptance: Acceptance, office: PostOffice) -> Arr
     """The acceptance's run as the page names it (its figures from the manifest)."""
     if acceptance.route_code is None or acceptance.run_departure is None:
         return None
-    ids = repository.run_shipment_ids(
-        session, acceptance.route_code, acceptance.run_departure, office.index
-    )
-    arrival = repository.run_arrival(
-        session, acceptance.route_code, acceptance.run_departure, office.index
-    )
+    row = repository.run_row(session, acceptance.route_code, acceptance.run_departure, office.index)
     return ArrivingRun(
         id=run_key(acceptance.route_code, acceptance.run_departure),
         route_code=acceptance.route_code,
         departure=acceptance.run_departure,
-        arrival_at=arrival or acceptance.run_departure,
-        parcels=len(ids),
-        departed=True,
+        arrival_at=row.arrival_at if row else acceptance.run_departure,
+        parcels=row.parcels if row else 0,
+        departed=row.departed if row else False,
         acceptance_id=acceptance.id,
     )
 
