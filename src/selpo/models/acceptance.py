@@ -10,7 +10,13 @@ from selpo.db import Base, UTCDateTime
 
 class Acceptance(Base):
     """One delivery accepted at an office by scanning: open while scanning, then closed with
-    its discrepancy report (the scans, and a ``missing`` row per expected parcel not seen)."""
+    its discrepancy report (the scans, and a ``missing`` row per expected parcel not seen).
+
+    A delivery is a route run (``route_code``, ``run_departure``: the run
+    ``<route_code>@<departure>`` of ``manifest_entry``), and what its manifest carries for
+    the office is what is expected; both empty: a delivery outside any run ("без рейса"),
+    which expects nothing.
+    """
 
     __tablename__ = "acceptance"
 
@@ -21,3 +27,5 @@ class Acceptance(Base):
     status: Mapped[str] = mapped_column(String(16))  # open | closed
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    route_code: Mapped[str | None] = mapped_column(String(64))
+    run_departure: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -98,3 +98,8 @@ class IssueRefused(InvalidInput):
 class ScanTimeRefused(InvalidInput):
     """A scan time the counter's queue sent that cannot be true (ahead of the server's clock,
     or before the acceptance began / the parcel arrived)."""
+
+
+class RunRefused(InvalidInput):
+    """A route run an acceptance cannot take: not arriving at the office today, or several
+    arrive and the clerk has not said which."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Update, delete, func, select, update
@@ -19,6 +20,7 @@ from selpo.models import (
     Clerk,
     ClerkSignInGuard,
     CodeSearchGuard,
+    ManifestEntry,
     Marketplace,
     PostOffice,
     ShelvingScan,
@@ -214,6 +216,171 @@ def arrived_at(session: Session, shipment_id: int) -> datetime | None:
     )
     moment: datetime | None = session.scalar(query)
     return moment
+
+
+# ---------------------------------------------------------------------------- route runs
+
+# How long before its van reaches an office a run may have left its hub (bounds the scan of
+# ``manifest_entry`` by its indexed departure).
+RUN_LEAD = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """A route run stopping at an office: its van there, and what it carries for it."""
+
+    route_code: str
+    departure: datetime
+    arrival_at: datetime
+    parcels: int
+    departed: bool
+
+
+def arriving_runs(
+    session: Session, office_index: str, start: datetime, end: datetime
+) -> list[RunRow]:
+    """The route runs whose manifest carries parcels for this office and whose van reaches
+    it in [start, end), by arrival (one grouped query)."""
+    query = (
+        select(
+            ManifestEntry.route_code,
+            ManifestEntry.departure,
+            func.min(ManifestEntry.arrival_at),
+            func.count(ManifestEntry.id),
+            func.max(ManifestEntry.departed_at),
+        )
+        .where(
+            ManifestEntry.departure >= start - RUN_LEAD,
+            ManifestEntry.departure < end,
+            ManifestEntry.office_index == office_index,
+            ManifestEntry.status == "loaded",
+            ManifestEntry.arrival_at >= start,
+            ManifestEntry.arrival_at < end,
+        )
+        .group_by(ManifestEntry.route_code, ManifestEntry.departure)
+    )
+    rows = [
+        RunRow(code, departure, arrival, int(count), departed is not None)
+        for code, departure, arrival, count, departed in session.execute(query)
+    ]
+    return sorted(rows, key=lambda r: (r.arrival_at, r.route_code))
+
+
+def run_acceptances(
+    session: Session, office_id: int, runs: Collection[tuple[str, datetime]]
+) -> dict[tuple[str, datetime], int]:
+    """(route code, departure) -> the latest acceptance of that run at the office."""
+    if not runs:
+        return {}
+    query = (
+        select(Acceptance.route_code, Acceptance.run_departure, func.max(Acceptance.id))
+        .where(
+            Acceptance.post_office_id == office_id,
+            Acceptance.route_code.in_(sorted({code for code, _ in runs})),
+            Acceptance.run_departure.in_(sorted({departure for _, departure in runs})),
+        )
+        .group_by(Acceptance.route_code, Acceptance.run_departure)
+    )
+    found = {}
+    for code, departure, acceptance_id in session.execute(query):
+        if code is not None and departure is not None:
+            found[(code, departure)] = int(acceptance_id)
+    return found
+
+
+def run_shipment_ids(
+    session: Session, route_code: str, departure: datetime, office_index: str
+) -> list[int]:
+    """The shipments a run's manifest carries (loaded) for this office, in manifest order."""
+    query = (
+        select(ManifestEntry.shipment_id)
+        .where(
+            ManifestEntry.route_code == route_code,
+            ManifestEntry.departure == departure,
+            ManifestEntry.office_index == office_index,
+            ManifestEntry.status == "loaded",
+        )
+        .order_by(ManifestEntry.id)
+    )
+    return list(session.scalars(query))
+
+
+def run_row(
+    session: Session, route_code: str, departure: datetime, office_index: str
+) -> RunRow | None:
+    """A run as it stops at this office, by its manifest (``None``: it carries nothing for it)."""
+    query = select(
+        func.min(ManifestEntry.arrival_at),
+        func.count(ManifestEntry.id),
+        func.max(ManifestEntry.departed_at),
+    ).where(
+        ManifestEntry.route_code == route_code,
+        ManifestEntry.departure == departure,
+        ManifestEntry.office_index == office_index,
+        ManifestEntry.status == "loaded",
+    )
+    arrival, count, departed = session.execute(query).one()
+    if arrival is None:
+        return None
+    return RunRow(route_code, departure, arrival, int(count), departed is not None)
+
+
+def on_run(
+    session: Session, route_code: str, departure: datetime, office_index: str, shipment_id: int
+) -> bool:
+    """Whether a run's manifest carries this shipment for this office."""
+    query = select(ManifestEntry.id).where(
+        ManifestEntry.route_code == route_code,
+        ManifestEntry.departure == departure,
+        ManifestEntry.office_index == office_index,
+        ManifestEntry.shipment_id == shipment_id,
+        ManifestEntry.status == "loaded",
+    )
+    return session.scalars(query.limit(1)).first() is not None
+
+
+def places_by_shipment(
+    session: Session, shipment_ids: Collection[int]
+) -> dict[int, list[ShipmentPlace]]:
+    """The places of these shipments, by shipment, in place order."""
+    if not shipment_ids:
+        return {}
+    query = (
+        select(ShipmentPlace)
+        .where(ShipmentPlace.shipment_id.in_(sorted(shipment_ids)))
+        .order_by(ShipmentPlace.shipment_id, ShipmentPlace.number)
+    )
+    found: dict[int, list[ShipmentPlace]] = {}
+    for place in session.scalars(query):
+        found.setdefault(place.shipment_id, []).append(place)
+    return found
+
+
+def run_accepted_barcodes(
+    session: Session,
+    office_id: int,
+    route_code: str,
+    departure: datetime,
+    *,
+    besides: int,
+    barcodes: Collection[str] | None = None,
+) -> set[str]:
+    """The barcodes (parcels, places) an earlier acceptance of the same run at this office
+    (any but ``besides``) accepted: the run delivered them already."""
+    query = (
+        select(AcceptanceScan.barcode)
+        .join(Acceptance, Acceptance.id == AcceptanceScan.acceptance_id)
+        .where(
+            Acceptance.post_office_id == office_id,
+            Acceptance.route_code == route_code,
+            Acceptance.run_departure == departure,
+            Acceptance.id != besides,
+            AcceptanceScan.result == "accepted",
+        )
+    )
+    if barcodes is not None:
+        query = query.where(AcceptanceScan.barcode.in_(sorted(barcodes)))
+    return set(session.scalars(query))
 
 
 def damaged_shipment_ids(session: Session, shipment_ids: Collection[int]) -> set[int]:

@@ -74,12 +74,27 @@ class ScanRow(_View):
     parcel: ParcelLine | None = None
 
 
-class AcceptanceReport(_View):
-    """The discrepancy report of a closed acceptance."""
+class ArrivingRun(_View):
+    """A route run whose van reaches the office today, as the acceptance offers it."""
 
-    accepted: list[ScanRow]
-    missing: list[ScanRow]
-    unexpected: list[ScanRow]
+    id: str  # <route_code>@<departure, UTC ISO 8601>: the run as logistics names it
+    route_code: str
+    departure: datetime
+    arrival_at: datetime  # the van at this office, by the timetable
+    parcels: int  # on its manifest for this office
+    departed: bool  # the van has left the hub (the manifest is final)
+    acceptance_id: int | None = None  # an acceptance of this run already made here
+
+
+class AcceptanceReport(_View):
+    """The discrepancy report of a closed acceptance, per parcel (per place of an order of
+    several): what the run's manifest carried and what was scanned."""
+
+    accepted: list[ScanRow]  # on the manifest and scanned (outside a run: every own parcel)
+    missing: list[ScanRow]  # on the manifest, not scanned
+    extra: list[ScanRow]  # this office's, not on the manifest: accepted all the same
+    missorted: list[ScanRow]  # another office's: back to delivery (recorded as mis-sorted)
+    unexpected: list[ScanRow]  # unknown numbers, parcels in a status that cannot arrive
     damaged: list[ScanRow]
     unreadable: list[ScanRow]
 
@@ -93,9 +108,12 @@ class AcceptanceView(_View):
     opened_by: str
     closed_at: datetime | None
     closed_by: str | None
+    run: ArrivingRun | None  # the route run accepted; None: a delivery outside any run
     scans: list[ScanRow]  # newest first
-    expected: list[ParcelLine]  # still expected (open acceptances only)
+    expected: list[ParcelLine]  # on the manifest, still to scan (open acceptances only)
     accepted_count: int
+    extra_count: int
+    missorted_count: int
     unexpected_count: int
     damaged_count: int
     error_count: int

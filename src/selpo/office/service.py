@@ -10,8 +10,8 @@ returned as outcomes instead, so the request's transaction keeps the count.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -46,6 +46,7 @@ from selpo.office.errors import (
     NoFreeCell,
     ParcelNotFound,
     ParcelNotHere,
+    RunRefused,
     ScanTimeRefused,
 )
 from selpo.office.rules import (
@@ -62,6 +63,7 @@ from selpo.office.schemas import (
     AcceptanceReport,
     AcceptanceSummary,
     AcceptanceView,
+    ArrivingRun,
     CashLine,
     CellState,
     DayReport,
@@ -93,10 +95,15 @@ SCAN_TIME_SKEW = timedelta(minutes=5)
 # A checked pickup code opens the issue of its parcel for this long on this workstation.
 VERIFIED_FOR = timedelta(minutes=30)
 UNEXPECTED = ("other_office", "wrong_status", "unknown")
+# A parcel of this office that came on a run whose manifest did not carry it: accepted.
+EXTRA = "extra"
+NO_RUN = "none"
+"""``start_acceptance``'s ``run`` for a delivery outside any run: it expects nothing."""
 UNREADABLE = ("bad_check_digit", "not_a_tracking_number")
 _AT_OFFICE = ("arrived_at_office", "ready_for_pickup")
 _TONES = {
     "accepted": "ok",
+    EXTRA: "warn",
     "duplicate": "warn",
     "already_here": "warn",
 }
@@ -239,19 +246,95 @@ def home(session: Session, office: PostOffice) -> HomeView:
 # ---------------------------------------------------------------------------- acceptance
 
 
+def run_key(route_code: str, departure: datetime) -> str:
+    """A route run's id as logistics names it: ``<route_code>@<departure, UTC ISO 8601>``."""
+    return f"{route_code}@{departure.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+
+
+def _office_day(office: PostOffice, now: datetime) -> tuple[datetime, datetime]:
+    zone = ZoneInfo(office.timezone)
+    day = local_day(now, office.timezone)
+    start = datetime.combine(day, time(0, 0), tzinfo=zone)
+    return start, datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=zone)
+
+
+def arriving_runs(session: Session, *, office: PostOffice, now: datetime) -> list[ArrivingRun]:
+    """The route runs whose van reaches the office on its local day of ``now`` with parcels
+    for it on their manifest, by arrival; each with the acceptance already made of it."""
+    start, end = _office_day(office, now)
+    rows = repository.arriving_runs(session, office.index, start, end)
+    made = repository.run_acceptances(
+        session, office.id, [(r.route_code, r.departure) for r in rows]
+    )
+    return [
+        ArrivingRun(
+            id=run_key(r.route_code, r.departure),
+            route_code=r.route_code,
+            departure=r.departure,
+            arrival_at=r.arrival_at,
+            parcels=r.parcels,
+            departed=r.departed,
+            acceptance_id=made.get((r.route_code, r.departure)),
+        )
+        for r in rows
+    ]
+
+
+def _chosen_run(
+    session: Session, office: PostOffice, now: datetime, run: str | None
+) -> ArrivingRun | None:
+    """The run an acceptance starting now takes (``start_acceptance``'s ``run``)."""
+    if run == NO_RUN:
+        return None
+    runs = arriving_runs(session, office=office, now=now)
+    if run is None:
+        waiting = [r for r in runs if r.acceptance_id is None]
+        if len(waiting) > 1:
+            count = len(waiting)
+            raise RunRefused(
+                f"Сегодня приходят {count} {plural(count, 'рейс', 'рейса', 'рейсов')}: "
+                "выберите, какой принимаете.",
+                field="run",
+            )
+        return waiting[0] if waiting else None
+    for candidate in runs:
+        if candidate.id == run.strip():
+            return candidate
+    raise RunRefused(
+        f"Рейс «{run[:80]}» сегодня в отделение не приходит: выберите рейс из списка "
+        "или примите без рейса.",
+        field="run",
+    )
+
+
 def start_acceptance(
-    session: Session, *, office: PostOffice, workstation: Workstation, now: datetime
+    session: Session,
+    *,
+    office: PostOffice,
+    workstation: Workstation,
+    now: datetime,
+    run: str | None = None,
 ) -> Acceptance:
-    """Open an acceptance for the office (or return the one already being scanned)."""
+    """Open an acceptance for the office (or return the one already being scanned).
+
+    ``run`` names the route run whose van is being unloaded (its id, ``run_key``; one of
+    ``arriving_runs``): what its manifest carries for the office is what is expected.
+    ``NO_RUN``: a delivery outside any run, which expects nothing. ``None``: the only run
+    arriving today not accepted yet, or outside any run when there is none; refused when
+    several wait (the clerk chooses).
+    """
     repository.lock_office(session, office.id)
     current = repository.open_acceptance(session, office.id)
     if current is not None:
         return current
+    chosen = _chosen_run(session, office, now, run)
     acceptance = Acceptance(
         post_office_id=office.id,
         opened_by_id=workstation.clerk.id,
         status="open",
         opened_at=now,
+        route_code=chosen.route_code if chosen else None,
+        run_departure=chosen.departure if chosen else None,
     )
     session.add(acceptance)
     session.flush()
@@ -353,6 +436,132 @@ def _classify_place(
     return "wrong_status"
 
 
+@dataclass(frozen=True)
+class ExpectedItem:
+    """A parcel (a place of an order of several) a run's manifest carries for the office."""
+
+    barcode: str  # what the clerk scans: the parcel's number, or the place's
+    shipment_id: int
+    place: int
+    places: int
+
+
+def _run_places(
+    session: Session, acceptance: Acceptance, shipment_ids: list[int]
+) -> dict[int, list[tuple[str, int, int]]]:
+    """(barcode, place, places) the run carries of each shipment: a parcel, or each place of
+    an order of several that had not reached the office before the run left."""
+    departure = acceptance.run_departure
+    assert departure is not None
+    places = repository.places_by_shipment(session, shipment_ids)
+    # Every shipment has its place 1 (the shipment's own number); read the rest only if not.
+    shipments = repository.shipments_by_ids(session, set(shipment_ids) - set(places))
+    carried: dict[int, list[tuple[str, int, int]]] = {}
+    for shipment_id in shipment_ids:
+        rows = places.get(shipment_id, [])
+        if len(rows) <= 1:
+            number = rows[0].tracking_number if rows else shipments[shipment_id].tracking_number
+            carried[shipment_id] = [(number, 1, 1)]
+            continue
+        carried[shipment_id] = [
+            (p.tracking_number, p.number, len(rows))
+            for p in rows
+            if p.arrived_at is None or p.arrived_at >= departure
+        ]
+    return carried
+
+
+def expected_items(
+    session: Session, *, acceptance: Acceptance, office: PostOffice
+) -> list[ExpectedItem]:
+    """What the acceptance's run carries for the office, per parcel and place, less what an
+    earlier acceptance of the same run accepted; nothing for a delivery outside a run."""
+    if acceptance.route_code is None or acceptance.run_departure is None:
+        return []
+    ids = repository.run_shipment_ids(
+        session, acceptance.route_code, acceptance.run_departure, office.index
+    )
+    done = repository.run_accepted_barcodes(
+        session, office.id, acceptance.route_code, acceptance.run_departure, besides=acceptance.id
+    )
+    carried = _run_places(session, acceptance, ids)
+    return [
+        ExpectedItem(barcode, shipment_id, place, places)
+        for shipment_id in ids
+        for barcode, place, places in carried[shipment_id]
+        if barcode not in done
+    ]
+
+
+def _on_manifest(
+    session: Session, acceptance: Acceptance, office: PostOffice, shipment: Shipment, barcode: str
+) -> bool:
+    """Whether the acceptance's run carries this parcel (this place) for the office, not
+    accepted by an earlier acceptance of the run."""
+    assert acceptance.route_code is not None
+    assert acceptance.run_departure is not None
+    if not repository.on_run(
+        session, acceptance.route_code, acceptance.run_departure, office.index, shipment.id
+    ):
+        return False
+    carried = {
+        b for b, _place, _places in _run_places(session, acceptance, [shipment.id])[shipment.id]
+    }
+    if barcode not in carried:
+        return False
+    return not repository.run_accepted_barcodes(
+        session,
+        office.id,
+        acceptance.route_code,
+        acceptance.run_departure,
+        besides=acceptance.id,
+        barcodes=[barcode],
+    )
+
+
+def _classify_by_run(
+    session: Session, acceptance: Acceptance, office: PostOffice, barcode: str
+) -> tuple[str, Shipment | None, bool]:
+    """(result, parcel, whether the scan records its arrival) of a scan in an acceptance of
+    a run: on the manifest -> ``accepted`` (also when the timetable already recorded the
+    van's arrival); this office's but not on the manifest -> ``extra`` (accepted all the
+    same); another office's -> ``other_office`` (mis-sorted while it is on its way)."""
+    if not TRACKING_RE.match(barcode):
+        return "not_a_tracking_number", None, False
+    if check_digit(barcode[:13]) != int(barcode[13]):
+        return "bad_check_digit", None, False
+    shipment = repository.shipment_by_number(session, barcode)
+    if shipment is None:
+        return "unknown", None, False
+    places = shipment_service.places_of(session, shipment)
+    if len(places) > 1:
+        scans = repository.scans_of(session, acceptance.id)
+        seen = any(s.shipment_id == shipment.id and s.barcode == barcode for s in scans)
+        place = next(p for p in places if p.tracking_number == barcode)
+        travelling = place.status in TRAVELLING and shipment.status in (
+            *repository.EXPECTED,
+            *_AT_OFFICE,
+        )
+        here = place.status in _AT_OFFICE
+    else:
+        seen = repository.first_scan_of(session, acceptance.id, shipment.id) is not None
+        travelling = shipment.status in repository.EXPECTED
+        here = shipment.status in _AT_OFFICE
+    if seen:
+        return "duplicate", shipment, False
+    if shipment.destination_office_id != office.id:
+        return "other_office", shipment, shipment.status in repository.EXPECTED
+    if _on_manifest(session, acceptance, office, shipment, barcode):
+        if travelling:
+            return "accepted", shipment, True
+        if here and shipment.status != "ready_for_pickup":
+            return "accepted", shipment, False  # the timetable recorded the van's arrival
+        return ("already_here" if here else "wrong_status"), shipment, False
+    if travelling:
+        return EXTRA, shipment, True
+    return ("already_here" if here else "wrong_status"), shipment, False
+
+
 def scan_for_acceptance(
     session: Session,
     *,
@@ -387,11 +596,16 @@ def scan_for_acceptance(
     cleaned = clean_barcode(barcode)
     if not cleaned:
         raise BadBarcode("Отсканируйте штрихкод или введите трек-номер.", field="barcode")
-    result, shipment = _classify_scan(session, acceptance, office, cleaned)
-    missorted = (
-        result == "other_office" and shipment is not None and shipment.status in repository.EXPECTED
-    )
-    if (result == "accepted" or missorted) and shipment is not None:
+    if acceptance.route_code is not None:
+        result, shipment, arrives = _classify_by_run(session, acceptance, office, cleaned)
+    else:
+        result, shipment = _classify_scan(session, acceptance, office, cleaned)
+        arrives = result == "accepted" or (
+            result == "other_office"
+            and shipment is not None
+            and shipment.status in repository.EXPECTED
+        )
+    if arrives and shipment is not None:
         # Another office's parcel on its way is recorded as mis-sorted (back to its hub).
         shipment_service.record_scan(
             session,
@@ -443,14 +657,18 @@ def close_acceptance(
     workstation: Workstation,
     now: datetime,
 ) -> Acceptance:
-    """Close the acceptance: every parcel still expected is recorded as missing."""
+    """Close the acceptance: every parcel (place) the run's manifest carries for the office
+    and nobody scanned is recorded as missing (outside a run nothing was expected)."""
     _require_open(acceptance)
-    for shipment in repository.office_shipments(session, office.id, repository.EXPECTED):
+    scanned = {s.barcode for s in repository.scans_of(session, acceptance.id)}
+    for item in expected_items(session, acceptance=acceptance, office=office):
+        if item.barcode in scanned:
+            continue
         session.add(
             AcceptanceScan(
                 acceptance_id=acceptance.id,
-                barcode=shipment.tracking_number,
-                shipment_id=shipment.id,
+                barcode=item.barcode,
+                shipment_id=item.shipment_id,
                 result="missing",
                 damaged=False,
                 clerk_id=None,
@@ -475,14 +693,21 @@ def _scan_message(
         size = f", ячейка размера {line.size_class}" if line.size_class else ""
         place = f", {line.note}" if line.note else ""
         return f"Принята: {line.marketplace}, заказ {line.order_id}{place}{size}."
+    if result == EXTRA and line is not None:
+        size = f", ячейка размера {line.size_class}" if line.size_class else ""
+        place = f", {line.note}" if line.note else ""
+        return (
+            f"Принята, но её нет в манифесте рейса: {line.marketplace}, "
+            f"заказ {line.order_id}{place}{size}."
+        )
     if result == "duplicate":
         return "Уже отсканирована в этой приёмке."
     if result == "already_here" and line is not None:
         return f"Уже в отделении ({line.status_text}): принимать повторно не нужно."
     if result == "other_office" and shipment is not None:
         destination = offices.get(shipment.destination_office_id)
-        where = f"{destination.index} {destination.name}" if destination else "своё отделение"
-        return f"Посылка другого отделения — отправьте в {where}."
+        where = f"{destination.index} {destination.name}" if destination else "не указано"
+        return f"Чужая посылка — вернуть в доставку. Её отделение: {where}."
     if result == "wrong_status" and line is not None:
         return f"Посылка в статусе «{line.status_text}» — не принимайте, сообщите руководителю."
     if result == "unknown":
@@ -492,7 +717,8 @@ def _scan_message(
     if result == "not_a_tracking_number":
         return f"Неизвестный штрихкод «{scan.barcode}»: это не трек-номер (14 цифр)."
     if result == "missing":
-        return "Ожидалась, но не пришла."
+        place = f" ({line.note})" if line is not None and line.note else ""
+        return f"Есть в манифесте, но не пришла{place}."
     return result
 
 
@@ -561,14 +787,71 @@ def _first_per_parcel(rows: Iterable[ScanRow], results: tuple[str, ...]) -> list
     return chosen
 
 
+def _per_item(rows: Iterable[ScanRow], results: tuple[str, ...]) -> list[ScanRow]:
+    """The first row of each scanned barcode (a parcel, or one place of an order)."""
+    seen: set[str] = set()
+    chosen = []
+    for row in rows:
+        if row.result in results and row.barcode not in seen:
+            seen.add(row.barcode)
+            chosen.append(row)
+    return chosen
+
+
 def _report(rows: list[ScanRow]) -> AcceptanceReport:
     damaged = [r for r in rows if r.damaged and r.result != "duplicate"]
     return AcceptanceReport(
-        accepted=_first_per_parcel(rows, ("accepted",)),
-        missing=_first_per_parcel(rows, ("missing",)),
-        unexpected=_first_per_parcel(rows, UNEXPECTED),
-        damaged=_first_per_parcel(damaged, tuple(_TONES) + UNEXPECTED),
+        accepted=_per_item(rows, ("accepted",)),
+        missing=_per_item(rows, ("missing",)),
+        extra=_per_item(rows, (EXTRA,)),
+        missorted=_first_per_parcel(rows, ("other_office",)),
+        unexpected=_first_per_parcel(rows, ("wrong_status", "unknown")),
+        damaged=_per_item(damaged, tuple(_TONES) + UNEXPECTED),
         unreadable=[r for r in rows if r.result in UNREADABLE],
+    )
+
+
+def _expected_lines(
+    session: Session, acceptance: Acceptance, office: PostOffice, scanned: set[str]
+) -> list[ParcelLine]:
+    """The manifest's parcels (places) for the office not scanned yet, as lines."""
+    items = [
+        i
+        for i in expected_items(session, acceptance=acceptance, office=office)
+        if i.barcode not in scanned
+    ]
+    shipments = repository.shipments_by_ids(session, {i.shipment_id for i in items})
+    lines = {
+        line.tracking_number: line
+        for line in _lines(session, [shipments[i] for i in sorted(shipments)], office)
+    }
+    expected = []
+    for item in items:
+        line = lines[shipments[item.shipment_id].tracking_number]
+        if item.places > 1:
+            line = line.model_copy(
+                update={
+                    "tracking_number": item.barcode,
+                    "note": f"место {item.place} из {item.places}",
+                }
+            )
+        expected.append(line)
+    return expected
+
+
+def _run_of(session: Session, acceptance: Acceptance, office: PostOffice) -> ArrivingRun | None:
+    """The acceptance's run as the page names it (its figures from the manifest)."""
+    if acceptance.route_code is None or acceptance.run_departure is None:
+        return None
+    row = repository.run_row(session, acceptance.route_code, acceptance.run_departure, office.index)
+    return ArrivingRun(
+        id=run_key(acceptance.route_code, acceptance.run_departure),
+        route_code=acceptance.route_code,
+        departure=acceptance.run_departure,
+        arrival_at=row.arrival_at if row else acceptance.run_departure,
+        parcels=row.parcels if row else 0,
+        departed=row.departed if row else False,
+        acceptance_id=acceptance.id,
     )
 
 
@@ -584,9 +867,7 @@ def acceptance_view(
     )
     expected: list[ParcelLine] = []
     if acceptance.status == "open":
-        expected = _lines(
-            session, repository.office_shipments(session, office.id, repository.EXPECTED), office
-        )
+        expected = _expected_lines(session, acceptance, office, {s.barcode for s in scans})
     return AcceptanceView(
         id=acceptance.id,
         status=acceptance.status,
@@ -594,14 +875,49 @@ def acceptance_view(
         opened_by=logins.get(acceptance.opened_by_id, ""),
         closed_at=acceptance.closed_at,
         closed_by=logins.get(acceptance.closed_by_id, "") if acceptance.closed_by_id else None,
+        run=_run_of(session, acceptance, office),
         scans=[r for r in reversed(rows) if r.result != "missing"],
         expected=expected,
         accepted_count=len(report.accepted),
+        extra_count=len(report.extra),
+        missorted_count=len(report.missorted),
         unexpected_count=len(report.unexpected),
         damaged_count=len(report.damaged),
         error_count=len(report.unreadable),
         report=report if acceptance.status == "closed" else None,
     )
+
+
+def acceptance_counts(
+    session: Session, *, office: PostOffice, acceptance: Acceptance
+) -> dict[str, int]:
+    """The open acceptance's counters, as ``acceptance_view`` counts them, from the stored
+    scans and the run's manifest alone (no parcel lines: what the scan queue's answer
+    carries after each scan)."""
+    scans = repository.scans_of(session, acceptance.id)
+
+    def per_item(rows: Iterable[AcceptanceScan], results: tuple[str, ...]) -> int:
+        return len({s.barcode for s in rows if s.result in results})
+
+    def per_parcel(results: tuple[str, ...]) -> int:
+        return len({s.shipment_id or f"#{s.id}" for s in scans if s.result in results})
+
+    seen = {s.barcode for s in scans}
+    expected = [
+        i
+        for i in expected_items(session, acceptance=acceptance, office=office)
+        if i.barcode not in seen
+    ]
+    damaged = [s for s in scans if s.damaged and s.result != "duplicate"]
+    return {
+        "accepted": per_item(scans, ("accepted",)),
+        "expected": len(expected),
+        "extra": per_item(scans, (EXTRA,)),
+        "missorted": per_parcel(("other_office",)),
+        "unexpected": per_parcel(("wrong_status", "unknown")),
+        "damaged": per_item(damaged, tuple(_TONES) + UNEXPECTED),
+        "errors": sum(1 for s in scans if s.result in UNREADABLE),
+    }
 
 
 def acceptance_summaries(
@@ -619,7 +935,7 @@ def acceptance_summaries(
                 closed_at=acceptance.closed_at,
                 accepted=len(report.accepted),
                 missing=len(report.missing),
-                unexpected=len(report.unexpected),
+                unexpected=len(report.extra) + len(report.missorted) + len(report.unexpected),
                 damaged=len(report.damaged),
             )
         )

@@ -435,21 +435,35 @@ def acceptance_start_page(desk: DeskDep) -> Response:
     view = service.home(desk.db, desk.office)
     if view.open_acceptance_id is not None:
         return _redirect(f"{desk.base}/acceptance/{view.open_acceptance_id}")
+    runs = service.arriving_runs(desk.db, office=desk.office, now=desk.now)
     return _page(
         desk,
         "office/acceptance_start.html",
         active="acceptance",
         expected=view.expected,
+        runs=runs,
+        waiting=[r for r in runs if r.acceptance_id is None],
+        no_run=service.NO_RUN,
         recent=service.recent_acceptances(desk.db, desk.office),
     )
 
 
 @router.post("/{index}/acceptance")
-def acceptance_start(desk: PostDeskDep) -> Response:
-    """Start accepting a delivery."""
-    acceptance = service.start_acceptance(
-        desk.db, office=desk.office, workstation=desk.workstation, now=desk.now
+def acceptance_start(desk: PostDeskDep, run: Annotated[str, Form()] = "") -> Response:
+    """Start accepting a delivery: the route run chosen (``run``: its id, or ``none`` for a
+    delivery outside any run; empty: the only run arriving today, if there is one)."""
+    acceptance = _attempt(
+        desk,
+        lambda: service.start_acceptance(
+            desk.db,
+            office=desk.office,
+            workstation=desk.workstation,
+            now=desk.now,
+            run=run or None,
+        ),
     )
+    if acceptance is None:
+        return _redirect(f"{desk.base}/acceptance")
     return _redirect(f"{desk.base}/acceptance/{acceptance.id}")
 
 
@@ -995,7 +1009,7 @@ def acceptance_scan_json(desk: ScanDeskDep, acceptance_id: RowId, scan: ScanIn) 
         client_scan_id=scan.scan_id,
     )
     shown = service.describe_scan(desk.db, office=desk.office, scan=row)
-    view = service.acceptance_view(desk.db, office=desk.office, acceptance=acceptance)
+    counts = service.acceptance_counts(desk.db, office=desk.office, acceptance=acceptance)
     mark = " Отмечена как повреждённая." if row.damaged else ""
     prefix = "" if row.barcode in shown.message else f"{row.barcode}: "
     return ScanOut(
@@ -1006,13 +1020,7 @@ def acceptance_scan_json(desk: ScanDeskDep, acceptance_id: RowId, scan: ScanIn) 
         tracking_number=shown.parcel.tracking_number if shown.parcel else None,
         scanned_at=row.scanned_at,
         server_now=desk.now,
-        counts={
-            "accepted": view.accepted_count,
-            "expected": len(view.expected),
-            "unexpected": view.unexpected_count,
-            "damaged": view.damaged_count,
-            "errors": view.error_count,
-        },
+        counts=counts,
     )
 
 
