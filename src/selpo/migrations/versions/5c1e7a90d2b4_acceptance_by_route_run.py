@@ -6,7 +6,7 @@ what that run's manifest carries for the office is what is expected. Both empty:
 outside any run, which expects nothing (acceptances made before this revision keep that).
 
 Revision ID: 5c1e7a90d2b4
-Revises: 2990f32264cb
+Revises: 5d1c0a7e9b21
 Create Date: 2026-12-07 23:00:00.000000
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 import selpo.db
 
 revision: str = "5c1e7a90d2b4"
-down_revision: str | Sequence[str] | None = "2990f32264cb"
+down_revision: str | Sequence[str] | None = "5d1c0a7e9b21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
