@@ -28,6 +28,15 @@ class Settings(BaseSettings):
         default="sqlite:///var/selpo.db",
         description="SQLAlchemy URL: SQLite by default, postgresql+psycopg://... in production.",
     )
+    read_database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL for reads that tolerate a little lag (the dashboard, the"
+            " pickup-point search, the recipient's tracking page), e.g. the standby; unset:"
+            " the primary (`database_url`). Writes, and the reads that follow them, never"
+            " use it."
+        ),
+    )
     database_echo: bool = Field(default=False, description="Log every SQL statement.")
     default_region: str | None = Field(
         default=None,
