@@ -277,7 +277,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     # Outermost last: the request id, then the headers, the rate limits, the body's size,
     # compression (selpo.web.headers says what is compressed), and innermost the retry of safe
     # requests while the database switches to its standby (503 for the others).
-    app.add_middleware(DatabaseSwitchMiddleware, switching=database_switching)
+    app.add_middleware(
+        DatabaseSwitchMiddleware,
+        switching=database_switching,
+        budget_s=settings.database_switch_retry_s,
+    )
     app.add_middleware(
         GZipMiddleware,
         minimum_size=GZIP_MINIMUM_BYTES,

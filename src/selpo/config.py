@@ -37,6 +37,15 @@ class Settings(BaseSettings):
             " use it."
         ),
     )
+    database_switch_retry_s: float = Field(
+        default=10.0,
+        ge=0,
+        description=(
+            "How long a request that is safe to run again (GET, HEAD, or a write with an"
+            " Idempotency-Key) is held and retried while PostgreSQL switches to its standby;"
+            " past it, and at once for the others, 503 with Retry-After."
+        ),
+    )
     database_echo: bool = Field(default=False, description="Log every SQL statement.")
     default_region: str | None = Field(
         default=None,
