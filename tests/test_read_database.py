@@ -7,6 +7,7 @@ what the test just wrote.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -21,7 +22,10 @@ from selpo.db import WriteInReadOnlySession, create_db_engine, make_session_fact
 from selpo.kit.clock import FrozenClock
 from selpo.migrate import upgrade_to_head
 from selpo.models import Shipment
+from selpo.office import auth
+from tests.conftest import TEST_NOW
 from tests.fixtures.builders import marketplace_key, shipment_payload
+from tests.office.world import PASSWORD, cheap_password_hashing
 
 
 @pytest.fixture
@@ -87,6 +91,28 @@ def test_lag_tolerant_reads_go_to_the_read_database_and_writes_to_the_primary(
     # The write went to the primary only.
     assert session.scalar(select(func.count()).where(Shipment.tracking_number == number)) == 1
     assert _shipments_in(read_url) == 0
+
+
+def test_the_dashboard_reads_its_figures_from_the_read_database_and_who_you_are_from_the_primary(
+    split_app: FastAPI, session: Session
+) -> None:
+    with cheap_password_hashing():
+        auth.add_manager(session, login="boss", password=PASSWORD, now=TEST_NOW, full_name="Р")
+        session.commit()
+        with TestClient(split_app, follow_redirects=False) as pages:
+            form = pages.get("/office/login").text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+            assert csrf is not None
+            signed_in = pages.post(
+                "/office/login",
+                data={"login": "boss", "password": PASSWORD, "csrf": csrf.group(1)},
+            )
+            assert signed_in.status_code == 303  # the session just written is found next
+            offices = pages.get("/region/api/offices")
+            hubs = pages.get("/region/api/hubs")
+    assert offices.status_code == 200
+    assert offices.json()["offices"] == []  # the read database holds none
+    assert hubs.json()["hubs"] == []
 
 
 def test_without_a_read_database_the_same_reads_use_the_primary(client: TestClient) -> None:
