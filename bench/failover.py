@@ -405,6 +405,8 @@ def scanner(base: str, admin: str, traffic: Traffic, stop: threading.Event) -> N
                     traffic.scans_unanswered.append(tracking)
                 else:
                     traffic.errors.append(f"scan {tracking}: {response.status_code}")
+            if response.status_code == 503:
+                time.sleep(_retry_after(response))
 
 
 def reader(base: str, fixture: Fixture, traffic: Traffic, stop: threading.Event) -> None:
@@ -495,7 +497,7 @@ class Switch:
     new_primary: str
     writes_back_after_s: float  # from the kill to the first create sent after it and answered
     longest_gap_s: float  # the longest wait between two answered creates around the kill
-    rejoined_after_s: float  # from the kill until the old primary is the synchronous standby
+    rejoined_after_s: float  # from the kill until a primary and a synchronous standby again
 
 
 @dataclass
@@ -630,7 +632,7 @@ def run_drill(options: DrillOptions, say: Any = print) -> Figures:
                     )
                     say(
                         f"writes back after {back:.2f} s on {switches[-1].new_primary}; "
-                        f"{old.name} rejoined as the standby after {rejoined:.1f} s"
+                        f"primary and synchronous standby again after {rejoined:.1f} s"
                     )
             finally:
                 stop.set()
@@ -657,11 +659,16 @@ def run_drill(options: DrillOptions, say: Any = print) -> Figures:
 def report(figures: Figures) -> None:
     print()
     for number, switch in enumerate(figures.switches, 1):
+        moved = (
+            f"{switch.new_primary} (the standby) took over"
+            if switch.new_primary != switch.killed
+            else f"no failover: {switch.killed}'s keeper restarted it first and it stayed primary"
+        )
         print(
-            f"switch {number}: killed {switch.killed}'s postmaster; {switch.new_primary} took"
-            f" writes after {switch.writes_back_after_s:.2f} s (longest wait between answered"
-            f" creates {switch.longest_gap_s:.2f} s); {switch.killed} back as the synchronous"
-            f" standby after {switch.rejoined_after_s:.1f} s"
+            f"switch {number}: killed {switch.killed}'s postmaster; {moved}; writes succeeded"
+            f" again after {switch.writes_back_after_s:.2f} s (longest wait between answered"
+            f" creates {switch.longest_gap_s:.2f} s); primary and synchronous standby again"
+            f" after {switch.rejoined_after_s:.1f} s"
         )
     print(
         f"acknowledged: {figures.shipments} shipments, {figures.scans} scans;"
