@@ -580,14 +580,29 @@ def _no_rate_limit() -> Iterator[None]:
 
 def run_drill(options: DrillOptions, say: Any = print) -> Figures:
     """Build the cluster, run the traffic, kill the primary ``kills`` times, check."""
-    folder = options.folder or Path(tempfile.mkdtemp(prefix="selpo-drill-"))
+    if options.folder is not None:
+        return _drill(options, options.folder, say)
+    folder = Path(tempfile.mkdtemp(prefix="selpo-drill-"))
+    try:
+        return _drill(options, folder, say)
+    finally:
+        if options.keep:
+            print(f"server log kept in {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _drill(options: DrillOptions, folder: Path, say: Any) -> Figures:
+    started = time.monotonic()
     with cluster(options.port_base, keep=options.keep) as built:
         say(
             f"cluster up: monitor :{built.monitor.port}, nodes "
             + ", ".join(f"{n.name} :{n.port}" for n in built.nodes)
         )
+        say(f"cluster built in {time.monotonic() - started:.0f} s")
         url = built.url()
         fixture, admin = prepare(url)
+        say(f"migrated and the region imported at {time.monotonic() - started:.0f} s")
         traffic = Traffic()
         stop = threading.Event()
         switches: list[Switch] = []
