@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 export SELPO_DATABASE_URL ?= sqlite:///var/selpo.db
 
-.PHONY: run test install install-dev fmt lint types test-pg check migrate serve bench clean
+.PHONY: run test install install-dev fmt lint types test-pg check migrate serve bench clean failover-drill
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,11 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/planning.py
 	$(BIN)/python bench/shipments.py
 	$(BIN)/python bench/api.py
+
+## failover-drill: kill the primary of a three-node pg_auto_failover cluster under traffic
+## (installs postgresql-15-auto-failover; DRILL_ARGS=--long for the long form)
+failover-drill: $(DEV_STAMP)
+	scripts/failover-drill.sh $(DRILL_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -17,10 +17,16 @@ from starlette.requests import cookie_parser
 from starlette.types import Scope
 
 from selpo.config import Settings, check_production_secrets
-from selpo.db import create_db_engine, make_session_factory, read_connection
+from selpo.db import (
+    create_db_engine,
+    database_switching,
+    make_session_factory,
+    read_connection,
+)
 from selpo.errors import PROBLEM_JSON, DomainError, Problem, problem_body, status_title
 from selpo.kit.body_limit import BodyLimitMiddleware
 from selpo.kit.clock import Clock, SystemClock
+from selpo.kit.database_switch import RETRY_AFTER_S, DatabaseSwitchMiddleware
 from selpo.kit.openapi import restore_example_nulls
 from selpo.kit.rate_limit import (
     FailureLimitMiddleware,
@@ -122,6 +128,17 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     def _server_error(request: Request, exc: Exception) -> JSONResponse:
+        if database_switching(exc):  # outside DatabaseSwitchMiddleware's reach: still not a 500
+            return _problem(
+                request,
+                503,
+                f"the database is switching to its standby; try again in {RETRY_AFTER_S} s",
+                headers={
+                    REQUEST_ID_HEADER: request_id_of(request) or "",
+                    "Retry-After": str(RETRY_AFTER_S),
+                    "Cache-Control": "no-store",
+                },
+            )
         # The traceback goes to the log under the request's id, never to the client.
         error_log.error(
             "unhandled %s on %s %s request_id=%s",
@@ -239,6 +256,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    # Lag-tolerant reads (dashboard, pickup-point search, the recipient's page) may go to the
+    # standby; unset, they share the primary's sessions (deps.get_read_session).
+    read_engine = None
+    app.state.read_session_factory = None
+    if settings.read_database_url:
+        read_engine = create_db_engine(
+            settings.read_database_url, echo=settings.database_echo, read_only=True
+        )
+        app.state.read_session_factory = make_session_factory(read_engine)
+    app.state.read_engine = read_engine
     app.state.clock = clock or SystemClock()
     app.state.catalogue_cache = CatalogueCache()
     app.state.key_usage = KeyUsage()
@@ -248,7 +275,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
     _install_error_handlers(app)
     # Outermost last: the request id, then the headers, the rate limits, the body's size,
-    # and compression innermost (selpo.web.headers says what is compressed).
+    # compression (selpo.web.headers says what is compressed), and innermost the retry of safe
+    # requests while the database switches to its standby (503 for the others).
+    app.add_middleware(
+        DatabaseSwitchMiddleware,
+        switching=database_switching,
+        budget_s=settings.database_switch_retry_s,
+    )
     app.add_middleware(
         GZipMiddleware,
         minimum_size=GZIP_MINIMUM_BYTES,

@@ -28,6 +28,24 @@ class Settings(BaseSettings):
         default="sqlite:///var/selpo.db",
         description="SQLAlchemy URL: SQLite by default, postgresql+psycopg://... in production.",
     )
+    read_database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL for reads that tolerate a little lag (the dashboard, the"
+            " pickup-point search, the recipient's tracking page), e.g. the standby; unset:"
+            " the primary (`database_url`). Writes, and the reads that follow them, never"
+            " use it."
+        ),
+    )
+    database_switch_retry_s: float = Field(
+        default=10.0,
+        ge=0,
+        description=(
+            "How long a request that is safe to run again (GET, HEAD, or a write with an"
+            " Idempotency-Key) is held and retried while PostgreSQL switches to its standby;"
+            " past it, and at once for the others, 503 with Retry-After."
+        ),
+    )
     database_echo: bool = Field(default=False, description="Log every SQL statement.")
     default_region: str | None = Field(
         default=None,

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+import psycopg
 from sqlalchemy import (
     Boolean,
     Connection,
@@ -23,7 +24,8 @@ from sqlalchemy import (
     literal,
     or_,
 )
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import Dialect, ExceptionContext, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -274,8 +276,65 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def create_db_engine(url: str, *, echo: bool = False) -> Engine:
-    """Build an engine: SQLite gets its folder, foreign keys and WAL; PostgreSQL a pool."""
+# ---------------------------------------------------------------------------- failover
+#
+# On PostgreSQL with a standby (pg_auto_failover, docs/operations.md) the service connects with a
+# multi-host URL (``?host=H1:P1&host=H2:P2&target_session_attrs=read-write``): libpq tries the
+# hosts in turn and keeps the one that takes writes. While the primary is lost and the standby
+# promoted, a request may meet a connection the server dropped, a server shutting down, or a
+# node that was demoted and now only reads. Those errors mean "the database is switching": the
+# connection is thrown away with every other one of the pool (a pooled connection to a
+# demoted node would otherwise keep failing), safe requests are tried again and the others
+# answer 503 with Retry-After (kit.database_switch), never 500.
+SWITCH_SQLSTATES = frozenset(
+    {
+        "25006",  # read_only_sql_transaction: the node we hold was demoted to a standby
+        "57P01",  # admin_shutdown: the server is being stopped (demotion, fast shutdown)
+        "57P02",  # crash_shutdown: another backend crashed, the server restarts
+        "57P03",  # cannot_connect_now: starting up, or a standby not yet promoted
+        "53300",  # too_many_connections: every client reconnecting at once
+    }
+)
+# Seconds libpq waits for each host of the URL to answer a connection attempt (unless the URL
+# says otherwise): a data centre that is gone must not hold a request for the OS's minutes.
+PG_CONNECT_TIMEOUT_S = 5
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    value = getattr(orig, "sqlstate", None)
+    return value if isinstance(value, str) else None
+
+
+def database_switching(exc: BaseException) -> bool:
+    """Whether an error means PostgreSQL is away or switching to its standby (the request did
+    not reach a working primary): a lost or refused connection (SQLSTATE class 08 or none), a
+    server shutting down, a demoted node refusing a write. SQLite's errors never are."""
+    if not isinstance(exc, DBAPIError) or exc.orig is None:
+        return False
+    if type(exc.orig).__module__.split(".")[0] != "psycopg":
+        return False
+    if exc.connection_invalidated:
+        return True
+    sqlstate = _sqlstate(exc)
+    if sqlstate is None:
+        # psycopg's own errors about the connection (cannot connect, the server closed it).
+        return isinstance(exc.orig, psycopg.OperationalError)
+    return sqlstate.startswith("08") or sqlstate in SWITCH_SQLSTATES
+
+
+def _drop_connections_on_switch(context: ExceptionContext) -> None:
+    # Treated as a disconnect: this connection is discarded and the pool's others are replaced
+    # on their next checkout, so no request is handed a connection to the demoted node.
+    if _sqlstate(context.original_exception) in SWITCH_SQLSTATES:
+        context.is_disconnect = True
+
+
+def create_db_engine(url: str, *, echo: bool = False, read_only: bool = False) -> Engine:
+    """Build an engine: SQLite gets its folder, foreign keys and WAL; PostgreSQL a pool that
+    survives a switch to the standby. ``read_only``: the engine of lag-tolerant reads
+    (``SELPO_READ_DATABASE_URL``); on PostgreSQL its transactions are read-only in the
+    server too."""
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -290,9 +349,21 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     # Up to 40 connections: as many as the thread pool that runs the requests' database work
     # (AnyIO's default of 40 threads), so a thread never waits for a connection that only
     # another waiting thread could give back (the 30 s stall of issue 12). Ten stay open.
-    return create_engine(
-        url, echo=echo, pool_pre_ping=True, pool_size=PG_POOL_SIZE, max_overflow=PG_MAX_OVERFLOW
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+    if read_only:
+        connect_args["options"] = "-c default_transaction_read_only=on"
+    engine = create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=PG_POOL_SIZE,
+        max_overflow=PG_MAX_OVERFLOW,
+        connect_args=connect_args,
     )
+    event.listen(engine, "handle_error", _drop_connections_on_switch)
+    return engine
 
 
 def unlocked(locked_until: Any, now: datetime) -> ColumnElement[bool]:

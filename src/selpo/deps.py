@@ -54,6 +54,24 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         await run_in_threadpool(end_session, session, commit=True)
 
 
+async def get_read_session(
+    request: Request, primary: Annotated[Session, Depends(get_session, scope="function")]
+) -> AsyncIterator[Session]:
+    """A read-only session for reads that tolerate a little lag (the standby of
+    ``SELPO_READ_DATABASE_URL``); without that setting, the request's own session. Never for a
+    write, nor for what must see the request's or the client's last write."""
+    factory = request.app.state.read_session_factory
+    if factory is None:
+        yield primary
+        return
+    session = open_session(factory, read_only=True)
+    try:
+        yield session
+    finally:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(end_session, session, commit=False)
+
+
 async def get_clock(request: Request) -> Clock:
     """The clock the app runs on (the wall clock, or a virtual one in the simulation)."""
     clock: Clock = request.app.state.clock
@@ -64,6 +82,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 # scope="function": commit (or roll back) before the response is sent, so a client never
 # hears "created" for a change that then fails to commit.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+# Lag-tolerant reads: the standby when one is configured (get_read_session).
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 
 # The largest id an INTEGER primary key holds: a bigger one is refused (422) before any query.

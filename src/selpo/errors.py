@@ -131,7 +131,7 @@ _DESCRIPTIONS = {
     422: "Invalid input: `errors` names the fields",
     429: "Too many requests: wait `Retry-After` seconds",
     500: "Internal error: quote the `request_id`",
-    503: "Temporarily unavailable",
+    503: "Temporarily unavailable (e.g. the database switching to its standby): retry later",
 }
 
 
@@ -143,7 +143,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "description": _DESCRIPTIONS.get(status, status_title(status)),
             "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
         }
-        if status == 429:
+        if status in (429, 503):
             entry["headers"] = {
                 "Retry-After": {
                     "description": "Seconds to wait before trying again",

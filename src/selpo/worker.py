@@ -23,7 +23,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from selpo import staff_jobs
 from selpo.config import Settings, check_production_secrets
-from selpo.db import create_db_engine, make_session_factory, see_every_partition, session_scope
+from selpo.db import (
+    create_db_engine,
+    database_switching,
+    make_session_factory,
+    see_every_partition,
+    session_scope,
+)
 from selpo.kit.clock import Clock, SystemClock
 from selpo.logistics import movement
 from selpo.notify import service as notify_service
@@ -195,6 +201,12 @@ class JobScheduler:
                 with session_scope(session_factory) as session:
                     done[job.name] = job.run(session, now, self.chunk)
             except Exception as exc:  # one job's failure must not stop delivery or the others
+                if database_switching(exc):
+                    # The database is switching to its standby: the chunk rolled back and runs
+                    # again on the next call, not an interval later.
+                    log.warning("timed job %s: database switching (%s)", job.name, _cause(exc))
+                    self._unfinished.add(job.name)
+                    continue
                 # The class and where, never the message: a database error's text may quote
                 # the row's values (a phone, an SMS with its code).
                 log.error(
@@ -295,14 +307,22 @@ class Worker:
                 try:
                     report = self._pass(dispatcher)
                 except Exception as exc:
-                    # The database may be away for a moment (failover): wait and try again.
-                    log.error(
-                        "delivery pass failed (%s); retrying in %.0f s\n%s",
-                        type(exc).__name__,
-                        self.poll_interval_s,
-                        _where(exc),
-                    )
+                    # The database may be away for a moment (failover): its transaction rolled
+                    # back (claims included), so wait and try again.
                     report = DeliveryReport()
+                    if database_switching(exc):
+                        log.warning(
+                            "delivery pass: database switching (%s); retrying in %.0f s",
+                            _cause(exc),
+                            self.poll_interval_s,
+                        )
+                    else:
+                        log.error(
+                            "delivery pass failed (%s); retrying in %.0f s\n%s",
+                            type(exc).__name__,
+                            self.poll_interval_s,
+                            _where(exc),
+                        )
                 if stop_after_s is not None and time.monotonic() - started >= stop_after_s:
                     return
                 busy = report.claimed >= self.batch_size or self.scheduler.has_more
@@ -315,6 +335,11 @@ class Worker:
                 self._outbox_log.add(dispatcher.finish(self.clock.now), flush=True)
             finally:
                 dispatcher.close()
+
+
+def _cause(exc: BaseException) -> str:
+    """The class of the driver's error under SQLAlchemy's (never its message)."""
+    return type(exc.__cause__ or exc).__name__
 
 
 def _where(exc: BaseException) -> str:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from selpo.db import session_scope
+from selpo.db import create_db_engine, database_switching, make_session_factory, session_scope
 from selpo.kit.clock import FrozenClock
 from selpo.models import WebhookSubscription
 from selpo.notify import service
@@ -21,6 +23,7 @@ from selpo.notify.delivery import (
     DELIVERY_WINDOW,
     PER_SUBSCRIPTION,
     ClaimedMessage,
+    Dispatcher,
     SendResult,
     claim_due,
     deliver_due,
@@ -29,9 +32,11 @@ from selpo.notify.delivery import (
 )
 from selpo.notify.signing import verify_signature
 from selpo.notify.sms import LogSmsGateway
+from selpo.notify.transport import make_http_client
 from tests.conftest import TEST_NOW
 from tests.fixtures.receiver import Receiver
 from tests.notify.conftest import (
+    LOOPBACK,
     MarketplaceKey,
     RecordingSmsGateway,
     outbox_rows,
@@ -416,3 +421,43 @@ class TestSmsDelivery:
         report = deliver_due(session_factory, now=TEST_NOW, http=http, sms_gateway=gateway)
         assert report.sent == 1
         assert "+7******4567\tКод 1234" in (tmp_path / "sms.log").read_text(encoding="utf-8")
+
+
+class TestDatabaseSwitch:
+    """The database switches to its standby between an SMS's sending and its recording."""
+
+    def test_a_pass_that_fails_keeps_its_finished_attempts_to_record_them_on_the_next(
+        self, session_factory: sessionmaker[Session]
+    ) -> None:
+        with session_scope(session_factory) as session:
+            service.queue_sms(session, phone="+79161234567", text="Код 1234", now=TEST_NOW)
+        gateway = RecordingSmsGateway()
+        gone = create_db_engine(_gone_url())
+        with make_http_client(allow_hosts=LOOPBACK) as http:
+            dispatcher = Dispatcher(session_factory, http=http, sms_gateway=gateway)
+            try:
+                assert dispatcher.pump(TEST_NOW).claimed == 1
+                dispatcher.wait(5)
+                assert gateway.sent  # sent; its result not recorded yet
+                dispatcher.session_factory = make_session_factory(gone)
+                with pytest.raises(DBAPIError) as caught:
+                    dispatcher.pump(TEST_NOW)
+                assert database_switching(caught.value)
+                assert dispatcher.in_flight == 1  # kept, not forgotten with the rollback
+                dispatcher.session_factory = session_factory  # the new primary answers
+                report = dispatcher.pump(TEST_NOW, claim=False)
+            finally:
+                dispatcher.close()
+                gone.dispose()
+        assert report.sent == 1
+        assert len(gateway.sent) == 1  # sent once: the lease was never lost
+        (row,) = outbox_rows(session_factory)
+        assert row.status == "sent"
+
+
+def _gone_url() -> str:
+    """A PostgreSQL URL on a loopback port nobody listens on (a primary that is gone)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/selpo"

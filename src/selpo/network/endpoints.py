@@ -7,8 +7,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 
-from selpo.deps import ClockDep, SessionDep, SettingsDep
+from selpo.deps import ClockDep, ReadSessionDep, SettingsDep
 from selpo.errors import InvalidInput, problem_responses
 from selpo.kit.moments import Moment
 from selpo.kit.openapi import example_answer
@@ -52,7 +53,7 @@ def _aware(open_at: datetime | None) -> datetime | None:
     return open_at
 
 
-def _catalogue(request: Request, session: SessionDep) -> service.PickupCatalogue:
+def _catalogue(request: Request, session: Session) -> service.PickupCatalogue:
     cache: service.CatalogueCache = request.app.state.catalogue_cache
     return cache.get(session)
 
@@ -90,7 +91,7 @@ def _wants_csv(request: Request) -> bool:
 )
 def search_pickup_points(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     clock: ClockDep,
     lat: Annotated[
@@ -209,7 +210,7 @@ def search_pickup_points(
 )
 def get_pickup_point(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     clock: ClockDep,
     index: str,
     open_at: Annotated[Moment | None, Query(description="ISO 8601 with offset")] = None,

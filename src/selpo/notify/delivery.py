@@ -582,30 +582,43 @@ class Dispatcher:
             room = min(room, limit)
         if not (finished or stale or (claim and room > 0)):
             return report
-        with session_scope(self.session_factory) as session:
-            for future in finished:
-                self._record(session, future, now=now, report=report)
-            if stale:
-                renew_claims(session, [f.message for f in stale], now=now, lease=self.limits.lease)
-                for flight in stale:
-                    flight.claimed_at = now
-            batch: list[ClaimedMessage] = []
-            if claim and room > 0:
-                if self._expired_at is None or now - self._expired_at >= EXPIRE_EVERY:
-                    report.dead += expire_held(session, now=now)
-                    self._expired_at = now
-                batch = claim_due(
-                    session,
-                    now=now,
-                    limit=room,
-                    lease=self.limits.lease,
-                    sms_limit=min(sms_room, room),
-                    per_subscription=self.limits.per_subscription,
-                )
-                for message in batch:
-                    if message.kind == "webhook" and not message.subscription_active:
-                        _cancel(session, message)
-                        report.cancelled += 1
+        # Should the transaction fail (the database switching to its standby), it rolled back
+        # every recording, renewal and claim: the finished attempts are put back to be recorded
+        # on the next pass, and nothing claimed is started.
+        running, expired_at = dict(self._running), self._expired_at
+        claimed_at = {id(flight): flight.claimed_at for flight in stale}
+        try:
+            with session_scope(self.session_factory) as session:
+                for future in finished:
+                    self._record(session, future, now=now, report=report)
+                if stale:
+                    renew_claims(
+                        session, [f.message for f in stale], now=now, lease=self.limits.lease
+                    )
+                    for flight in stale:
+                        flight.claimed_at = now
+                batch: list[ClaimedMessage] = []
+                if claim and room > 0:
+                    if self._expired_at is None or now - self._expired_at >= EXPIRE_EVERY:
+                        report.dead += expire_held(session, now=now)
+                        self._expired_at = now
+                    batch = claim_due(
+                        session,
+                        now=now,
+                        limit=room,
+                        lease=self.limits.lease,
+                        sms_limit=min(sms_room, room),
+                        per_subscription=self.limits.per_subscription,
+                    )
+                    for message in batch:
+                        if message.kind == "webhook" and not message.subscription_active:
+                            _cancel(session, message)
+                            report.cancelled += 1
+        except BaseException:
+            self._running, self._expired_at = running, expired_at
+            for flight in stale:
+                flight.claimed_at = claimed_at[id(flight)]
+            raise
         report.claimed = len(batch)
         for message in batch:
             if message.kind == "webhook" and not message.subscription_active:

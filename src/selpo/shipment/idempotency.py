@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -84,6 +85,23 @@ def store_idempotent_response(
         record.response = answer.body
 
 
+def confirm_replicated(session: Session, record: IdempotencyRecord) -> None:
+    """Make the transaction that repeats an answer write (the record, unchanged), so that its
+    commit waits for the synchronous standby as the first answer's did.
+
+    A primary killed and restarted before its standby was promoted may hold a commit the
+    standby never got; read alone, the record would let us repeat "created" for a shipment
+    that vanishes when that node is rewound. Written, the commit waits for the standby: it is
+    acknowledged only if the standby holds the record too, else the node is demoted, the
+    connection dropped and the retry runs on the new primary, where the key is new.
+    """
+    session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.id == record.id)
+        .values(status_code=IdempotencyRecord.status_code)
+    )
+
+
 def answer_once(
     session: Session,
     *,
@@ -106,6 +124,7 @@ def answer_once(
         now=now,
     )
     if earlier is not None and earlier.status_code is not None:
+        confirm_replicated(session, earlier)
         return Answer(earlier.status_code, earlier.response)
     answer = run()
     store_idempotent_response(session, marketplace_id=marketplace_id, key=key, answer=answer)

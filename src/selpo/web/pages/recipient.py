@@ -24,7 +24,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from selpo.config import Settings
-from selpo.deps import ClockDep, SessionDep
+from selpo.deps import ClockDep, ReadSessionDep
 from selpo.kit.display import LOCALE, local_day, plural
 from selpo.kit.rate_limit import TokenBuckets
 from selpo.office.rules import status_ru
@@ -141,7 +141,7 @@ def track_form(number: Annotated[str, Query()] = "") -> Response:
 
 
 @router.get(TRACK_PATH + "/{number}")
-def parcel(request: Request, number: str, db: SessionDep, clock: ClockDep) -> Response:
+def parcel(request: Request, number: str, db: ReadSessionDep, clock: ClockDep) -> Response:
     """Статус и история посылки, отделение, срок хранения, сумма к оплате."""
     refused = _refused_lookup(request)
     if refused is not None:

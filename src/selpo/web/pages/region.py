@@ -30,7 +30,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from selpo.config import Settings
-from selpo.deps import MAX_ROW_ID, ClockDep, RowId, SessionDep, SettingsDep
+from selpo.deps import MAX_ROW_ID, ClockDep, ReadSessionDep, RowId, SessionDep, SettingsDep
 from selpo.errors import DomainError, Forbidden, InvalidInput, NotFound
 from selpo.kit.display import local_day
 from selpo.kit.request_id import request_id_of
@@ -214,6 +214,10 @@ class Viewer:
     district_name: str | None
     now: datetime
     settings: Settings
+    # The figures' session: the standby when SELPO_READ_DATABASE_URL names one (they tolerate
+    # a little lag); who is looking, plans and jobs (which follow the viewer's own writes) are
+    # read through ``db``, on the primary.
+    figures: Session
 
     @property
     def manager(self) -> bool:
@@ -256,6 +260,7 @@ class Viewer:
 def _viewer(
     request: Request,
     db: SessionDep,
+    figures: ReadSessionDep,
     clock: ClockDep,
     settings: SettingsDep,
     region: Annotated[str, Query(max_length=16)] = "",
@@ -279,6 +284,7 @@ def _viewer(
         district_name=district_name,
         now=clock.now(),
         settings=settings,
+        figures=figures,
     )
 
 
@@ -400,7 +406,7 @@ def kpi_page(
     period = _period(viewer, first, last)
     district_id = _district(viewer, district)
     figures = kpi.network_kpi(
-        viewer.db, period, region_id=viewer.region_id, district_id=district_id
+        viewer.figures, period, region_id=viewer.region_id, district_id=district_id
     )
     return _page(
         viewer,
@@ -536,7 +542,7 @@ def workload_page(
     period = _period(viewer, first, last)
     district_id = _district(viewer, district)
     work = workload.workload(
-        viewer.db, period, region_id=viewer.region_id, district_id=district_id, now=viewer.now
+        viewer.figures, period, region_id=viewer.region_id, district_id=district_id, now=viewer.now
     )
     return _page(
         viewer,
@@ -564,7 +570,7 @@ def workload_csv(
     period = _period(viewer, first, last)
     district_id = _district(viewer, district)
     work = workload.workload(
-        viewer.db, period, region_id=viewer.region_id, district_id=district_id, now=viewer.now
+        viewer.figures, period, region_id=viewer.region_id, district_id=district_id, now=viewer.now
     )
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
@@ -618,7 +624,7 @@ def offices_json(viewer: ViewerDep, plan: str = "", district: str = "", bbox: st
         None if plan_id == 0 else plans.plan_on_map(viewer.db, plan_id, region_id=viewer.region_id)
     )
     found = layers.map_offices(
-        viewer.db,
+        viewer.figures,
         plan=shown,
         region_id=viewer.region_id,
         district_id=_int(district, "district"),
@@ -657,7 +663,7 @@ def office_json(
     """One office's figures for the period (the popup)."""
     period = _period(viewer, first, last)
     try:
-        office = kpi.office_kpi(viewer.db, period, index=index, region_id=viewer.region_id)
+        office = kpi.office_kpi(viewer.figures, period, index=index, region_id=viewer.region_id)
     except PostOfficeNotFound:
         raise NotFound(f"Отделения с индексом {index} в регионе нет.", field="index") from None
     if not viewer.may_see(office.district_id):
@@ -688,7 +694,7 @@ def jobs_json(viewer: ViewerDep) -> Response:
 def hubs_json(viewer: ViewerDep, district: str = "", bbox: str = "") -> Response:
     """The sorting centre and the district hubs."""
     hubs = layers.map_hubs(
-        viewer.db,
+        viewer.figures,
         region_id=viewer.region_id,
         district_id=_int(district, "district"),
         bbox=_bbox(bbox),
@@ -707,7 +713,7 @@ def hubs_json(viewer: ViewerDep, district: str = "", bbox: str = "") -> Response
 def routes_json(viewer: ViewerDep, district: str = "", bbox: str = "") -> Response:
     """Routes as lines from their hub through their stops."""
     routes = layers.map_routes(
-        viewer.db,
+        viewer.figures,
         region_id=viewer.region_id,
         district_id=_int(district, "district"),
         bbox=_bbox(bbox),
