@@ -19,6 +19,7 @@ from selpo.collection import rules, service
 from selpo.kit.clock import FrozenClock
 from selpo.logistics import way_back
 from selpo.models import CollectionBag, Region, ReturnLegItem
+from selpo.office import auth
 from selpo.reporting import collection as collection_report
 from selpo.reporting.kpi import Period
 from tests.collection.conftest import DEPOT, Partners
@@ -91,7 +92,8 @@ class TestAtTheCounter:
         assert "Приём вторсырья" in page.text
         for value in ("ECOTEX:textile", "ECOTEX:knitwear", "CHARITY:clothes"):
             assert f'value="{value}"' in page.text
-        assert 'id="weight"' in page.text and "autofocus" in page.text
+        assert 'id="weight"' in page.text
+        assert "autofocus" in page.text
 
     def test_a_village_office_sees_only_the_partners_that_serve_it(
         self, pages: TestClient, world: OfficeWorld, partners: Partners
@@ -111,7 +113,8 @@ class TestAtTheCounter:
         _sign_in(pages)
         target = _take(pages, "ECOTEX:textile", "2 450")
         code = target.rsplit("/", 1)[1]
-        assert rules.is_bag_code(code) and code[2:8] == "155650"
+        assert rules.is_bag_code(code)
+        assert code[2:8] == "155650"
         receipt = pages.get(target)
         assert receipt.status_code == 200
         assert "Квитанция о приёме вторсырья" in receipt.text
@@ -131,10 +134,12 @@ class TestAtTheCounter:
         item = session.scalars(select(ReturnLegItem).where(ReturnLegItem.barcode == code)).one()
         assert (item.kind, item.ref_id, item.partner_code) == ("partner_bag", bag.id, "ECOTEX")
         assert (item.status, item.weight_g, item.litres) == ("waiting", 2450, 60.0)
-        assert item.warehouse_id is None and item.office_id == world.pestyaki.id
+        assert item.warehouse_id is None
+        assert item.office_id == world.pestyaki.id
 
         again = pages.get("/office/155650/collection")
-        assert "Сегодня: 1 мешок" in again.text and rules.spaced_bag_code(code) in again.text
+        assert "Сегодня: 1 мешок" in again.text
+        assert rules.spaced_bag_code(code) in again.text
 
     def test_a_light_bag_gets_no_coupon_and_a_partner_without_coupons_gives_none(
         self, pages: TestClient, world: OfficeWorld, partners: Partners
@@ -208,14 +213,16 @@ class TestToThePartnersAct:
         )
         assert [i["code"] for i in body["items"]] == [code]
         bag = _bag(session, code)
-        assert bag.status == "delivered" and bag.act_id is not None
+        assert bag.status == "delivered"
+        assert bag.act_id is not None
         item = session.scalars(select(ReturnLegItem).where(ReturnLegItem.barcode == code)).one()
         assert (item.status, item.act_number) == ("delivered", body["number"])
         assert _bag(session, other).status == "at_office"  # still waiting at the office
 
         # Sent again (a lost answer): the same act, nothing made twice.
         again = pages.post("/v1/collections/acts", json={"bags": [code]}, headers=headers)
-        assert again.status_code == 200 and again.json()["number"] == body["number"]
+        assert again.status_code == 200
+        assert again.json()["number"] == body["number"]
         assert pages.post("/v1/collections/acts", json={}, headers=headers).status_code == 409
 
         # The second bag's act is the next number.
@@ -226,9 +233,11 @@ class TestToThePartnersAct:
         assert second.json()["number"] == f"CA-{TEST_NOW.year}-000002"
 
         read = pages.get(f"/v1/collections/acts/{body['number']}", headers=headers)
-        assert read.status_code == 200 and read.json() == body
+        assert read.status_code == 200
+        assert read.json() == body
         pdf = pages.get(f"/v1/collections/acts/{body['number']}/pdf", headers=headers)
-        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        assert pdf.status_code == 200
+        assert pdf.content.startswith(b"%PDF")
         theirs = partners.charity.headers
         assert (
             pages.get(f"/v1/collections/acts/{body['number']}", headers=theirs).status_code == 404
@@ -300,7 +309,8 @@ class TestCollectionsReport:
         assert by_accept.headers["content-type"].startswith("text/csv")
         lines = by_accept.text.splitlines()
         assert lines[0] == "date,office_index,office_name,bags,weight_g,kilograms"
-        assert lines[1].startswith(f"{DAY},155650,") and lines[1].endswith(",2,3500,3.500")
+        assert lines[1].startswith(f"{DAY},155650,")
+        assert lines[1].endswith(",2,3500,3.500")
         by_format = pages.get(
             "/v1/collections", params={**query, "format": "csv"}, headers=partners.ecotex.headers
         )
@@ -375,4 +385,31 @@ class TestDashboard:
             Period(TEST_NOW.date() - timedelta(days=3), TEST_NOW.date() - timedelta(days=1)),
             region_id=region_id,
         )
-        assert before.rows == [] and before.total.bags == 0
+        assert before.rows == []
+        assert before.total.bags == 0
+
+    def test_the_dashboard_shows_collection_per_district_and_office(
+        self, pages: TestClient, world: OfficeWorld, partners: Partners, session: Session
+    ) -> None:
+        _sign_in(pages)
+        _take(pages, "ECOTEX:textile", "2450")
+        _take(pages, "CHARITY:clothes", "4000")
+        pages.cookies.clear()
+        auth.add_manager(session, login="boss", password=PASSWORD, now=TEST_NOW)
+        session.flush()
+        _sign_in(pages, "boss")
+        region = pages.get(f"/region/kpi?from={DAY}&to={DAY}")
+        assert region.status_code == 200, region.text
+        assert "Приём вторсырья" in region.text
+        total = re.search(r'<tr id="collection-total">(.*?)</tr>', region.text, re.S)
+        assert total
+        assert ">2<" in total.group(1)
+        assert "6,45" in total.group(1)
+        district = world.pestyaki.district_id
+        offices = pages.get(f"/region/kpi?district={district}&from={DAY}&to={DAY}")
+        row = re.search(r'<tr id="collection-155650">(.*?)</tr>', offices.text, re.S)
+        assert row
+        assert "Пестяки" in row.group(1)
+        assert "6,45" in row.group(1)
+        empty = pages.get("/region/kpi?from=2026-11-01&to=2026-11-07")
+        assert 'id="collection-none"' in empty.text

@@ -17,7 +17,9 @@ serials = st.integers(min_value=0, max_value=999_999)
 def test_a_made_code_is_valid_and_keeps_its_office(index: str, serial: int) -> None:
     code = rules.make_bag_code(index, serial)
     assert rules.is_bag_code(code)
-    assert len(code) == 15 and code.startswith("PB") and code[2:8] == index
+    assert len(code) == 15
+    assert code.startswith("PB")
+    assert code[2:8] == index
     assert rules.spaced_bag_code(code).replace(" ", "") == code
 
 
