@@ -93,9 +93,8 @@ def _partner_headers(session: Session) -> dict[str, str]:
         depot="DH-155650",
         now=TEST_NOW,
     )
-    return {
-        "Authorization": f"Bearer {collection_service.issue_key(session, partner=partner, now=TEST_NOW)}"
-    }
+    secret = collection_service.issue_key(session, partner=partner, now=TEST_NOW)
+    return {"Authorization": f"Bearer {secret}"}
 
 
 @pytest.mark.slow

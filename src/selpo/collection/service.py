@@ -243,14 +243,6 @@ def partners_for_office(session: Session, office: PostOffice) -> list[Collection
     return list(session.scalars(query))
 
 
-def _new_code(session: Session, office: PostOffice) -> str:
-    for _ in range(_CODE_ATTEMPTS):
-        code = rules.random_bag_code(office.index)
-        if session.scalar(select(CollectionBag.id).where(CollectionBag.code == code)) is None:
-            return code
-    raise InvalidInput("Не удалось выдать номер мешка: повторите.", field="code")
-
-
 def take_bag(
     session: Session,
     *,
@@ -281,7 +273,7 @@ def take_bag(
         coupon = rules.coupon_code(partner.coupon_prefix)
     for attempt in range(_CODE_ATTEMPTS):
         bag = CollectionBag(
-            code=_new_code(session, office),
+            code=rules.random_bag_code(office.index),
             partner_id=partner.id,
             office_id=office.id,
             clerk_id=clerk.id,
@@ -297,7 +289,7 @@ def take_bag(
             with session.begin_nested():
                 session.add(bag)
             break
-        except IntegrityError:  # a concurrent bag drew the same code (or coupon): draw again
+        except IntegrityError:  # another bag has this code (or coupon): draw again
             if attempt == _CODE_ATTEMPTS - 1:
                 raise
             if coupon is not None:
@@ -623,17 +615,21 @@ def make_act(
     )
     session.add(act)
     session.flush()
-    for item in items:
-        item.status = way_back.DELIVERED
-        item.act_number = act.number
-        item.delivered_at = now
-        way_back.moved(session, item, "delivered", now)
-    session.execute(
-        update(CollectionBag)
-        .where(CollectionBag.id.in_([i.ref_id for i in items]))
-        .values(act_id=act.id)
-        .execution_options(synchronize_session=False)
+    # The bags in the session at once (held here: the session keeps them only while they
+    # are referenced), so each step below finds its bag without a query.
+    held = list(
+        session.scalars(
+            select(CollectionBag).where(CollectionBag.id.in_([i.ref_id for i in items]))
+        )
     )
+    with session.no_autoflush:  # one flush for all, its UPDATEs batched
+        for item in items:
+            item.status = way_back.DELIVERED
+            item.act_number = act.number
+            item.delivered_at = now
+            way_back.moved(session, item, "delivered", now)
+    for bag in held:
+        bag.act_id = act.id
     session.flush()
     return _read_act(session, act, partner), True
 
