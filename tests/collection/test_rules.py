@@ -78,3 +78,16 @@ def test_act_numbers_and_ranges() -> None:
     assert rules.range_refusal(date(2026, 1, 2), date(2026, 1, 1)) is not None
     assert rules.range_refusal(date(2026, 1, 1), date(2026, 4, 2)) is None  # 92 days
     assert rules.range_refusal(date(2026, 1, 1), date(2026, 4, 3)) is not None
+
+
+@given(st.lists(st.sampled_from([*rules.BAG_STATUSES, "lost"]), max_size=12))
+def test_a_bag_only_moves_forward_whatever_the_steps(steps: list[str]) -> None:
+    status = rules.AT_OFFICE
+    furthest = 0
+    for step in steps:
+        status = rules.next_status(status, step)
+        if step in rules.BAG_STATUSES:
+            furthest = max(furthest, rules.BAG_STATUSES.index(step))
+        assert rules.BAG_STATUSES.index(status) == furthest
+    if rules.DELIVERED in steps:
+        assert status == rules.DELIVERED

@@ -63,6 +63,14 @@ STATUS_RU = {
 }
 
 
+def next_status(current: str, step: str) -> str:
+    """A bag's status after a step on the way back: it only moves forward (a step it is
+    already past, or an unknown one, leaves it as it is)."""
+    if step not in BAG_STATUSES or current not in BAG_STATUSES:
+        return current
+    return step if BAG_STATUSES.index(step) > BAG_STATUSES.index(current) else current
+
+
 def material_ru(code: str) -> str:
     """A material's Russian name (its code when it has none)."""
     return MATERIALS_RU.get(code, code)

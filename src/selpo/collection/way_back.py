@@ -18,8 +18,9 @@ from selpo.models import CollectionBag, ReturnLegItem
 def bag_moved(session: Session, item: ReturnLegItem, step: str, now: datetime) -> None:
     """Move the bag of ``item`` on to ``step`` (a step it is already past changes nothing)."""
     bag = session.get(CollectionBag, item.ref_id)
-    if bag is None or step not in rules.BAG_STATUSES:
+    if bag is None:
         return
-    if rules.BAG_STATUSES.index(step) > rules.BAG_STATUSES.index(bag.status):
-        bag.status = step
+    status = rules.next_status(bag.status, step)
+    if status != bag.status:
+        bag.status = status
         bag.status_at = now
