@@ -3,6 +3,9 @@ their own with the bundled region; the key then opens the partner's API and noth
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -11,14 +14,24 @@ from typer.testing import CliRunner
 
 from selpo.app import create_app
 from selpo.cli import app
+from selpo.collection import service
 from selpo.config import Settings
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import FrozenClock
+from selpo.logistics import way_back
 from selpo.migrate import upgrade_to_head
-from selpo.models import CollectionPartner, CollectionPartnerOffice
+from selpo.models import (
+    Clerk,
+    CollectionPartner,
+    CollectionPartnerOffice,
+    PostOffice,
+    ReturnLegItem,
+)
+from selpo.office import auth
 from tests.collection.conftest import DEPOT
 from tests.conftest import TEST_NOW
 from tests.fixtures.regions import bundled_source, import_source
+from tests.office.world import cheap_password_hashing
 
 runner = CliRunner()
 
@@ -34,7 +47,7 @@ def database(scratch_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return scratch_url
 
 
-def test_a_partner_is_added_and_its_key_shown_once(database: str) -> None:
+def test_a_partner_is_added_and_its_key_shown_once(database: str, tmp_path: Path) -> None:
     added = runner.invoke(
         app,
         [
@@ -79,6 +92,37 @@ def test_a_partner_is_added_and_its_key_shown_once(database: str) -> None:
          "--depot", DEPOT],
     )  # fmt: skip
     assert region.exit_code == 0, region.output
+    nothing = runner.invoke(app, ["partner", "collect", "ECOTEX"])
+    assert nothing.exit_code == 2
+    assert "no bag of ECOTEX waits at hub DH-155650" in nothing.output
+
+    # A bag taken at Pestyaki, carried to the hub; the hub's operator records the pick-up.
+    with session_scope(make_session_factory(engine)) as session, cheap_password_hashing():
+        auth.add_clerk(
+            session, office_index="155650", login="cli.clerk", password="x" * 12, now=TEST_NOW
+        )
+        clerk = session.scalars(select(Clerk).where(Clerk.login == "cli.clerk")).one()
+        office = session.scalars(select(PostOffice).where(PostOffice.index == "155650")).one()
+        code = service.take_bag(
+            session,
+            office=office,
+            clerk=clerk,
+            partner_code="ECOTEX",
+            material="textile",
+            weight="2450",
+            now=TEST_NOW,
+        ).code
+        item = session.scalars(select(ReturnLegItem)).one()
+        for step in ("loaded", "at_hub"):
+            item.status, item.hub_code = step, DEPOT
+            way_back.moved(session, item, "loaded" if step == "loaded" else "at_hub", TEST_NOW)
+    act_pdf = tmp_path / "act.pdf"
+    collected = runner.invoke(
+        app, ["partner", "collect", "ECOTEX", "--bag", code, "--pdf", str(act_pdf)]
+    )
+    assert collected.exit_code == 0, collected.output
+    assert re.search(r"act CA-\d{4}-000001 made: 1 bag, 2.45 kg at DH-155650", collected.output)
+    assert act_pdf.read_bytes().startswith(b"%PDF")
     listed = runner.invoke(app, ["partner", "list"])
     assert listed.exit_code == 0
     assert "ECOTEX" in listed.output
@@ -89,7 +133,10 @@ def test_a_partner_is_added_and_its_key_shown_once(database: str) -> None:
         answer = client.get("/v1/collections?from=2026-11-25&to=2026-11-25", headers=bearer)
         assert answer.status_code == 200, answer.text
         assert answer.json()["partner"] == "ECOTEX"
-        assert answer.json()["rows"] == []
+        rows = answer.json()["rows"]
+        assert [(r["office_index"], r["bags"], r["weight_g"]) for r in rows] == [
+            ("155650", 1, 2450)
+        ]
         assert client.get("/v1/shipments", headers=bearer).status_code == 401
     application.state.engine.dispose()
     engine.dispose()

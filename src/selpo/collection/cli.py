@@ -6,13 +6,14 @@ exit code 2.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from selpo.collection import service
+from selpo.collection import printing, service
 from selpo.collection.rules import material_ru
 from selpo.config import Settings
 from selpo.db import create_db_engine, make_session_factory, session_scope
@@ -103,6 +104,37 @@ def key(code: Annotated[str, typer.Argument(help="The partner's code")]) -> None
         engine.dispose()
     err_console.print(f"partner {partner_code}: new key (shown once):")
     typer.echo(secret)
+
+
+@partner_app.command("collect")
+def collect(
+    code: Annotated[str, typer.Argument(help="The partner's code")],
+    bag: Annotated[
+        list[str] | None, typer.Option("--bag", help="A bag code scanned at the hub (repeat)")
+    ] = None,
+    pdf: Annotated[Path | None, typer.Option(help="Write the act's PDF to this file")] = None,
+) -> None:
+    """The partner takes its bags at its depot hub (the hub's operator records it when the
+    partner has no integration of its own): the act's number, and its PDF if asked."""
+    engine = create_db_engine(Settings().database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            partner = service.get_partner(session, code)
+            act, created = service.make_act(
+                session, partner_id=partner.id, codes=bag or None, now=SystemClock().now()
+            )
+            hub, zone = service.hub_name(session, act.hub)
+            name = partner.name
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    finally:
+        engine.dispose()
+    if pdf is not None:
+        printed = printing.ActPrint(act=act, partner_name=name, hub_name=hub, timezone=zone)
+        pdf.write_bytes(printing.render_act(printed))
+    made = "made" if created else "already made for these bags"
+    bags = f"{act.bags} bag" + ("" if act.bags == 1 else "s")
+    typer.echo(f"act {act.number} {made}: {bags}, {act.kilograms} kg at {act.hub}")
 
 
 @partner_app.command("list")
