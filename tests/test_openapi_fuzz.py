@@ -29,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy.orm import Session
 
+from selpo.collection import service as collection_service
 from selpo.logistics import timetables
 from tests.conftest import TEST_NOW
 from tests.fixtures.builders import admin_headers, make_shipment, marketplace_key
@@ -82,13 +83,29 @@ def _fuzz(
     return cases
 
 
+def _partner_headers(session: Session) -> dict[str, str]:
+    partner = collection_service.add_partner(
+        session,
+        code="FUZZ",
+        name="Fuzz",
+        takes=["textile"],
+        offices="region",
+        depot="DH-155650",
+        now=TEST_NOW,
+    )
+    secret = collection_service.issue_key(session, partner=partner, now=TEST_NOW)
+    return {"Authorization": f"Bearer {secret}"}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("who", ["marketplace", "operator"])
+@pytest.mark.parametrize("who", ["marketplace", "operator", "partner"])
 def test_the_api_answers_as_documented(app: FastAPI, session: Session, who: str) -> None:
     timetables.generate_timetable(session, now=TEST_NOW, seed=7)
     ozon = marketplace_key(session, "OZON", now=TEST_NOW)
     make_shipment(session, ozon.marketplace, now=TEST_NOW)
     headers = ozon.headers if who == "marketplace" else admin_headers(session, now=TEST_NOW)
+    if who == "partner":  # a collection partner's key, over its own routes
+        headers = _partner_headers(session)
     session.commit()
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     failures: dict[str, set[str]] = defaultdict(set)
@@ -99,6 +116,9 @@ def test_the_api_answers_as_documented(app: FastAPI, session: Session, who: str)
         assert isinstance(result, Ok), result.err()
         operations.append(result.ok())
     assert len(operations) > 25
+    if who == "partner":
+        operations = [o for o in operations if o.path.startswith("/v1/collections")]
+        assert len(operations) == 4
 
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):

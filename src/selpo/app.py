@@ -16,6 +16,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import cookie_parser
 from starlette.types import Scope
 
+from selpo.collection import endpoints as collection_endpoints
 from selpo.config import Settings, check_production_secrets
 from selpo.db import (
     create_db_engine,
@@ -55,6 +56,7 @@ from selpo.web.headers import (
     GZIP_MINIMUM_BYTES,
     SecurityHeadersMiddleware,
 )
+from selpo.web.pages import collection as collection_pages
 from selpo.web.pages import dispatch as dispatch_pages
 from selpo.web.pages import office as office_pages
 from selpo.web.pages import recipient as recipient_pages
@@ -321,11 +323,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(notify_endpoints.router)
     app.include_router(marketplace_endpoints.router)
     app.include_router(payout_endpoints.router)
+    app.include_router(collection_endpoints.router)
     app.include_router(planning_endpoints.router)
     app.include_router(logistics_endpoints.router)
     # The dispatcher's pages first: /office/dispatch would otherwise read as an office index.
     app.include_router(dispatch_pages.router)
     app.include_router(office_pages.scan_router)  # the counter's scan queue and its worker
+    app.include_router(collection_pages.router)  # «Приём вторсырья» at the counter
     app.include_router(office_pages.router)
     app.include_router(region_pages.router)
     app.include_router(recipient_pages.router)  # / and /t/{number}: the recipient's pages

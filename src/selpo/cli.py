@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from rich.console import Console
 from rich.table import Table
 
+from selpo.collection.cli import partner_app
 from selpo.config import Settings
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.errors import DomainError
@@ -42,6 +43,7 @@ app.add_typer(clerk_app, name="clerk")
 app.add_typer(timetable_app, name="timetable")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(region_app, name="region")
+app.add_typer(partner_app, name="partner")
 app.command("simulate")(simulate_command)
 app.command("simulate-history")(history_command)
 marketplace_app = typer.Typer(

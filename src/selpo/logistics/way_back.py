@@ -90,3 +90,7 @@ def moved(session: Session, item: ReturnLegItem, step: Step, now: datetime) -> N
         from selpo.shipment import way_back as shipment_way_back
 
         shipment_way_back.shipment_moved(session, item, step, now)
+    elif item.kind == "partner_bag":
+        from selpo.collection import way_back as collection_way_back
+
+        collection_way_back.bag_moved(session, item, step, now)

@@ -7,6 +7,9 @@ from selpo.models.clerk import Clerk
 from selpo.models.clerk_session import ClerkSession
 from selpo.models.clerk_sign_in_guard import ClerkSignInGuard
 from selpo.models.code_search_guard import CodeSearchGuard
+from selpo.models.collection_act import CollectionAct, CollectionActSerial
+from selpo.models.collection_bag import CollectionBag
+from selpo.models.collection_partner import CollectionPartner, CollectionPartnerOffice
 from selpo.models.district import District
 from selpo.models.handover import Handover
 from selpo.models.handover_entry import HandoverEntry
@@ -48,6 +51,11 @@ __all__ = [
     "ClerkSession",
     "ClerkSignInGuard",
     "CodeSearchGuard",
+    "CollectionAct",
+    "CollectionActSerial",
+    "CollectionBag",
+    "CollectionPartner",
+    "CollectionPartnerOffice",
     "District",
     "Handover",
     "HandoverEntry",

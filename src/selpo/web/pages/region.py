@@ -40,7 +40,7 @@ from selpo.office import auth
 from selpo.office.auth import Workstation
 from selpo.office.errors import SessionExpired
 from selpo.office.rules import STATUS_RU
-from selpo.reporting import kpi, layers, plans, runs, workload
+from selpo.reporting import collection, kpi, layers, plans, runs, workload
 from selpo.web.day_input import parse_day
 from selpo.web.pages.office import SESSION_COOKIE, clear_session_cookie, rollback_request
 from selpo.web.rendering import templates
@@ -408,12 +408,16 @@ def kpi_page(
     figures = kpi.network_kpi(
         viewer.figures, period, region_id=viewer.region_id, district_id=district_id
     )
+    collected = collection.collection_figures(
+        viewer.db, period, region_id=viewer.region_id, district_id=district_id
+    )
     return _page(
         viewer,
         "region/kpi.html",
         active="kpi",
         period=period,
         kpi=figures,
+        collected=collected,
         district_id=district_id,
         district_name=figures.districts[0].name if district_id and figures.districts else None,
         districts=sorted(

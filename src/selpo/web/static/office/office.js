@@ -1,5 +1,5 @@
 // selpo office workstation: a little plain JavaScript, none of it required to work.
-// Keys: Esc clears the field, or goes back (to the start screen); 1-5 pick a section when no
+// Keys: Esc clears the field, or goes back (to the start screen); 1-9 pick a section when no
 // text field has the focus; F-keys press the control marked data-hotkey (F2 "damaged", F9
 // "close the acceptance"); typing with nothing focused goes to the scan field (a scanner keeps
 // working after a stray click); forms are sent once.
@@ -29,7 +29,7 @@
       scanField.focus();  // the scanner's digits go into the field, never into navigation
       return;
     }
-    if (!typing(active) && /^[1-5]$/.test(event.key)) {
+    if (!typing(active) && /^[1-9]$/.test(event.key)) {
       var link = document.querySelector("nav.menu a[data-key='" + event.key + "']");
       if (link) { window.location.href = link.href; event.preventDefault(); }
     }

@@ -1,0 +1,1 @@
+"""Collection for partners: recyclers and charities take residents' bags through the offices."""
