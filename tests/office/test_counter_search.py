@@ -14,9 +14,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
+from selpo.cli import app
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import FrozenClock
+from selpo.marketplace import service as marketplace_service
 from selpo.migrate import upgrade_to_head
 from selpo.models import IssueReceipt, OutboxMessage, PostOffice, Shipment, TrackingEvent
 from selpo.network.importer import import_region
@@ -25,6 +28,7 @@ from selpo.office import auth
 from selpo.office import service as office
 from selpo.office.errors import BadBarcode, IssueRefused, ParcelNotFound, ParcelNotHere
 from selpo.office.rules import read_search, surname_and_initial, surname_matches
+from selpo.office.schemas import IssueOutcome, IssueView, NextStep, SearchView
 from selpo.shipment.tracking import make_tracking_number
 from tests.conftest import TEST_NOW, create_scratch_database, drop_scratch_database
 from tests.fixtures.regions import bundled_source
@@ -79,7 +83,7 @@ def _by_code(world: OfficeWorld, code: str) -> None:
 
 
 class TestAScanAnywhere:
-    def _open(self, world: OfficeWorld, barcode: str) -> office.NextStep:
+    def _open(self, world: OfficeWorld, barcode: str) -> NextStep:
         return office.open_scanned(
             world.session,
             office=world.pestyaki,
@@ -145,7 +149,7 @@ class TestAScanAnywhere:
 
 
 class TestSearch:
-    def _search(self, world: OfficeWorld, query: str) -> office.SearchView:
+    def _search(self, world: OfficeWorld, query: str) -> SearchView:
         return office.search_parcels(world.session, office=world.pestyaki, query=query)
 
     def test_phone_digits_find_this_offices_parcels_only_masked(self, world: OfficeWorld) -> None:
@@ -185,9 +189,7 @@ class TestSearch:
         assert [r.tracking_number for r in view.results] == [parcel.tracking_number]
         assert view.results[0].step == "acceptance"
 
-    def test_surname_any_case_yo_as_ye_and_never_another_offices(
-        self, world: OfficeWorld
-    ) -> None:
+    def test_surname_any_case_yo_as_ye_and_never_another_offices(self, world: OfficeWorld) -> None:
         ivanova = world.parcel()
         shelekhova = world.parcel(recipient={"name": "Шелёхова Анна", "phone": "+79161110022"})
         world.parcel(to=ALEKHINO, recipient={"name": "Шелехова Вера", "phone": "+79161110033"})
@@ -255,7 +257,7 @@ class TestIssueByDocument:
         document_type: str = "passport_ru",
         last4: str = "1234",
         surname: str = "ИВАНОВА",
-    ) -> office.IssueOutcome:
+    ) -> IssueOutcome:
         return office.verify_document(
             world.session,
             office=world.pestyaki,
@@ -267,7 +269,7 @@ class TestIssueByDocument:
             now=world.clock.now(),
         )
 
-    def _view(self, world: OfficeWorld, shipment: Shipment) -> office.IssueView:
+    def _view(self, world: OfficeWorld, shipment: Shipment) -> IssueView:
         return office.issue_view(
             world.session,
             office=world.pestyaki,
@@ -286,9 +288,7 @@ class TestIssueByDocument:
         assert self._view(world, parcel).verified is False
         assert world.clerk.session.issue_document is None
 
-    def test_a_document_identifies_the_recipient_and_is_recorded(
-        self, world: OfficeWorld
-    ) -> None:
+    def test_a_document_identifies_the_recipient_and_is_recorded(self, world: OfficeWorld) -> None:
         world.ozon.issue_by_document = True
         notify_service.create_subscription(
             world.session,
@@ -318,7 +318,9 @@ class TestIssueByDocument:
         assert view.identified_by_document == "паспорт РФ …1234"
         _issue(world, parcel)
         receipt = office.receipt(
-            world.session, office=world.pestyaki, tracking_number=parcel.tracking_number,
+            world.session,
+            office=world.pestyaki,
+            tracking_number=parcel.tracking_number,
             received_kop=None,
         )
         assert receipt.identification == "паспорт РФ …1234"
@@ -412,10 +414,9 @@ class TestReceipts:
         first, first_code = world.shelved()
         second, second_code = world.shelved()
         _by_code(world, first_code)
-        with pytest.raises(IssueRefused):  # refused after the checks: nothing is kept
-            with world.session.begin_nested():
-                _issue(world, first)
-                raise IssueRefused("the clerk cancelled")
+        issuing = world.session.begin_nested()
+        _issue(world, first)  # numbered, then its transaction rolls back: nothing is kept
+        issuing.rollback()
         _by_code(world, second_code)
         _issue(world, second)
         numbers = world.session.scalars(
@@ -519,3 +520,24 @@ def test_receipt_numbers_stay_gap_free_under_parallel_issues(
     engine.dispose()
     assert kept == PARALLEL - len(range(0, PARALLEL, 3))
     assert numbers == list(range(1, kept + 1))
+
+
+def test_the_operator_allows_the_issue_by_document_from_the_command_line(
+    scratch_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SELPO_DATABASE_URL", scratch_url)
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(app, ["marketplace", "add", "DOCS", "Docs Market"]).exit_code == 0
+    allowed = runner.invoke(app, ["marketplace", "set", "docs", "--issue-by-document"])
+    assert allowed.exit_code == 0, allowed.output
+    assert "issue by identity document allowed" in allowed.stdout
+    engine = create_db_engine(scratch_url)
+    with session_scope(make_session_factory(engine)) as session:
+        assert marketplace_service.get_by_code(session, "DOCS").issue_by_document
+    engine.dispose()
+    off = runner.invoke(app, ["marketplace", "set", "DOCS", "--no-issue-by-document"])
+    assert "issue by identity document not allowed" in off.stdout
+    assert (
+        runner.invoke(app, ["marketplace", "set", "NOBODY", "--issue-by-document"]).exit_code == 2
+    )
