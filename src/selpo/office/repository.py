@@ -490,15 +490,21 @@ def office_parcels_by_phone(
     return list(session.scalars(query))
 
 
-def office_active_parcels(session: Session, office_id: int, *, limit: int) -> list[Shipment]:
-    """This office's parcels in ``ACTIVE`` statuses, newest first."""
+def office_active_names(session: Session, office_id: int, *, limit: int) -> list[tuple[int, str]]:
+    """(id, recipient's name) of this office's parcels in ``ACTIVE`` statuses, newest first:
+    two columns, not the rows (the surname is compared in Python)."""
     query = (
-        _office_parcels(office_id)
-        .where(Shipment.status.in_(ACTIVE), Shipment.recipient_name.is_not(None))
+        select(Shipment.id, Shipment.recipient_name)
+        .where(
+            Shipment.destination_office_id == office_id,
+            Shipment.sandbox.is_(False),
+            Shipment.status.in_(ACTIVE),
+            Shipment.recipient_name.is_not(None),
+        )
         .order_by(Shipment.updated_at.desc(), Shipment.id.desc())
         .limit(limit)
     )
-    return list(session.scalars(query))
+    return [(int(row.id), str(row.recipient_name)) for row in session.execute(query)]
 
 
 # ---------------------------------------------------------------------------- receipts
