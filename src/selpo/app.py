@@ -334,5 +334,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(region_pages.router)
     app.include_router(recipient_pages.router)  # / and /t/{number}: the recipient's pages
     app.state.tracking_lookups = recipient_pages.lookup_buckets(settings)
+    app.state.counter_searches = office_pages.search_buckets(settings)
     mount_static(app)  # /static and Leaflet at /static/leaflet
     return app

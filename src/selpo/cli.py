@@ -238,6 +238,14 @@ def marketplace_set(
             "(https subscriptions only)",
         ),
     ] = None,
+    issue_by_document: Annotated[
+        bool | None,
+        typer.Option(
+            "--issue-by-document/--no-issue-by-document",
+            help="Let the counter hand parcels over on an identity document when the "
+            "recipient has no pickup code (its type and last four characters recorded)",
+        ),
+    ] = None,
 ) -> None:
     """Change a marketplace's settings (only the options given)."""
     settings = _settings()
@@ -249,13 +257,19 @@ def marketplace_set(
                 marketplace_service.set_pickup_code_in_webhook(
                     marketplace, enabled=pickup_code_webhook
                 )
+            if issue_by_document is not None:
+                marketplace_service.set_issue_by_document(marketplace, allowed=issue_by_document)
             enabled = marketplace.pickup_code_in_webhook
+            by_document = marketplace.issue_by_document
     except DomainError as exc:
         err_console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(2) from exc
     finally:
         engine.dispose()
-    console.print(f"{code.upper()}: pickup code in webhooks {'on' if enabled else 'off'}")
+    console.print(
+        f"{code.upper()}: pickup code in webhooks {'on' if enabled else 'off'}, "
+        f"issue by identity document {'allowed' if by_document else 'not allowed'}"
+    )
 
 
 @marketplace_app.command("admin-key")

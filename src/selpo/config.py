@@ -185,6 +185,15 @@ class Settings(BaseSettings):
             " Retry-After, so tracking numbers cannot be enumerated. 0 turns the limit off."
         ),
     )
+    rate_limit_counter_search_per_minute: float = Field(
+        default=30.0,
+        ge=0,
+        description=(
+            "Searches per minute one clerk may make in the counter's «Поиск» (by order "
+            "number, phone digits or surname; a burst of that many); past it the page says "
+            "when to try again (429), so recipients cannot be enumerated. 0 turns it off."
+        ),
+    )
     rate_limit_auth_failures_per_minute: float = Field(
         default=30.0,
         ge=0,

@@ -308,3 +308,10 @@ def issue_first_keys(session: Session, *, now: datetime) -> dict[str, str]:
     if has_admin is None:
         issued["ADMIN"] = issue_key(session, now=now, marketplace=None, label="first start").secret
     return issued
+
+
+def set_issue_by_document(marketplace: Marketplace, *, allowed: bool) -> Marketplace:
+    """Allow (or forbid) the counter to hand this marketplace's parcels over on an identity
+    document when the recipient has no pickup code (``selpo.office.service.verify_document``)."""
+    marketplace.issue_by_document = allowed
+    return marketplace

@@ -16,6 +16,7 @@ from selpo.models.handover_entry import HandoverEntry
 from selpo.models.handover_serial import HandoverSerial
 from selpo.models.hub import Hub
 from selpo.models.idempotency_record import IdempotencyRecord
+from selpo.models.issue_receipt import IssueReceipt
 from selpo.models.line_haul import LineHaul
 from selpo.models.manifest_entry import ManifestEntry
 from selpo.models.marketplace import Marketplace
@@ -25,6 +26,7 @@ from selpo.models.outbox_message import OutboxMessage
 from selpo.models.payout_day import PayoutDay
 from selpo.models.plan import Plan
 from selpo.models.post_office import PostOffice
+from selpo.models.receipt_serial import ReceiptSerial
 from selpo.models.region import Region
 from selpo.models.return_leg_item import ReturnLegItem
 from selpo.models.route import Route
@@ -62,6 +64,7 @@ __all__ = [
     "HandoverSerial",
     "Hub",
     "IdempotencyRecord",
+    "IssueReceipt",
     "LineHaul",
     "ManifestEntry",
     "Marketplace",
@@ -71,6 +74,7 @@ __all__ = [
     "PayoutDay",
     "Plan",
     "PostOffice",
+    "ReceiptSerial",
     "Region",
     "ReturnLegItem",
     "Route",

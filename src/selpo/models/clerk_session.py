@@ -30,6 +30,8 @@ class ClerkSession(Base):
         BigInteger().with_variant(Integer, "sqlite"), ForeignKey("shipment.id")
     )
     issue_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The recipient was identified by a document, not by the code: ``type:last4``.
+    issue_document: Mapped[str | None] = mapped_column(String(40))
     # The outcome of the last form, shown once by the next page (Post/Redirect/Get).
     flash: Mapped[str | None] = mapped_column(String(500))
     flash_tone: Mapped[str | None] = mapped_column(String(8))

@@ -52,3 +52,6 @@ class Marketplace(Base):
     pickup_code_in_webhook: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # Allows the counter to hand a parcel over on an identity document (its type and the last
+    # four characters of its number recorded) when the recipient has no pickup code.
+    issue_by_document: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -125,6 +125,25 @@ class ShipmentDeliveredData(_EventData):
     method: Literal["cash", "card"] | None = Field(
         description="How it was paid: `cash`, `card`, or `null` when nothing was due"
     )
+    identified_by: Literal["code", "document"] = Field(
+        default="code",
+        description="How the recipient was identified: `code` (the pickup code) or "
+        "`document` (an identity document, where the marketplace allows it)",
+    )
+    document_type: (
+        Literal[
+            "passport_ru",
+            "foreign_passport_ru",
+            "driving_licence",
+            "military_id",
+            "foreign_passport",
+            "residence_permit",
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="With `document`: the document's type (its number never leaves the office)",
+    )
 
 
 class DeliveredItem(BaseModel):
@@ -329,6 +348,8 @@ CATALOGUE: dict[str, EventKind] = {
                 "office_index": "101000",
                 "cod_collected_kop": 350000,
                 "method": "card",
+                "identified_by": "code",
+                "document_type": None,
             },
         ),
         EventKind(
@@ -343,6 +364,8 @@ CATALOGUE: dict[str, EventKind] = {
                 "office_index": "101000",
                 "cod_collected_kop": 35000,
                 "method": "cash",
+                "identified_by": "document",
+                "document_type": "passport_ru",
                 "items": [
                     {
                         "position": 0,

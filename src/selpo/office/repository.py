@@ -20,9 +20,11 @@ from selpo.models import (
     Clerk,
     ClerkSignInGuard,
     CodeSearchGuard,
+    IssueReceipt,
     ManifestEntry,
     Marketplace,
     PostOffice,
+    ReceiptSerial,
     ShelvingScan,
     Shipment,
     ShipmentItem,
@@ -604,3 +606,100 @@ def office_cash(
         (name, method or "", int(count), int(total or 0))
         for name, method, count, total in session.execute(query)
     ]
+
+
+# ---------------------------------------------------------------------------- search
+
+
+# Parcels an office has something to do with now (on their way to it, at it, going back):
+# the surname search reads these names (compared in Python: SQLite's lower() knows no
+# Cyrillic), the others are found by their numbers.
+ACTIVE = (
+    *EXPECTED,
+    "arrived_at_office",
+    "ready_for_pickup",
+    "storage_expired",
+    "refused",
+    "partially_delivered",
+)
+
+
+def _office_parcels(office_id: int) -> Any:
+    return select(Shipment).where(
+        Shipment.destination_office_id == office_id, Shipment.sandbox.is_(False)
+    )
+
+
+def office_parcels_by_order(
+    session: Session, office_id: int, order_id: str, *, limit: int
+) -> list[Shipment]:
+    """This office's parcels of a marketplace order number (any marketplace), newest first."""
+    query = (
+        _office_parcels(office_id)
+        .where(Shipment.external_order_id == order_id)
+        .order_by(Shipment.updated_at.desc(), Shipment.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def office_parcels_by_phone(
+    session: Session, office_id: int, last4: str, *, limit: int
+) -> list[Shipment]:
+    """This office's parcels whose recipient's phone ends in these four digits, newest
+    first."""
+    query = (
+        _office_parcels(office_id)
+        .where(Shipment.phone_last4 == last4)
+        .order_by(Shipment.updated_at.desc(), Shipment.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def office_active_names(session: Session, office_id: int, *, limit: int) -> list[tuple[int, str]]:
+    """(id, recipient's name) of this office's parcels in ``ACTIVE`` statuses, newest first:
+    two columns, not the rows (the surname is compared in Python)."""
+    query = (
+        select(Shipment.id, Shipment.recipient_name)
+        .where(
+            Shipment.destination_office_id == office_id,
+            Shipment.sandbox.is_(False),
+            Shipment.status.in_(ACTIVE),
+            Shipment.recipient_name.is_not(None),
+        )
+        .order_by(Shipment.updated_at.desc(), Shipment.id.desc())
+        .limit(limit)
+    )
+    return [(int(row.id), str(row.recipient_name)) for row in session.execute(query)]
+
+
+# ---------------------------------------------------------------------------- receipts
+
+
+def next_receipt_number(session: Session, office_id: int, year: int) -> int:
+    """The next receipt number of the office's year, counted in the caller's transaction:
+    one atomic UPDATE ... RETURNING (concurrent issues queue on the row until commit; a
+    rollback gives the number back: no gaps)."""
+    statement = (
+        update(ReceiptSerial)
+        .where(ReceiptSerial.post_office_id == office_id, ReceiptSerial.year == year)
+        .values(last_number=ReceiptSerial.last_number + 1)
+        .returning(ReceiptSerial.last_number)
+        .execution_options(synchronize_session=False)
+    )
+    last = session.execute(statement).scalar_one_or_none()
+    if last is not None:
+        return int(last)
+    try:
+        with session.begin_nested():
+            session.add(ReceiptSerial(post_office_id=office_id, year=year, last_number=0))
+    except IntegrityError:
+        pass  # another issue made the year's row first: count on it
+    return int(session.execute(statement).scalar_one())
+
+
+def receipt_of(session: Session, shipment_id: int) -> IssueReceipt | None:
+    """The receipt of an issued parcel (none for parcels issued before receipts had numbers)."""
+    query = select(IssueReceipt).where(IssueReceipt.shipment_id == shipment_id)
+    return session.scalars(query).first()

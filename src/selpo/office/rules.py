@@ -158,3 +158,116 @@ def parse_roubles(raw: str) -> int | None:
         return None
     roubles, kopecks = match.group(1), (match.group(2) or "0").ljust(2, "0")
     return int(roubles) * 100 + int(kopecks)
+
+
+# ---------------------------------------------------------------------------- identity documents
+
+# What a recipient without a pickup code may show, where the marketplace allows the issue
+# by document: the code (the webhook's ``document_type``) and its Russian name.
+DOCUMENT_TYPES: dict[str, str] = {
+    "passport_ru": "паспорт РФ",
+    "foreign_passport_ru": "заграничный паспорт РФ",
+    "driving_licence": "водительское удостоверение",
+    "military_id": "военный билет",
+    "foreign_passport": "паспорт иностранного гражданина",
+    "residence_permit": "вид на жительство",
+}
+_DOCUMENT_TAIL_RE = re.compile(r"^[0-9A-ZА-ЯЁ]{4}$")
+
+
+def document_tail(raw: str) -> str | None:
+    """The last four characters of a document's number as typed (``" 12 34"`` → ``"1234"``),
+    upper case; ``None`` when they are not four digits or letters."""
+    text = raw.strip().replace(" ", "").upper()
+    return text if _DOCUMENT_TAIL_RE.match(text) else None
+
+
+def document_text(document_type: str, last4: str) -> str:
+    """``паспорт РФ …1234``: a document as the receipt names it."""
+    return f"{DOCUMENT_TYPES.get(document_type, document_type)} …{last4}"
+
+
+# ---------------------------------------------------------------------------- names and search
+
+
+def fold_name(text: str) -> str:
+    """A name for comparison: case folded, ``ё`` as ``е``, single spaces."""
+    return " ".join(text.casefold().replace("ё", "е").split())
+
+
+def surname_of(name: str | None) -> str:
+    """The surname (the first word) of a stored ``Фамилия Имя Отчество``, folded."""
+    words = fold_name(name or "").split()
+    return words[0] if words else ""
+
+
+def surname_matches(name: str | None, query: str) -> bool:
+    """Whether a recipient's surname is, or begins with, the typed one (``Иванов`` finds
+    ``Иванова``): at least ``MIN_SURNAME`` letters, compared folded."""
+    typed = fold_name(query)
+    return len(typed) >= MIN_SURNAME and surname_of(name).startswith(typed)
+
+
+def surname_and_initial(name: str | None) -> str:
+    """``Иванова Анна Петровна`` → ``Иванова А.``: how a search result names its recipient
+    (the clerk asks "Иванова?"; the rest stays hidden)."""
+    words = (name or "").split()
+    if not words:
+        return "—"
+    return words[0] if len(words) == 1 else f"{words[0]} {words[1][0]}."
+
+
+MIN_SURNAME = 3
+SEARCH_LIMIT = 20
+_SURNAME_RE = re.compile(r"^[A-Za-zА-Яа-яЁё][A-Za-zА-Яа-яЁё' -]*$")
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What the clerk typed in «Поиск», read: ``kind`` is ``tracking`` (14 digits),
+    ``phone`` (the last four digits of the recipient's phone), ``surname`` (letters) or
+    ``order`` (anything else: the marketplace's order number); ``text`` is the cleaned
+    query. Four digits or a word may also be an order number: the search tries both."""
+
+    kind: str
+    text: str
+
+
+def read_search(raw: str) -> SearchQuery | None:
+    """The kind of a search query; ``None`` when it is empty or a surname too short."""
+    text = " ".join(raw.strip().split())[:100]
+    if not text:
+        return None
+    digits = text.replace(" ", "").replace("-", "")
+    if digits.isdigit() and len(digits) == 14:
+        return SearchQuery("tracking", digits)
+    if digits.isdigit() and len(digits) == 4:
+        return SearchQuery("phone", digits)
+    if _SURNAME_RE.match(text):
+        if len(fold_name(text)) < MIN_SURNAME:
+            return None
+        return SearchQuery("surname", text)
+    return SearchQuery("order", text)
+
+
+def receipt_number(office_index: str, year: int, number: int) -> str:
+    """How a receipt's number reads: ``155650-2026-000042`` (office, year, serial)."""
+    return f"{office_index}-{year}-{number:06d}"
+
+
+# What the counter does next with a parcel in each status (the step and its Russian verb).
+NEXT_STEP: dict[str, tuple[str, str]] = {
+    "handed_over": ("acceptance", "принять"),
+    "in_transit": ("acceptance", "принять"),
+    "arrived_at_office": ("shelving", "разложить"),
+    "ready_for_pickup": ("issue", "выдать"),
+    "storage_expired": ("returns", "вернуть"),
+    "refused": ("returns", "вернуть"),
+    "partially_delivered": ("returns", "вернуть"),
+}
+
+
+def next_step(status: str) -> tuple[str | None, str]:
+    """``("shelving", "разложить")`` for an arrived parcel; ``(None, "")`` when the counter has
+    nothing to do with a parcel in this status."""
+    return NEXT_STEP.get(status, (None, ""))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _View(BaseModel):
@@ -23,6 +23,7 @@ class OfficeRef(_View):
     timezone: str
     accepts_cash: bool
     accepts_card: bool
+    address: str = ""
 
 
 class ParcelLine(_View):
@@ -203,6 +204,10 @@ class IssueView(_View):
     code_locked_until: datetime | None
     code_lock_message: str | None  # until when (local time) and after how many wrong codes
     ready_at: datetime | None
+    # The marketplace allows the issue on an identity document when there is no code.
+    document_allowed: bool = False
+    document_types: dict[str, str] = Field(default_factory=dict)
+    identified_by_document: str | None = None  # «паспорт РФ …1234» once checked
 
 
 class PaymentView(_View):
@@ -242,6 +247,49 @@ class ReceiptView(_View):
     method: str | None
     received_kop: int | None
     change_kop: int | None
+    number: str | None = None  # None: issued before receipts had numbers
+    identification: str | None = None  # «паспорт РФ …1234» when issued on a document
+
+
+class NextStep(_View):
+    """Where a parcel scanned anywhere (the start screen, «Поиск») goes next: ``step`` is
+    ``acceptance`` (scanned into the open acceptance), ``acceptance_start`` (none open: start
+    one), ``shelving``, ``issue`` (ask for the phone digits or the code), ``returns``, or
+    ``parcel`` (nothing to do at the counter: shown in «Поиск»)."""
+
+    step: str
+    tracking_number: str
+    message: str | None = None
+    tone: str = "ok"
+    acceptance_id: int | None = None
+
+
+class FoundParcel(_View):
+    """A parcel found by «Поиск»: the recipient as «Иванова А.», the phone masked, and what
+    the counter does with it next (``step`` as in ``NextStep``; ``None``: nothing)."""
+
+    tracking_number: str
+    marketplace: str
+    order_id: str
+    recipient: str
+    phone: str
+    status: str
+    status_text: str
+    cell: str | None
+    storage_deadline: datetime | None
+    cod_kop: int
+    step: str | None
+    step_text: str
+
+
+class SearchView(_View):
+    """«Поиск»: what was typed, how it was read, and the office's parcels it found."""
+
+    query: str
+    kind: str | None  # tracking | phone | surname | order; None: nothing to search
+    results: list[FoundParcel]
+    message: str | None = None
+    limited: bool = False  # more than shown: the clerk narrows the search
 
 
 # ---------------------------------------------------------------------------- returns and day

@@ -30,6 +30,8 @@ from selpo.kit.phone import mask_phone
 from selpo.models import (
     Acceptance,
     AcceptanceScan,
+    IssueReceipt,
+    Marketplace,
     PostOffice,
     ShelvingScan,
     Shipment,
@@ -50,14 +52,26 @@ from selpo.office.errors import (
     ScanTimeRefused,
 )
 from selpo.office.rules import (
+    DOCUMENT_TYPES,
+    SEARCH_LIMIT,
     Cell,
+    SearchQuery,
     classes_from,
     clean_barcode,
+    document_tail,
+    document_text,
+    fold_name,
+    next_step,
     office_cells,
     parse_cell_code,
     propose_cells,
+    read_search,
+    receipt_number,
     room_by_class,
     status_ru,
+    surname_and_initial,
+    surname_matches,
+    surname_of,
 )
 from selpo.office.schemas import (
     AcceptanceReport,
@@ -67,16 +81,19 @@ from selpo.office.schemas import (
     CashLine,
     CellState,
     DayReport,
+    FoundParcel,
     HomeView,
     IssueItem,
     IssueOutcome,
     IssueView,
+    NextStep,
     OfficeRef,
     ParcelLine,
     PaymentView,
     ReceiptView,
     ReturnsView,
     ScanRow,
+    SearchView,
     ShelfParcel,
     Shelved,
     ShelvingView,
@@ -128,6 +145,7 @@ def office_ref(office: PostOffice) -> OfficeRef:
         timezone=office.timezone,
         accepts_cash=office.accepts_cash,
         accepts_card=office.accepts_card,
+        address=office.address,
     )
 
 
@@ -1146,6 +1164,7 @@ def _set_issue(
 ) -> None:
     workstation.session.issue_shipment_id = shipment.id if shipment else None
     workstation.session.issue_verified_at = verified_at
+    workstation.session.issue_document = None  # set again by ``verify_document`` only
 
 
 def _wrong_in_a_row(lockout: Lockout) -> str:
@@ -1437,6 +1456,7 @@ def issue_view(
     shipment = _issue_parcel(session, office, workstation, tracking_number)
     verified = shipment.status == "ready_for_pickup" and _is_verified(workstation, now)
     locked = policy.lockout.in_force(shipment.pickup_code_locked_until, now)
+    document = _checked_document(workstation) if verified else None
     return IssueView(
         parcel=_lines(session, [shipment], office)[0],
         items=_issue_items(_items(session, shipment), {}),
@@ -1448,6 +1468,73 @@ def issue_view(
         if locked is None
         else _locked_message(locked, office, policy.lockout),
         ready_at=shipment.ready_at,
+        document_allowed=_document_allowed(session, shipment),
+        document_types=DOCUMENT_TYPES,
+        identified_by_document=document_text(*document) if document else None,
+    )
+
+
+def _document_allowed(session: Session, shipment: Shipment) -> bool:
+    marketplace = session.get(Marketplace, shipment.marketplace_id)
+    return bool(marketplace and marketplace.issue_by_document)
+
+
+def _checked_document(workstation: Workstation) -> tuple[str, str] | None:
+    """The document the recipient of the parcel being issued showed: (type, last four)."""
+    stored = workstation.session.issue_document
+    if not stored:
+        return None
+    document_type, _, last4 = stored.partition(":")
+    return document_type, last4
+
+
+def verify_document(
+    session: Session,
+    *,
+    office: PostOffice,
+    workstation: Workstation,
+    tracking_number: str,
+    document_type: str,
+    document_last4: str,
+    surname: str,
+    now: datetime,
+) -> IssueOutcome:
+    """Identify the recipient by an identity document instead of the pickup code, where the
+    parcel's marketplace allows it (``marketplace.issue_by_document``).
+
+    The parcel must have been found by its number and the phone digits. The clerk picks the
+    document's type, types the last four characters of its number (recorded on the issue's
+    receipt; the whole number is never stored) and the surname as the document shows it,
+    which must be the recipient's. Cash on delivery is taken as with a code.
+    """
+    shipment = _issue_parcel(session, office, workstation, tracking_number)
+    _ensure_issuable(shipment, office)
+    if not _document_allowed(session, shipment):
+        raise IssueRefused(
+            "Этот маркетплейс не разрешает выдачу по документу: нужен код из SMS "
+            "(можно выслать новый).",
+            field="document_type",
+        )
+    if document_type not in DOCUMENT_TYPES:
+        raise IssueRefused("Выберите вид документа.", field="document_type")
+    last4 = document_tail(document_last4)
+    if last4 is None:
+        raise IssueRefused(
+            "Введите последние 4 цифры (знака) номера документа.", field="document_last4"
+        )
+    if not surname.strip():
+        raise IssueRefused("Введите фамилию, как она написана в документе.", field="surname")
+    if fold_name(surname) != surname_of(shipment.recipient_name):
+        raise IssueRefused(
+            "Фамилия в документе не совпадает с фамилией получателя: выдать нельзя.",
+            field="surname",
+        )
+    _set_issue(workstation, shipment, now)
+    workstation.session.issue_document = f"{document_type}:{last4}"
+    session.flush()
+    return IssueOutcome(
+        tracking_number=shipment.tracking_number,
+        message=f"Документ проверен: {document_text(document_type, last4)}.",
     )
 
 
@@ -1584,6 +1671,7 @@ def complete_issue(
     shipment = repository.lock_shipment(
         session, _issue_parcel(session, office, workstation, tracking_number).id
     )
+    document = _checked_document(workstation)
     shipment_service.issue_to_recipient(
         session,
         shipment=shipment,
@@ -1592,10 +1680,42 @@ def complete_issue(
         cod_method=cod_method,
         cod_paid_kop=due if due > 0 else None,
         clerk=workstation.actor,
+        identified_by="document" if document else "code",
+        document_type=document[0] if document else None,
     )
+    _number_receipt(session, office, workstation, shipment, document, now)
     _set_issue(workstation, None, None)
     session.flush()
     return received
+
+
+def _number_receipt(
+    session: Session,
+    office: PostOffice,
+    workstation: Workstation,
+    shipment: Shipment,
+    document: tuple[str, str] | None,
+    now: datetime,
+) -> IssueReceipt:
+    """The issue's receipt with the next number of the office's (local) year, taken in the
+    issuing transaction (a refused issue gives its number back)."""
+    year = local_day(now, office.timezone).year
+    clerk = workstation.clerk
+    receipt_row = IssueReceipt(
+        shipment_id=shipment.id,
+        post_office_id=office.id,
+        year=year,
+        number=repository.next_receipt_number(session, office.id, year),
+        clerk_id=clerk.id,
+        clerk_name=(clerk.full_name or clerk.login)[:200],
+        issued_at=now,
+        identified_by="document" if document else "code",
+        document_type=document[0] if document else None,
+        document_last4=document[1] if document else None,
+    )
+    session.add(receipt_row)
+    session.flush()
+    return receipt_row
 
 
 def refuse_parcel(
@@ -1635,17 +1755,35 @@ def receipt(
     change = None
     if received_kop is not None and shipment.cod_method == "cash" and received_kop >= due:
         change = received_kop - due
+    numbered = repository.receipt_of(session, shipment.id)
+    clerk = (shipment.cod_collected_by or "").removeprefix("clerk:")
+    if numbered is not None:
+        clerk = numbered.clerk_name
     return ReceiptView(
         office=office_ref(office),
         parcel=_lines(session, [shipment], office)[0],
         taken=[i for i in items if i.taken_quantity > 0],
         refused=[i for i in items if i.refused_quantity > 0],
-        issued_at=shipment.cod_collected_at or shipment.finished_at or shipment.updated_at,
-        clerk=(shipment.cod_collected_by or "").removeprefix("clerk:"),
+        issued_at=(
+            numbered.issued_at
+            if numbered is not None
+            else shipment.cod_collected_at or shipment.finished_at or shipment.updated_at
+        ),
+        clerk=clerk,
         due_kop=due,
         method=shipment.cod_method,
         received_kop=received_kop if change is not None else None,
         change_kop=change,
+        number=(
+            receipt_number(office.index, numbered.year, numbered.number)
+            if numbered is not None
+            else None
+        ),
+        identification=(
+            document_text(numbered.document_type, numbered.document_last4 or "")
+            if numbered is not None and numbered.document_type
+            else None
+        ),
     )
 
 
@@ -1756,3 +1894,183 @@ def day_report(session: Session, *, office: PostOffice, day: date, now: datetime
         ),
         generated_at=now,
     )
+
+
+# ---------------------------------------------------------------------------- a scan anywhere
+
+
+def open_scanned(
+    session: Session,
+    *,
+    office: PostOffice,
+    workstation: Workstation,
+    barcode: str,
+    now: datetime,
+) -> NextStep:
+    """A parcel scanned on the start screen or in «Поиск», opened at the step it needs next.
+
+    On its way here: scanned into the acceptance being made (an acceptance scan like any
+    other), or, with none open, the clerk is asked to start one. Arrived: its shelving.
+    Waiting for its recipient: the issue, which still asks for the phone digits or the code
+    (a scan of the parcel proves nothing about who stands at the counter). Expired, refused
+    or partly taken: the returns, where a scan sends it back. Anything else is shown in
+    «Поиск» with its status. Another office's parcel, an unknown or unreadable code: refused.
+    """
+    number = _tracking_or_refuse(barcode)
+    shipment = _own_parcel(session, office, number)
+    short = f"…{shipment.tracking_number[-4:]}"
+    travelling = _travelling_place(session, shipment, number)
+    if shipment.status in repository.EXPECTED or travelling:
+        current = repository.open_acceptance(session, office.id)
+        if current is None:
+            return NextStep(
+                step="acceptance_start",
+                tracking_number=shipment.tracking_number,
+                tone="warn",
+                message=f"Посылка {short} едет в отделение: начните приёмку и отсканируйте её.",
+            )
+        scan = scan_for_acceptance(
+            session,
+            acceptance=current,
+            office=office,
+            workstation=workstation,
+            barcode=number,
+            damaged=False,
+            now=now,
+        )
+        shown = describe_scan(session, office=office, scan=scan)
+        return NextStep(
+            step="acceptance",
+            tracking_number=shipment.tracking_number,
+            acceptance_id=current.id,
+            tone=shown.tone,
+            message=f"Приёмка №{current.id}, {number}: {shown.message}",
+        )
+    step, _ = next_step(shipment.status)
+    if step == "shelving":
+        return NextStep(step="shelving", tracking_number=shipment.tracking_number)
+    if step == "issue":
+        cell = f" в ячейке {shipment.cell_code}" if shipment.cell_code else ""
+        return NextStep(
+            step="issue",
+            tracking_number=shipment.tracking_number,
+            tone="warn",
+            message=f"Посылка {short} ждёт получателя{cell}: введите последние 4 цифры "
+            "телефона получателя (или код из SMS в поле кода).",
+        )
+    if step == "returns":
+        return NextStep(
+            step="returns",
+            tracking_number=shipment.tracking_number,
+            tone="warn",
+            message=f"Посылка {short} ({status_ru(shipment.status)}) ждёт возврата: "
+            "отсканируйте её здесь, чтобы оформить возврат.",
+        )
+    return NextStep(
+        step="parcel",
+        tracking_number=shipment.tracking_number,
+        tone="warn",
+        message=f"Посылка {short}: {status_ru(shipment.status)} — на кассе делать нечего.",
+    )
+
+
+def _travelling_place(session: Session, shipment: Shipment, number: str) -> bool:
+    """Whether ``number`` is a place of a several-place order still on its way here (the
+    order may already be at the office with its first places)."""
+    if number == shipment.tracking_number:
+        return False
+    place = next(
+        (p for p in shipment_service.places_of(session, shipment) if p.tracking_number == number),
+        None,
+    )
+    return place is not None and place.status in TRAVELLING
+
+
+# ---------------------------------------------------------------------------- «Поиск»
+
+
+def search_parcels(session: Session, *, office: PostOffice, query: str) -> SearchView:
+    """The office's parcels by tracking number, the marketplace's order number, the last four
+    digits of the recipient's phone, or the surname (from three letters, any case, ``ё`` as
+    ``е``; ``Иванов`` finds ``Иванова`` too).
+
+    Only this office's parcels are ever found (another office's tracking number finds
+    nothing, as an unknown one). At most ``SEARCH_LIMIT`` are shown, newest first; names as
+    «Иванова А.», phones masked. The surname is looked for among the parcels the office has
+    something to do with now (on their way, at the office, to go back): an issued parcel is
+    found by its numbers. The pages limit how often a session may search (``app.py``).
+    """
+    read = read_search(query)
+    if read is None:
+        return SearchView(
+            query=query.strip()[:100],
+            kind=None,
+            results=[],
+            message="Введите трек-номер, номер заказа, последние 4 цифры телефона "
+            "или фамилию (от 3 букв).",
+        )
+    found = _search(session, office, read)
+    limited = len(found) > SEARCH_LIMIT
+    shown = found[:SEARCH_LIMIT]
+    message = None
+    if not shown:
+        message = "В отделении таких посылок нет."
+    elif limited:
+        message = f"Показаны первые {SEARCH_LIMIT}: уточните поиск."
+    return SearchView(
+        query=read.text,
+        kind=read.kind,
+        results=_found(session, shown),
+        message=message,
+        limited=limited,
+    )
+
+
+# The surname search reads at most this many of the office's current parcels' names (a village
+# office holds a few hundred; bench/counter_search.py times 3,000).
+ACTIVE_SCANNED = 20_000
+
+
+def _search(session: Session, office: PostOffice, read: SearchQuery) -> list[Shipment]:
+    over = SEARCH_LIMIT + 1
+    if read.kind == "tracking":
+        shipment = repository.shipment_by_number(session, read.text)
+        if shipment is None or shipment.destination_office_id != office.id or shipment.sandbox:
+            return []
+        return [shipment]
+    found = repository.office_parcels_by_order(session, office.id, read.text, limit=over)
+    if read.kind == "phone":
+        found += repository.office_parcels_by_phone(session, office.id, read.text, limit=over)
+    elif read.kind == "surname":
+        names = repository.office_active_names(session, office.id, limit=ACTIVE_SCANNED)
+        ids = [i for i, name in names if surname_matches(name, read.text)][:over]
+        by_id = repository.shipments_by_ids(session, ids)
+        found += [by_id[i] for i in ids if i in by_id]
+    unique: dict[int, Shipment] = {}
+    for shipment in found:
+        unique.setdefault(shipment.id, shipment)
+    return list(unique.values())
+
+
+def _found(session: Session, shipments: list[Shipment]) -> list[FoundParcel]:
+    names = {i: m.name for i, m in repository.marketplaces(session).items()}
+    results = []
+    for shipment in shipments:
+        step, step_text = next_step(shipment.status)
+        results.append(
+            FoundParcel(
+                tracking_number=shipment.tracking_number,
+                marketplace=names.get(shipment.marketplace_id, ""),
+                order_id=shipment.external_order_id,
+                recipient=surname_and_initial(shipment.recipient_name),
+                phone=mask_phone(shipment.recipient_phone),
+                status=shipment.status,
+                status_text=status_ru(shipment.status),
+                cell=shipment.cell_code if shipment.status in repository.IN_CELL else None,
+                storage_deadline=shipment.storage_deadline,
+                cod_kop=shipment.cod_kop,
+                step=step,
+                step_text=step_text,
+            )
+        )
+    return results

@@ -1702,6 +1702,18 @@ class Issue:
     refused_items: dict[int, int] | None = None
     cod_method: str | None = None
     cod_paid_kop: int | None = None
+    # How the recipient was identified: ``code`` (the pickup code) or ``document`` (an
+    # identity document of ``document_type``, where the marketplace allows it).
+    identified_by: str = "code"
+    document_type: str | None = None
+
+    @property
+    def identification(self) -> dict[str, Any]:
+        """How the recipient was identified, as the tracking event and the webhook say it."""
+        shown: dict[str, Any] = {"identified_by": self.identified_by}
+        if self.document_type is not None:
+            shown["document_type"] = self.document_type
+        return shown
 
 
 def _issue_target(issue: Issue, items: list[ShipmentItem]) -> tuple[Status, int]:
@@ -1761,6 +1773,7 @@ def issue_to_recipients(
             now,
             clerk,
             offices[issue.shipment.destination_office_id].index,
+            issue.identification,
         )
         for issue, (target, _) in zip(issues, targets, strict=True)
     ]
@@ -1789,6 +1802,7 @@ def issue_to_recipients(
                 lines[issue.shipment.id],
                 offices[issue.shipment.destination_office_id].index,
                 now,
+                issue.identification,
             )
         ],
         now=now,
@@ -1802,9 +1816,11 @@ def _issue_events(
     items: list[ShipmentItem],
     office_index: str,
     now: datetime,
+    identification: dict[str, Any] | None = None,
 ) -> list[notify_service.MarketplaceEvent]:
     """The webhooks of a parcel handed over: ``shipment.cod_collected`` when cash on delivery
-    was taken, then ``shipment.delivered`` or ``shipment.partially_delivered`` (its lines)."""
+    was taken, then ``shipment.delivered`` or ``shipment.partially_delivered`` (its lines,
+    and how the recipient was identified: ``identified_by`` code or document)."""
     head = {
         "tracking_number": shipment.tracking_number,
         "external_order_id": shipment.external_order_id,
@@ -1831,6 +1847,7 @@ def _issue_events(
         "office_index": office_index,
         "cod_collected_kop": due,
         "method": method,
+        **(identification or {"identified_by": "code"}),
     }
     if target == S.PARTIALLY_DELIVERED:
         delivered["items"] = [
@@ -1859,10 +1876,13 @@ def issue_to_recipient(
     cod_method: str | None = None,
     cod_paid_kop: int | None = None,
     clerk: str = "office",
+    identified_by: str = "code",
+    document_type: str | None = None,
 ) -> Shipment:
     """Hand the parcel over (fully, or partly with ``refused_items`` {position: quantity}),
-    collecting cash on delivery for what is taken."""
-    issue = Issue(shipment, refused_items, cod_method, cod_paid_kop)
+    collecting cash on delivery for what is taken; ``identified_by`` ``document`` (with its
+    ``document_type``) when the recipient showed an identity document instead of the code."""
+    issue = Issue(shipment, refused_items, cod_method, cod_paid_kop, identified_by, document_type)
     issue_to_recipients(session, issues=[issue], now=now, clerk=clerk)
     return shipment
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 import re
 import secrets
 from collections.abc import Callable, Coroutine
@@ -34,12 +35,15 @@ from starlette.datastructures import FormData
 from selpo.config import Settings
 from selpo.deps import ClockDep, RowId, SessionDep, SettingsDep
 from selpo.errors import PROBLEM_JSON, DomainError, InvalidInput
+from selpo.kit.display import plural
 from selpo.kit.moments import day_in_range
+from selpo.kit.rate_limit import TokenBuckets
 from selpo.models import PostOffice
 from selpo.office import auth, service
 from selpo.office.auth import Workstation
 from selpo.office.errors import IssueRefused, SessionExpired
 from selpo.office.rules import clean_barcode, parse_roubles
+from selpo.office.schemas import NextStep
 from selpo.shipment.service import PickupPolicy
 from selpo.shipment.tracking import TRACKING_RE
 from selpo.web import STATIC_DIR, static_url
@@ -868,6 +872,118 @@ def receipt_page(desk: DeskDep, tracking_number: str, received: str = "") -> Res
         received_kop=int(received) if re.fullmatch(r"[0-9]{1,12}", received) else None,
     )
     return _page(desk, "office/receipt.html", active="issue", view=view)
+
+
+@router.post("/{index}/issue/{tracking_number}/document")
+def issue_by_document(
+    desk: PostDeskDep,
+    tracking_number: str,
+    document_type: Annotated[str, Form()] = "",
+    document_last4: Annotated[str, Form()] = "",
+    surname: Annotated[str, Form()] = "",
+) -> Response:
+    """The recipient has no code: identify them by an identity document (where the
+    marketplace allows it)."""
+    outcome = _attempt(
+        desk,
+        lambda: service.verify_document(
+            desk.db,
+            office=desk.office,
+            workstation=desk.workstation,
+            tracking_number=tracking_number,
+            document_type=document_type,
+            document_last4=document_last4,
+            surname=surname,
+            now=desk.now,
+        ),
+    )
+    if outcome is not None and outcome.message:
+        _flash(desk, outcome.message, outcome.tone)
+    return _redirect(f"{desk.base}/issue/{tracking_number}")
+
+
+# ---------------------------------------------------------------------------- a scan anywhere
+
+
+def _step_url(desk: Desk, step: NextStep) -> str:
+    """The page of a parcel's next step."""
+    number = step.tracking_number
+    if step.step == "acceptance" and step.acceptance_id is not None:
+        return f"{desk.base}/acceptance/{step.acceptance_id}"
+    if step.step == "acceptance_start":
+        return f"{desk.base}/acceptance"
+    if step.step == "shelving":
+        return f"{desk.base}/shelving/{number}"
+    if step.step == "issue":
+        return f"{desk.base}/issue?tracking={number}"
+    if step.step == "returns":
+        return f"{desk.base}/returns"
+    return f"{desk.base}/search?q={number}"
+
+
+@router.post("/{index}/open")
+def open_scanned(
+    desk: PostDeskDep,
+    barcode: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
+) -> Response:
+    """A parcel scanned on the start screen or in «Поиск»: on to the step it needs next."""
+    step = _attempt(
+        desk,
+        lambda: service.open_scanned(
+            desk.db,
+            office=desk.office,
+            workstation=desk.workstation,
+            barcode=barcode,
+            now=desk.now,
+        ),
+    )
+    if step is None:
+        return _redirect(f"{desk.base}/search" if back == "search" else desk.base)
+    if step.message:
+        _flash(desk, step.message, step.tone)
+    return _redirect(_step_url(desk, step))
+
+
+def search_buckets(settings: Settings) -> TokenBuckets | None:
+    """Per-clerk buckets of «Поиск» searches (``None``: the limit is off); a burst of a
+    minute's worth. In memory: no row is written per search."""
+    per_minute = settings.rate_limit_counter_search_per_minute
+    if per_minute <= 0:
+        return None
+    return TokenBuckets(per_minute / 60, max(1.0, per_minute))
+
+
+def _search_wait(desk: Desk) -> int:
+    """Seconds this clerk must wait before searching again (0: search now)."""
+    buckets: TokenBuckets | None = getattr(desk.request.app.state, "counter_searches", None)
+    if buckets is None:
+        return 0
+    wait = buckets.take(f"clerk:{desk.workstation.clerk.id}")
+    return max(1, math.ceil(wait)) if wait > 0 else 0
+
+
+@router.get("/{index}/search")
+def search_page(desk: DeskDep, q: str = "") -> Response:
+    """«Поиск»: the office's parcels by tracking number, order number, the phone's last four
+    digits or the surname; each with the step it needs next. Limited per clerk
+    (``SELPO_RATE_LIMIT_COUNTER_SEARCH_PER_MINUTE``): past it, 429 and when to try again."""
+    query = q.strip()[:100]
+    if query and (wait := _search_wait(desk)):
+        words = f"{wait} {plural(wait, 'секунду', 'секунды', 'секунд')}"
+        response = _page(
+            desk,
+            "office/search.html",
+            active="search",
+            view=None,
+            q=query,
+            status_code=429,
+            message=f"Слишком много поисков подряд: повторите через {words}.",
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
+    view = service.search_parcels(desk.db, office=desk.office, query=query) if query else None
+    return _page(desk, "office/search.html", active="search", view=view, q=query)
 
 
 # ---------------------------------------------------------------------------- returns

@@ -1,13 +1,39 @@
 // selpo office workstation: a little plain JavaScript, none of it required to work.
 // Keys: Esc clears the field, or goes back (to the start screen); 1-9 pick a section when no
 // text field has the focus; F-keys press the control marked data-hotkey (F2 "damaged", F9
-// "close the acceptance"); typing with nothing focused goes to the scan field (a scanner keeps
-// working after a stray click); forms are sent once.
+// "close the acceptance"); Alt+Q signs out (any layout: the key, not the letter); typing with
+// nothing focused goes to the scan field (a scanner keeps working after a stray click); forms
+// are sent once.
+//
+// The start screen tells a scanner from a person: a scanner types a code's characters a few
+// milliseconds apart and ends with Enter, a person presses one digit to pick a section. So a
+// key pressed there with nothing focused waits SCAN_GAP_MS: a second key within that time
+// makes it a scan (both go into the "open the parcel" field, which takes the rest and the
+// Enter); a lone 1-9 is the section's shortcut. A person typing a number by hand clicks or
+// tabs into the field first (or types slowly: the keys still land in the field).
 (function () {
   "use strict";
   var body = document.body;
   var home = body.getAttribute("data-home");
   var scanField = document.querySelector("[data-scan]");
+  var openField = document.querySelector("[data-open]");
+  var SCAN_GAP_MS = 100;
+  var pending = "";
+  var pendingTimer = null;
+
+  function section(key) {
+    var link = document.querySelector("nav.menu a[data-key='" + key + "']");
+    if (link) { window.location.href = link.href; return true; }
+    return false;
+  }
+
+  function settlePending() {
+    pendingTimer = null;
+    var keys = pending;
+    pending = "";
+    if (/^[1-9]$/.test(keys) && section(keys)) { return; }
+    if (keys) { openField.focus(); openField.value += keys; }
+  }
 
   function typing(el) {
     return el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT");
@@ -23,15 +49,33 @@
     }
     var hotkey = /^F\d+$/.test(event.key) && document.querySelector("[data-hotkey='" + event.key + "']");
     if (hotkey) { hotkey.click(); event.preventDefault(); return; }
+    if (event.altKey && !event.ctrlKey && !event.metaKey && event.code === "KeyQ") {
+      var signOut = document.querySelector("[data-sign-out]");
+      if (signOut) { signOut.click(); event.preventDefault(); }
+      return;
+    }
     if (event.altKey || event.ctrlKey || event.metaKey) { return; }
     var idle = !active || active === body;
+    if (openField && idle && event.key.length === 1) {
+      event.preventDefault();
+      pending += event.key;
+      if (pending.length >= 2) {  // a scanner: the rest of the code goes straight in
+        clearTimeout(pendingTimer);
+        pendingTimer = null;
+        openField.focus();
+        openField.value = pending;
+        pending = "";
+        return;
+      }
+      pendingTimer = setTimeout(settlePending, SCAN_GAP_MS);
+      return;
+    }
     if (scanField && idle && event.key.length === 1) {
       scanField.focus();  // the scanner's digits go into the field, never into navigation
       return;
     }
     if (!typing(active) && /^[1-9]$/.test(event.key)) {
-      var link = document.querySelector("nav.menu a[data-key='" + event.key + "']");
-      if (link) { window.location.href = link.href; event.preventDefault(); }
+      if (section(event.key)) { event.preventDefault(); }
     }
   });
 
@@ -68,5 +112,21 @@
     };
     received.addEventListener("input", show);
     show();
+  }
+
+  // Payment: the card shows the card's fields only (the stylesheet does it too, by :has()).
+  var cashFields = document.getElementById("cash-fields");
+  var cardFields = document.getElementById("card-fields");
+  var methods = document.querySelectorAll("input[name=method]");
+  if (methods.length) {
+    var showMethod = function () {
+      var card = document.getElementById("method-card");
+      var byCard = !!(card && card.checked);
+      if (cashFields) { cashFields.hidden = byCard; }
+      if (cardFields) { cardFields.hidden = !byCard; }
+      if (byCard && received) { received.value = ""; }
+    };
+    Array.prototype.forEach.call(methods, function (radio) { radio.addEventListener("change", showMethod); });
+    showMethod();
   }
 }());
