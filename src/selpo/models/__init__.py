@@ -21,6 +21,7 @@ from selpo.models.network_version import NetworkVersion
 from selpo.models.outbox_message import OutboxMessage
 from selpo.models.payout_day import PayoutDay
 from selpo.models.plan import Plan
+from selpo.models.plan_region import PlanRegion
 from selpo.models.post_office import PostOffice
 from selpo.models.region import Region
 from selpo.models.route import Route
@@ -61,6 +62,7 @@ __all__ = [
     "OutboxMessage",
     "PayoutDay",
     "Plan",
+    "PlanRegion",
     "PostOffice",
     "Region",
     "Route",
