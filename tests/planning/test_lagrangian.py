@@ -175,3 +175,30 @@ def test_the_guided_path_on_a_medium_instance_is_proven_near_its_lp(
     # The LP's covered weight bounds every plan; ours may only be looser, and barely.
     assert result.objective <= lp_covered + 1e-6 <= result.bound + 1e-6
     assert result.bound - lp_covered <= 1e-4 * lp_covered
+
+
+@FAST
+@given(
+    inst=instances(),
+    k=st.integers(0, 3),
+    use_budget=st.booleans(),
+    values=st.lists(st.floats(0.0, 1.0), min_size=6, max_size=6),
+)
+def test_the_rounded_estimate_never_opens_beyond_the_limit(
+    inst: LocationInstance, k: int, use_budget: bool, values: list[float]
+) -> None:
+    kk, budget = limits(k, use_budget)
+    primal = np.asarray(values[: inst.n_cols])
+    primal[inst.forced] = 1.0
+    rounded = solver._rounded(inst, primal, k=kk, budget=budget)
+    ones = (rounded == 1.0) & ~inst.forced
+    if kk is not None:
+        assert ones.sum() <= kk
+    else:
+        assert inst.cost[ones].sum() <= (budget or 0.0) + 1e-9
+    # Only near-integral values are made integral; the rest are left to the MIP.
+    assert ((rounded == primal) | (rounded == 0.0) | (rounded == 1.0) | (rounded == 0.5)).all()
+    assert (
+        rounded[(primal > solver.GUIDE_ROUNDING) & (primal < 1 - solver.GUIDE_ROUNDING)]
+        == primal[(primal > solver.GUIDE_ROUNDING) & (primal < 1 - solver.GUIDE_ROUNDING)]
+    ).all()

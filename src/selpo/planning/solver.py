@@ -369,9 +369,7 @@ def _guided_rounds(
         primal = ascent.primal
         if good_enough(cost, max(lower, bound)):
             break
-        rounded = np.where(
-            primal >= 1.0 - GUIDE_ROUNDING, 1.0, np.where(primal <= GUIDE_ROUNDING, 0.0, primal)
-        )
+        rounded = _rounded(inst, primal, k=k, budget=budget)
         guided = _lp_guided(
             inst,
             rounded,
@@ -395,6 +393,26 @@ def _guided_rounds(
     if lower > bound:
         bound, bound_method = min(lower, cost), "lagrangian"
     return _Outcome(columns, cost, bound, _closed(cost, bound), method_name, bound_method)
+
+
+def _rounded(
+    inst: LocationInstance, primal: np.ndarray, *, k: int | None, budget: float | None
+) -> np.ndarray:
+    """The averaged x with near-integral values made integral, never opening more than the
+    limit allows: the average of feasible x stays within the limit, but its values above
+    1 − rounding might not (those beyond the limit stay fractional, left to the MIP)."""
+    rounded = np.where(
+        primal >= 1.0 - GUIDE_ROUNDING, 1.0, np.where(primal <= GUIDE_ROUNDING, 0.0, primal)
+    )
+    ones = np.flatnonzero((rounded == 1.0) & ~inst.forced)
+    order = ones[np.lexsort((ones, -primal[ones]))]  # most certain first, then by position
+    if k is not None:
+        keep = order[:k]
+    else:
+        keep = order[np.cumsum(inst.cost[order]) <= (budget or 0.0) + 1e-9]
+    demoted = np.setdiff1d(order, keep)
+    rounded[demoted] = 0.5
+    return np.asarray(rounded, dtype=np.float64)
 
 
 def _lagrangian_rounds(
