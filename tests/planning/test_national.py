@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -28,6 +28,7 @@ from selpo.network import regions
 from selpo.planning import service
 from selpo.planning.schemas import PlanCreate
 from selpo.reporting import plans as reporting
+from selpo.simulation import scenarios
 from tests.conftest import TEST_NOW, create_scratch_database, drop_scratch_database
 from tests.fixtures.regions import import_source
 
@@ -189,6 +190,11 @@ class TestSeveralRegions:
                 shown = reporting.plan_on_map(session, stored.id, region_id=vladimir.id)
                 assert shown is not None
                 assert len(shown.indexes) == 30
+                # A simulation runs one region: a plan over several is refused, clearly.
+                with pytest.raises(InvalidInput) as refused:
+                    scenarios.plan_scenario(session, stored.id)
+                assert refused.value.field == "plan"
+                assert scenarios.plan_scenario(session, own.id).region == "33"
                 # The latest connect plan covering Vladimir is its own; the national one before.
                 latest = reporting.next_offices(session, region_id=vladimir.id)
                 assert latest is not None
@@ -196,9 +202,7 @@ class TestSeveralRegions:
         finally:
             with _session(two_regions) as session:
                 for plan_id in (stored.id, own.id):
-                    session.execute(
-                        PlanRegion.__table__.delete().where(PlanRegion.plan_id == plan_id)
-                    )
+                    session.execute(delete(PlanRegion).where(PlanRegion.plan_id == plan_id))
                 session.flush()
 
                 for plan_id in (stored.id, own.id):
@@ -229,9 +233,7 @@ class TestSeveralRegions:
                     )
         finally:
             with _session(two_regions) as session:
-                session.execute(
-                    PlanRegion.__table__.delete().where(PlanRegion.plan_id == stored.id)
-                )
+                session.execute(delete(PlanRegion).where(PlanRegion.plan_id == stored.id))
 
                 session.delete(session.get(Plan, stored.id))
 
