@@ -247,3 +247,19 @@ def test_scope_is_checked_before_anything_is_read(session: Session) -> None:
     assert "98" in unknown.value.message
     assert [r.code for r in service.resolve_regions(session, regions=["37", "37"])] == ["37"]
     assert [r.code for r in service.resolve_regions(session, national=True)] == ["37"]
+
+
+def test_the_text_output_tells_each_regions_part(
+    two_regions: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SELPO_DATABASE_URL", _url(two_regions))
+    monkeypatch.setenv("COLUMNS", "200")
+    done = CliRunner().invoke(
+        cli_app, ["plan", "connect", "--regions", "33,37", "--add", "10", "--uncovered", "3"]
+    )
+    assert done.exit_code == 0, done.output
+    assert "by region" in done.stdout
+    assert "regions 33, 37:" in done.stdout
+    with _session(two_regions) as session:
+        for region in session.scalars(select(Region).where(Region.code.in_(CODES))):
+            assert region.name in done.stdout
