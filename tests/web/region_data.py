@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from selpo.models import MarketplaceConnection, Plan, PostOffice, Region, SimulationRun
+from selpo.models import MarketplaceConnection, Plan, PlanRegion, PostOffice, Region, SimulationRun
 from selpo.simulation.report import KPI_HEADER
 
 
@@ -71,6 +71,9 @@ def add_plan(
     )
     session.add(plan)
     session.flush()
+    if plan.region_id is not None:  # as the planning service stores it: the region it covers
+        session.add(PlanRegion(plan_id=plan.id, region_id=plan.region_id))
+        session.flush()
     return plan
 
 

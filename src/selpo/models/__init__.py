@@ -25,6 +25,7 @@ from selpo.models.network_version import NetworkVersion
 from selpo.models.outbox_message import OutboxMessage
 from selpo.models.payout_day import PayoutDay
 from selpo.models.plan import Plan
+from selpo.models.plan_region import PlanRegion
 from selpo.models.post_office import PostOffice
 from selpo.models.receipt_serial import ReceiptSerial
 from selpo.models.region import Region
@@ -73,6 +74,7 @@ __all__ = [
     "OutboxMessage",
     "PayoutDay",
     "Plan",
+    "PlanRegion",
     "PostOffice",
     "ReceiptSerial",
     "Region",

@@ -18,8 +18,9 @@ class Plan(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))  # connect | median | modernise | curve
     marketplace_code: Mapped[str | None] = mapped_column(String(32))
-    # The region planned (its localities are the demand, its offices the facilities); None only
-    # for a plan kept before regions were told apart in a database holding several.
+    # The region planned (its localities are the demand, its offices the facilities); None for a
+    # plan over several regions or the whole country (``plan_region`` lists every region a plan
+    # covers) and for a plan kept before regions were told apart in a database holding several.
     region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16))  # optimal | feasible

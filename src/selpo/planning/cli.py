@@ -13,7 +13,7 @@ from rich.table import Table
 
 from selpo.config import Settings
 from selpo.db import create_db_engine, make_session_factory, session_scope
-from selpo.errors import DomainError
+from selpo.errors import DomainError, InvalidInput
 from selpo.kit.clock import SystemClock
 from selpo.planning import service
 from selpo.planning.schemas import PlanCreate, PlanResult
@@ -34,20 +34,57 @@ RegionCode = Annotated[
         help="The region's code, e.g. 37 (may be left out when the database holds one region)",
     ),
 ]
+RegionCodes = Annotated[
+    str | None,
+    typer.Option(
+        "--regions",
+        help="Plan over several regions at once: their codes, comma-separated (37,33,76)",
+    ),
+]
+National = Annotated[
+    bool,
+    typer.Option("--national", help="Plan over every region imported: every locality and office"),
+]
+
+
+def _codes(regions: str | None) -> list[str] | None:
+    return [c.strip() for c in regions.split(",") if c.strip()] if regions else None
 
 
 def _instance(
-    region: str | None, marketplace: str, modernised_only: bool = False
+    region: str | None,
+    marketplace: str,
+    modernised_only: bool = False,
+    *,
+    regions: str | None = None,
+    national: bool = False,
 ) -> service.RegionInstance:
+    codes = _codes(regions)
+    if regions is not None and not codes:
+        raise InvalidInput("--regions takes region codes separated by commas", field="regions")
     engine = create_db_engine(Settings().database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:
-            code = service.resolve_region(session, region).code
+            if codes is None and not national:
+                region = service.resolve_region(session, region).code
             return service.load_instance(
-                session, region=code, marketplace=marketplace, modernised_only=modernised_only
+                session,
+                region=region,
+                regions=codes,
+                national=national,
+                marketplace=marketplace,
+                modernised_only=modernised_only,
             )
     finally:
         engine.dispose()
+
+
+def _where(result: PlanResult) -> str:
+    if result.national:
+        return f"Russia ({len(result.regions)} regions)"
+    if len(result.regions) > 1:
+        return f"regions {', '.join(result.regions)}"
+    return f"region {result.region}"
 
 
 def _store(plan_in: PlanCreate, result: PlanResult) -> int:
@@ -84,9 +121,11 @@ def _print(result: PlanResult, as_json: bool, title: str) -> None:
         table.add_row(str(n), office.index, office.name, f"{office.newly_covered:,.0f}")
     console.print(table)
     total = result.total_population
+    if result.by_region:
+        _print_regions(result)
     if result.covered_before is not None and result.covered_after is not None:
         console.print(
-            f"region {result.region}: {result.demand_localities:,} localities, "
+            f"{_where(result)}: {result.demand_localities:,} localities, "
             f"{total:,.0f} people; within reach before: {result.covered_before:,.0f} "
             f"({result.share_before or 0:.1%}), after: {result.covered_after:,.0f} "
             f"({result.share_after or 0:.1%})"
@@ -101,12 +140,35 @@ def _print(result: PlanResult, as_json: bool, title: str) -> None:
             )
         for place in result.uncovered:
             distance = "—" if place.distance_km is None else f"{place.distance_km:,.1f}"
-            out.add_row(place.name, place.district, f"{place.population:,.0f}", distance)
+            district = (
+                place.district if place.region is None else f"{place.district} ({place.region})"
+            )
+            out.add_row(place.name, district, f"{place.population:,.0f}", distance)
         console.print(out)
     console.print(
         f"{result.status}: objective {result.objective:,.0f}, bound {result.bound:,.0f}, "
         f"gap {result.gap:.3%}, {result.seconds:.2f} s ({result.method})"
     )
+
+
+def _print_regions(result: PlanResult) -> None:
+    table = Table(title="by region")
+    for column in ("code", "region", "localities", "people", "offices added", "within reach"):
+        table.add_column(column, justify="left" if column == "region" else "right")
+    for part in result.by_region:
+        reach = "—"
+        if part.covered_before is not None and part.covered_after is not None:
+            people = part.total_population or 1.0
+            reach = f"{part.covered_before / people:.1%} → {part.covered_after / people:.1%}"
+        table.add_row(
+            part.code,
+            part.name,
+            f"{part.demand_localities:,}",
+            f"{part.total_population:,.0f}",
+            f"{part.added:,}",
+            reach,
+        )
+    console.print(table)
 
 
 def _fail(exc: DomainError) -> typer.Exit:
@@ -119,6 +181,8 @@ def connect(
     add: Annotated[int, typer.Option(help="How many offices to connect")] = 113,
     radius_km: Radius = 10.0,
     region: RegionCode = None,
+    regions: RegionCodes = None,
+    national: National = False,
     solver: Solver = "auto",
     marketplace: Market = "OZON",
     as_json: AsJson = False,
@@ -137,9 +201,15 @@ def connect(
         typer.Option(help="Keep the plan under this name (for the dashboard, `simulate --plan`)"),
     ] = None,
 ) -> None:
-    """Which offices to connect next to bring a pickup point in reach of the most people."""
+    """Which offices to connect next to bring a pickup point in reach of the most people.
+
+    One region (``--region``), several at once (``--regions 37,33``) or the whole country
+    (``--national``: every locality and office of every region imported).
+    """
     try:
-        instance = _instance(region, marketplace, modernised_only)
+        instance = _instance(
+            region, marketplace, modernised_only, regions=regions, national=national
+        )
         with _solving("solving the maximal covering problem"):
             result, problem = service.plan_connect(
                 instance,
@@ -161,7 +231,9 @@ def connect(
     if save is not None:
         plan_in = PlanCreate(
             name=save,
-            region=instance.region_code,
+            region=instance.region_code if not (regions or national) else None,
+            regions=list(instance.region_codes) if regions else None,
+            national=national,
             kind="connect",
             marketplace=marketplace,
             add=add,
@@ -179,6 +251,8 @@ def modernise(
     budget: Annotated[float, typer.Option(help="Budget in roubles")],
     radius_km: Radius = 10.0,
     region: RegionCode = None,
+    regions: RegionCodes = None,
+    national: National = False,
     solver: Solver = "auto",
     marketplace: Market = "OZON",
     as_json: AsJson = False,
@@ -186,7 +260,7 @@ def modernise(
 ) -> None:
     """Which offices to modernise within a budget to bring the most people in reach."""
     try:
-        instance = _instance(region, marketplace)
+        instance = _instance(region, marketplace, regions=regions, national=national)
         with _solving("solving the budgeted covering problem"):
             result, _ = service.plan_connect(
                 instance,
@@ -205,6 +279,8 @@ def modernise(
 def median(
     add: Annotated[int, typer.Option(help="How many offices to connect")] = 113,
     region: RegionCode = None,
+    regions: RegionCodes = None,
+    national: National = False,
     solver: Solver = "auto",
     marketplace: Market = "OZON",
     as_json: AsJson = False,
@@ -212,7 +288,7 @@ def median(
 ) -> None:
     """Which offices to connect to shorten the people-weighted distance to the nearest."""
     try:
-        instance = _instance(region, marketplace)
+        instance = _instance(region, marketplace, regions=regions, national=national)
         with _solving("solving the p-median problem"):
             result = service.plan_median(instance, add=add, solver=solver, time_limit_s=time_limit)
     except DomainError as exc:
@@ -231,13 +307,15 @@ def curve(
     k_max: Annotated[int, typer.Option("--k-max", help="Largest number of offices added")] = 113,
     radius_km: Radius = 10.0,
     region: RegionCode = None,
+    regions: RegionCodes = None,
+    national: National = False,
     marketplace: Market = "OZON",
     as_json: AsJson = False,
     time_limit: TimeLimit = 60.0,
 ) -> None:
     """People covered against offices connected, k = 0…K, each point with its bound."""
     try:
-        instance = _instance(region, marketplace)
+        instance = _instance(region, marketplace, regions=regions, national=national)
         with _solving(f"solving the coverage curve for k = 0…{k_max}"):
             result = service.plan_curve(
                 instance, k_max=k_max, radius_km=radius_km, time_limit_s=time_limit
@@ -253,6 +331,8 @@ def curve(
             json.dumps(
                 {
                     "region": instance.region_code,
+                    "regions": list(instance.region_codes),
+                    "national": instance.national,
                     "demand_localities": len(instance.demand),
                     "total_population": result.total_weight,
                     "covered_before": result.covered_before,

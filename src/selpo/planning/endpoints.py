@@ -11,7 +11,7 @@ from selpo.errors import problem_responses
 from selpo.kit.openapi import example_answer, example_body
 from selpo.marketplace.deps import AdminDep
 from selpo.planning import service
-from selpo.planning.examples import PLAN, PLAN_CREATE
+from selpo.planning.examples import PLAN, PLAN_CREATE_EXAMPLES
 from selpo.planning.schemas import PlanCreate, PlanRead
 
 router = APIRouter(prefix="/v1/plans", tags=["planning (operator)"])
@@ -22,14 +22,17 @@ router = APIRouter(prefix="/v1/plans", tags=["planning (operator)"])
     status_code=201,
     response_model=PlanRead,
     responses={**example_answer(PLAN, status=201), **problem_responses(401, 403, 413, 422, 429)},
-    openapi_extra=example_body(PLAN_CREATE),
+    openapi_extra=example_body(named=PLAN_CREATE_EXAMPLES),
 )
 def create_plan(
     plan_in: PlanCreate, session: SessionDep, clock: ClockDep, _admin: AdminDep
 ) -> PlanRead:
-    """Run a planning scenario on a region's live network and store it.
+    """Run a planning scenario on the live network and store it.
 
     ``region`` is the region's code; it may be left out when the database holds one region.
+    ``regions`` plans over several regions at once and ``national`` over every region imported
+    (the answer's ``by_region`` gives each region's part); ``time_limit_s`` is a budget the
+    solver plans within.
     """
     return service.run_scenario(session, plan_in=plan_in, now=clock.now())
 

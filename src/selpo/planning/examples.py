@@ -15,8 +15,32 @@ PLAN_CREATE: dict[str, Any] = {
     "time_limit_s": 10,
 }
 
+PLAN_CREATE_NATIONAL: dict[str, Any] = {
+    "name": "Russia: 5,000 more offices",
+    "national": True,
+    "kind": "connect",
+    "marketplace": "OZON",
+    "add": 5000,
+    "radius_km": 10,
+    "time_limit_s": 20,
+}
+
+PLAN_CREATE_EXAMPLES: dict[str, Any] = {
+    "region": {
+        "summary": "One region (may be left out when the database holds one)",
+        "value": PLAN_CREATE,
+    },
+    "national": {
+        "summary": "The whole country: every region imported (or `regions`: a list of codes)",
+        "value": PLAN_CREATE_NATIONAL,
+    },
+}
+
 PLAN: dict[str, Any] = {
     "region": "37",
+    "regions": ["37"],
+    "national": False,
+    "by_region": [],
     "demand_localities": 2366,
     "kind": "connect",
     "status": "optimal",

@@ -1,18 +1,22 @@
 """The planning shell: load the live network, build the problem, solve, store the scenario.
 
-Everything is one region's: demand is every locality of the region with people and a
-coordinate (populations scaled to the 2021 census per municipality, docs/data.md);
-facilities are the region's post offices: the marketplace's active offices there are fixed
-(they stay), open offices are candidates (optionally only modernised ones). Distances are
-great circle × ``DEFAULT_CIRCUITY`` unless the instance carries a road ``DistanceProvider``
-(``planning.roads``).
+A plan covers one region, a list of regions, or the whole country (every region imported):
+demand is every locality of those regions with people and a coordinate (populations scaled
+to the 2021 census per municipality, docs/data.md); facilities are their post offices: the
+marketplace's active offices there are fixed (they stay), open offices are candidates
+(optionally only modernised ones). Localities and offices of regions outside the plan never
+count; inside it, an office covers the localities within reach whatever their region.
+Distances are great circle × ``DEFAULT_CIRCUITY`` unless the instance carries a road
+``DistanceProvider`` (``planning.roads``).
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from dataclasses import asdict, dataclass
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,7 @@ from selpo.models import (
     Marketplace,
     MarketplaceConnection,
     Plan,
+    PlanRegion,
     PostOffice,
     Region,
     Settlement,
@@ -45,7 +50,14 @@ from selpo.planning.problem import (
     median_problem,
 )
 from selpo.planning.roads import coverage_within, median_pairs, nearest_open_m
-from selpo.planning.schemas import ChosenOffice, PlanCreate, PlanRead, PlanResult, UncoveredPlace
+from selpo.planning.schemas import (
+    ChosenOffice,
+    PlanCreate,
+    PlanRead,
+    PlanResult,
+    RegionFigures,
+    UncoveredPlace,
+)
 from selpo.planning.solver import (
     coverage_curve,
     covered_places,
@@ -62,14 +74,18 @@ UNCOVERED_LISTED = 10
 
 @dataclass(frozen=True)
 class RegionInstance:
-    """One region's live network as arrays, plus names to report with.
+    """The live network of one region (or of several, or of the country) as arrays, plus
+    names to report with.
 
+    ``region_id`` / ``region_code`` name the region when there is one (None over several);
+    ``region_codes`` lists every region planned and ``place_region`` / ``office_region`` give
+    each place's and office's position in it; ``national``: every region imported.
     ``roads``: road distances from an imported road network, when there is one; None means
     great circle × ``DEFAULT_CIRCUITY`` (docs/planning.md, "Distances").
     """
 
-    region_id: int
-    region_code: str
+    region_id: int | None
+    region_code: str | None
     region_name: str
     demand: DemandPoints
     facilities: Facilities
@@ -79,6 +95,16 @@ class RegionInstance:
     estimated_places: int
     unlocated_population: int
     roads: DistanceProvider | None = None
+    region_codes: tuple[str, ...] = ()
+    region_names: tuple[str, ...] = ()
+    place_region: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    office_region: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    national: bool = False
+
+    @property
+    def several(self) -> bool:
+        """True when the plan covers more than one region."""
+        return len(self.region_codes) > 1
 
 
 def resolve_region(session: Session, code: str | None) -> Region:
@@ -103,26 +129,83 @@ def resolve_region(session: Session, code: str | None) -> Region:
     return regions[0]
 
 
+# How many region codes a plan over a list of regions may name (Russia has 89 subjects).
+MAX_REGIONS = 100
+
+
+def resolve_regions(
+    session: Session,
+    *,
+    region: str | None = None,
+    regions: Sequence[str] | None = None,
+    national: bool = False,
+) -> list[Region]:
+    """The regions a plan covers: one (``region``, or the database's only one when nothing is
+    named), a list of codes (``regions``), or every region imported (``national``)."""
+    if national and regions:
+        raise InvalidInput("name a list of regions or the whole country, not both", field="regions")
+    if (national or regions) and region is not None:
+        raise InvalidInput(
+            "name one region, a list of regions or the whole country, not several",
+            field="region",
+        )
+    if national:
+        every = list(session.scalars(select(Region).order_by(Region.code)))
+        if not every:
+            raise InvalidInput("no region is imported: import the regions first", field="region")
+        return every
+    if regions:
+        codes = list(dict.fromkeys(c.strip() for c in regions if c.strip()))
+        if not codes or len(codes) > MAX_REGIONS:
+            raise InvalidInput(f"name 1 to {MAX_REGIONS} region codes", field="regions")
+        found = {r.code: r for r in session.scalars(select(Region).where(Region.code.in_(codes)))}
+        unknown = [c for c in codes if c not in found]
+        if unknown:
+            known = ", ".join(session.scalars(select(Region.code).order_by(Region.code)))
+            raise InvalidInput(
+                f"no region has code {', '.join(unknown)} (imported: {known or 'none'})",
+                field="regions",
+            )
+        return [found[c] for c in sorted(codes)]
+    return [resolve_region(session, region)]
+
+
 def load_instance(
     session: Session,
     *,
-    region: str,
+    region: str | None = None,
+    regions: Sequence[str] | None = None,
+    national: bool = False,
     marketplace: str = "OZON",
     modernised_only: bool = False,
     cost_rub: dict[str, float] | None = None,
     roads: DistanceProvider | None = None,
 ) -> RegionInstance:
-    """Read a region's localities and offices into a planning instance (``region``: its code)."""
-    chosen_region = resolve_region(session, region)
+    """Read the localities and offices of one region (``region``: its code), of a list of
+    regions (``regions``) or of every region imported (``national``) into a planning
+    instance."""
+    chosen = resolve_regions(session, region=region, regions=regions, national=national)
     market = session.scalars(select(Marketplace).where(Marketplace.code == marketplace)).first()
     if market is None:
         raise InvalidInput(f"unknown marketplace {marketplace!r}", field="marketplace")
-    in_region = District.region_id == chosen_region.id
+    position = {r.id: n for n, r in enumerate(chosen)}
+    # Nationally every district is in scope: no list of 89 ids in every query.
+    in_region = (
+        District.region_id.is_not(None) if national else District.region_id.in_(list(position))
+    )
+    label = (
+        "Россия"
+        if national
+        else chosen[0].name
+        if len(chosen) == 1
+        else ", ".join(r.code for r in chosen)
+    )
     places = session.execute(
         select(
             Settlement.id,
             Settlement.name,
             District.name.label("district"),
+            District.region_id,
             Settlement.lat,
             Settlement.lon,
             Settlement.population,
@@ -138,10 +221,8 @@ def load_instance(
         .order_by(Settlement.id)
     ).all()
     if not places:
-        raise InvalidInput(
-            f"region {chosen_region.code} has no localities with people and coordinates",
-            field="region",
-        )
+        what = f"region {chosen[0].code}" if len(chosen) == 1 else "the regions named"
+        raise InvalidInput(f"{what} has no localities with people and coordinates", field="region")
     connected = set(
         session.scalars(
             select(MarketplaceConnection.post_office_id)
@@ -165,6 +246,7 @@ def load_instance(
             PostOffice.rural,
             PostOffice.modernised_year,
             Settlement.kind,
+            District.region_id,
         )
         .join(District, PostOffice.district_id == District.id)
         .outerjoin(Settlement, PostOffice.settlement_id == Settlement.id)
@@ -198,10 +280,11 @@ def load_instance(
         .join(District, Settlement.district_id == District.id)
         .where(in_region, Settlement.population > 0, Settlement.lat.is_(None))
     )
+    one = chosen[0] if len(chosen) == 1 else None
     return RegionInstance(
-        region_id=chosen_region.id,
-        region_code=chosen_region.code,
-        region_name=chosen_region.name,
+        region_id=one.id if one is not None else None,
+        region_code=one.code if one is not None else None,
+        region_name=label,
         demand=demand,
         facilities=facilities,
         office_names={o.office_index: o.name for o in offices},
@@ -210,6 +293,11 @@ def load_instance(
         estimated_places=sum(1 for p in places if p.population_is_estimate),
         unlocated_population=int(unlocated or 0),
         roads=roads,
+        region_codes=tuple(r.code for r in chosen),
+        region_names=tuple(r.name for r in chosen),
+        place_region=np.array([position[p.region_id] for p in places], dtype=np.int64),
+        office_region=np.array([position[o.region_id] for o in offices], dtype=np.int64),
+        national=national,
     )
 
 
@@ -259,9 +347,60 @@ def uncovered_places(
             district=instance.place_districts[int(place_id)],
             population=float(people),
             distance_km=round(float(metres) / 1000, 3) if np.isfinite(metres) else None,
+            region=instance.region_codes[int(instance.place_region[row])]
+            if instance.several
+            else None,
         )
-        for place_id, people, metres in zip(picked.ids, picked.weight, distance, strict=True)
+        for row, place_id, people, metres in zip(
+            largest, picked.ids, picked.weight, distance, strict=True
+        )
     ]
+
+
+def region_figures(
+    instance: RegionInstance, problem: CoveringProblem | None, chosen: list[str]
+) -> list[RegionFigures]:
+    """Each region's part of a plan over several: its localities and people, those within
+    reach before and after (covering plans), and the offices the plan connects there."""
+    if not instance.several:
+        return []
+    n = len(instance.region_codes)
+    weight = instance.demand.weight
+    people = np.bincount(instance.place_region, weights=weight, minlength=n)
+    places = np.bincount(instance.place_region, minlength=n)
+    position = {index: j for j, index in enumerate(instance.facilities.index)}
+    added = np.bincount(
+        instance.office_region[[position[c] for c in chosen]].astype(np.int64), minlength=n
+    )
+    before = after = None
+    if problem is not None:
+        covered_before = covered_places(problem, [])
+        covered_after = covered_places(problem, [position[c] for c in chosen])
+        before = np.bincount(instance.place_region, weights=weight * covered_before, minlength=n)
+        after = np.bincount(instance.place_region, weights=weight * covered_after, minlength=n)
+    return [
+        RegionFigures(
+            code=code,
+            name=name,
+            demand_localities=int(places[r]),
+            total_population=float(people[r]),
+            covered_before=None if before is None else float(before[r]),
+            covered_after=None if after is None else float(after[r]),
+            added=int(added[r]),
+        )
+        for r, (code, name) in enumerate(
+            zip(instance.region_codes, instance.region_names, strict=True)
+        )
+    ]
+
+
+def _scope(instance: RegionInstance) -> dict[str, Any]:
+    """The scope fields of a result: the region (when one), every region, national or not."""
+    return {
+        "region": instance.region_code,
+        "regions": list(instance.region_codes),
+        "national": instance.national,
+    }
 
 
 def _share(part: float | None, total: float) -> float | None:
@@ -314,13 +453,16 @@ def plan_connect(
     candidates = int(instance.facilities.candidate.sum())
     if add is not None and add > candidates:
         raise InvalidInput(f"only {candidates} offices can be added", field="add")
+    started = time.perf_counter()
     problem = covering(instance, radius_km)
+    # The budget is the whole answer's: finding who is within reach comes out of it.
+    built = time.perf_counter() - started
     result = solve_max_covering(
         problem,
         k=None if budget_rub is not None else add,
         budget=budget_rub,
         method=_method(solver),
-        time_limit_s=time_limit_s,
+        time_limit_s=max(0.1 * time_limit_s, time_limit_s - built),
         seed=seed,
     )
     chosen = _chosen(result, instance.office_names)
@@ -331,9 +473,11 @@ def plan_connect(
         filler = _fill_by_distance(instance, [c.index for c in chosen], add - len(chosen), seed)
         filled = len(filler)
         chosen += filler
+    indexes = [c.index for c in chosen]
     return (
         PlanResult(
-            region=instance.region_code,
+            **_scope(instance),
+            by_region=region_figures(instance, problem, indexes),
             demand_localities=len(instance.demand),
             kind="connect" if budget_rub is None else "modernise",
             status=result.status,
@@ -346,13 +490,11 @@ def plan_connect(
             total_population=result.total_weight,
             share_before=_share(result.covered_before, result.total_weight),
             share_after=_share(result.covered_after, result.total_weight),
-            uncovered=uncovered_places(
-                instance, problem, [c.index for c in chosen], limit=uncovered
-            ),
+            uncovered=uncovered_places(instance, problem, indexes, limit=uncovered),
             chosen=chosen,
-            seconds=result.seconds,
+            seconds=built + result.seconds,
             parameters={
-                "region": instance.region_code,
+                **_scope(instance),
                 "add": add,
                 "budget_rub": budget_rub,
                 "radius_km": radius_km,
@@ -425,8 +567,10 @@ def plan_median(
     result = solve_p_median(
         problem, k=add, method=_method(solver), time_limit_s=time_limit_s, seed=seed
     )
+    chosen = _chosen(result, instance.office_names)
     return PlanResult(
-        region=instance.region_code,
+        **_scope(instance),
+        by_region=region_figures(instance, None, [c.index for c in chosen]),
         demand_localities=len(instance.demand),
         kind="median",
         status=result.status,
@@ -437,10 +581,10 @@ def plan_median(
         covered_before=None,
         covered_after=None,
         total_population=result.total_weight,
-        chosen=_chosen(result, instance.office_names),
+        chosen=chosen,
         seconds=result.seconds,
         parameters={
-            "region": instance.region_code,
+            **_scope(instance),
             "add": add,
             "solver": solver,
             "nearest": nearest,
@@ -547,15 +691,21 @@ def write_geojson(result: PlanResult, instance: RegionInstance, path: Path) -> N
 
 
 def run_scenario(session: Session, *, plan_in: PlanCreate, now: datetime) -> PlanRead:
-    """Run a scenario on a region's live network and store it."""
-    region = resolve_region(session, plan_in.region)
+    """Run a scenario on the live network of a region, a list of regions or the country, and
+    store it."""
+    covered = resolve_regions(
+        session, region=plan_in.region, regions=plan_in.regions, national=plan_in.national
+    )
     instance = load_instance(
         session,
-        region=region.code,
+        region=covered[0].code if not (plan_in.regions or plan_in.national) else None,
+        regions=plan_in.regions,
+        national=plan_in.national,
         marketplace=plan_in.marketplace,
         modernised_only=plan_in.modernised_only,
     )
-    plan_in = plan_in.model_copy(update={"region": region.code})
+    if not (plan_in.regions or plan_in.national):
+        plan_in = plan_in.model_copy(update={"region": covered[0].code})
     if plan_in.kind == "median":
         if plan_in.add is None:
             raise InvalidInput("a p-median plan needs add", field="add")
@@ -593,9 +743,18 @@ def run_scenario(session: Session, *, plan_in: PlanCreate, now: datetime) -> Pla
 def store_plan(
     session: Session, *, plan_in: PlanCreate, result: PlanResult, now: datetime
 ) -> PlanRead:
-    """Keep a solved scenario (what was asked and the answer) in the ``plan`` table."""
+    """Keep a solved scenario (what was asked and the answer) in the ``plan`` table, with a
+    ``plan_region`` row for every region it covers."""
     code = result.region or plan_in.region
-    region = resolve_region(session, code) if code is not None else None
+    several = len(result.regions) > 1
+    region = resolve_region(session, code) if code is not None and not several else None
+    covered = (
+        resolve_regions(session, regions=result.regions)
+        if result.regions
+        else [region]
+        if region is not None
+        else []
+    )
     plan = Plan(
         name=plan_in.name,
         region_id=region.id if region is not None else None,
@@ -615,6 +774,8 @@ def store_plan(
     )
     session.add(plan)
     session.flush()
+    session.add_all(PlanRegion(plan_id=plan.id, region_id=r.id) for r in covered)
+    session.flush()
     return _read(session, plan)
 
 
@@ -624,14 +785,20 @@ def _read(session: Session, plan: Plan) -> PlanRead:
         # A plan solved before results named their region: the migration gave it its region.
         region = session.get(Region, plan.region_id)
         stored.region = region.code if region is not None else None
+    if not stored.regions and stored.region is not None:
+        stored.regions = [stored.region]
     return PlanRead(**stored.model_dump(), id=plan.id, name=plan.name, created_at=plan.created_at)
 
 
 def list_plans(session: Session, *, region: str | None = None) -> list[PlanRead]:
-    """Every stored scenario (of one region, given its code), newest first."""
+    """Every stored scenario (those covering one region, given its code: the region's own
+    plans and those over several regions or the country), newest first."""
     query = select(Plan).order_by(Plan.id.desc())
     if region is not None:
-        query = query.where(Plan.region_id == resolve_region(session, region).id)
+        covering = select(PlanRegion.plan_id).where(
+            PlanRegion.region_id == resolve_region(session, region).id
+        )
+        query = query.where(Plan.id.in_(covering))
     return [_read(session, p) for p in session.scalars(query)]
 
 

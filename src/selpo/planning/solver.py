@@ -6,9 +6,16 @@ Every solver works the same way on the shared LocationInstance (see ``location.p
 2. reduce it exactly (``reduce.py``) — results are mapped back to the original offices;
 3. lazy greedy, which also yields the online submodular bound;
 4. ``exact`` (or ``auto`` on a small reduced model): HiGHS MIP warm-started from the greedy;
-   ``heuristic`` (or ``auto`` on a large one): the LP relaxation through HiGHS (the bound)
-   and the plan it guides when affordable, 1-swap local search, and otherwise Lagrangian
-   rounds (bound and plans).
+   ``heuristic`` (or ``auto`` on a large one): for covering, rounds of Lagrangian ascent (the
+   bound, and an estimate of the LP's x) each followed by the plan that estimate guides (a
+   small MIP) and 1-swap local search; for the p-median the LP relaxation through HiGHS
+   when affordable, else the same Lagrangian rounds.
+
+The time limit is a budget the solver plans within: a round starts only when the time left
+holds another like the last, and the guided MIP stops at a gap it proves rather than at the
+clock, so a machine with half a core gives the same answer, later. BLAS runs on one thread
+while a solver works (``one_blas_thread``): vector products are too small to gain from more,
+and on a loaded machine its spinning threads cost several times the work.
 
 The heuristics are deterministic; ``seed`` feeds HiGHS. A binding time limit can stop the
 local search, the Lagrangian or the MIP early, the only source of run-to-run variation.
@@ -17,11 +24,15 @@ The method and the measurements behind the thresholds: docs/planning.md.
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from selpo.planning.bound import bound_for_every_k, lagrangian_bound, lagrangian_plan
 from selpo.planning.exact import model_size, solve_lp, solve_mip
@@ -65,6 +76,40 @@ CURVE_EXACT_WORK = 2_000_000
 CURVE_LP_SAMPLES = 48
 # Gaps below this (relative) count as closed.
 CLOSED_GAP = 1e-9
+# Large covering models: the first Lagrangian ascent runs this many iterations (later rounds
+# double it). Nationally (53,000 × 27,000 after reduction at 10 km) 1,000 iterations take
+# 1.5 s of CPU and end within 1e-5 of the LP bound; HiGHS's LP took 2 s at 10 km and 35 s at
+# 15 km (docs/planning.md).
+FIRST_ASCENT = 1_000
+# Columns the averaged relaxed solution opens (shuts) in all but this share are fixed open
+# (shut) for the guided MIP; the rest is solved exactly.
+GUIDE_ROUNDING = 0.05
+# The guided MIP stops once proven within this share of the caller's gap tolerance.
+GUIDED_GAP_SHARE = 0.25
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """BLAS on one thread for the block: its threads spin on a shared, loaded machine.
+
+    Measured on the national covering instance with the machine loaded: a Lagrangian
+    iteration took 31 ms with OpenBLAS's default threads and 5 ms with one.
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def _on_one_blas_thread(solve: Callable[_P, _R]) -> Callable[_P, _R]:
+    @functools.wraps(solve)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with one_blas_thread():
+            return solve(*args, **kwargs)
+
+    return run
 
 
 @dataclass(frozen=True)
@@ -171,11 +216,13 @@ def _solve(
     deadline: float,
     seed: int,
     good_enough: Callable[[float, float], bool],
+    gap_abs: float = 0.0,
 ) -> _Outcome:
     """Best columns of the reduced instance with a lower bound on the optimal cost.
 
     ``good_enough(cost, bound)`` says when the reported gap is small enough for the
-    heuristic's open-ended phase (the Lagrangian rounds) to stop before the time limit.
+    heuristic's open-ended phase (the Lagrangian rounds) to stop before the time limit;
+    ``gap_abs`` is that tolerance in cost units, which the guided MIPs aim well inside of.
     """
     inst = red.instance
     free = int((~inst.forced).sum())
@@ -213,8 +260,23 @@ def _solve(
         optimal = mip.optimal or _closed(cost, bound)
         return _Outcome(columns, cost, bound, optimal, "exact", bound_method)
 
-    # Large model: the LP relaxation gives the bound, and its (nearly integral) solution a
-    # start far better than greedy; the Lagrangian bound stands in when the LP is too big.
+    if inst.is_covering:
+        return _guided_rounds(
+            inst,
+            columns,
+            cost,
+            bound,
+            bound_method,
+            k=k,
+            budget=budget,
+            deadline=deadline,
+            seed=seed,
+            good_enough=good_enough,
+            gap_abs=gap_abs,
+        )
+    # Large p-median model: the LP relaxation gives the bound, and its (nearly integral)
+    # solution a start far better than greedy; the Lagrangian bound stands in when the LP is
+    # too big.
     method_name = "greedy+swap"
     lp = None
     if nonzeros <= (LP_NONZEROS if inst.is_covering else LP_NONZEROS_MEDIAN):
@@ -246,6 +308,111 @@ def _solve(
         if lower > bound:
             bound, bound_method = min(lower, cost), "lagrangian"
     return _Outcome(columns, cost, bound, _closed(cost, bound), method_name, bound_method)
+
+
+def _guided_rounds(
+    inst: LocationInstance,
+    columns: list[int],
+    cost: float,
+    bound: float,
+    bound_method: str,
+    *,
+    k: int | None,
+    budget: float | None,
+    deadline: float,
+    seed: int,
+    good_enough: Callable[[float, float], bool],
+    gap_abs: float,
+) -> _Outcome:
+    """Large covering models: Lagrangian ascent, then the plan its averaged x guides, in rounds.
+
+    1. Greedy's plan is improved by 1-swaps to a local optimum (a fraction of a second).
+    2. Subgradient ascent from that plan's own multipliers (where it starts at the online
+       bound) gives the bound, and the running average of the relaxed solutions estimates
+       the LP relaxation's x.
+    3. That estimate guides a plan as the LP's x would: columns it (almost) always opens are
+       fixed open, those it (almost) never opens are dropped, and the small MIP left is solved
+       by HiGHS to a proven gap well inside the tolerance; 1-swaps polish the plan.
+    4. While the gap is above ``good_enough`` and both the bound and the plan still move, a
+       round twice as long follows, if the time left holds it (the last round's length is
+       the estimate): the limit is a budget planned within, never a round cut in the middle.
+    """
+    method_name = "greedy+swap"
+    started = time.perf_counter()
+    columns, _ = swap_search(
+        inst, columns, k=k, budget=budget, deadline=started + _share(deadline, 0.2)
+    )
+    cost = total_cost(inst, open_mask(inst, columns))
+    multipliers = inst.weight * row_costs(inst, open_mask(inst, columns))
+    primal: np.ndarray | None = None
+    lower = -np.inf
+    iterations = FIRST_ASCENT
+    last_round = 0.0
+    while not good_enough(cost, max(lower, bound)):
+        round_started = time.perf_counter()
+        if last_round > 0 and deadline - round_started < 2.0 * last_round:
+            break  # a round twice as long as the last would not fit: stop with what is proven
+        ascent = lagrangian_bound(
+            inst,
+            k=k,
+            budget=budget,
+            upper=cost,
+            start=multipliers,
+            deadline=round_started + _share(deadline, 0.5),
+            max_iterations=iterations,
+            primal=primal,
+            target_gap=0.0,
+        )
+        improved = ascent.bound > lower + 1e-7 * max(1.0, abs(cost))
+        if ascent.bound > lower:
+            lower, multipliers = ascent.bound, ascent.multipliers
+        primal = ascent.primal
+        if good_enough(cost, max(lower, bound)):
+            break
+        rounded = _rounded(inst, primal, k=k, budget=budget)
+        guided = _lp_guided(
+            inst,
+            rounded,
+            k=k,
+            budget=budget,
+            deadline=time.perf_counter() + _share(deadline, 0.6),
+            seed=seed,
+            abs_gap=GUIDED_GAP_SHARE * gap_abs,
+        )
+        found, found_cost = columns, cost
+        if guided is not None:
+            found, _ = swap_search(inst, guided[0], k=k, budget=budget, deadline=deadline)
+            found_cost = total_cost(inst, open_mask(inst, found))
+        better = found_cost < cost - 1e-9 * max(1.0, abs(cost))
+        if found_cost < cost:
+            columns, cost, method_name = found, found_cost, "lagrangian-guided+swap"
+        if not improved and not better:
+            break
+        iterations *= 2
+        last_round = time.perf_counter() - round_started
+    if lower > bound:
+        bound, bound_method = min(lower, cost), "lagrangian"
+    return _Outcome(columns, cost, bound, _closed(cost, bound), method_name, bound_method)
+
+
+def _rounded(
+    inst: LocationInstance, primal: np.ndarray, *, k: int | None, budget: float | None
+) -> np.ndarray:
+    """The averaged x with near-integral values made integral, never opening more than the
+    limit allows: the average of feasible x stays within the limit, but its values above
+    1 − rounding might not (those beyond the limit stay fractional, left to the MIP)."""
+    rounded = np.where(
+        primal >= 1.0 - GUIDE_ROUNDING, 1.0, np.where(primal <= GUIDE_ROUNDING, 0.0, primal)
+    )
+    ones = np.flatnonzero((rounded == 1.0) & ~inst.forced)
+    order = ones[np.lexsort((ones, -primal[ones]))]  # most certain first, then by position
+    if k is not None:
+        keep = order[:k]
+    else:
+        keep = order[np.cumsum(inst.cost[order]) <= (budget or 0.0) + 1e-9]
+    demoted = np.setdiff1d(order, keep)
+    rounded[demoted] = 0.5
+    return np.asarray(rounded, dtype=np.float64)
 
 
 def _lagrangian_rounds(
@@ -308,11 +475,13 @@ def _lp_guided(
     budget: float | None,
     deadline: float,
     seed: int,
+    abs_gap: float | None = None,
 ) -> tuple[list[int], float] | None:
     """Fix the columns the LP opens fully, drop those it leaves shut, solve what remains.
 
     The MCLP relaxation is nearly integral on real-like instances (hundreds of fractional
     columns out of tens of thousands), so the remaining MIP is tiny and usually optimal.
+    ``x`` may also be an estimate of the LP's solution (the Lagrangian ascent's average).
     """
     free = ~inst.forced
     ones = free & (x >= 1.0 - 1e-6)
@@ -344,6 +513,7 @@ def _lp_guided(
                 time_limit=_share(deadline, 0.5),
                 seed=seed,
                 start=picks,
+                abs_gap=abs_gap,
             )
             if mip.cost <= greedy.cost:
                 picks = mip.columns
@@ -428,6 +598,7 @@ def _status(optimal: bool) -> Status:
     return "optimal" if optimal else "feasible"
 
 
+@_on_one_blas_thread
 def solve_max_covering(
     problem: CoveringProblem,
     *,
@@ -464,6 +635,7 @@ def solve_max_covering(
         deadline=started + time_limit_s,
         seed=seed,
         good_enough=good_enough,
+        gap_abs=gap_tolerance * max(base, 0.0),
     )
     covered_after = total - red.constant - out.cost
     bound = max(total - red.constant - out.bound, covered_after)
@@ -503,6 +675,7 @@ def covered_places(problem: CoveringProblem, positions: list[int]) -> np.ndarray
     return np.asarray(reach) > 0
 
 
+@_on_one_blas_thread
 def solve_p_median(
     problem: MedianProblem,
     *,
@@ -582,6 +755,7 @@ def _unrestricted(problem: MedianProblem, positions: list[int]) -> float | None:
     return float(problem.demand.weight @ d[:, 0])
 
 
+@_on_one_blas_thread
 def coverage_curve(
     problem: CoveringProblem,
     *,

@@ -1,22 +1,51 @@
 """The stored planning scenarios the dashboard shows: the plans one can put on the map, and
-one row per scenario on the scenarios page (docs/dashboard.md)."""
+one row per scenario on the scenarios page (docs/dashboard.md).
+
+A region's dashboard shows every plan that covers the region (``plan_region``): its own, and
+those over several regions or the whole country, with the region's part of their figures."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from selpo.errors import InvalidInput, NotFound
-from selpo.models import Plan, PostOffice, Settlement, StaffJob
+from selpo.models import District, Plan, PlanRegion, PostOffice, Region, Settlement, StaffJob
 
 # Plans whose chosen offices are offices to connect (a coverage curve chooses none).
 PLAN_KINDS_ON_MAP = ("connect", "modernise", "median")
 DEFAULT_RADIUS_KM = 10.0  # the planning default (PlanCreate.radius_km)
 
 # ---------------------------------------------------------------------------- plans on the map
+
+
+def _covering(region_id: int) -> Select[int]:
+    """Ids of the plans that cover the region (its own and those over several regions)."""
+    return select(PlanRegion.plan_id).where(PlanRegion.region_id == region_id)
+
+
+def _several(plan: Plan) -> bool:
+    return len(plan.result.get("regions") or []) > 1
+
+
+def _part(plan: Plan, region_code: str) -> dict[str, object] | None:
+    """The region's part of a plan over several regions (``by_region`` of its result)."""
+    for part in plan.result.get("by_region") or []:
+        if isinstance(part, dict) and part.get("code") == region_code:
+            return part
+    return None
+
+
+def scope_label(plan: Plan) -> str | None:
+    """What a plan over several regions covers, in Russian; None for a region's own plan."""
+    if plan.result.get("national"):
+        return f"вся Россия, {len(plan.result.get('regions') or [])} регионов"
+    if _several(plan):
+        return "регионы " + ", ".join(str(c) for c in plan.result.get("regions") or [])
+    return None
 
 
 @dataclass(frozen=True)
@@ -41,10 +70,10 @@ class PlanOnMap:
 
 
 def plan_options(session: Session, *, region_id: int) -> list[PlanOption]:
-    """Stored plans (of a region) that choose offices, newest first."""
+    """Stored plans (covering a region) that choose offices, newest first."""
     query = (
         select(Plan.id, Plan.name, Plan.kind, Plan.created_at)
-        .where(Plan.kind.in_(PLAN_KINDS_ON_MAP), Plan.region_id == region_id)
+        .where(Plan.kind.in_(PLAN_KINDS_ON_MAP), Plan.id.in_(_covering(region_id)))
         .order_by(Plan.id.desc())
     )
     return [PlanOption(*row) for row in session.execute(query)]
@@ -66,11 +95,11 @@ def plan_on_map(
     session: Session, plan_id: int | None = None, *, region_id: int
 ) -> PlanOnMap | None:
     """The plan asked for, or by default the latest ``connect`` plan (``None``: there is none);
-    a plan of another region than the one given is not found."""
+    a plan that does not cover the region given is not found."""
     if plan_id is None:
         plan = session.scalars(
             select(Plan)
-            .where(Plan.kind == "connect", Plan.region_id == region_id)
+            .where(Plan.kind == "connect", Plan.id.in_(_covering(region_id)))
             .order_by(Plan.id.desc())
             .limit(1)
         ).first()
@@ -78,7 +107,7 @@ def plan_on_map(
             return None
     else:
         found = session.scalars(
-            select(Plan).where(Plan.id == plan_id, Plan.region_id == region_id)
+            select(Plan).where(Plan.id == plan_id, Plan.id.in_(_covering(region_id)))
         ).first()
         if found is None:
             raise NotFound(f"Плана №{plan_id} нет.", field="plan")
@@ -104,7 +133,8 @@ class PlanLine:
     """A stored planning scenario as one row of the scenarios page.
 
     For a district's supervisor ``added`` counts the district's offices only and the
-    region-wide coverage figures are ``None``.
+    region-wide coverage figures are ``None``. For a plan over several regions (``scope``
+    says which) the figures are the region's part of it.
     """
 
     id: int
@@ -119,6 +149,7 @@ class PlanLine:
     gap: float
     radius_km: float | None
     created_at: datetime
+    scope: str | None = None
 
     @property
     def gain(self) -> float | None:
@@ -130,17 +161,28 @@ class PlanLine:
 def plan_lines(
     session: Session, *, region_id: int, district_id: int | None = None
 ) -> list[PlanLine]:
-    """Every stored scenario (of a region), newest first."""
+    """Every stored scenario covering a region, newest first."""
     own: set[str] | None = None
     if district_id is not None:
         own = set(
             session.scalars(select(PostOffice.index).where(PostOffice.district_id == district_id))
         )
+    code = session.scalar(select(Region.code).where(Region.id == region_id)) or ""
     lines = []
-    query = select(Plan).where(Plan.region_id == region_id).order_by(Plan.id.desc())
+    query = select(Plan).where(Plan.id.in_(_covering(region_id))).order_by(Plan.id.desc())
     for plan in session.scalars(query):
         chosen = _chosen(plan)
         whole = own is None
+        before, after = plan.covered_before, plan.covered_after
+        total: float | None = plan.total_population
+        added = len(chosen)
+        if _several(plan):
+            part = _part(plan, code) or {}
+            before, after = _number(part.get("covered_before")), _number(part.get("covered_after"))
+            total = _number(part.get("total_population"))
+            added = int(_number(part.get("added")) or 0)
+        if own is not None:
+            added = sum(1 for i in chosen if i in own)
         lines.append(
             PlanLine(
                 id=plan.id,
@@ -148,16 +190,21 @@ def plan_lines(
                 kind=plan.kind,
                 marketplace=plan.marketplace_code,
                 status=plan.status,
-                added=len(chosen) if own is None else sum(1 for i in chosen if i in own),
-                covered_before=plan.covered_before if whole else None,
-                covered_after=plan.covered_after if whole else None,
-                total_population=plan.total_population if whole else None,
+                added=added,
+                covered_before=before if whole else None,
+                covered_after=after if whole else None,
+                total_population=total if whole else None,
                 gap=plan.gap,
                 radius_km=_radius_km(plan) if plan.kind in ("connect", "modernise") else None,
                 created_at=plan.created_at,
+                scope=scope_label(plan),
             )
         )
     return lines
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
 
 
 # ---------------------------------------------------------------------------- which offices next
@@ -193,19 +240,37 @@ class NextOffices:
 def next_offices(
     session: Session, *, region_id: int, district_id: int | None = None
 ) -> NextOffices | None:
-    """Which offices to connect next: the region's latest ``connect`` plan, office by office in
-    the order the solver chose them (each one's newly covered people are counted after those
-    before it), with the cumulative share of the population covered. For a district's
+    """Which offices to connect next: the latest ``connect`` plan covering the region, office by
+    office in the order the solver chose them (each one's newly covered people are counted
+    after those before it), with the cumulative share of the population covered. For a plan
+    over several regions, the region's offices and the region's people. For a district's
     supervisor, the district's offices only (ranks and shares stay the region's)."""
     plan = session.scalars(
         select(Plan)
-        .where(Plan.kind == "connect", Plan.region_id == region_id)
+        .where(Plan.kind == "connect", Plan.id.in_(_covering(region_id)))
         .order_by(Plan.id.desc())
         .limit(1)
     ).first()
     if plan is None:
         return None
     chosen = [c for c in plan.result.get("chosen") or [] if "index" in c]
+    covered = plan.covered_before
+    total: float | None = plan.total_population
+    in_region = PostOffice.district_id.in_(
+        select(District.id).where(District.region_id == region_id)
+    )
+    if _several(plan):
+        part = _part(plan, session.scalar(select(Region.code).where(Region.id == region_id)) or "")
+        covered = _number((part or {}).get("covered_before"))
+        total = _number((part or {}).get("total_population"))
+        mine = set(
+            session.scalars(
+                select(PostOffice.index).where(
+                    in_region, PostOffice.index.in_([str(c["index"]) for c in chosen])
+                )
+            )
+        )
+        chosen = [c for c in chosen if str(c["index"]) in mine]
     indexes = [str(c["index"]) for c in chosen]
     places = {
         row.office_index: row
@@ -220,8 +285,6 @@ def next_offices(
             .where(PostOffice.index.in_(indexes))
         )
     }
-    covered = plan.covered_before
-    total = plan.total_population
     offices = []
     for rank, entry in enumerate(chosen, start=1):
         index = str(entry["index"])

@@ -49,6 +49,12 @@ def plan_scenario(session: Session, plan_id: int) -> PlanScenario:
             field="plan",
         )
     result = PlanResult.model_validate(plan.result)
+    if len(result.regions) > 1:
+        raise InvalidInput(
+            f"plan {plan_id} covers several regions ({', '.join(result.regions)}): "
+            "a simulation runs one region's plan",
+            field="plan",
+        )
     indexes = [chosen.index for chosen in result.chosen]
     if not indexes:
         raise InvalidInput(f"plan {plan_id} connects no office", field="plan")
