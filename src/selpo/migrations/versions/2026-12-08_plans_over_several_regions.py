@@ -5,7 +5,7 @@ each region's dashboard lists the plans that cover it. Every plan kept with a re
 one row.
 
 Revision ID: 6d2c9e41a7b3
-Revises: 2990f32264cb
+Revises: 5d1c7a3e9b20
 Create Date: 2026-12-08 00:00:00.000000
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "6d2c9e41a7b3"
-down_revision: str | Sequence[str] | None = "2990f32264cb"
+down_revision: str | Sequence[str] | None = "5d1c7a3e9b20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
