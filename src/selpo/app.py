@@ -39,6 +39,7 @@ from selpo.network.service import CatalogueCache
 from selpo.notify import endpoints as notify_endpoints
 from selpo.payout import endpoints as payout_endpoints
 from selpo.planning import endpoints as planning_endpoints
+from selpo.returns import endpoints as returns_endpoints
 from selpo.shipment import endpoints as shipment_endpoints
 from selpo.shipment import handover_endpoints, label_endpoints, sandbox_endpoints
 from selpo.staff_jobs import StaffJobs
@@ -285,6 +286,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(label_endpoints.router)
     app.include_router(handover_endpoints.router)
     app.include_router(sandbox_endpoints.router)
+    app.include_router(returns_endpoints.router)
     app.include_router(notify_endpoints.router)
     app.include_router(marketplace_endpoints.router)
     app.include_router(payout_endpoints.router)

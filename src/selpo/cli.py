@@ -236,6 +236,22 @@ def marketplace_set(
             "(https subscriptions only)",
         ),
     ] = None,
+    return_days: Annotated[
+        int | None,
+        typer.Option(
+            "--return-days",
+            help="Days after receiving an order within which a buyer may return it at a "
+            "connected office (1..365)",
+        ),
+    ] = None,
+    refund_cash: Annotated[
+        bool | None,
+        typer.Option(
+            "--refund-cash/--no-refund-cash",
+            help="The counter pays a cash-on-delivery order's money back in cash when the "
+            "buyer returns it (deducted from the day's payout)",
+        ),
+    ] = None,
 ) -> None:
     """Change a marketplace's settings (only the options given)."""
     settings = _settings()
@@ -247,13 +263,21 @@ def marketplace_set(
                 marketplace_service.set_pickup_code_in_webhook(
                     marketplace, enabled=pickup_code_webhook
                 )
+            marketplace_service.set_returns(
+                marketplace, return_days=return_days, refund_cash=refund_cash
+            )
             enabled = marketplace.pickup_code_in_webhook
+            days, cash = marketplace.return_days, marketplace.refund_cash_at_counter
     except DomainError as exc:
         err_console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(2) from exc
     finally:
         engine.dispose()
     console.print(f"{code.upper()}: pickup code in webhooks {'on' if enabled else 'off'}")
+    console.print(
+        f"{code.upper()}: returns within {days} days; cash refunds at the counter "
+        f"{'on' if cash else 'off'}"
+    )
 
 
 @marketplace_app.command("admin-key")

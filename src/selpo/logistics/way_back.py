@@ -90,3 +90,7 @@ def moved(session: Session, item: ReturnLegItem, step: Step, now: datetime) -> N
         from selpo.shipment import way_back as shipment_way_back
 
         shipment_way_back.shipment_moved(session, item, step, now)
+    elif item.kind == "customer_return":
+        from selpo.returns import way_back as returns_way_back
+
+        returns_way_back.return_moved(session, item, step, now)

@@ -7,6 +7,7 @@ from selpo.models.clerk import Clerk
 from selpo.models.clerk_session import ClerkSession
 from selpo.models.clerk_sign_in_guard import ClerkSignInGuard
 from selpo.models.code_search_guard import CodeSearchGuard
+from selpo.models.customer_return import CustomerReturn, CustomerReturnItem, ReturnCodeGuard
 from selpo.models.district import District
 from selpo.models.handover import Handover
 from selpo.models.handover_entry import HandoverEntry
@@ -48,6 +49,8 @@ __all__ = [
     "ClerkSession",
     "ClerkSignInGuard",
     "CodeSearchGuard",
+    "CustomerReturn",
+    "CustomerReturnItem",
     "District",
     "Handover",
     "HandoverEntry",
@@ -64,6 +67,7 @@ __all__ = [
     "Plan",
     "PostOffice",
     "Region",
+    "ReturnCodeGuard",
     "ReturnLegItem",
     "Route",
     "RouteStop",

@@ -79,6 +79,7 @@ from selpo.office.schemas import (
     Shelved,
     ShelvingView,
 )
+from selpo.returns import recall
 from selpo.shipment import service as shipment_service
 from selpo.shipment.errors import PickupCodeLocked, WrongPickupCode
 from selpo.shipment.places import TRAVELLING
@@ -95,6 +96,7 @@ VERIFIED_FOR = timedelta(minutes=30)
 UNEXPECTED = ("other_office", "wrong_status", "unknown")
 UNREADABLE = ("bad_check_digit", "not_a_tracking_number")
 _AT_OFFICE = ("arrived_at_office", "ready_for_pickup")
+RECALLED = "recalled"
 _TONES = {
     "accepted": "ok",
     "duplicate": "warn",
@@ -323,8 +325,8 @@ def _classify_scan(
         return "duplicate", shipment
     if shipment.destination_office_id != office.id:
         return "other_office", shipment
-    if shipment.status in repository.EXPECTED:
-        return "accepted", shipment
+    if shipment.status in repository.EXPECTED or shipment.status == RECALLED:
+        return "accepted", shipment  # a recalled parcel is accepted into the returns
     if shipment.status in ("arrived_at_office", "ready_for_pickup"):
         return "already_here", shipment
     return "wrong_status", shipment
@@ -346,7 +348,11 @@ def _classify_place(
     if shipment.destination_office_id != office.id:
         return "other_office"
     place = next(p for p in places if p.tracking_number == barcode)
-    if place.status in TRAVELLING and shipment.status in (*repository.EXPECTED, *_AT_OFFICE):
+    if place.status in TRAVELLING and shipment.status in (
+        *repository.EXPECTED,
+        *_AT_OFFICE,
+        RECALLED,
+    ):
         return "accepted"
     if place.status in _AT_OFFICE:
         return "already_here"
@@ -403,6 +409,15 @@ def scan_for_acceptance(
             actor=workstation.actor,
             raw={"acceptance_id": acceptance.id, "damaged": damaged},
         )
+        if result == "accepted" and shipment.status == RECALLED:
+            # Recalled on its way: the acceptance starts its return, not its shelving.
+            recall.recalled_arrived(
+                session,
+                shipment=repository.lock_shipment(session, shipment.id),
+                office=office,
+                now=now,
+                actor=workstation.actor,
+            )
     if result == "duplicate" and shipment is not None and damaged:
         first = repository.first_scan_of(session, acceptance.id, shipment.id)
         if first is not None:
