@@ -50,6 +50,7 @@ from selpo.web.headers import (
     GZIP_MINIMUM_BYTES,
     SecurityHeadersMiddleware,
 )
+from selpo.web.pages import counter_returns as counter_returns_pages
 from selpo.web.pages import dispatch as dispatch_pages
 from selpo.web.pages import office as office_pages
 from selpo.web.pages import recipient as recipient_pages
@@ -295,6 +296,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     # The dispatcher's pages first: /office/dispatch would otherwise read as an office index.
     app.include_router(dispatch_pages.router)
     app.include_router(office_pages.scan_router)  # the counter's scan queue and its worker
+    app.include_router(counter_returns_pages.router)  # /office/{index}/customer-returns
     app.include_router(office_pages.router)
     app.include_router(region_pages.router)
     app.include_router(recipient_pages.router)  # / and /t/{number}: the recipient's pages

@@ -98,16 +98,19 @@ def test_a_return_with_a_cash_refund_from_the_counter_to_the_warehouse(
 
     registered = _register(client, headers, parcel)
     code = registered["return_code"]
-    assert len(code) == 10 and registered["status"] == "registered"
+    assert len(code) == 10
+    assert registered["status"] == "registered"
     assert registered["cash_refund"] is True
     stored = session.get(CustomerReturn, registered["id"])
-    assert stored is not None and code not in stored.code_hash  # only the keyed hash is kept
+    assert stored is not None
+    assert code not in stored.code_hash
 
     # The buyer brings one plate to Alekhino, another office OZON serves.
     found = returns.find_by_code(
         session, office=world.alekhino, code=code, seat=SEAT, policy=POLICY, now=world.clock.now()
     )
-    assert found.return_id == registered["id"] and found.ticket
+    assert found.return_id == registered["id"]
+    assert found.ticket
     view = returns.counter_view(
         session,
         office=world.alekhino,
@@ -117,7 +120,8 @@ def test_a_return_with_a_cash_refund_from_the_counter_to_the_warehouse(
         pepper=PEPPER,
         now=world.clock.now(),
     )
-    assert view.refusal is None and view.refund_kop == 25000  # one 250 ₽ plate of 600 ₽ paid
+    assert view.refusal is None
+    assert view.refund_kop == 25000
     ret = returns.accept_at_counter(
         session,
         office=world.alekhino,
@@ -130,20 +134,25 @@ def test_a_return_with_a_cash_refund_from_the_counter_to_the_warehouse(
         actor=world.village_clerk.actor,
         now=world.clock.now(),
     )
-    assert ret.status == "accepted" and ret.refund_kop == 25000
-    assert ret.tracking_number and is_valid_tracking_number(ret.tracking_number)
+    assert ret.status == "accepted"
+    assert ret.refund_kop == 25000
+    assert ret.tracking_number
+    assert is_valid_tracking_number(ret.tracking_number)
     assert ret.tracking_number.startswith(world.alekhino.index)
     label = returns.label_pdf(session, office=world.alekhino, return_id=ret.id)
     assert label.startswith(b"%PDF")
     receipt = returns.receipt(session, office=world.alekhino, return_id=ret.id)
-    assert receipt.refund_kop == 25000 and [line.sku for line in receipt.lines] == ["B"]
+    assert receipt.refund_kop == 25000
+    assert [line.sku for line in receipt.lines] == ["B"]
     leg = session.scalars(
         select(ReturnLegItem).where(
             ReturnLegItem.kind == "customer_return", ReturnLegItem.ref_id == ret.id
         )
     ).one()
-    assert leg.barcode == ret.tracking_number and leg.office_id == world.alekhino.id
-    assert leg.warehouse_id is not None and leg.status == "waiting"
+    assert leg.barcode == ret.tracking_number
+    assert leg.office_id == world.alekhino.id
+    assert leg.warehouse_id is not None
+    assert leg.status == "waiting"
 
     # The way back (the return legs call moved() after each step).
     for step in ("loaded", "at_hub", "delivered"):
@@ -158,8 +167,10 @@ def test_a_return_with_a_cash_refund_from_the_counter_to_the_warehouse(
     listed = client.get("/v1/returns", params={"status": "delivered"}, headers=headers).json()
     assert [r["id"] for r in listed["items"]] == [ret.id]
     one = client.get(f"/v1/returns/{ret.id}", headers=headers).json()
-    assert one["refund_kop"] == 25000 and one["office_index"] == world.alekhino.index
-    assert one["items"][0]["accepted_quantity"] == 1 and "return_code" not in one
+    assert one["refund_kop"] == 25000
+    assert one["office_index"] == world.alekhino.index
+    assert one["items"][0]["accepted_quantity"] == 1
+    assert "return_code" not in one
     # The parcel itself stays delivered: a return is its own thing.
     assert parcel.status == "delivered"
 
@@ -187,7 +198,8 @@ def test_money_refunded_never_exceeds_money_collected(
         },
         headers=headers,
     )
-    assert again.status_code == 422 and again.json()["errors"][0]["field"] == "items"
+    assert again.status_code == 422
+    assert again.json()["errors"][0]["field"] == "items"
     found = returns.find_by_order(
         world.session,
         office=world.pestyaki,
@@ -240,7 +252,8 @@ def test_wrong_codes_lock_the_offices_search(world: OfficeWorld, client: TestCli
         policy=POLICY,
         now=world.clock.now(),
     )
-    assert locked.return_id is None and "закрыт" in locked.message
+    assert locked.return_id is None
+    assert "закрыт" in locked.message
     # Another office's search is not locked; after the lock period the right code works.
     elsewhere = returns.find_by_code(
         world.session,
@@ -270,15 +283,15 @@ def test_no_return_is_accepted_without_being_found_or_after_its_period(
     headers = _headers(world)
     parcel = _issued_cod_order(world)
     registered = _register(client, headers, parcel)
-    accept = dict(
-        office=world.pestyaki,
-        return_id=registered["id"],
-        seat=SEAT,
-        pepper=PEPPER,
-        accepted={1: 1},
-        weight_g=None,
-        actor=world.clerk.actor,
-    )
+    accept = {
+        "office": world.pestyaki,
+        "return_id": registered["id"],
+        "seat": SEAT,
+        "pepper": PEPPER,
+        "accepted": {1: 1},
+        "weight_g": None,
+        "actor": world.clerk.actor,
+    }
     with pytest.raises(CounterRefusal):
         returns.accept_at_counter(
             world.session,

@@ -103,7 +103,9 @@ def test_a_parcel_recalled_on_its_way_goes_back_from_its_office(world: OfficeWor
     session.refresh(parcel)
     assert parcel.status == "returning"
     leg = _leg(session, parcel)
-    assert leg is not None and leg.status == "waiting" and leg.office_id == world.pestyaki.id
+    assert leg is not None
+    assert leg.status == "waiting"
+    assert leg.office_id == world.pestyaki.id
     assert leg.warehouse_id is not None
     # The way back: loaded, at the hub, at the warehouse's act -> returned, never moving again.
     for step in ("loaded", "at_hub", "delivered"):
@@ -121,7 +123,8 @@ def test_a_parcel_recalled_on_its_way_goes_back_from_its_office(world: OfficeWor
     steps = [d["status"] for t, d in _webhooks(session, parcel) if t == "shipment.status_changed"]
     assert steps[-3:] == ["recalled", "returning", "returned"]
     recalled = [d for t, d in _webhooks(session, parcel) if t == "shipment.recalled"]
-    assert len(recalled) == 1 and recalled[0]["at_office"] is False
+    assert len(recalled) == 1
+    assert recalled[0]["at_office"] is False
 
 
 def test_a_parcel_recalled_on_the_shelf_stops_being_offered_at_once(world: OfficeWorld) -> None:
@@ -134,9 +137,11 @@ def test_a_parcel_recalled_on_the_shelf_stops_being_offered_at_once(world: Offic
         tracking_number=parcel.tracking_number,
         now=world.clock.now(),
     )
-    assert parcel.status == "returning" and parcel.pickup_code_hash is None
+    assert parcel.status == "returning"
+    assert parcel.pickup_code_hash is None
     leg = _leg(session, parcel)
-    assert leg is not None and leg.barcode == parcel.tracking_number
+    assert leg is not None
+    assert leg.barcode == parcel.tracking_number
     # The counter can no longer issue it with the code the recipient had.
     outcome = office.find_by_code(
         session,

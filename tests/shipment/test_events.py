@@ -13,10 +13,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from selpo.logistics import manifests, timetables
+from selpo.logistics import manifests, timetables, way_back
 from selpo.logistics.schemas import RouteWrite, StopWrite
 from selpo.marketplace import service as marketplace_service
-from selpo.logistics import way_back
 from selpo.models import OutboxMessage, PostOffice, ReturnLegItem
 from selpo.notify import service as notify_service
 from selpo.notify.events import CATALOGUE
