@@ -29,7 +29,7 @@
       scanField.focus();  // the scanner's digits go into the field, never into navigation
       return;
     }
-    if (!typing(active) && /^[1-5]$/.test(event.key)) {
+    if (!typing(active) && /^[1-9]$/.test(event.key)) {
       var link = document.querySelector("nav.menu a[data-key='" + event.key + "']");
       if (link) { window.location.href = link.href; event.preventDefault(); }
     }
