@@ -59,7 +59,7 @@ def _return_webhooks(session: Session) -> list[tuple[str, dict[str, Any]]]:
     for row in rows:
         if str(row.event_type).startswith("return."):
             data = row.payload["data"]
-            CATALOGUE[row.event_type].model.model_validate(data)
+            CATALOGUE[str(row.event_type)].model.model_validate(data)
             found.append((str(row.event_type), data))
     return found
 
@@ -157,7 +157,7 @@ def test_a_return_with_a_cash_refund_from_the_counter_to_the_warehouse(
     # The way back (the return legs call moved() after each step).
     for step in ("loaded", "at_hub", "delivered"):
         world.clock.advance(timedelta(hours=6))
-        way_back.moved(session, leg, step, world.clock.now())  # type: ignore[arg-type]
+        way_back.moved(session, leg, step, world.clock.now())
     way_back.moved(session, leg, "delivered", world.clock.now())  # a replay changes nothing
     session.refresh(ret)
     assert ret.status == "delivered"
@@ -297,7 +297,7 @@ def test_no_return_is_accepted_without_being_found_or_after_its_period(
             world.session,
             ticket="forged",
             now=world.clock.now(),
-            **accept,  # type: ignore[arg-type]
+            **accept,
         )
     found = returns.find_by_code(
         world.session,
@@ -313,7 +313,7 @@ def test_no_return_is_accepted_without_being_found_or_after_its_period(
             world.session,
             ticket=found.ticket,
             now=world.clock.now(),
-            **accept,  # type: ignore[arg-type]
+            **accept,
         )
     late = client.post(
         "/v1/returns",

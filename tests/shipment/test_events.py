@@ -219,7 +219,7 @@ def test_every_documented_event_is_sent_by_the_real_services(session: Session) -
     )
     leg = session.scalars(select(ReturnLegItem).where(ReturnLegItem.ref_id == accepted.id)).one()
     for step in ("loaded", "delivered"):
-        way_back.moved(session, leg, step, reminder_at)  # type: ignore[arg-type]
+        way_back.moved(session, leg, step, reminder_at)
 
     messages = list(
         session.scalars(

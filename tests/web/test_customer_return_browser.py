@@ -98,7 +98,8 @@ def test_a_buyers_return_by_keyboard_and_scanner(
     assert "Выдайте покупателю 250,00" in page.locator("#flash").inner_text()
     assert "250,00" in page.locator("#refunded").inner_text()
     number = page.locator("#return-number").inner_text().replace(" ", "").replace("\u00a0", "")
-    assert number.startswith("155650") and len(number) == 14
+    assert number.startswith("155650")
+    assert len(number) == 14
     screenshot(page, "22-customer-return-receipt")
     href = page.locator("#label").get_attribute("href")
     assert href is not None
