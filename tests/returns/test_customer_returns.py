@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -171,6 +172,18 @@ def test_a_return_with_a_cash_refund_from_the_counter_to_the_warehouse(
     assert one["office_index"] == world.alekhino.index
     assert one["items"][0]["accepted_quantity"] == 1
     assert "return_code" not in one
+    # The cash paid back comes off the marketplace's payout of the day it was paid.
+    assert ret.accepted_at is not None
+    accepted_day = ret.accepted_at.astimezone(ZoneInfo(world.alekhino.timezone)).date()
+    payouts = client.get(
+        "/v1/payouts",
+        params={"from": accepted_day.isoformat(), "to": accepted_day.isoformat()},
+        headers=headers,
+    ).json()
+    paid_day = payouts["days"][0]
+    assert paid_day["refunded_kop"] == 25000
+    assert paid_day["refunds"][0]["return_tracking_number"] == ret.tracking_number
+    assert paid_day["to_transfer_kop"] == (paid_day["collected_kop"] - paid_day["fee_kop"] - 25000)
     # The parcel itself stays delivered: a return is its own thing.
     assert parcel.status == "delivered"
 

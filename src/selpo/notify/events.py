@@ -155,7 +155,12 @@ class PayoutReadyData(BaseModel):
     card_kop: int = Field(description="Cash on delivery taken by card that day, in kopecks")
     collected_kop: int = Field(description="`cash_kop` + `card_kop`")
     fee_kop: int = Field(description="The operator's fee on the day's collections")
-    to_transfer_kop: int = Field(description="What selpo transfers: `collected_kop` - `fee_kop`")
+    refunded_kop: int = Field(
+        description="Cash the counters paid back to buyers for returns that day"
+    )
+    to_transfer_kop: int = Field(
+        description="What selpo transfers: `collected_kop` - `fee_kop` - `refunded_kop`"
+    )
     shipments: int = Field(description="How many shipments the day's money comes from")
 
 
@@ -438,6 +443,7 @@ CATALOGUE: dict[str, EventKind] = {
                 "card_kop": 350000,
                 "collected_kop": 385000,
                 "fee_kop": 5775,
+                "refunded_kop": 0,
                 "to_transfer_kop": 379225,
                 "shipments": 2,
             },
@@ -487,8 +493,8 @@ CATALOGUE: dict[str, EventKind] = {
                 "tracking_number": "10100005000177",
                 "external_order_id": "ORD-1001",
                 "status": "accepted",
-                "return_tracking_number": "15565012000015",
-                "office_index": "155650",
+                "return_tracking_number": "10100012000016",
+                "office_index": "101000",
                 "items": [{"position": 0, "sku": "SKU-1", "quantity": 1}],
                 "refund_kop": 150000,
                 "accepted_at": "2026-12-01T11:00:00Z",
@@ -504,9 +510,9 @@ CATALOGUE: dict[str, EventKind] = {
                 "tracking_number": "10100005000177",
                 "external_order_id": "ORD-1001",
                 "status": "in_transit",
-                "return_tracking_number": "15565012000015",
-                "office_index": "155650",
-                "route_code": "PESTYAKI-1",
+                "return_tracking_number": "10100012000016",
+                "office_index": "101000",
+                "route_code": "MSK-NORTH",
                 "departure": "2026-12-02T05:00:00Z",
                 "loaded_at": "2026-12-02T06:10:00Z",
             },
@@ -521,8 +527,8 @@ CATALOGUE: dict[str, EventKind] = {
                 "tracking_number": "10100005000177",
                 "external_order_id": "ORD-1001",
                 "status": "delivered",
-                "return_tracking_number": "15565012000015",
-                "warehouse_code": "OZON-IVANOVO",
+                "return_tracking_number": "10100012000016",
+                "warehouse_code": "WH-CENTRAL",
                 "act_number": "W-2026-000031",
                 "delivered_at": "2026-12-03T09:00:00Z",
             },

@@ -3,7 +3,8 @@
 A buyer's return registered by its marketplace (``customer_return``, a sandbox side like the
 shipments'; its lines ``customer_return_item``), the office's guard against guessed return
 codes (``return_code_guard``), and the marketplace's return period and cash-refund setting
-(``marketplace.return_days``, ``marketplace.refund_cash_at_counter``). The shipment status
+(``marketplace.return_days``, ``marketplace.refund_cash_at_counter``), and the cash
+refunded each closed payout day (``payout_day.refunded_kop``). The shipment status
 ``recalled`` needs no schema change.
 
 Revision ID: 7c3e5b1f0a42
@@ -135,6 +136,11 @@ def upgrade() -> None:
             batch_op.f("ix_customer_return_item_return_id"), ["return_id"], unique=False
         )
 
+    with op.batch_alter_table("payout_day", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("refunded_kop", sa.BigInteger(), server_default="0", nullable=False)
+        )
+
     with op.batch_alter_table("marketplace", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("return_days", sa.Integer(), server_default="14", nullable=False)
@@ -147,6 +153,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("payout_day", schema=None) as batch_op:
+        batch_op.drop_column("refunded_kop")
+
     with op.batch_alter_table("marketplace", schema=None) as batch_op:
         batch_op.drop_column("refund_cash_at_counter")
         batch_op.drop_column("return_days")
