@@ -5,8 +5,8 @@ What is due is what was collected: cash on delivery for the items the recipient 
 (``shipment.rules.cod_due`` at the counter: a partial redemption pays for the taken lines
 only, a refusal pays nothing), less the cash the counters paid back to buyers for their
 returns (``selpo.returns``; on the day the return was accepted). A day is each office's own
-calendar day, as the counter's COD report (``shipment.service.cod_report``) counts it. The arithmetic is ``payout.rules``.
-Services flush, never commit.
+calendar day, as the counter's COD report (``shipment.service.cod_report``) counts it. The
+arithmetic is ``payout.rules``. Services flush, never commit.
 """
 
 from __future__ import annotations
