@@ -96,6 +96,10 @@ def test_the_counter_takes_a_return_with_a_cash_refund(
     assert stored.status == "accepted"
     assert stored.refund_kop == 25000
     assert stored.weight_g == 450
+    # The day's report shows the cash that left the drawer.
+    day = pages.get("/office/155650/day")
+    assert "Возвратов от покупателей: 1" in day.text
+    assert "выдано наличными" in day.text
     # Alekhino's clerk cannot print Pestyaki's label.
     assert pages.get(f"/office/155654/customer-returns/{return_id}/label.pdf").status_code in (
         403,

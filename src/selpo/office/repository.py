@@ -19,6 +19,7 @@ from selpo.models import (
     Clerk,
     ClerkSignInGuard,
     CodeSearchGuard,
+    CustomerReturn,
     Marketplace,
     PostOffice,
     ShelvingScan,
@@ -437,3 +438,16 @@ def office_cash(
         (name, method or "", int(count), int(total or 0))
         for name, method, count, total in session.execute(query)
     ]
+
+
+def office_customer_returns(
+    session: Session, office_id: int, start: datetime, end: datetime
+) -> tuple[int, int]:
+    """(buyers' returns taken, kopecks paid back in cash) at the office in [start, end)."""
+    query = select(func.count(CustomerReturn.id), func.sum(CustomerReturn.refund_kop)).where(
+        CustomerReturn.office_id == office_id,
+        CustomerReturn.accepted_at >= start,
+        CustomerReturn.accepted_at < end,
+    )
+    count, total = session.execute(query).one()
+    return int(count or 0), int(total or 0)

@@ -1435,6 +1435,7 @@ def day_report(session: Session, *, office: PostOffice, day: date, now: datetime
     ]
     occupied = repository.occupied_cells(session, office.id)
     free, total = room_by_class(_cells(office), occupied)
+    customer_returns, refunded = repository.office_customer_returns(session, office.id, start, end)
     return DayReport(
         day=day,
         received=events.get("arrived_at_office", 0),
@@ -1448,6 +1449,8 @@ def day_report(session: Session, *, office: PostOffice, day: date, now: datetime
         cash=cash,
         cash_total_kop=sum(c.total_kop for c in cash if c.method == "cash"),
         card_total_kop=sum(c.total_kop for c in cash if c.method == "card"),
+        customer_returns=customer_returns,
+        refunded_kop=refunded,
         free_by_class=free,
         total_by_class=total,
         acceptances=acceptance_summaries(
