@@ -66,7 +66,7 @@ def _return_webhooks(session: Session) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _register(
-    client: TestClient, headers: dict[str, str], parcel: Shipment, **body: Any
+    client: TestClient, headers: dict[str, str], parcel: Shipment | _Number, **body: Any
 ) -> dict[str, Any]:
     payload = {
         "tracking_number": parcel.tracking_number,
@@ -400,3 +400,59 @@ def test_recall_over_http_is_409_after_issue(world: OfficeWorld, client: TestCli
     refused = client.post(f"/v1/shipments/{delivered.tracking_number}/recall", headers=headers)
     assert refused.status_code == 409
     assert refused.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_test_keys_returns_stay_in_the_sandbox(world: OfficeWorld, client: TestClient) -> None:
+    live = _headers(world)
+    issued = marketplace_service.issue_key(
+        world.session, now=TEST_NOW, marketplace=world.ozon, sandbox=True
+    )
+    world.session.flush()
+    test = {"Authorization": f"Bearer {issued.secret}"}
+    created = client.post(
+        "/v1/shipments",
+        json={
+            "external_order_id": "SB-RET",
+            "destination_index": world.pestyaki.index,
+            "recipient": {"name": "Иванова Мария Петровна", "phone": "+79161234567"},
+            "parcel": {
+                "weight_g": 1200,
+                "length_mm": 300,
+                "width_mm": 200,
+                "height_mm": 100,
+                "declared_value_kop": 150000,
+                "cod_kop": 150000,
+            },
+            "items": [{"sku": "SKU-1", "name": "Чайник", "quantity": 1, "price_kop": 150000}],
+        },
+        headers=test,
+    ).json()
+    number = created["tracking_number"]
+    walked = client.post(
+        f"/v1/sandbox/shipments/{number}/advance", json={"status": "delivered"}, headers=test
+    )
+    assert walked.status_code == 200, walked.text
+    made = _register(client, test, _Number(number), items=[{"position": 0, "quantity": 1}])
+    assert made["status"] == "registered"
+    assert client.get("/v1/returns", headers=live).json()["items"] == []
+    assert client.get(f"/v1/returns/{made['id']}", headers=live).status_code == 404
+    assert [r["id"] for r in client.get("/v1/returns", headers=test).json()["items"]] == [
+        made["id"]
+    ]
+    # No counter ever sees a sandbox return.
+    found = returns.find_by_code(
+        world.session,
+        office=world.pestyaki,
+        code=made["return_code"],
+        seat=SEAT,
+        policy=POLICY,
+        now=world.clock.now(),
+    )
+    assert found.return_id is None
+
+
+class _Number:
+    """What ``_register`` reads of a shipment: its number."""
+
+    def __init__(self, tracking_number: str) -> None:
+        self.tracking_number = tracking_number
