@@ -187,8 +187,9 @@ class ShipmentRecalledData(_EventData):
     """``data`` of ``shipment.recalled``."""
 
     status: str = Field(
-        description="`recalled` (on its way: it still travels to its office, where its "
-        "return starts) or `returning` (recalled at the office: its return started at once)"
+        description="`recalled`; recalled at the office (`at_office`), its return starts at "
+        "once (a `shipment.status_changed` to `returning` follows), on its way at the office's "
+        "acceptance"
     )
     status_before: str = Field(description="The status it was recalled from")
     at_office: bool = Field(description="Whether it was at the office when recalled")
@@ -475,7 +476,7 @@ CATALOGUE: dict[str, EventKind] = {
             {
                 "tracking_number": "10100005000177",
                 "external_order_id": "ORD-1001",
-                "status": "returning",
+                "status": "recalled",
                 "status_before": "ready_for_pickup",
                 "at_office": True,
                 "office_index": "101000",
