@@ -31,7 +31,8 @@ from selpo.models import (
 
 # Where a parcel sits in a cell: waiting for its recipient, or expired and waiting to go back.
 IN_CELL = ("ready_for_pickup", "storage_expired")
-EXPECTED = ("handed_over", "in_transit")
+# On its way to the office; a parcel recalled on its way still comes (its return starts here).
+EXPECTED = ("handed_over", "in_transit", "recalled")
 TO_RETURN = ("storage_expired", "refused", "partially_delivered")
 
 

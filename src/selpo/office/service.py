@@ -325,8 +325,8 @@ def _classify_scan(
         return "duplicate", shipment
     if shipment.destination_office_id != office.id:
         return "other_office", shipment
-    if shipment.status in repository.EXPECTED or shipment.status == RECALLED:
-        return "accepted", shipment  # a recalled parcel is accepted into the returns
+    if shipment.status in repository.EXPECTED:
+        return "accepted", shipment  # a recalled one too: its acceptance starts its return
     if shipment.status in ("arrived_at_office", "ready_for_pickup"):
         return "already_here", shipment
     return "wrong_status", shipment
@@ -348,11 +348,7 @@ def _classify_place(
     if shipment.destination_office_id != office.id:
         return "other_office"
     place = next(p for p in places if p.tracking_number == barcode)
-    if place.status in TRAVELLING and shipment.status in (
-        *repository.EXPECTED,
-        *_AT_OFFICE,
-        RECALLED,
-    ):
+    if place.status in TRAVELLING and shipment.status in (*repository.EXPECTED, *_AT_OFFICE):
         return "accepted"
     if place.status in _AT_OFFICE:
         return "already_here"
