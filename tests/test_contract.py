@@ -506,6 +506,55 @@ def _operator_paths(contract: Contract, admin: dict[str, str], ozon: Marketplace
     c.call("GET", "/v1/plans", expect=200, headers=admin)
 
 
+def _recall_and_returns(
+    contract: Contract,
+    session: Session,
+    ozon: MarketplaceWithKey,
+    yandex: MarketplaceWithKey,
+    ready: str,
+) -> None:
+    """A parcel on the shelf recalled (then 409); a delivered one returned by its buyer."""
+    c, key = contract, ozon.headers
+    delivered = make_shipment(session, ozon.marketplace, now=TEST_NOW, external_order_id="CT-D")
+    for code in ("handed_over", "departed_hub", "arrived_at_office"):
+        shipment_service.record_scan(
+            session,
+            tracking_number=delivered.tracking_number,
+            code=code,
+            occurred_at=TEST_NOW,
+            now=TEST_NOW,
+            office_index=PESTYAKI_INDEX,
+        )
+    shipment_service.make_ready_for_pickup(
+        session,
+        shipment=delivered,
+        now=TEST_NOW,
+        policy=shipment_service.PickupPolicy(pepper="contract-pepper"),
+    )
+    shipment_service.issue_to_recipient(session, shipment=delivered, now=TEST_NOW)
+    session.commit()
+    recall = "/v1/shipments/{tracking_number}/recall"
+    c.call("POST", recall, expect=409, headers=key, tracking_number=delivered.tracking_number)
+    c.call("POST", recall, expect=404, headers=yandex.headers, tracking_number=ready)
+    c.call("POST", recall, expect=200, headers=key, tracking_number=ready)
+    c.call("POST", recall, expect=409, headers=key, tracking_number=ready)
+    body = {
+        "tracking_number": delivered.tracking_number,
+        "external_return_id": "CT-RET-1",
+        "reason": "не подошло",
+        "items": [{"position": 0, "quantity": 1}],
+    }
+    made = c.call("POST", "/v1/returns", expect=201, headers=key, json_body=body).json()
+    c.call("POST", "/v1/returns", expect=409, headers=key, json_body=body)
+    c.call("POST", "/v1/returns", expect=422, headers=key, json_body={**body, "items": []})
+    c.call("GET", "/v1/returns", expect=200, headers=key, params={"status": "registered"})
+    c.call("GET", "/v1/returns", expect=422, headers=key, params={"status": "lost"})
+    c.call("GET", "/v1/returns/{return_id}", expect=200, headers=key, return_id=made["id"])
+    c.call(
+        "GET", "/v1/returns/{return_id}", expect=404, headers=yandex.headers, return_id=made["id"]
+    )
+
+
 def _ready_for_pickup(session: Session, ozon: MarketplaceWithKey) -> str:
     """A shipment waiting on the office's shelf (walked there through the services)."""
     shipment = make_shipment(session, ozon.marketplace, now=TEST_NOW, external_order_id="CT-R")
@@ -542,6 +591,7 @@ def test_the_main_paths_answer_as_documented(contract: Contract, session: Sessio
         headers=ozon.headers,
         tracking_number=ready,
     )
+    _recall_and_returns(contract, session, ozon, yandex, ready)
     _marketplace_paths(contract, ozon, yandex)
     _operator_paths(contract, admin, ozon)
     assert not contract.failures, "answers off the contract:\n" + "\n".join(contract.failures)
@@ -550,7 +600,7 @@ def test_the_main_paths_answer_as_documented(contract: Contract, session: Sessio
     marketplace_ops = {
         (method, path)
         for method, path, operation in _operations(contract.spec)
-        if set(operation.get("tags", [])) & {"shipments", "pickup points", "webhooks"}
+        if set(operation.get("tags", [])) & {"shipments", "pickup points", "webhooks", "returns"}
     }
     assert marketplace_ops <= answered, sorted(marketplace_ops - answered)
     assert len(refused) >= 20

@@ -46,6 +46,7 @@ from selpo.network.service import CatalogueCache
 from selpo.notify import endpoints as notify_endpoints
 from selpo.payout import endpoints as payout_endpoints
 from selpo.planning import endpoints as planning_endpoints
+from selpo.returns import endpoints as returns_endpoints
 from selpo.shipment import endpoints as shipment_endpoints
 from selpo.shipment import handover_endpoints, label_endpoints, sandbox_endpoints
 from selpo.staff_jobs import StaffJobs
@@ -57,6 +58,7 @@ from selpo.web.headers import (
     SecurityHeadersMiddleware,
 )
 from selpo.web.pages import collection as collection_pages
+from selpo.web.pages import counter_returns as counter_returns_pages
 from selpo.web.pages import dispatch as dispatch_pages
 from selpo.web.pages import office as office_pages
 from selpo.web.pages import recipient as recipient_pages
@@ -320,6 +322,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(label_endpoints.router)
     app.include_router(handover_endpoints.router)
     app.include_router(sandbox_endpoints.router)
+    app.include_router(returns_endpoints.router)
     app.include_router(notify_endpoints.router)
     app.include_router(marketplace_endpoints.router)
     app.include_router(payout_endpoints.router)
@@ -330,6 +333,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(dispatch_pages.router)
     app.include_router(office_pages.scan_router)  # the counter's scan queue and its worker
     app.include_router(collection_pages.router)  # «Приём вторсырья» at the counter
+    app.include_router(counter_returns_pages.router)  # /office/{index}/customer-returns
     app.include_router(office_pages.router)
     app.include_router(region_pages.router)
     app.include_router(recipient_pages.router)  # / and /t/{number}: the recipient's pages

@@ -246,6 +246,22 @@ def marketplace_set(
             "recipient has no pickup code (its type and last four characters recorded)",
         ),
     ] = None,
+    return_days: Annotated[
+        int | None,
+        typer.Option(
+            "--return-days",
+            help="Days after receiving an order within which a buyer may return it at a "
+            "connected office (1..365)",
+        ),
+    ] = None,
+    refund_cash: Annotated[
+        bool | None,
+        typer.Option(
+            "--refund-cash/--no-refund-cash",
+            help="The counter pays a cash-on-delivery order's money back in cash when the "
+            "buyer returns it (deducted from the day's payout)",
+        ),
+    ] = None,
 ) -> None:
     """Change a marketplace's settings (only the options given)."""
     settings = _settings()
@@ -259,8 +275,12 @@ def marketplace_set(
                 )
             if issue_by_document is not None:
                 marketplace_service.set_issue_by_document(marketplace, allowed=issue_by_document)
+            marketplace_service.set_returns(
+                marketplace, return_days=return_days, refund_cash=refund_cash
+            )
             enabled = marketplace.pickup_code_in_webhook
             by_document = marketplace.issue_by_document
+            days, cash = marketplace.return_days, marketplace.refund_cash_at_counter
     except DomainError as exc:
         err_console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(2) from exc
@@ -269,6 +289,10 @@ def marketplace_set(
     console.print(
         f"{code.upper()}: pickup code in webhooks {'on' if enabled else 'off'}, "
         f"issue by identity document {'allowed' if by_document else 'not allowed'}"
+    )
+    console.print(
+        f"{code.upper()}: returns within {days} days; cash refunds at the counter "
+        f"{'on' if cash else 'off'}"
     )
 
 

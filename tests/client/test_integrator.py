@@ -39,6 +39,7 @@ from selpo_client import (
     Parcel,
     Recipient,
     SelpoClient,
+    SelpoError,
     WebhookEvent,
     parse_webhook,
     verify_webhook_signature,
@@ -327,3 +328,65 @@ def test_an_act_made_in_the_evening_is_in_the_default_list(live: Live) -> None:
         act = selpo.create_handover(WAREHOUSE, [created.tracking_number])
         assert [a.id for a in selpo.list_handovers()] == [act.id]
         assert selpo.list_handovers(since=TEST_NOW.date(), until=TEST_NOW.date()) == []
+
+
+def test_a_recall_and_a_buyers_return_through_the_client(
+    live: Live, session_factory: sessionmaker[Session]
+) -> None:
+    with session_scope(session_factory) as session:
+        admin = admin_headers(session, now=TEST_NOW)
+        marketplace_service.set_returns(_ozon(session), refund_cash=True)
+
+    with live.client() as selpo, httpx.Client(base_url=live.base_url, headers=admin) as operator:
+
+        def scanned(number: str, places: list[str], *codes: str) -> None:
+            for code in codes:
+                live.clock.advance(timedelta(minutes=30))
+                for place in places:
+                    answer = operator.post(
+                        "/v1/tracking-events",
+                        json={
+                            "tracking_number": place,
+                            "code": code,
+                            "occurred_at": live.clock.now().isoformat(),
+                        },
+                    )
+                    assert answer.status_code == 201, answer.text
+
+        fresh = selpo.create_shipment(three_places("RECALL-1"))
+        assert selpo.recall_shipment(fresh.tracking_number).status == "cancelled"
+        on_its_way = selpo.create_shipment(three_places("RECALL-2"))
+        scanned(
+            on_its_way.tracking_number,
+            [p.tracking_number for p in on_its_way.places],
+            "handed_over",
+            "departed_hub",
+        )
+        recalled = selpo.recall_shipment(on_its_way.tracking_number, idempotency_key="rc-2")
+        assert recalled.status == "recalled"
+        assert selpo.recall_shipment(on_its_way.tracking_number, idempotency_key="rc-2") == (
+            recalled
+        )
+
+        bought = selpo.create_shipment(three_places("RETURN-1"))
+        places = [p.tracking_number for p in bought.places]
+        scanned(bought.tracking_number, places, "handed_over", "departed_hub")
+        live.clock.advance(timedelta(hours=20))
+        _counter(session_factory, live, places, bought.tracking_number)
+        with pytest.raises(SelpoError) as too_late:
+            selpo.recall_shipment(bought.tracking_number)
+        assert too_late.value.status == 409
+
+        made = selpo.register_return(bought.tracking_number, "RET-CLIENT-1", "не подошёл", [(0, 1)])
+        assert len(made.return_code) == 10
+        assert made.cash_refund is True
+        assert made.status == "registered"
+        again = selpo.register_return(
+            bought.tracking_number, "RET-CLIENT-1", "не подошёл", [(0, 1)]
+        )
+        assert again.return_code == made.return_code  # the same key: the first answer
+        assert [r.id for r in selpo.returns(status="registered").items] == [made.id]
+        assert selpo.returns(status="delivered").items == []
+        got = selpo.get_return(made.id)
+        assert got.items[0].sku == "SKU-1"
+        assert "return_code" not in got.model_dump()

@@ -394,6 +394,7 @@ class TestAdvance:
             "storage_expired",
             "returning",
             "returned",
+            "recalled",
             "lost",
         ]
 

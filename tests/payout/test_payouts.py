@@ -145,6 +145,7 @@ def test_a_day_at_the_counter_is_what_is_due_less_the_fee(
         "card_kop": 60000,
         "collected_kop": 95000,
         "fee_kop": 1425,
+        "refunded_kop": 0,
         "to_transfer_kop": 93575,
     }
     # What was collected is what was due: the shipments agree.
@@ -188,8 +189,10 @@ def test_each_marketplace_sees_only_its_own_money(world: OfficeWorld, client: Te
             "card_kop": 0,
             "collected_kop": 0,
             "fee_kop": 0,
+            "refunded_kop": 0,
             "to_transfer_kop": 0,
             "shipments": [],
+            "refunds": [],
         }
     ]
 
@@ -273,6 +276,7 @@ def test_the_day_closes_once_after_midnight_everywhere(
         "card_kop": 60000,
         "collected_kop": 95000,
         "fee_kop": 1425,
+        "refunded_kop": 0,
         "to_transfer_kop": 93575,
         "shipments": 2,
     }

@@ -128,8 +128,10 @@ def test_the_openapi_example_is_real_arithmetic() -> None:
         assert [s.fee_kop for s in day.shipments] == rules.split_fee(shipments, bp)
         assert day.fee_kop == rules.day_fee(day.collected_kop, bp)
         assert day.collected_kop == day.cash_kop + day.card_kop
-        assert day.to_transfer_kop == day.collected_kop - day.fee_kop
+        assert day.to_transfer_kop == day.collected_kop - day.fee_kop - day.refunded_kop
     assert report.totals.to_transfer_kop == sum(d.to_transfer_kop for d in report.days)
     event = CATALOGUE["payout.ready"].example
     assert event["fee_kop"] == rules.day_fee(event["collected_kop"], 150)
-    assert event["to_transfer_kop"] == event["collected_kop"] - event["fee_kop"]
+    assert event["to_transfer_kop"] == (
+        event["collected_kop"] - event["fee_kop"] - event["refunded_kop"]
+    )

@@ -343,7 +343,12 @@ class TestLifecycleThroughTheApi:
         refused = client.post(f"/v1/shipments/{number}/cancel", headers=ozon_key.headers)
         assert refused.status_code == 409
         assert refused.json()["current_status"] == "handed_over"
-        assert set(refused.json()["allowed"]) == {"in_transit", "arrived_at_office", "lost"}
+        assert set(refused.json()["allowed"]) == {
+            "in_transit",
+            "arrived_at_office",
+            "recalled",
+            "lost",
+        }
 
     def test_a_late_scan_is_recorded_in_time_order_without_moving_back(
         self,

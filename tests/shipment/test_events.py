@@ -13,21 +13,24 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from selpo.logistics import manifests, timetables
+from selpo.logistics import manifests, timetables, way_back
 from selpo.logistics.schemas import RouteWrite, StopWrite
 from selpo.marketplace import service as marketplace_service
-from selpo.models import OutboxMessage
+from selpo.models import OutboxMessage, PostOffice, ReturnLegItem
 from selpo.notify import service as notify_service
 from selpo.notify.events import CATALOGUE
 from selpo.notify.service import EVENT_TYPES
 from selpo.payout import service as payout_service
+from selpo.returns import recall
+from selpo.returns import service as returns
+from selpo.returns.schemas import ReturnCreate, ReturnItemIn
 from selpo.shipment import service
 from selpo.shipment.schemas import ShipmentCreate, ShipmentPatch
 from tests.conftest import TEST_NOW
 from tests.fixtures.builders import hand_over_shipment, shipment_payload, two_item_payload
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-CATALOGUE_ROW = re.compile(r"^\| `((?:shipment|payout)\.[a-z_]+)` \|", re.MULTILINE)
+CATALOGUE_ROW = re.compile(r"^\| `((?:shipment|payout|return)\.[a-z_]+)` \|", re.MULTILINE)
 MENTION = re.compile(r"`(shipment\.[a-z_]+)`")
 MSK = ZoneInfo("Europe/Moscow")
 VILLAGE = "155921"  # Введенье: rural hours, closed on Mondays
@@ -179,6 +182,44 @@ def test_every_documented_event_is_sent_by_the_real_services(session: Session) -
     reminder_at = waiting.storage_deadline - timedelta(days=1)
     assert service.send_storage_reminders(session, reminder_at) >= 1
     service.issue_to_recipient(session, shipment=waiting, now=reminder_at)
+    # A parcel on its way is recalled; the delivered one comes back as a buyer's return,
+    # taken at the counter and carried back to the warehouse.
+    recall.recall(
+        session,
+        marketplace_id=ozon.id,
+        tracking_number=parcels[1].tracking_number,
+        now=reminder_at,
+    )
+    registered = returns.register_return(
+        session,
+        marketplace=ozon,
+        return_in=ReturnCreate(
+            tracking_number=waiting.tracking_number,
+            external_return_id="EV-RETURN",
+            reason="не подошло",
+            items=[ReturnItemIn(position=0, quantity=1)],
+        ),
+        now=reminder_at,
+        pepper="events-pepper",
+    )
+    village = session.scalars(select(PostOffice).where(PostOffice.index == VILLAGE)).one()
+    accepted = returns.accept_at_counter(
+        session,
+        office=village,
+        return_id=registered.id,
+        ticket=returns.counter_ticket(
+            return_id=registered.id, office_id=village.id, seat="s", pepper="events-pepper"
+        ),
+        seat="s",
+        pepper="events-pepper",
+        accepted={0: 1},
+        weight_g=None,
+        actor="clerk:events",
+        now=reminder_at,
+    )
+    leg = session.scalars(select(ReturnLegItem).where(ReturnLegItem.ref_id == accepted.id)).one()
+    for step in ("loaded", "delivered"):
+        way_back.moved(session, leg, step, reminder_at)
 
     messages = list(
         session.scalars(

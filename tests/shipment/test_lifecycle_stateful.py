@@ -2,6 +2,9 @@
 
 Whatever the order, the events only grow (append-only), a delivered parcel never changes again,
 a refused operation changes nothing, and collected cash equals what was due on full delivery.
+The way back too: a recall at any moment, the buyer's returns of what was taken (registered,
+then taken at the counter with a cash refund): a returned parcel never moves again, a recalled
+one is never issued, and the money refunded never exceeds the money collected.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ from sqlalchemy.orm import Session
 
 from selpo.errors import DomainError
 from selpo.kit.clock import FrozenClock
-from selpo.models import Marketplace, TrackingEvent
+from selpo.marketplace import service as marketplace_service
+from selpo.models import CustomerReturn, Marketplace, PostOffice, TrackingEvent
+from selpo.returns import service as returns
+from selpo.returns.schemas import ReturnCreate, ReturnItemIn
 from selpo.shipment import service
 from selpo.shipment.lifecycle import EVENT_CODES, MISSORTED, Status, arrival_target
 from selpo.shipment.schemas import ShipmentCreate
@@ -30,6 +36,8 @@ _orders = itertools.count()
 
 def test_lifecycle_invariants_hold_under_any_sequence(session: Session) -> None:
     marketplace = marketplace_key(session, "OZON", now=TEST_NOW).marketplace
+    marketplace_service.set_returns(marketplace, refund_cash=True, return_days=30)
+    office = session.scalars(select(PostOffice).where(PostOffice.index == "155650")).one()
 
     class ParcelMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -50,6 +58,9 @@ def test_lifecycle_invariants_hold_under_any_sequence(session: Session) -> None:
             self.code: str | None = None
             self.seen_events: list[int] = self._event_ids()
             self.delivered_snapshot: tuple[str, int] | None = None
+            self.returned_seen = False
+            self.recalled_seen = False
+            self.returns = 0
 
         def _event_ids(self) -> list[int]:
             query = (
@@ -211,6 +222,86 @@ def test_lifecycle_invariants_hold_under_any_sequence(session: Session) -> None:
                     session, shipment=self.shipment, now=self.clock.now()
                 )
             )
+
+        @rule()
+        def a_quick_road_to_the_shelf(self) -> None:
+            """Every scan of the road and the shelving, each tried in turn (so the counter's
+            and the way back's operations are reached often)."""
+            for code in ("handed_over", "departed_hub", "arrived_at_office"):
+                self._attempt(lambda code=code: self._scan(code))
+            self.shelve()
+
+        @rule()
+        def recall(self) -> None:
+            self._attempt(
+                lambda: service.recall_shipment(
+                    session, shipment=self.shipment, now=self.clock.now()
+                )
+            )
+
+        @rule(mug=st.integers(0, 1), plates=st.integers(0, 2), taken=st.integers(0, 2))
+        def buyer_returns(self, mug: int, plates: int, taken: int) -> None:
+            """The buyer returns some units; the counter takes ``taken`` plates of them
+            (and the mug) and pays the cash back."""
+            self.returns += 1
+            units = [ReturnItemIn(position=p, quantity=q) for p, q in ((0, mug), (1, plates)) if q]
+
+            def run() -> None:
+                registered = returns.register_return(
+                    session,
+                    marketplace=self.market,
+                    return_in=ReturnCreate(
+                        tracking_number=self.shipment.tracking_number,
+                        external_return_id=f"R-{self.shipment.id}-{self.returns}",
+                        reason="stateful",
+                        items=units,
+                    ),
+                    now=self.clock.now(),
+                    pepper="stateful",
+                )
+                returns.accept_at_counter(
+                    session,
+                    office=office,
+                    return_id=registered.id,
+                    ticket=returns.counter_ticket(
+                        return_id=registered.id, office_id=office.id, seat="s", pepper="stateful"
+                    ),
+                    seat="s",
+                    pepper="stateful",
+                    accepted={0: mug, 1: min(taken, plates)},
+                    weight_g=None,
+                    actor="clerk:stateful",
+                    now=self.clock.now(),
+                )
+
+            if units:
+                self._attempt(run)
+
+        @invariant()
+        def a_returned_parcel_never_moves_again(self) -> None:
+            if self.returned_seen:
+                assert self.shipment.status == "returned"
+            self.returned_seen = self.shipment.status == "returned"
+
+        @invariant()
+        def a_recalled_parcel_is_never_issued(self) -> None:
+            if self.shipment.status == "recalled":
+                self.recalled_seen = True
+            if self.recalled_seen:
+                assert self.shipment.status in {"recalled", "returning", "returned", "lost"}
+                assert self.shipment.cod_collected_kop == 0
+
+        @invariant()
+        def money_refunded_never_exceeds_money_collected(self) -> None:
+            refunds = session.scalars(
+                select(CustomerReturn.refund_kop).where(
+                    CustomerReturn.shipment_id == self.shipment.id
+                )
+            ).all()
+            assert all(r >= 0 for r in refunds)
+            assert sum(refunds) <= self.shipment.cod_collected_kop
+            if refunds and sum(refunds) == self.shipment.cod_collected_kop:
+                assert self.shipment.status in {"delivered", "partially_delivered", "returning"}
 
         @invariant()
         def arrives_only_at_its_destination(self) -> None:

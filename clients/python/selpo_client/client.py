@@ -32,13 +32,18 @@ from selpo_client.errors import SelpoError, SelpoTransportError
 from selpo_client.models import (
     BatchResult,
     CodReport,
+    CustomerReturn,
     Handover,
+    NewReturn,
     NewShipment,
     Payouts,
     PickupPoint,
     PickupPointPage,
     Quote,
     QuoteRequest,
+    RegisteredReturn,
+    ReturnLine,
+    ReturnPage,
     Shipment,
     ShipmentChange,
     ShipmentPage,
@@ -352,6 +357,18 @@ class SelpoClient:
         """``POST /v1/shipments/{n}/cancel``: cancel before the hand-over (else 409)."""
         return self._post(f"/v1/shipments/{tracking_number}/cancel", Shipment, None, keyed=False)
 
+    def recall_shipment(
+        self, tracking_number: str, *, idempotency_key: str | None = None
+    ) -> Shipment:
+        """``POST /v1/shipments/{n}/recall``: call a parcel back before it is issued (it goes
+        back to the warehouse on the next run; a created one is cancelled; issued: 409)."""
+        return self._post(
+            f"/v1/shipments/{tracking_number}/recall",
+            Shipment,
+            None,
+            idempotency_key=idempotency_key,
+        )
+
     def extend_storage(self, tracking_number: str) -> Shipment:
         """``POST /v1/shipments/{n}/extend-storage``: keep the parcel at the office longer
         (once; 409 otherwise)."""
@@ -569,6 +586,44 @@ class SelpoClient:
             headers={"Accept": "text/csv"},
             idempotent=True,
         ).text
+
+    # ------------------------------------------------------ buyers' returns (issue 16)
+
+    def register_return(
+        self,
+        tracking_number: str,
+        external_return_id: str,
+        reason: str,
+        items: Iterable[tuple[int, int]],
+        *,
+        cash_refund: bool | None = None,
+        idempotency_key: str | None = None,
+    ) -> RegisteredReturn:
+        """``POST /v1/returns``: register a buyer's return of an issued order (``items``:
+        (position, units)); the answer's ``return_code`` is given this once."""
+        body = NewReturn(
+            tracking_number=tracking_number,
+            external_return_id=external_return_id,
+            reason=reason,
+            items=[ReturnLine(position=p, quantity=q) for p, q in items],
+            cash_refund=cash_refund,
+        ).body()
+        return self._post(
+            "/v1/returns",
+            RegisteredReturn,
+            body,
+            idempotency_key=idempotency_key or f"return-{external_return_id}",
+        )
+
+    def get_return(self, return_id: int) -> CustomerReturn:
+        """``GET /v1/returns/{id}``."""
+        return self._get(f"/v1/returns/{return_id}", CustomerReturn)
+
+    def returns(
+        self, *, status: str | None = None, cursor: str | None = None, limit: int = 100
+    ) -> ReturnPage:
+        """``GET /v1/returns?status=``: a page of the marketplace's returns, oldest first."""
+        return self._get("/v1/returns", ReturnPage, status=status, cursor=cursor, limit=limit)
 
     # ------------------------------------------------------ sandbox (added with sandbox)
 

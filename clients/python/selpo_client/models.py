@@ -440,6 +440,18 @@ class PayoutShipment(Answer):
     collected_at: datetime
 
 
+class PayoutRefund(Answer):
+    """Cash a counter paid back to a buyer for a return (deducted from the day's payout)."""
+
+    return_id: int
+    external_return_id: str
+    tracking_number: str
+    return_tracking_number: str
+    office_index: str
+    refund_kop: int
+    refunded_at: datetime
+
+
 class PayoutTotals(Answer):
     """Sums of a period."""
 
@@ -447,6 +459,7 @@ class PayoutTotals(Answer):
     card_kop: int
     collected_kop: int
     fee_kop: int
+    refunded_kop: int = 0
     to_transfer_kop: int
 
 
@@ -457,6 +470,7 @@ class PayoutDay(PayoutTotals):
     closed: bool
     fee_rate: str | None = None  # the day's rate (fixed once the day is closed)
     shipments: list[PayoutShipment] = Field(default_factory=list)
+    refunds: list[PayoutRefund] = Field(default_factory=list)
 
 
 class Payouts(Answer):
@@ -469,3 +483,69 @@ class Payouts(Answer):
     fee_rate: str
     days: list[PayoutDay]
     totals: PayoutTotals
+
+
+# ------------------------------------------------------------------ buyers' returns (issue 16)
+
+
+class ReturnLine(Request):
+    """A line of the order the buyer returns: its position in the order and the units."""
+
+    position: int = Field(ge=0)
+    quantity: int = Field(gt=0)
+
+
+class NewReturn(Request):
+    """A buyer's return to register (``POST /v1/returns``)."""
+
+    tracking_number: str
+    external_return_id: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=500)
+    items: list[ReturnLine] = Field(min_length=1)
+    cash_refund: bool | None = None
+
+
+class ReturnItem(Answer):
+    """A line of a return."""
+
+    position: int
+    sku: str
+    name: str
+    quantity: int
+    price_kop: int
+    accepted_quantity: int | None = None
+
+
+class CustomerReturn(Answer):
+    """A buyer's return: registered, accepted at a counter, in transit, delivered."""
+
+    id: int
+    external_return_id: str
+    tracking_number: str
+    external_order_id: str
+    status: str
+    reason: str
+    items: list[ReturnItem]
+    return_deadline: datetime
+    cash_refund: bool
+    refund_kop: int
+    return_tracking_number: str | None = None
+    office_index: str | None = None
+    accepted_at: datetime | None = None
+    in_transit_at: datetime | None = None
+    delivered_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class RegisteredReturn(CustomerReturn):
+    """A return just registered, with the code to show the buyer (given once)."""
+
+    return_code: str
+
+
+class ReturnPage(Answer):
+    """A page of returns and the cursor of the next."""
+
+    items: list[CustomerReturn]
+    next_cursor: str | None = None

@@ -94,3 +94,7 @@ def moved(session: Session, item: ReturnLegItem, step: Step, now: datetime) -> N
         from selpo.collection import way_back as collection_way_back
 
         collection_way_back.bag_moved(session, item, step, now)
+    elif item.kind == "customer_return":
+        from selpo.returns import way_back as returns_way_back
+
+        returns_way_back.return_moved(session, item, step, now)

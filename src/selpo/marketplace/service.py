@@ -220,6 +220,25 @@ def set_pickup_code_in_webhook(marketplace: Marketplace, *, enabled: bool) -> Ma
     return marketplace
 
 
+MAX_RETURN_DAYS = 365
+
+
+def set_returns(
+    marketplace: Marketplace, *, return_days: int | None = None, refund_cash: bool | None = None
+) -> Marketplace:
+    """Set the marketplace's return period (1..365 days after the buyer received the order)
+    and whether the counter refunds cash on delivery in cash (only the values given)."""
+    if return_days is not None:
+        if not 1 <= return_days <= MAX_RETURN_DAYS:
+            raise InvalidInput(
+                f"the return period is 1 to {MAX_RETURN_DAYS} days", field="return_days"
+            )
+        marketplace.return_days = return_days
+    if refund_cash is not None:
+        marketplace.refund_cash_at_counter = refund_cash
+    return marketplace
+
+
 def revoke_key(session: Session, *, prefix: str, now: datetime) -> ApiKey:
     """Revoke a key by its prefix; it stops working at once."""
     key = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()

@@ -10,6 +10,7 @@ from selpo.models.code_search_guard import CodeSearchGuard
 from selpo.models.collection_act import CollectionAct, CollectionActSerial
 from selpo.models.collection_bag import CollectionBag
 from selpo.models.collection_partner import CollectionPartner, CollectionPartnerOffice
+from selpo.models.customer_return import CustomerReturn, CustomerReturnItem, ReturnCodeGuard
 from selpo.models.district import District
 from selpo.models.handover import Handover
 from selpo.models.handover_entry import HandoverEntry
@@ -59,6 +60,8 @@ __all__ = [
     "CollectionBag",
     "CollectionPartner",
     "CollectionPartnerOffice",
+    "CustomerReturn",
+    "CustomerReturnItem",
     "District",
     "Handover",
     "HandoverEntry",
@@ -78,6 +81,7 @@ __all__ = [
     "PostOffice",
     "ReceiptSerial",
     "Region",
+    "ReturnCodeGuard",
     "ReturnLegItem",
     "Route",
     "RouteStop",

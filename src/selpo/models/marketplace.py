@@ -55,3 +55,11 @@ class Marketplace(Base):
     # Allows the counter to hand a parcel over on an identity document (its type and the last
     # four characters of its number recorded) when the recipient has no pickup code.
     issue_by_document: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Customer returns (``selpo.returns``): a buyer may bring an order back to a connected
+    # office within this many days of receiving it; and whether the counter pays a cash on
+    # delivery order's money back in cash (the marketplace then refunds nothing itself for
+    # it, and the day's payout is reduced by it). ``selpo marketplace set`` changes both.
+    return_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
+    refund_cash_at_counter: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )

@@ -29,6 +29,8 @@ class PayoutDay(Base):
     card_kop: Mapped[int] = mapped_column(BigInteger)
     collected_kop: Mapped[int] = mapped_column(BigInteger)
     fee_kop: Mapped[int] = mapped_column(BigInteger)
+    # Cash the counters paid back to buyers for returns that day (deducted from the transfer).
+    refunded_kop: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     to_transfer_kop: Mapped[int] = mapped_column(BigInteger)
     shipments: Mapped[int] = mapped_column(Integer)
     closed_at: Mapped[datetime] = mapped_column(UTCDateTime())

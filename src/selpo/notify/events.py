@@ -174,7 +174,12 @@ class PayoutReadyData(BaseModel):
     card_kop: int = Field(description="Cash on delivery taken by card that day, in kopecks")
     collected_kop: int = Field(description="`cash_kop` + `card_kop`")
     fee_kop: int = Field(description="The operator's fee on the day's collections")
-    to_transfer_kop: int = Field(description="What selpo transfers: `collected_kop` - `fee_kop`")
+    refunded_kop: int = Field(
+        description="Cash the counters paid back to buyers for returns that day"
+    )
+    to_transfer_kop: int = Field(
+        description="What selpo transfers: `collected_kop` - `fee_kop` - `refunded_kop`"
+    )
     shipments: int = Field(description="How many shipments the day's money comes from")
 
 
@@ -195,6 +200,72 @@ class ShipmentReadyForPickupData(_EventData):
         "code, 20 digits); the counter's scanner reads it instead of the typed code. Null "
         "whenever `pickup_code` is"
     )
+
+
+class ShipmentRecalledData(_EventData):
+    """``data`` of ``shipment.recalled``."""
+
+    status: str = Field(
+        description="`recalled`; recalled at the office (`at_office`), its return starts at "
+        "once (a `shipment.status_changed` to `returning` follows), on its way at the office's "
+        "acceptance"
+    )
+    status_before: str = Field(description="The status it was recalled from")
+    at_office: bool = Field(description="Whether it was at the office when recalled")
+    office_index: str = Field(description="Postal index of its office (where it goes back from)")
+    recalled_at: datetime = Field(description="When the marketplace recalled it")
+
+
+class _ReturnData(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    return_id: int = Field(description="selpo's id of the return (`GET /v1/returns/{id}`)")
+    external_return_id: str = Field(description="The marketplace's own return id")
+    tracking_number: str = Field(description="The order's (the shipment's) tracking number")
+    external_order_id: str = Field(description="The marketplace's own order id")
+    status: str = Field(description="The return's status after this step")
+    return_tracking_number: str | None = Field(
+        description="The 14-digit number on the return's label"
+    )
+
+
+class ReturnAcceptedItem(BaseModel):
+    """A line the clerk checked in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    position: int = Field(description="The line's position in the order")
+    sku: str
+    quantity: int = Field(description="Units taken at the counter (0: not brought)")
+
+
+class ReturnAcceptedData(_ReturnData):
+    """``data`` of ``return.accepted``."""
+
+    office_index: str = Field(description="The office that took it")
+    items: list[ReturnAcceptedItem] = Field(description="Each line: the units checked in")
+    refund_kop: int = Field(
+        description="Cash paid back to the buyer at the counter (0: none); deducted from the "
+        "day's payout"
+    )
+    accepted_at: datetime = Field(description="When the counter took it")
+
+
+class ReturnInTransitData(_ReturnData):
+    """``data`` of ``return.in_transit``."""
+
+    office_index: str = Field(description="The office it left")
+    route_code: str | None = Field(description="The route whose run took it")
+    departure: datetime | None = Field(description="That run's departure")
+    loaded_at: datetime = Field(description="When it was loaded")
+
+
+class ReturnDeliveredData(_ReturnData):
+    """``data`` of ``return.delivered``."""
+
+    warehouse_code: str | None = Field(description="The warehouse that took it")
+    act_number: str | None = Field(description="The warehouse's act it is on")
+    delivered_at: datetime = Field(description="When the warehouse signed for it")
 
 
 @dataclass(frozen=True)
@@ -396,6 +467,7 @@ CATALOGUE: dict[str, EventKind] = {
                 "card_kop": 350000,
                 "collected_kop": 385000,
                 "fee_kop": 5775,
+                "refunded_kop": 0,
                 "to_transfer_kop": 379225,
                 "shipments": 2,
             },
@@ -415,6 +487,74 @@ CATALOGUE: dict[str, EventKind] = {
                 "cell": "M-04",
                 "pickup_code": "482913",
                 "pickup_qr": "10100005000177482913",
+            },
+        ),
+        EventKind(
+            "shipment.recalled",
+            ShipmentRecalledData,
+            "the marketplace recalled the parcel before it was issued: it is no longer "
+            "offered (the recipient was told by SMS) and goes back on the next run from its "
+            "office; `shipment.status_changed` follows each step, and the warehouse's act "
+            "ends it `returned`",
+            {
+                "tracking_number": "10100005000177",
+                "external_order_id": "ORD-1001",
+                "status": "recalled",
+                "status_before": "ready_for_pickup",
+                "at_office": True,
+                "office_index": "101000",
+                "recalled_at": "2026-11-26T10:00:00Z",
+            },
+        ),
+        EventKind(
+            "return.accepted",
+            ReturnAcceptedData,
+            "the buyer brought a registered return to a counter: the units checked in, the "
+            "return's own tracking number, and the cash paid back there (if any)",
+            {
+                "return_id": 12,
+                "external_return_id": "RET-1001",
+                "tracking_number": "10100005000177",
+                "external_order_id": "ORD-1001",
+                "status": "accepted",
+                "return_tracking_number": "10100012000016",
+                "office_index": "101000",
+                "items": [{"position": 0, "sku": "SKU-1", "quantity": 1}],
+                "refund_kop": 150000,
+                "accepted_at": "2026-12-01T11:00:00Z",
+            },
+        ),
+        EventKind(
+            "return.in_transit",
+            ReturnInTransitData,
+            "the return left its office on a route run's way back",
+            {
+                "return_id": 12,
+                "external_return_id": "RET-1001",
+                "tracking_number": "10100005000177",
+                "external_order_id": "ORD-1001",
+                "status": "in_transit",
+                "return_tracking_number": "10100012000016",
+                "office_index": "101000",
+                "route_code": "MSK-NORTH",
+                "departure": "2026-12-02T05:00:00Z",
+                "loaded_at": "2026-12-02T06:10:00Z",
+            },
+        ),
+        EventKind(
+            "return.delivered",
+            ReturnDeliveredData,
+            "the return reached the marketplace's warehouse (on its act)",
+            {
+                "return_id": 12,
+                "external_return_id": "RET-1001",
+                "tracking_number": "10100005000177",
+                "external_order_id": "ORD-1001",
+                "status": "delivered",
+                "return_tracking_number": "10100012000016",
+                "warehouse_code": "WH-CENTRAL",
+                "act_number": "W-2026-000031",
+                "delivered_at": "2026-12-03T09:00:00Z",
             },
         ),
     )

@@ -310,3 +310,15 @@ def extension_text(facts: ParcelFacts) -> str:
         )
 
     return _fit(facts, compose)
+
+
+def recalled_text(tracking_number: str, base_url: str | None = None) -> str:
+    """The sender recalled the parcel: it will not be issued.
+
+    ``Заказ 10100005000177 отозван отправителем и не будет выдан в отделении.`` (with the
+    recipient's page when there is one)
+    """
+    link = tracking_link(base_url, tracking_number)
+    return _sentences(
+        f"Заказ {tracking_number} отозван отправителем и не будет выдан в отделении.", link
+    )

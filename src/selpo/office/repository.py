@@ -20,6 +20,7 @@ from selpo.models import (
     Clerk,
     ClerkSignInGuard,
     CodeSearchGuard,
+    CustomerReturn,
     IssueReceipt,
     ManifestEntry,
     Marketplace,
@@ -34,7 +35,8 @@ from selpo.models import (
 
 # Where a parcel sits in a cell: waiting for its recipient, or expired and waiting to go back.
 IN_CELL = ("ready_for_pickup", "storage_expired")
-EXPECTED = ("handed_over", "in_transit")
+# On its way to the office; a parcel recalled on its way still comes (its return starts here).
+EXPECTED = ("handed_over", "in_transit", "recalled")
 TO_RETURN = ("storage_expired", "refused", "partially_delivered")
 
 
@@ -703,3 +705,16 @@ def receipt_of(session: Session, shipment_id: int) -> IssueReceipt | None:
     """The receipt of an issued parcel (none for parcels issued before receipts had numbers)."""
     query = select(IssueReceipt).where(IssueReceipt.shipment_id == shipment_id)
     return session.scalars(query).first()
+
+
+def office_customer_returns(
+    session: Session, office_id: int, start: datetime, end: datetime
+) -> tuple[int, int]:
+    """(buyers' returns taken, kopecks paid back in cash) at the office in [start, end)."""
+    query = select(func.count(CustomerReturn.id), func.sum(CustomerReturn.refund_kop)).where(
+        CustomerReturn.office_id == office_id,
+        CustomerReturn.accepted_at >= start,
+        CustomerReturn.accepted_at < end,
+    )
+    count, total = session.execute(query).one()
+    return int(count or 0), int(total or 0)

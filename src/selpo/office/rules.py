@@ -40,6 +40,7 @@ STATUS_RU: dict[str, str] = {
     "storage_expired": "срок хранения истёк",
     "returning": "возвращается отправителю",
     "returned": "возвращена отправителю",
+    "recalled": "отозвана отправителем",
     "cancelled": "отменена",
     "lost": "утрачена",
 }

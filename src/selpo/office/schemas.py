@@ -326,6 +326,9 @@ class DayReport(_View):
     cash: list[CashLine]
     cash_total_kop: int
     card_total_kop: int
+    # Buyers' returns taken that day, and the cash paid back for them (out of the drawer).
+    customer_returns: int = 0
+    refunded_kop: int = 0
     free_by_class: dict[str, int]
     total_by_class: dict[str, int]
     acceptances: list[AcceptanceSummary]

@@ -98,6 +98,7 @@ from selpo.office.schemas import (
     Shelved,
     ShelvingView,
 )
+from selpo.returns import recall
 from selpo.shipment import service as shipment_service
 from selpo.shipment.errors import PickupCodeLocked, WrongPickupCode
 from selpo.shipment.places import TRAVELLING
@@ -118,6 +119,7 @@ NO_RUN = "none"
 """``start_acceptance``'s ``run`` for a delivery outside any run: it expects nothing."""
 UNREADABLE = ("bad_check_digit", "not_a_tracking_number")
 _AT_OFFICE = ("arrived_at_office", "ready_for_pickup")
+RECALLED = "recalled"
 _TONES = {
     "accepted": "ok",
     EXTRA: "warn",
@@ -425,7 +427,7 @@ def _classify_scan(
     if shipment.destination_office_id != office.id:
         return "other_office", shipment
     if shipment.status in repository.EXPECTED:
-        return "accepted", shipment
+        return "accepted", shipment  # a recalled one too: its acceptance starts its return
     if shipment.status in ("arrived_at_office", "ready_for_pickup"):
         return "already_here", shipment
     return "wrong_status", shipment
@@ -635,6 +637,15 @@ def scan_for_acceptance(
             actor=workstation.actor,
             raw={"acceptance_id": acceptance.id, "damaged": damaged},
         )
+        if result == "accepted" and shipment.status == RECALLED:
+            # Recalled on its way: the acceptance starts its return, not its shelving.
+            recall.recalled_arrived(
+                session,
+                shipment=repository.lock_shipment(session, shipment.id),
+                office=office,
+                now=now,
+                actor=workstation.actor,
+            )
     if result == "duplicate" and shipment is not None and damaged:
         first = repository.first_scan_of(session, acceptance.id, shipment.id)
         if first is not None:
@@ -1874,6 +1885,7 @@ def day_report(session: Session, *, office: PostOffice, day: date, now: datetime
     ]
     occupied = repository.occupied_cells(session, office.id)
     free, total = room_by_class(_cells(office), occupied)
+    customer_returns, refunded = repository.office_customer_returns(session, office.id, start, end)
     return DayReport(
         day=day,
         received=events.get("arrived_at_office", 0),
@@ -1887,6 +1899,8 @@ def day_report(session: Session, *, office: PostOffice, day: date, now: datetime
         cash=cash,
         cash_total_kop=sum(c.total_kop for c in cash if c.method == "cash"),
         card_total_kop=sum(c.total_kop for c in cash if c.method == "card"),
+        customer_returns=customer_returns,
+        refunded_kop=refunded,
         free_by_class=free,
         total_by_class=total,
         acceptances=acceptance_summaries(

@@ -36,15 +36,27 @@ _DAY_EXAMPLE: JsonDict = {
     "card_kop": 350000,
     "collected_kop": 385000,
     "fee_kop": 5775,
+    "refunded_kop": 0,
     "to_transfer_kop": 379225,
     "shipments": [_SHIPMENT_EXAMPLE, _SECOND_EXAMPLE],
+    "refunds": [],
 }
 _TOTALS_EXAMPLE: JsonDict = {
     "cash_kop": 35000,
     "card_kop": 350000,
     "collected_kop": 385000,
     "fee_kop": 5775,
+    "refunded_kop": 0,
     "to_transfer_kop": 379225,
+}
+_REFUND_EXAMPLE: JsonDict = {
+    "return_id": 12,
+    "external_return_id": "RET-1001",
+    "tracking_number": "10100005000177",
+    "return_tracking_number": "10100012000016",
+    "office_index": "101000",
+    "refund_kop": 25000,
+    "refunded_at": "2026-12-01T11:00:00Z",
 }
 
 
@@ -62,6 +74,20 @@ class PayoutShipment(BaseModel):
     collected_at: datetime
 
 
+class PayoutRefund(BaseModel):
+    """Cash a counter paid back to a buyer for a return, on the marketplace's behalf."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_REFUND_EXAMPLE]})
+
+    return_id: int
+    external_return_id: str
+    tracking_number: str = Field(description="The order's tracking number")
+    return_tracking_number: str = Field(description="The return parcel's own number")
+    office_index: str = Field(description="The office that paid it")
+    refund_kop: int
+    refunded_at: datetime
+
+
 class PayoutTotals(BaseModel):
     """Sums over days."""
 
@@ -70,8 +96,14 @@ class PayoutTotals(BaseModel):
     cash_kop: int
     card_kop: int
     collected_kop: int = Field(description="`cash_kop` + `card_kop`")
-    fee_kop: int = Field(description="The operator's fee")
-    to_transfer_kop: int = Field(description="`collected_kop` - `fee_kop`: what selpo transfers")
+    fee_kop: int = Field(description="The operator's fee (on what was collected)")
+    refunded_kop: int = Field(
+        description="Cash the counters paid back to buyers for returns (docs/returns.md)"
+    )
+    to_transfer_kop: int = Field(
+        description="`collected_kop` - `fee_kop` - `refunded_kop`: what selpo transfers "
+        "(negative: what the marketplace owes for the day's refunds)"
+    )
 
 
 class PayoutDayRead(PayoutTotals):
@@ -88,6 +120,7 @@ class PayoutDayRead(PayoutTotals):
         "force when it closed, or today's rate while it is open"
     )
     shipments: list[PayoutShipment]
+    refunds: list[PayoutRefund] = Field(description="The returns whose cash was paid back")
 
 
 class PayoutReport(BaseModel):

@@ -3,9 +3,10 @@ fee, what is transferred, and the closing of each day (``payout.ready``).
 
 What is due is what was collected: cash on delivery for the items the recipient took
 (``shipment.rules.cod_due`` at the counter: a partial redemption pays for the taken lines
-only, a refusal pays nothing). A day is each office's own calendar day, as the counter's COD
-report (``shipment.service.cod_report``) counts it. The arithmetic is ``payout.rules``.
-Services flush, never commit.
+only, a refusal pays nothing), less the cash the counters paid back to buyers for their
+returns (``selpo.returns``; on the day the return was accepted). A day is each office's own
+calendar day, as the counter's COD report (``shipment.service.cod_report``) counts it. The
+arithmetic is ``payout.rules``. Services flush, never commit.
 """
 
 from __future__ import annotations
@@ -22,10 +23,16 @@ from sqlalchemy.orm import Session
 from selpo.errors import InvalidInput
 from selpo.kit.display import local_day
 from selpo.marketplace import service as marketplace_service
-from selpo.models import Marketplace, PayoutDay, PostOffice, Shipment
+from selpo.models import CustomerReturn, Marketplace, PayoutDay, PostOffice, Shipment
 from selpo.notify import service as notify_service
 from selpo.payout import rules
-from selpo.payout.schemas import PayoutDayRead, PayoutReport, PayoutShipment, PayoutTotals
+from selpo.payout.schemas import (
+    PayoutDayRead,
+    PayoutRefund,
+    PayoutReport,
+    PayoutShipment,
+    PayoutTotals,
+)
 
 # The closing job looks back this many closed days: a worker stopped for up to this long
 # still sends every day's ``payout.ready`` when it starts again.
@@ -84,11 +91,58 @@ def _collections(
     return days
 
 
-def _day(day: date, rows: Sequence[_Collected], bp: int, *, closed: bool) -> PayoutDayRead:
+def _refunds(
+    session: Session, marketplace_id: int, first: date, last: date
+) -> dict[date, list[PayoutRefund]]:
+    """Cash paid back at the counters for a marketplace's returns, by the paying office's
+    local day (the day the return was accepted)."""
+    start = datetime.combine(first, time(0, 0), tzinfo=UTC) - _EARLIEST_OFFSET
+    end = datetime.combine(last + timedelta(days=1), time(0, 0), tzinfo=UTC) + _LATEST_OFFSET
+    query = (
+        select(CustomerReturn, Shipment.tracking_number, PostOffice.index, PostOffice.timezone)
+        .join(Shipment, CustomerReturn.shipment_id == Shipment.id)
+        .join(PostOffice, CustomerReturn.office_id == PostOffice.id)
+        .where(
+            CustomerReturn.marketplace_id == marketplace_id,
+            CustomerReturn.refund_kop > 0,
+            CustomerReturn.accepted_at >= start,
+            CustomerReturn.accepted_at < end,
+        )
+        .order_by(CustomerReturn.accepted_at, CustomerReturn.id)
+    )
+    days: dict[date, list[PayoutRefund]] = defaultdict(list)
+    for ret, order_number, index, zone in session.execute(query):
+        if ret.accepted_at is None or ret.tracking_number is None:
+            continue
+        day = local_day(ret.accepted_at, zone)
+        if first <= day <= last:
+            days[day].append(
+                PayoutRefund(
+                    return_id=ret.id,
+                    external_return_id=ret.external_return_id,
+                    tracking_number=order_number,
+                    return_tracking_number=ret.tracking_number,
+                    office_index=index,
+                    refund_kop=ret.refund_kop,
+                    refunded_at=ret.accepted_at,
+                )
+            )
+    return days
+
+
+def _day(
+    day: date,
+    rows: Sequence[_Collected],
+    bp: int,
+    *,
+    closed: bool,
+    refunds: Sequence[PayoutRefund] = (),
+) -> PayoutDayRead:
     fees = rules.split_fee([(r.tracking_number, r.collected_kop) for r in rows], bp)
     cash = sum(r.collected_kop for r in rows if r.method == "cash")
     card = sum(r.collected_kop for r in rows if r.method == "card")
     fee = sum(fees)
+    refunded = sum(r.refund_kop for r in refunds)
     return PayoutDayRead(
         date=day,
         closed=closed,
@@ -97,7 +151,9 @@ def _day(day: date, rows: Sequence[_Collected], bp: int, *, closed: bool) -> Pay
         card_kop=card,
         collected_kop=cash + card,
         fee_kop=fee,
-        to_transfer_kop=cash + card - fee,
+        refunded_kop=refunded,
+        to_transfer_kop=cash + card - fee - refunded,
+        refunds=list(refunds),
         shipments=[
             PayoutShipment(
                 tracking_number=r.tracking_number,
@@ -127,6 +183,7 @@ def _totals(days: Sequence[PayoutTotals]) -> PayoutTotals:
         card_kop=sum(d.card_kop for d in days),
         collected_kop=sum(d.collected_kop for d in days),
         fee_kop=sum(d.fee_kop for d in days),
+        refunded_kop=sum(d.refunded_kop for d in days),
         to_transfer_kop=sum(d.to_transfer_kop for d in days),
     )
 
@@ -140,6 +197,7 @@ def payout_report(
     if refusal is not None:
         raise InvalidInput(refusal, field="to" if last < first else "from")
     collected = _collections(session, marketplace.id, first, last)
+    refunds = _refunds(session, marketplace.id, first, last)
     closed = _closed_days(session, marketplace.id, first, last)
     days = [
         _day(
@@ -147,6 +205,7 @@ def payout_report(
             collected.get(day, []),
             closed.get(day, marketplace.fee_rate_bp),
             closed=day in closed,
+            refunds=refunds.get(day, []),
         )
         for day in (first + timedelta(days=n) for n in range((last - first).days + 1))
     ]
@@ -161,7 +220,8 @@ def payout_report(
 
 
 def payout_csv(report: PayoutReport) -> str:
-    """The report as CSV: one row per shipment behind a payout, with its day."""
+    """The report as CSV: one row per shipment behind a payout, with its day, and one per
+    cash refund (method ``refund``, its amount negative, the return parcel's number)."""
     lines = [
         "date,closed,tracking_number,external_order_id,office_index,method,collected_kop,"
         "fee_kop,to_transfer_kop,collected_at"
@@ -181,6 +241,23 @@ def payout_csv(report: PayoutReport) -> str:
                         str(s.fee_kop),
                         str(s.collected_kop - s.fee_kop),
                         notify_service.format_timestamp(s.collected_at),
+                    )
+                )
+            )
+        for r in day.refunds:
+            lines.append(
+                ",".join(
+                    (
+                        day.date.isoformat(),
+                        "true" if day.closed else "false",
+                        r.return_tracking_number,
+                        _csv_cell(r.external_return_id),
+                        r.office_index,
+                        "refund",
+                        str(-r.refund_kop),
+                        "0",
+                        str(-r.refund_kop),
+                        notify_service.format_timestamp(r.refunded_at),
                     )
                 )
             )
@@ -222,11 +299,17 @@ def close_days(session: Session, now: datetime, *, limit: int = 1000) -> int:
         if (marketplace.id, first + timedelta(days=n)) not in done
     ][:limit]
     collections: dict[int, dict[date, list[_Collected]]] = {}
+    refunds: dict[int, dict[date, list[PayoutRefund]]] = {}
     for marketplace, day in pending:
         if marketplace.id not in collections:
             collections[marketplace.id] = _collections(session, marketplace.id, first, last)
+            refunds[marketplace.id] = _refunds(session, marketplace.id, first, last)
         figures = _day(
-            day, collections[marketplace.id].get(day, []), marketplace.fee_rate_bp, closed=True
+            day,
+            collections[marketplace.id].get(day, []),
+            marketplace.fee_rate_bp,
+            closed=True,
+            refunds=refunds[marketplace.id].get(day, []),
         )
         _close(session, marketplace, figures, now)
     session.flush()
@@ -245,6 +328,7 @@ def _close(
         card_kop=figures.card_kop,
         collected_kop=figures.collected_kop,
         fee_kop=figures.fee_kop,
+        refunded_kop=figures.refunded_kop,
         to_transfer_kop=figures.to_transfer_kop,
         shipments=len(figures.shipments),
         closed_at=now,
@@ -256,7 +340,7 @@ def _close(
             session.flush()
     except IntegrityError:
         return False
-    if not figures.shipments:  # nothing collected: closed, nothing to announce
+    if not figures.shipments and not figures.refunds:  # no money moved: nothing to announce
         return True
     row.event_id = notify_service.publish_event(
         session,
@@ -268,6 +352,7 @@ def _close(
             "card_kop": figures.card_kop,
             "collected_kop": figures.collected_kop,
             "fee_kop": figures.fee_kop,
+            "refunded_kop": figures.refunded_kop,
             "to_transfer_kop": figures.to_transfer_kop,
             "shipments": len(figures.shipments),
         },

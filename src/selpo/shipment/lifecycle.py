@@ -6,6 +6,14 @@
     created → cancelled;  handed_over | in_transit | arrived_at_office | returning → lost
     handed_over | in_transit → in_transit on ``missorted`` (arrived at another office: back
     to the hub)
+    handed_over | in_transit | arrived_at_office | ready_for_pickup → recalled (the marketplace
+    recalls it before it is issued); recalled → returning | lost
+
+A recalled parcel still on its way keeps travelling to its office, where its return leg
+starts: its hub and office scans are recorded without moving the status (``KEEPS_TRAVELLING``),
+and its acceptance at the office starts the return (recalled → returning). A parcel recalled
+at the office starts its return at once. After it is issued a parcel cannot be recalled; a
+created one is cancelled instead. ``returned`` is final: a returned parcel never moves again.
 
 Every change is recorded as a tracking event. A status change not in the table is refused
 with the current status and what is allowed. Events that arrive late (a scan uploaded hours
@@ -32,6 +40,7 @@ class Status(StrEnum):
     STORAGE_EXPIRED = "storage_expired"
     RETURNING = "returning"
     RETURNED = "returned"
+    RECALLED = "recalled"
     CANCELLED = "cancelled"
     LOST = "lost"
 
@@ -41,12 +50,13 @@ S = Status
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.CREATED: frozenset({S.HANDED_OVER, S.CANCELLED}),
     # A hub may scan a parcel straight into transit or at the office (scans can be missed).
-    S.HANDED_OVER: frozenset({S.IN_TRANSIT, S.ARRIVED_AT_OFFICE, S.LOST}),
-    S.IN_TRANSIT: frozenset({S.IN_TRANSIT, S.ARRIVED_AT_OFFICE, S.LOST}),
-    S.ARRIVED_AT_OFFICE: frozenset({S.READY_FOR_PICKUP, S.RETURNING, S.LOST}),
+    S.HANDED_OVER: frozenset({S.IN_TRANSIT, S.ARRIVED_AT_OFFICE, S.RECALLED, S.LOST}),
+    S.IN_TRANSIT: frozenset({S.IN_TRANSIT, S.ARRIVED_AT_OFFICE, S.RECALLED, S.LOST}),
+    S.ARRIVED_AT_OFFICE: frozenset({S.READY_FOR_PICKUP, S.RETURNING, S.RECALLED, S.LOST}),
     S.READY_FOR_PICKUP: frozenset(
-        {S.DELIVERED, S.PARTIALLY_DELIVERED, S.REFUSED, S.STORAGE_EXPIRED}
+        {S.DELIVERED, S.PARTIALLY_DELIVERED, S.REFUSED, S.STORAGE_EXPIRED, S.RECALLED}
     ),
+    S.RECALLED: frozenset({S.RETURNING, S.LOST}),
     S.PARTIALLY_DELIVERED: frozenset({S.RETURNING}),
     S.REFUSED: frozenset({S.RETURNING}),
     S.STORAGE_EXPIRED: frozenset({S.RETURNING}),
@@ -56,6 +66,15 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.CANCELLED: frozenset(),
     S.LOST: frozenset(),
 }
+
+# What a marketplace may recall (before the parcel is issued); a created one is cancelled.
+RECALLABLE: frozenset[Status] = frozenset(
+    {S.HANDED_OVER, S.IN_TRANSIT, S.ARRIVED_AT_OFFICE, S.READY_FOR_PICKUP}
+)
+# Recalled at the office: the return starts at once (not on the office's acceptance).
+AT_OFFICE: frozenset[Status] = frozenset({S.ARRIVED_AT_OFFICE, S.READY_FOR_PICKUP})
+# The scans of the road a recalled parcel still on its way takes: recorded, status kept.
+KEEPS_TRAVELLING: frozenset[Status] = frozenset({S.HANDED_OVER, S.IN_TRANSIT, S.ARRIVED_AT_OFFICE})
 
 FINAL: frozenset[Status] = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
 # A partially delivered parcel is finished for the recipient once its rest is back.
@@ -73,6 +92,7 @@ PROGRESS: dict[Status, int] = {
     S.PARTIALLY_DELIVERED: 5,
     S.REFUSED: 5,
     S.STORAGE_EXPIRED: 5,
+    S.RECALLED: 5,
     S.RETURNING: 6,
     S.RETURNED: 7,
     S.CANCELLED: 8,
@@ -123,6 +143,9 @@ def decide(current: Status, target: Status, *, late: bool) -> Decision:
     ``late`` says the event happened before the latest event already recorded.
     """
     if late and PROGRESS[target] <= PROGRESS[current]:
+        return Decision(applies=False, status_after=current)
+    if current == S.RECALLED and target in KEEPS_TRAVELLING:
+        # Recalled on its way: it still travels to its office, where its return starts.
         return Decision(applies=False, status_after=current)
     if target not in TRANSITIONS[current]:
         raise IllegalTransition(current, target)
@@ -189,7 +212,8 @@ def walk(current: Status, target: Status) -> list[Status] | None:
         following: list[Status] = []
         for status in frontier:
             for step in sorted(TRANSITIONS[status], key=lambda s: (PROGRESS[s], s.value)):
-                if step not in came_from and (status, step) not in MISSED_SCANS:
+                detour = step == S.RECALLED and target != S.RECALLED
+                if step not in came_from and (status, step) not in MISSED_SCANS and not detour:
                     came_from[step] = status
                     following.append(step)
         frontier = following

@@ -146,6 +146,8 @@ def advance(
         ),
         S.RETURNING: lambda s, p, n: service.start_return(s, shipment=p, now=n, actor=ACTOR),
         S.RETURNED: lambda s, p, n: service.complete_return(s, shipment=p, now=n, actor=ACTOR),
+        # Recalled at the office, a parcel starts its return at once (it ends ``returning``).
+        S.RECALLED: lambda s, p, n: service.recall_shipment(s, shipment=p, now=n),
         S.LOST: _scan("lost"),
         S.CANCELLED: lambda s, p, n: service.cancel_shipment(s, shipment=p, now=n),
     }

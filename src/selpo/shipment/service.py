@@ -54,8 +54,12 @@ from selpo.shipment.errors import (
 )
 from selpo.shipment.label import Label, LabelFormat, render_labels, render_order_labels
 from selpo.shipment.lifecycle import (
+    AT_OFFICE as RECALL_AT_OFFICE,
+)
+from selpo.shipment.lifecycle import (
     EVENT_CODES,
     FINAL,
+    RECALLABLE,
     Decision,
     IllegalTransition,
     Status,
@@ -1317,6 +1321,69 @@ def cancel_shipment(session: Session, *, shipment: Shipment, now: datetime) -> S
     return shipment
 
 
+def recall_shipment(
+    session: Session, *, shipment: Shipment, now: datetime, base_url: str | None = None
+) -> Shipment:
+    """The marketplace recalls a parcel before it is issued (the caller holds its row lock).
+
+    A created parcel is cancelled (``cancel_shipment``). One handed over, on its way, at the
+    office or waiting there becomes ``recalled``: it stops being offered (its pickup code
+    stops working), the recipient is told by SMS, the marketplace gets ``shipment.recalled``
+    (beside ``shipment.status_changed``). One at the office starts its return at once
+    (``returning``); one on its way keeps travelling and starts it at the office's acceptance.
+    An issued parcel, or one already going back, is refused (409) before anything changes.
+    """
+    status = Status(shipment.status)
+    if status == S.CREATED:
+        return cancel_shipment(session, shipment=shipment, now=now)
+    if status not in RECALLABLE:
+        issued = status in (S.DELIVERED, S.PARTIALLY_DELIVERED)
+        why = "it was issued" if issued else f"it is {status.value}"
+        raise TransitionRefused(
+            f"a {status.value} shipment cannot be recalled: {why}",
+            current=status.value,
+            allowed=[],
+        )
+    office = _office(session, shipment)
+    here = office.index if status in RECALL_AT_OFFICE else None
+    _transition(
+        session,
+        shipment,
+        S.RECALLED,
+        code="recalled",
+        now=now,
+        actor="marketplace-api",
+        office_index=here,
+    )
+    shipment.pickup_code_hash = None
+    notify_service.publish_event(
+        session,
+        marketplace_id=shipment.marketplace_id,
+        event_type="shipment.recalled",
+        data={
+            "tracking_number": shipment.tracking_number,
+            "external_order_id": shipment.external_order_id,
+            "status": shipment.status,
+            "status_before": status.value,
+            "at_office": status in RECALL_AT_OFFICE,
+            "office_index": office.index,
+            "recalled_at": now.isoformat(),
+        },
+        now=now,
+    )
+    if shipment.recipient_phone:
+        text = sms_text.recalled_text(shipment.tracking_number, base_url)
+        message = notify_service.Sms(shipment.recipient_phone, text, shipment.tracking_number)
+        notify_service.queue_sms_many(session, messages=[message], now=now)
+    if status in RECALL_AT_OFFICE:
+        for place in repository.places_of(session, shipment.id):
+            if place.status == HERE:
+                place.status = RETURNING
+        start_return(session, shipment=shipment, now=now, actor="marketplace-api")
+    session.flush()
+    return shipment
+
+
 # ---------------------------------------------------------------------------- changes
 
 
@@ -1976,8 +2043,8 @@ def extend_storage(
 def start_returns(
     session: Session, *, shipments: Sequence[Shipment], now: datetime, actor: str = "office"
 ) -> None:
-    """Send many refused, expired or partly taken parcels back at once; one that may not
-    go back refuses them all."""
+    """Send many refused, expired, partly taken or recalled parcels back at once; one that
+    may not go back refuses them all."""
     offices = repository.offices_by_id(session, {s.destination_office_id for s in shipments})
     _transitions(
         session,

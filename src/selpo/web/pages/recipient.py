@@ -54,6 +54,7 @@ EVENT_WORDS: dict[str, str] = {
     "refused": "Отказ от получения",
     "storage_expired": "Срок хранения истёк",
     "returning": "Возвращается отправителю",
+    "recalled": "Отозван отправителем",
     "returned_to_sender": "Возвращён отправителю",
     "cancelled": "Заказ отменён",
     "lost": "Утерян",
