@@ -8,7 +8,6 @@ no shrinking; every failure is collected and reported at once.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from typing import Any
 
@@ -110,7 +109,6 @@ def test_the_api_answers_as_documented(app: FastAPI, session: Session, who: str)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     failures: dict[str, set[str]] = defaultdict(set)
     cases = 0
-    started = time.monotonic()
     operations = []
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), result.err()
@@ -129,4 +127,3 @@ def test_the_api_answers_as_documented(app: FastAPI, session: Session, who: str)
     )
     assert not failures, f"{len(failures)} operations answered off their schema:\n{report}"
     assert cases > len(operations) * EXAMPLES
-    assert time.monotonic() - started < 120, "keep the fuzzing bounded for CI"
