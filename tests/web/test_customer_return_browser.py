@@ -82,7 +82,7 @@ def test_a_buyers_return_by_keyboard_and_scanner(
 ) -> None:
     page = new_page(browser, return_server)
     _sign_in(page, "pestyaki1")
-    _press(page, "6")
+    _press(page, "8")
     assert "/customer-returns" in page.url
     screenshot(page, "20-customer-return-search")
     _scan(page, return_server.code)
