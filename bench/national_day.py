@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import multiprocessing
 import os
 import queue
 import shutil
@@ -50,9 +51,10 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +116,7 @@ class Options:
     workers: int
     offices: int
     webhook_concurrency: int
+    drain_timeout_s: float
     window_s: float
     postgres_url: str
 
@@ -154,35 +157,47 @@ class Timeline(Tally):
 @dataclass
 class Receiver:
     url: str
-    received: list[int] = field(default_factory=lambda: [0])
+    received: Synchronized[int]
+
+
+class _Hooks(BaseHTTPRequestHandler):
+    """Answers every webhook 204 at once and counts it."""
+
+    counter: Synchronized[int]
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        with self.counter.get_lock():
+            self.counter.value += 1
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        return
+
+
+def _serve_hooks(server: ThreadingHTTPServer) -> None:
+    server.serve_forever()
 
 
 @contextmanager
 def webhook_receiver() -> Iterator[Receiver]:
-    """An HTTP server on 127.0.0.1 answering every webhook 204 at once, counting them."""
-    counter = [0]
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            self.rfile.read(int(self.headers.get("content-length") or 0))
-            with lock:
-                counter[0] += 1
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    """A receiver on 127.0.0.1 in a process of its own (the clients' threads would otherwise
+    hold it up on this process's GIL), answering every webhook 204 at once."""
+    counter: Synchronized[int] = multiprocessing.Value("q", 0)
+    handler = type("Hooks", (_Hooks,), {"counter": counter})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="webhooks", daemon=True)
-    thread.start()
+    process = multiprocessing.get_context("fork").Process(
+        target=_serve_hooks, args=(server,), daemon=True
+    )
+    process.start()
+    server.socket.close()  # the child serves it
     try:
         yield Receiver(f"http://127.0.0.1:{server.server_address[1]}/hooks", counter)
     finally:
-        server.shutdown()
-        server.server_close()
+        process.terminate()
+        process.join(10)
 
 
 @contextmanager
@@ -645,6 +660,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--webhook-concurrency", type=int, default=16, help="webhooks in flight per subscription"
     )
+    parser.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=DRAIN_TIMEOUT_S,
+        help="seconds to wait for the outbox to empty after the clients (then report)",
+    )
     parser.add_argument("--window", type=float, default=60.0, help="seconds per time window")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL, help="server URL")
     args = parser.parse_args(argv)
@@ -657,6 +678,7 @@ def main(argv: list[str] | None = None) -> int:
         args.workers,
         args.offices,
         args.webhook_concurrency,
+        args.drain_timeout,
         args.window,
         args.postgres_url,
     )
@@ -717,7 +739,7 @@ def run(console: Console, options: Options) -> int:
         stack.callback(day.close)
         cpu_before = cpu_seconds(server.pid) + sum(cpu_seconds(p.pid) for p in worker_processes)
         api_s = run_day(day, options)
-        drain_s = drain(db, DRAIN_TIMEOUT_S)
+        drain_s = drain(db, options.drain_timeout_s)
         elapsed = api_s + drain_s
         cpu = cpu_seconds(server.pid) + sum(cpu_seconds(p.pid) for p in worker_processes)
         cpu -= cpu_before
@@ -733,7 +755,7 @@ def run(console: Console, options: Options) -> int:
         summary.add_row("tracking events", f"{count.events:,}", "")
         outbox = ", ".join(f"{k} {s}: {n:,}" for (k, s), n in sorted(count.outbox.items()))
         summary.add_row("outbox rows", outbox, "")
-        summary.add_row("webhooks received", f"{receiver.received[0]:,}", "")
+        summary.add_row("webhooks received", f"{receiver.received.value:,}", "")
         summary.add_row(
             "API phase / outbox drained after it", f"{api_s:.0f} s / {drain_s:.0f} s", ""
         )
@@ -778,7 +800,14 @@ def run(console: Console, options: Options) -> int:
             "",
         )
         console.print(summary)
-        failures = day.failures + [f"{op}: {n} errors" for op, n in timeline.errors.items() if n]
+        pending = count.outbox.get(("webhook", "pending"), 0) + count.outbox.get(
+            ("sms", "pending"), 0
+        )
+        failures = (
+            day.failures
+            + [f"{pending} messages still pending after the drain"] * (pending > 0)
+            + [f"{op}: {n} errors" for op, n in timeline.errors.items() if n]
+        )
         for sample in timeline.samples:
             console.print(f"error sample: {sample}", highlight=False)
         for failure in failures[:20]:
