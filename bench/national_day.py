@@ -4,8 +4,9 @@ size, and the ratio to raw inserts of the same rows in the same run.
 
 Run from the repository root::
 
-    .venv/bin/python bench/national_day.py --scale 0.01 [--clients 2] [--scanners 8] [--server-workers 2]
-        [--workers 1] [--window 60] [--postgres-url URL]
+    .venv/bin/python bench/national_day.py --scale 0.003 [--clients 2] [--scanners 8]
+        [--server-workers 2] [--workers 2] [--webhook-concurrency 16] [--drain-timeout 600]
+        [--window 60] [--postgres-url URL]
 
 The whole day (``--scale 1``) is 1,000,000 shipments, 6,000,000 tracking events and 100,000
 counter issues; ``--scale`` takes that fraction of each. A fresh database
@@ -15,7 +16,8 @@ webhook subscription to a receiver on 127.0.0.1, an operator key, and a clerk si
 office. The real application runs under uvicorn (``--server-workers`` processes) with
 ``--workers`` ``selpo worker`` processes beside it (SMS to a file, webhooks to the receiver).
 
-``--clients`` threads take waves of 1,000 parcels, each through its whole day:
+``--clients`` threads take waves of 1,000 parcels, each through its whole day (the route scans
+and the counter work go out over ``--scanners`` threads):
 
 * ``create_batch``   ``POST /v1/shipments/batch`` of 1,000 (marketplace key, Idempotency-Key);
 * ``handover_act``   ``POST /v1/handovers`` with the 1,000 numbers (``handed_over`` events);
