@@ -26,6 +26,7 @@ JOB_NAMES = (
     "close-payout-days",
     "purge-personal-data",
     "purge-finished-outbox",
+    "maintain-partitions",
 )
 
 

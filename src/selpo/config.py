@@ -84,6 +84,22 @@ class Settings(BaseSettings):
     personal_data_retention_days: int = Field(
         default=90, description="Days after a shipment ends before the recipient's data is purged."
     )
+    tracking_event_retention_months: int = Field(
+        default=24,
+        ge=1,
+        description=(
+            "PostgreSQL: months of tracking events kept besides the current one; the worker's"
+            " `maintain-partitions` job drops older months' partitions whole."
+        ),
+    )
+    outbox_retention_months: int = Field(
+        default=2,
+        ge=1,
+        description=(
+            "PostgreSQL: months of outbox partitions kept besides the current one (finished"
+            " rows are deleted after 30 days anyway; a month still holding a pending row stays)."
+        ),
+    )
     storage_reminder_days: int = Field(
         default=2, description="Days before the storage deadline the reminder SMS goes out."
     )

@@ -21,7 +21,7 @@ from types import FrameType
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from selpo import staff_jobs
+from selpo import partitions, staff_jobs
 from selpo.config import Settings, check_production_secrets
 from selpo.db import (
     create_db_engine,
@@ -73,6 +73,10 @@ def timed_jobs(settings: Settings) -> list[TimedJob]:
     reminder_days = settings.storage_reminder_days
     retention_days = settings.personal_data_retention_days
     base_url = settings.public_base_url
+    retention_months = {
+        partitions.TRACKING_EVENT.name: settings.tracking_event_retention_months,
+        partitions.OUTBOX_MESSAGE.name: settings.outbox_retention_months,
+    }
 
     def expire(session: Session, now: datetime, limit: int) -> int:
         return shipment_service.expire_storage(session, now, limit=limit)
@@ -101,6 +105,10 @@ def timed_jobs(settings: Settings) -> list[TimedJob]:
 
     def close_payouts(session: Session, now: datetime, limit: int) -> int:
         return payout_service.close_days(session, now, limit=limit)
+
+    def maintain_partitions(session: Session, now: datetime, limit: int) -> int:
+        done = partitions.maintain(session.connection(), now, retention_months=retention_months)
+        return done.count
 
     return [
         TimedJob("storage-expiry", every, expire, "parcels past their storage deadline expire"),
@@ -139,6 +147,14 @@ def timed_jobs(settings: Settings) -> list[TimedJob]:
             rare,
             purge_outbox,
             "sent, dead and cancelled outbox rows deleted after 30 days",
+        ),
+        TimedJob(
+            "maintain-partitions",
+            rare,
+            maintain_partitions,
+            "PostgreSQL: the next months' partitions made, months past retention dropped"
+            f" (events after {settings.tracking_event_retention_months} months, the outbox"
+            f" after {settings.outbox_retention_months})",
         ),
     ]
 

@@ -100,6 +100,7 @@ class TestJobScheduler:
             "close-payout-days",
             "purge-personal-data",
             "purge-finished-outbox",
+            "maintain-partitions",
         }
         assert jobs["storage-expiry"] == jobs["advance-parcels"] == timedelta(seconds=30)
         assert jobs["purge-finished-outbox"] == timedelta(hours=1)  # purges stay rarer

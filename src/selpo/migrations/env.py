@@ -13,12 +13,26 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def _partitions(connection: Connection) -> frozenset[str]:
+    """The partitions of partitioned tables (``selpo.partitions``): no model of their own."""
+    if connection.dialect.name != "postgresql":
+        return frozenset()
+    rows = connection.exec_driver_sql("SELECT relname FROM pg_class WHERE relispartition")
+    return frozenset(str(name) for name in rows.scalars())
+
+
 def _run(connection: Connection) -> None:
+    partitions = _partitions(connection)
+
+    def include_name(name: str | None, type_: str, _parent: object) -> bool:
+        return not (type_ in ("table", "index") and name in partitions)
+
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from selpo.db import Base, UTCDateTime
@@ -28,7 +28,10 @@ class OutboxMessage(Base):
         Index("ix_outbox_message_claimed_until", "claimed_until"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    # On PostgreSQL the table is partitioned by month on ``created_at`` and its primary key
+    # is (id, created_at) (migration ``national_day_partitions``, ``selpo.partitions``); the
+    # id alone stays unique by its sequence and is what the code looks rows up by.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # webhook | sms
     status: Mapped[str] = mapped_column(String(16))  # pending | sent | dead | cancelled
     # Webhooks: the event (one event fans out to a row per subscription, all with its id).

@@ -16,6 +16,9 @@ class TrackingEvent(Base):
     # The dashboard counts events of a kind in a period (parcels received, issued, expired).
     __table_args__ = (Index("ix_tracking_event_code_occurred_at", "code", "occurred_at"),)
 
+    # On PostgreSQL the table is partitioned by month on ``occurred_at`` and its primary key
+    # is (id, occurred_at) (migration ``national_day_partitions``, ``selpo.partitions``); the
+    # id alone stays unique by its sequence. No table refers to an event by a foreign key.
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     shipment_id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), ForeignKey("shipment.id"), index=True
