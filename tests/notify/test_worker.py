@@ -141,18 +141,33 @@ class TestRunWorker:
         self, worker_engine: Engine, scratch_url: str, tmp_path: Path
     ) -> None:
         before = signal.getsignal(signal.SIGTERM)
-        timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM))
+        done = threading.Event()
+
+        def terminate_once_handled() -> None:
+            # SIGTERM before the worker has installed its handler would kill the test run:
+            # wait until the handler is there (the worker's start-up may be slow on a busy
+            # machine), then send it.
+            while not done.is_set():
+                if signal.getsignal(signal.SIGTERM) is not before:
+                    time.sleep(0.2)  # into the loop
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    return
+                time.sleep(0.01)
+
+        sender = threading.Thread(target=terminate_once_handled, daemon=True)
         started = time.monotonic()
-        timer.start()
+        sender.start()
         try:
             run_worker(
                 Settings(database_url=scratch_url),
-                stop_after_s=20,
+                stop_after_s=60,
                 sms_gateway=LogSmsGateway(tmp_path / "sms.log"),
             )
         finally:
-            timer.cancel()
-        assert time.monotonic() - started < 5
+            done.set()
+            sender.join()
+        # Stopped by the signal, not by its 60 s limit.
+        assert time.monotonic() - started < 30
         assert signal.getsignal(signal.SIGTERM) == before
 
     def test_stops_after_the_given_time(self, worker_engine: Engine, scratch_url: str) -> None:
