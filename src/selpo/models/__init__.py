@@ -23,6 +23,7 @@ from selpo.models.payout_day import PayoutDay
 from selpo.models.plan import Plan
 from selpo.models.post_office import PostOffice
 from selpo.models.region import Region
+from selpo.models.return_leg import ReturnLeg
 from selpo.models.return_leg_item import ReturnLegItem
 from selpo.models.route import Route
 from selpo.models.route_stop import RouteStop
@@ -38,6 +39,7 @@ from selpo.models.timetable_version import TimetableVersion
 from selpo.models.tracking_event import TrackingEvent
 from selpo.models.tracking_serial import TrackingSerial
 from selpo.models.warehouse import Warehouse
+from selpo.models.warehouse_act import WarehouseAct, WarehouseActSerial
 from selpo.models.webhook_subscription import WebhookSubscription
 
 __all__ = [
@@ -64,6 +66,7 @@ __all__ = [
     "Plan",
     "PostOffice",
     "Region",
+    "ReturnLeg",
     "ReturnLegItem",
     "Route",
     "RouteStop",
@@ -79,5 +82,7 @@ __all__ = [
     "TrackingEvent",
     "TrackingSerial",
     "Warehouse",
+    "WarehouseAct",
+    "WarehouseActSerial",
     "WebhookSubscription",
 ]
