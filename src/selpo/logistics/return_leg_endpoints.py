@@ -113,7 +113,7 @@ def create_warehouse_acts(
 ) -> list[WarehouseActRead]:
     """The line-haul from a district hub: everything at the hub for the marketplaces'
     warehouses (or one warehouse) is delivered, one act per warehouse and marketplace,
-    numbered without gaps per year. Shipments end `returned` (`shipment.returned`
+    numbered without gaps per year. Shipments end `returned` (`shipment.status_changed`
     webhooks). An empty list when nothing is at the hub."""
     return return_legs.deliver_to_warehouses(
         session, hub=body.hub, warehouse=body.warehouse, now=clock.now()

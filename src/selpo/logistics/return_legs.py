@@ -28,9 +28,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from selpo.errors import Conflict, InvalidInput, NotFound
+from selpo.errors import InvalidInput
 from selpo.kit.display import local_day
 from selpo.logistics import repository, timetable
+from selpo.logistics.errors import ReturnLegNotLoaded, RouteRunNotFound, WarehouseActNotFound
 from selpo.logistics.eta import next_run
 from selpo.logistics.manifests import parse_run_id, run_id
 from selpo.logistics.return_leg_schemas import (
@@ -64,20 +65,6 @@ LEGS_PER_PASS: Final[int] = 200
 """Return legs one worker pass fixes at most (catching up after downtime); the next goes on."""
 
 
-class ReturnLegNotLoaded(Conflict):
-    """The hub accepts a leg only once it is loaded."""
-
-    def __init__(self, leg: str) -> None:
-        super().__init__(f"the return leg of {leg} is not loaded yet", field="run_id")
-
-
-class WarehouseActNotFound(NotFound):
-    """No warehouse act of that number."""
-
-    def __init__(self, number: str) -> None:
-        super().__init__(f"no warehouse act {number!r}", field="number")
-
-
 # ---------------------------------------------------------------------------- reading
 
 
@@ -101,8 +88,8 @@ def _rows(session: Session, query_items: Iterable[ReturnLegItem]) -> list[_Row]:
             select(PostOffice).where(PostOffice.id.in_(sorted({i.office_id for i in items})))
         )
     }
-    markets = dict(session.execute(select(Marketplace.id, Marketplace.code)).tuples().all())
-    houses = dict(session.execute(select(Warehouse.id, Warehouse.code)).tuples().all())
+    markets = dict(session.execute(select(Marketplace.id, Marketplace.code)).all())
+    houses = dict(session.execute(select(Warehouse.id, Warehouse.code)).all())
     return [
         _Row(
             i,
@@ -121,7 +108,7 @@ def _run_offices(
     """Office id -> postal index, for the run's stops."""
     indexes = list(loaded.stop_of[route.id])
     query = select(PostOffice.id, PostOffice.index).where(PostOffice.index.in_(indexes))
-    return dict(session.execute(query).tuples().all())
+    return dict(session.execute(query).all())
 
 
 def _waiting_at(
@@ -152,8 +139,6 @@ def _check_run(loaded: LoadedTimetable, route_id: str, departure: datetime) -> t
     except ValueError as exc:  # a moment outside the holiday calendar's years
         raise InvalidInput(str(exc), field="run_id") from None
     if actual.departure != departure:
-        from selpo.logistics.errors import RouteRunNotFound
-
         raise RouteRunNotFound(
             run_id(route_id, departure),
             f"the next run of {route_id} leaves at {actual.departure.isoformat()}",
@@ -409,7 +394,7 @@ def _earliest_waiting(session: Session) -> dict[int, datetime]:
         .where(ReturnLegItem.status == WAITING)
         .group_by(ReturnLegItem.office_id)
     )
-    return dict(session.execute(query).tuples().all())
+    return dict(session.execute(query).all())
 
 
 def advance_return_legs(session: Session, now: datetime, *, limit: int | None = None) -> int:
@@ -555,7 +540,7 @@ def deliver_to_warehouses(
     """The line-haul from the hub: everything at the hub for a marketplace's warehouse goes
     there, one act per warehouse and marketplace (numbered without gaps per year, in the
     warehouse's zone); each thing is ``delivered`` and its domain told (a shipment ends
-    ``returned``, its marketplace hears ``shipment.returned``). Partners' bags stay at the
+    ``returned``, its marketplace hears ``shipment.status_changed``). Partners' bags stay at the
     hub for their partner's own act."""
     code = district_hub_code(session, hub)
     query = (

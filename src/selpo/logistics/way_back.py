@@ -110,7 +110,7 @@ def handover_warehouses(session: Session, shipment_ids: Collection[int]) -> dict
         .where(HandoverEntry.shipment_id.in_(sorted(shipment_ids)))
         .order_by(Handover.id)
     )
-    return dict(session.execute(query).tuples().all())
+    return dict(session.execute(query).all())
 
 
 def send_shipments_back(

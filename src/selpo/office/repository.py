@@ -28,8 +28,10 @@ from selpo.models import (
     TrackingEvent,
 )
 
-# Where a parcel sits in a cell: waiting for its recipient, or expired and waiting to go back.
-IN_CELL = ("ready_for_pickup", "storage_expired")
+# Where a parcel sits in a cell: waiting for its recipient, or refused, expired or partly
+# taken and waiting to go back — it keeps its cell until a return run's van loads it (the
+# loading clears ``cell_code``: ``selpo.shipment.way_back.shipment_moved``).
+IN_CELL = ("ready_for_pickup", "storage_expired", "refused", "partially_delivered", "returning")
 EXPECTED = ("handed_over", "in_transit")
 TO_RETURN = ("storage_expired", "refused", "partially_delivered")
 

@@ -35,6 +35,7 @@ from selpo.config import Settings
 from selpo.deps import ClockDep, RowId, SessionDep, SettingsDep
 from selpo.errors import PROBLEM_JSON, DomainError, InvalidInput
 from selpo.kit.moments import day_in_range
+from selpo.logistics import return_legs
 from selpo.models import PostOffice
 from selpo.office import auth, service
 from selpo.office.auth import Workstation
@@ -861,12 +862,15 @@ def receipt_page(desk: DeskDep, tracking_number: str, received: str = "") -> Res
 
 @router.get("/{index}/returns")
 def returns_page(desk: DeskDep) -> Response:
-    """Parcels to send back, and the scan that sends them."""
+    """Parcels to send back, the scan that sends them, and what leaves on the next run."""
+    view = service.returns_view(desk.db, office=desk.office)
     return _page(
         desk,
         "office/returns.html",
         active="returns",
-        view=service.returns_view(desk.db, office=desk.office),
+        view=view,
+        cells={p.tracking_number: p.cell for p in view.returning if p.cell},
+        outlook=return_legs.office_outlook(desk.db, office_index=desk.office.index, now=desk.now),
     )
 
 
@@ -886,7 +890,7 @@ def returns_scan(desk: PostDeskDep, barcode: Annotated[str, Form()] = "") -> Res
     if line is not None and line.note:
         _flash(desk, line.note)  # an order of several places: the other places still to scan
     elif line is not None:
-        cell = f" Ячейка {line.cell} свободна." if line.cell else ""
+        cell = f" Ячейка {line.cell} занята до обратного рейса." if line.cell else ""
         _flash(desk, f"Посылка …{line.tracking_number[-4:]} оформлена в возврат.{cell}")
     return _redirect(f"{desk.base}/returns")
 
