@@ -88,10 +88,14 @@ def test_cash_collected_is_the_cod_due_of_what_was_taken(
     with session_scope(result.factory) as session:
         for shipment in session.scalars(select(Shipment).order_by(Shipment.id)):
             collected += shipment.cod_collected_kop
-            if shipment.status in {"delivered", "partially_delivered"}:
-                items = session.scalars(
-                    select(ShipmentItem).where(ShipmentItem.shipment_id == shipment.id)
-                )
+            items = list(
+                session.scalars(select(ShipmentItem).where(ShipmentItem.shipment_id == shipment.id))
+            )
+            # Partly taken parcels go back at once (their rest rides the way back).
+            partly = shipment.status in {"returning", "returned"} and any(
+                i.refused_quantity for i in items
+            )
+            if shipment.status in {"delivered", "partially_delivered"} or partly:
                 due += cod_due(
                     shipment.cod_kop,
                     shipment.declared_value_kop,
