@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,7 @@ from selpo.errors import DomainError
 from selpo.kit.clock import FrozenClock
 from selpo.logistics import return_legs, timetables, way_back
 from selpo.logistics.eta import next_run
+from selpo.logistics.manifests import run_id
 from selpo.logistics.return_leg_pdf import render_return_leg, render_warehouse_act
 from selpo.models import OutboxMessage, ReturnLeg, ReturnLegItem, Shipment
 from selpo.notify import service as notify_service
@@ -28,6 +30,7 @@ from selpo.office import repository as office_repository
 from selpo.office import service as office
 from selpo.shipment import service as shipment_service
 from tests.conftest import TEST_NOW
+from tests.fixtures.builders import admin_headers, marketplace_key
 from tests.office.world import OfficeWorld, cheap_password_hashing, make_world
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -271,3 +274,55 @@ class TestTheWayBack:
                 world.session, route_id=ROUTE, departure=datetime(2026, 11, 24, 5, tzinfo=UTC)
             )
         assert missing.value.status_code == 404
+
+
+class TestTheApi:
+    def test_the_operator_loads_accepts_and_delivers_a_leg_over_http(
+        self, world: OfficeWorld, client: TestClient
+    ) -> None:
+        session = world.session
+        admin = admin_headers(session, now=TEST_NOW)
+        one, two = _refused_at_counter(world), _refused_at_counter(world)
+        departure = _next_departure(world, world.clock.now())
+        leg_url = f"/v1/route-runs/{run_id(ROUTE, departure)}/return-leg"
+        unloaded = client.post(f"{leg_url}/acceptance", json={"barcodes": ["x"]}, headers=admin)
+        assert unloaded.status_code == 409
+        assert unloaded.headers["content-type"].startswith("application/problem+json")
+        preview = client.get(leg_url, headers=admin)
+        assert preview.status_code == 200
+        assert preview.json()["stored"] is False
+        assert [line["barcode"] for line in preview.json()["lines"]] == [
+            one.tracking_number,
+            two.tracking_number,
+        ]
+        printed = client.get(leg_url, params={"format": "pdf"}, headers=admin)
+        assert printed.headers["content-type"] == "application/pdf"
+        loaded = client.post(leg_url, headers=admin)
+        assert loaded.status_code == 200
+        assert loaded.json()["stored"] is True
+        report = client.post(
+            f"{leg_url}/acceptance",
+            json={"barcodes": [one.tracking_number, "80000000000000"]},
+            headers=admin,
+        ).json()
+        assert report["missing"] == [two.tracking_number]
+        assert report["extra"] == ["80000000000000"]
+        acts = client.post("/v1/warehouse-acts", json={"hub": HUB}, headers=admin)
+        assert acts.status_code == 200
+        number = acts.json()[0]["number"]
+        act = client.get(f"/v1/warehouse-acts/{number}", headers=admin)
+        assert act.json()["lines"][0]["barcode"] == one.tracking_number
+        pdf = client.get(f"/v1/warehouse-acts/{number}", params={"format": "pdf"}, headers=admin)
+        assert pdf.content.startswith(b"%PDF")
+        assert client.get("/v1/warehouse-acts/WA-1999-000001", headers=admin).status_code == 404
+        assert client.post(
+            "/v1/warehouse-acts", json={"hub": "nowhere"}, headers=admin
+        ).status_code in (404, 422)
+
+    def test_a_marketplace_key_cannot_see_return_legs(
+        self, world: OfficeWorld, client: TestClient
+    ) -> None:
+        key = marketplace_key(world.session, "OTHER_MP", now=TEST_NOW, connect=())
+        departure = _next_departure(world, world.clock.now())
+        url = f"/v1/route-runs/{run_id(ROUTE, departure)}/return-leg"
+        assert client.get(url, headers=key.headers).status_code == 403
