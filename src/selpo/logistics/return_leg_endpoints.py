@@ -27,7 +27,10 @@ router = APIRouter(prefix="/v1", tags=["operations"])
 
 
 def _pdf_or(example: Any) -> dict[int | str, dict[str, Any]]:
-    return {200: {"content": {"application/pdf": {}, "application/json": {"example": example}}}}
+    """The JSON answer's example (its nulls kept), or the same as PDF (``?format=pdf``)."""
+    responses = example_answer(example)
+    responses[200]["content"]["application/pdf"] = {}
+    return responses
 
 
 Output = Annotated[Literal["json", "pdf"], Query(alias="format", description="json or pdf")]
