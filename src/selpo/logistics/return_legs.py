@@ -387,6 +387,20 @@ def _next_call(
     return best
 
 
+def next_last_call(session: Session, after: datetime) -> datetime | None:
+    """When the first route run makes its last call after ``after`` (``None`` with no
+    timetable or routes): until then ``advance_return_legs`` has no new leg to fix. The
+    simulation, its database's only writer, passes over the steps before it."""
+    loaded = CACHE.get(session)
+    if loaded is None or not loaded.network.routes:
+        return None
+    moments = []
+    for route in loaded.network.routes:
+        last = max(stop.arrival for stop in route.stops)
+        moments.append(next_run(loaded.network, route.id, after - last).departure + last)
+    return min(moments)
+
+
 def _earliest_waiting(session: Session) -> dict[int, datetime]:
     """Office id -> since when its oldest waiting thing is ready (one grouped query)."""
     query = (

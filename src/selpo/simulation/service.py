@@ -159,7 +159,7 @@ class ServiceOperations:
         self._returning: deque[tuple[datetime, int]] = deque()  # buyers' returns: when, id
         self._bag_days: set[tuple[int, date]] = set()
         self._stand_ins = 0
-        self._hubs: list[str] | None = None
+        self._next_last_call: datetime | None = None  # of any route run, after the last pass
 
     def step(
         self, now: datetime, orders: Sequence[Order], pickups: Sequence[Pickup]
@@ -183,10 +183,14 @@ class ServiceOperations:
     # ------------------------------------------------------------------ the way back
 
     def _way_back(self, session: Session, now: datetime) -> None:
-        """The worker loads the return legs whose vans made their last call; the hub accepts
-        every leg whose van is back (all it carries: no losses are simulated); once a day
-        the line-haul takes what is at each hub to the warehouses, with an act."""
-        return_legs.advance_return_legs(session, now)
+        """The worker loads the return legs whose vans made their last call (only when a van
+        has made one since the last pass: nothing else can fix a leg); the hub accepts every
+        leg whose van is back (all it carries: no losses are simulated); once a day the
+        line-haul takes what is at each hub to the warehouses, with an act."""
+        due = self._next_last_call
+        if due is None or now >= due:
+            return_legs.advance_return_legs(session, now)
+            self._next_last_call = return_legs.next_last_call(session, now)
         back = session.scalars(
             select(ReturnLeg)
             .where(ReturnLeg.accepted_at.is_(None), ReturnLeg.back_at <= now)
