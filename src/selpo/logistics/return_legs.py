@@ -425,24 +425,24 @@ def advance_return_legs(session: Session, now: datetime, *, limit: int | None = 
     if _earliest_waiting(session) == {}:
         return 0
     repository.lock_timetable(session)
-    calls = _calls(loaded)
-    indexes: dict[int, str] = {}
     cap = LEGS_PER_PASS if limit is None else min(limit, LEGS_PER_PASS)
+    indexes: dict[int, str] = {}
     known: dict[tuple[str, datetime], bool] = {}
     moved_count, fixed = 0, 0
     while fixed < cap:
         earliest = _earliest_waiting(session)
-        due: list[tuple[datetime, str, datetime]] = []
-        for office_id, ready_at in earliest.items():
-            if office_id not in indexes:
-                found_index = session.scalar(
-                    select(PostOffice.index).where(PostOffice.id == office_id)
-                )
-                indexes[office_id] = found_index or ""
-            index = indexes[office_id]
-            found = _next_call(session, loaded, calls.get(index, []), ready_at, known)
-            if found is not None and found[0] <= now:
-                due.append(found)
+        missing = [o for o in earliest if o not in indexes]
+        if missing:
+            query = select(PostOffice.id, PostOffice.index).where(PostOffice.id.in_(missing))
+            indexes.update(dict(session.execute(query).all()))
+        ready_at = {indexes[o]: ready for o, ready in earliest.items() if o in indexes}
+        due = [
+            d
+            for d in (
+                _due_run(session, loaded, r, ready_at, known) for r in _routes(loaded, ready_at)
+            )
+            if d and d[0] <= now
+        ]
         if not due:
             break
         _last, route_id, departure = min(due)
@@ -453,6 +453,35 @@ def advance_return_legs(session: Session, now: datetime, *, limit: int | None = 
         moved_count += len(plan.load.loaded)
         fixed += 1
     return moved_count
+
+
+def _routes(loaded: LoadedTimetable, ready_at: dict[str, datetime]) -> list[str]:
+    """The routes calling at an office that has something ready."""
+    return [r for r, stops in loaded.stop_of.items() if any(i in ready_at for i in stops)]
+
+
+def _due_run(
+    session: Session,
+    loaded: LoadedTimetable,
+    route_id: str,
+    ready_at: dict[str, datetime],
+    known: dict[tuple[str, datetime], bool],
+) -> tuple[datetime, str, datetime] | None:
+    """(its last call, route, departure) of the route's first run not fixed yet that finds
+    something ready at one of its offices: a thing ready at ``r`` at an office the run
+    reaches ``a`` after leaving is on every run leaving at or after ``r - a``."""
+    stops = loaded.stop_of[route_id]
+    start = min(ready_at[i] - arrival for i, (_s, arrival) in stops.items() if i in ready_at)
+    last = max(arrival for _s, arrival in stops.values())
+    run = next_run(loaded.network, route_id, start, strict=False)
+    for _ in range(64):
+        key = (route_id, run.departure)
+        if key not in known:
+            known[key] = _stored(session, route_id, run.departure) is not None
+        if not known[key]:
+            return (run.departure + last, route_id, run.departure)
+        run = next_run(loaded.network, route_id, run.departure)
+    return None
 
 
 # ---------------------------------------------------------------------------- the hub
