@@ -22,6 +22,7 @@ JOB_NAMES = (
     "storage-expiry",
     "storage-reminders",
     "advance-parcels",
+    "return-legs",
     "staff-jobs",
     "close-payout-days",
     "purge-personal-data",

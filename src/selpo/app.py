@@ -38,6 +38,7 @@ from selpo.kit.rate_limit import (
 from selpo.kit.request_id import HEADER as REQUEST_ID_HEADER
 from selpo.kit.request_id import RequestIdMiddleware, request_id_of
 from selpo.logistics import endpoints as logistics_endpoints
+from selpo.logistics import return_leg_endpoints
 from selpo.logistics.promises import promised_dates
 from selpo.marketplace import endpoints as marketplace_endpoints
 from selpo.marketplace.service import KeyUsage
@@ -329,6 +330,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(collection_endpoints.router)
     app.include_router(planning_endpoints.router)
     app.include_router(logistics_endpoints.router)
+    app.include_router(return_leg_endpoints.router)
     # The dispatcher's pages first: /office/dispatch would otherwise read as an office index.
     app.include_router(dispatch_pages.router)
     app.include_router(office_pages.scan_router)  # the counter's scan queue and its worker

@@ -31,7 +31,7 @@ from selpo.db import (
     session_scope,
 )
 from selpo.kit.clock import Clock, SystemClock
-from selpo.logistics import movement
+from selpo.logistics import movement, return_legs
 from selpo.notify import service as notify_service
 from selpo.notify.delivery import (
     DEFAULT_BATCH,
@@ -98,6 +98,9 @@ def timed_jobs(settings: Settings) -> list[TimedJob]:
     def advance(session: Session, now: datetime, limit: int) -> int:
         return movement.advance_parcels(session, now, limit=limit)
 
+    def return_legs_job(session: Session, now: datetime, limit: int) -> int:
+        return return_legs.advance_return_legs(session, now, limit=limit)
+
     def dashboard_jobs(session: Session, now: datetime, limit: int) -> int:
         # Jobs run in transactions of their own: a factory on the same engine.
         factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False)
@@ -123,6 +126,12 @@ def timed_jobs(settings: Settings) -> list[TimedJob]:
             every,
             advance,
             "vans depart and arrive along the timetable (tracking events)",
+        ),
+        TimedJob(
+            "return-legs",
+            every,
+            return_legs_job,
+            "vans load what the offices send back, within their room, oldest first",
         ),
         TimedJob(
             "staff-jobs",

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 LOGISTICS = Path(__file__).resolve().parents[2] / "src" / "selpo" / "logistics"
-MODULES = ["calendar.py", "distance.py", "eta.py", "routing.py", "timetable.py"]
+MODULES = [
+    "calendar.py",
+    "distance.py",
+    "eta.py",
+    "return_loading.py",
+    "routing.py",
+    "timetable.py",
+]
 ALLOWED_THIRD_PARTY = ("numpy", "scipy", "holidays")
 ALLOWED_SELPO = ("selpo.logistics", "selpo.network.geo", "selpo.network.rules")
 

@@ -38,7 +38,6 @@ class FakeOperations:
         now: datetime,
         orders: Sequence[Order],
         pickups: Sequence[Pickup],
-        returns_done: Sequence[str],
     ) -> StepOutcome:
         outcome = StepOutcome(shelved=self.pending)
         self.pending = [f"T-{o.order_id}" for o in orders]
@@ -79,14 +78,13 @@ class UnstaffedOnce(FakeOperations):
         now: datetime,
         orders: Sequence[Order],
         pickups: Sequence[Pickup],
-        returns_done: Sequence[str],
     ) -> StepOutcome:
         if pickups and not self.turned_away:
             self.turned_away = True
-            outcome = super().step(now, orders, [], returns_done)
+            outcome = super().step(now, orders, [])
             outcome.turned_away = list(pickups)
             return outcome
-        return super().step(now, orders, pickups, returns_done)
+        return super().step(now, orders, pickups)
 
 
 def test_a_recipient_turned_away_comes_back_the_next_day() -> None:

@@ -64,9 +64,9 @@ def test_a_district_without_data_shows_a_dash_not_zero() -> None:
     assert f"0,00{NBSP}₽" in row
 
 
-def test_write_puts_the_three_files_in_the_folder(tmp_path: Path) -> None:
+def test_write_puts_the_four_files_in_the_folder(tmp_path: Path) -> None:
     paths = report.write(_report(), tmp_path / "r", title="t")
-    assert [p.name for p in paths] == ["kpi.csv", "offices.csv", "index.html"]
+    assert [p.name for p in paths] == ["kpi.csv", "offices.csv", "returns.csv", "index.html"]
     assert all(p.is_file() for p in paths)
 
 

@@ -18,6 +18,8 @@ from selpo.models import (
     District,
     ManifestEntry,
     PostOffice,
+    ReturnLeg,
+    ReturnLegItem,
     Settlement,
     Shipment,
     ShipmentItem,
@@ -64,7 +66,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[SimulationResult, Pat
 def test_same_seed_same_files(run: tuple[SimulationResult, Path], tmp_path: Path) -> None:
     again = simulate(CONFIG, folder=tmp_path)
     report.write(report.compute(again), tmp_path / "report", title="a")
-    for name in ("kpi.csv", "offices.csv", "index.html"):
+    for name in ("kpi.csv", "offices.csv", "returns.csv", "index.html"):
         assert (tmp_path / "report" / name).read_bytes() == (run[1] / name).read_bytes()
 
 
@@ -88,10 +90,14 @@ def test_cash_collected_is_the_cod_due_of_what_was_taken(
     with session_scope(result.factory) as session:
         for shipment in session.scalars(select(Shipment).order_by(Shipment.id)):
             collected += shipment.cod_collected_kop
-            if shipment.status in {"delivered", "partially_delivered"}:
-                items = session.scalars(
-                    select(ShipmentItem).where(ShipmentItem.shipment_id == shipment.id)
-                )
+            items = list(
+                session.scalars(select(ShipmentItem).where(ShipmentItem.shipment_id == shipment.id))
+            )
+            # Partly taken parcels go back at once (their rest rides the way back).
+            partly = shipment.status in {"returning", "returned"} and any(
+                i.refused_quantity for i in items
+            )
+            if shipment.status in {"delivered", "partially_delivered"} or partly:
                 due += cod_due(
                     shipment.cod_kop,
                     shipment.declared_value_kop,
@@ -102,6 +108,44 @@ def test_cash_collected_is_the_cod_due_of_what_was_taken(
     computed = report.compute(result)
     assert computed.region.cash_kop == collected
     assert computed.region.orders == result.totals.orders
+
+
+def test_what_goes_back_rides_the_return_legs_to_the_act(
+    run: tuple[SimulationResult, Path],
+) -> None:
+    result, folder = run
+    with session_scope(result.factory) as session:
+        items = {(i.kind, i.ref_id): i for i in session.scalars(select(ReturnLegItem))}
+        going_back = list(
+            session.scalars(select(Shipment).where(Shipment.status.in_(["returning", "returned"])))
+        )
+        assert going_back, "five days give refusals"
+        for shipment in going_back:
+            item = items[("shipment", shipment.id)]
+            if shipment.status == "returned":
+                assert item.status == "delivered"
+                assert item.act_number
+                assert shipment.cell_code is None
+            else:
+                assert item.status != "delivered"
+            if item.status != "waiting":
+                assert shipment.cell_code is None  # loaded: its cell is free again
+        legs = list(session.scalars(select(ReturnLeg)))
+        assert legs
+        for leg in legs:
+            assert leg.items <= leg.capacity_parcels
+            assert leg.litres <= leg.capacity_litres + 1e-6
+        kinds = {kind for kind, _ in items}
+    assert {"shipment", "partner_bag"} <= kinds
+    computed = report.compute(result)
+    way_back = computed.way_back
+    assert way_back.items_loaded + way_back.still_waiting == len(items)
+    assert way_back.legs == len(legs)
+    assert sum(o.parcels_back for o in way_back.offices) == sum(
+        1 for kind, _ in items if kind == "shipment"
+    )
+    assert (folder / "returns.csv").read_text(encoding="utf-8").startswith("office_index,")
+    assert "Обратный путь" in (folder / "index.html").read_text(encoding="utf-8")
 
 
 def _history(factory: sessionmaker[Session]) -> tuple[list[tuple[Any, ...]], ...]:

@@ -82,3 +82,17 @@ class RealTimetableExists(Conflict):
             f"{count} routes come from the operator; generating a synthetic timetable would "
             "replace them (use --force / replace_real to do it anyway)"
         )
+
+
+class ReturnLegNotLoaded(Conflict):
+    """The hub accepts a leg only once it is loaded."""
+
+    def __init__(self, leg: str) -> None:
+        super().__init__(f"the return leg of {leg} is not loaded yet", field="run_id")
+
+
+class WarehouseActNotFound(NotFound):
+    """No warehouse act of that number."""
+
+    def __init__(self, number: str) -> None:
+        super().__init__(f"no warehouse act {number!r}", field="number")

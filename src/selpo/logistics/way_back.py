@@ -10,13 +10,14 @@ line-haul to the warehouse and its act) move the rows through ``waiting`` -> ``l
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from selpo.models import ReturnLegItem
+from selpo.models import Handover, HandoverEntry, ReturnLegItem, Shipment, Warehouse
 
 Kind = Literal["shipment", "customer_return", "partner_bag"]
 Step = Literal["loaded", "at_hub", "delivered"]
@@ -98,3 +99,54 @@ def moved(session: Session, item: ReturnLegItem, step: Step, now: datetime) -> N
         from selpo.returns import way_back as returns_way_back
 
         returns_way_back.return_moved(session, item, step, now)
+
+
+def default_warehouse_id(session: Session) -> int | None:
+    """The warehouse things go back to when nothing names one: the default warehouse (the
+    one quotes start from), else the first."""
+    query = select(Warehouse.id).order_by(Warehouse.is_default.desc(), Warehouse.id).limit(1)
+    return session.scalar(query)
+
+
+def handover_warehouses(session: Session, shipment_ids: Collection[int]) -> dict[int, int]:
+    """Shipment id -> the warehouse of its latest hand-over act (where it came from)."""
+    if not shipment_ids:
+        return {}
+    query = (
+        select(HandoverEntry.shipment_id, Handover.warehouse_id)
+        .join(Handover, HandoverEntry.handover_id == Handover.id)
+        .where(HandoverEntry.shipment_id.in_(sorted(shipment_ids)))
+        .order_by(Handover.id)
+    )
+    return dict(session.execute(query).all())
+
+
+def send_shipments_back(
+    session: Session, *, shipments: Sequence[Shipment], now: datetime
+) -> list[ReturnLegItem]:
+    """Parcels whose return started at their office (refused, storage expired, partly taken,
+    recalled) wait there for the next run's way back, oldest first.
+
+    Each goes back to the warehouse of its hand-over act (where the marketplace gave it to
+    us), or the default warehouse when it came without one. Its cell stays taken until the
+    van loads it (``selpo.shipment.way_back.shipment_moved``)."""
+    if not shipments:
+        return []
+    came_from = handover_warehouses(session, [s.id for s in shipments])
+    fallback = default_warehouse_id(session) if len(came_from) < len(shipments) else None
+    return [
+        send_back(
+            session,
+            kind="shipment",
+            ref_id=s.id,
+            barcode=s.tracking_number,
+            office_id=s.destination_office_id,
+            weight_g=s.weight_g,
+            litres=s.length_mm * s.width_mm * s.height_mm / 1_000_000.0,
+            ready_at=now,
+            now=now,
+            marketplace_id=s.marketplace_id,
+            warehouse_id=came_from.get(s.id, fallback),
+        )
+        for s in shipments
+    ]

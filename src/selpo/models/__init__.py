@@ -30,6 +30,7 @@ from selpo.models.plan_region import PlanRegion
 from selpo.models.post_office import PostOffice
 from selpo.models.receipt_serial import ReceiptSerial
 from selpo.models.region import Region
+from selpo.models.return_leg import ReturnLeg
 from selpo.models.return_leg_item import ReturnLegItem
 from selpo.models.route import Route
 from selpo.models.route_stop import RouteStop
@@ -45,6 +46,7 @@ from selpo.models.timetable_version import TimetableVersion
 from selpo.models.tracking_event import TrackingEvent
 from selpo.models.tracking_serial import TrackingSerial
 from selpo.models.warehouse import Warehouse
+from selpo.models.warehouse_act import WarehouseAct, WarehouseActSerial
 from selpo.models.webhook_subscription import WebhookSubscription
 
 __all__ = [
@@ -82,6 +84,7 @@ __all__ = [
     "ReceiptSerial",
     "Region",
     "ReturnCodeGuard",
+    "ReturnLeg",
     "ReturnLegItem",
     "Route",
     "RouteStop",
@@ -97,5 +100,7 @@ __all__ = [
     "TrackingEvent",
     "TrackingSerial",
     "Warehouse",
+    "WarehouseAct",
+    "WarehouseActSerial",
     "WebhookSubscription",
 ]

@@ -51,3 +51,5 @@ class ReturnLegItem(Base):
     act_number: Mapped[str | None] = mapped_column(String(32))
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Route runs that called at the office while it was ready and left it for lack of room.
+    runs_waited: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

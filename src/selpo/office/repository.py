@@ -33,8 +33,10 @@ from selpo.models import (
     TrackingEvent,
 )
 
-# Where a parcel sits in a cell: waiting for its recipient, or expired and waiting to go back.
-IN_CELL = ("ready_for_pickup", "storage_expired")
+# Where a parcel sits in a cell: waiting for its recipient, or refused, expired or partly
+# taken and waiting to go back — it keeps its cell until a return run's van loads it (the
+# loading clears ``cell_code``: ``selpo.shipment.way_back.shipment_moved``).
+IN_CELL = ("ready_for_pickup", "storage_expired", "refused", "partially_delivered", "returning")
 # On its way to the office; a parcel recalled on its way still comes (its return starts here).
 EXPECTED = ("handed_over", "in_transit", "recalled")
 TO_RETURN = ("storage_expired", "refused", "partially_delivered")

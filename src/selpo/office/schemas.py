@@ -142,7 +142,7 @@ class CellState(_View):
 
     code: str
     size_class: str
-    state: str  # free | ready | expired
+    state: str  # free | ready | expired (any parcel waiting to go back: kept until loaded)
     parcel: str | None = None  # last digits of the tracking number in it
 
 

@@ -27,6 +27,7 @@ from selpo.kit.display import (
 )
 from selpo.kit.lockout import Lockout
 from selpo.kit.phone import mask_phone
+from selpo.logistics import way_back
 from selpo.models import (
     Acceptance,
     AcceptanceScan,
@@ -1821,7 +1822,8 @@ def scan_return(
     barcode: str,
     now: datetime,
 ) -> ParcelLine:
-    """Send a scanned parcel back: expired, refused or partly taken ones only."""
+    """Send a scanned parcel back: expired, refused or partly taken ones only. It goes on
+    the way back (``logistics.way_back``) and keeps its cell until a return run loads it."""
     shipment = _own_parcel(session, office, barcode)
     local_deadline = (
         format_local_date(shipment.storage_deadline, office.timezone)
@@ -1854,12 +1856,10 @@ def scan_return(
                 f"Отсканируйте остальные места: {rest}."
             }
         )
-    shipment_service.start_return(
-        session,
-        shipment=repository.lock_shipment(session, shipment.id),
-        now=now,
-        actor=workstation.actor,
-    )
+    locked = repository.lock_shipment(session, shipment.id)
+    shipment_service.start_return(session, shipment=locked, now=now, actor=workstation.actor)
+    # It waits in its cell for the next run's way back (oldest first, within the van's room).
+    way_back.send_shipments_back(session, shipments=[locked], now=now)
     return line_before.model_copy(
         update={"status": shipment.status, "status_text": status_ru(shipment.status)}
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from selpo.models import ReturnLegItem, Shipment
@@ -13,8 +13,17 @@ from selpo.shipment.lifecycle import Status
 
 
 def shipment_moved(session: Session, item: ReturnLegItem, step: str, now: datetime) -> None:
-    """The parcel's return leg took a step: at the warehouse's act it is back with the
+    """The parcel's return leg took a step: loaded on the van, it leaves its cell (a refused
+    or expired parcel keeps its cell until then); at the warehouse's act it is back with the
     marketplace (``returned``). Loading and the hub leave its status at ``returning``."""
+    if step == "loaded":
+        session.execute(
+            update(Shipment)
+            .where(Shipment.id == item.ref_id)
+            .values(cell_code=None)
+            .execution_options(synchronize_session="fetch")
+        )
+        return
     if step != "delivered":
         return
     shipment = session.scalars(

@@ -36,6 +36,16 @@ PICKUP_DELAY_MAX_H = 240.0
 NEVER_COLLECT_SHARE = 0.04
 REFUSE_ALL_SHARE = 0.02
 REFUSE_PART_SHARE = 0.05
+# The way back (see docs/simulation.md). A buyer brings back a share of the parcels taken
+# whole, this many hours after taking them (OZON-style returns at the pickup point); a
+# collection partner's bags come to every office at a mean rate per open day (Poisson),
+# more in villages (the region's post carried knitwear for a recycling partner).
+CUSTOMER_RETURN_SHARE = 0.03
+CUSTOMER_RETURN_DELAY_H = 72.0
+PARTNER_BAGS_PER_OFFICE_DAY_RURAL = 0.4
+PARTNER_BAGS_PER_OFFICE_DAY_URBAN = 0.2
+PARTNER_BAG_WEIGHT_G = 4_000
+PARTNER_BAG_LITRES = 60.0
 COD_SHARE: Mapping[str, float] = {"OZON": 0.15, "YANDEX_MARKET": 0.25}
 # Parcel: items per order 1..3, price per item log-normal (median 1,200 roubles).
 PRICE_MEDIAN_KOP = 120_000
@@ -200,3 +210,20 @@ def daily_orders(
                     )
                 )
     return orders
+
+
+def customer_returns(seed: int, tracking_number: str) -> bool:
+    """Whether the buyer of a parcel taken whole brings it back (seeded per parcel)."""
+    return random.Random(f"return:{seed}:{tracking_number}").random() < CUSTOMER_RETURN_SHARE
+
+
+def partner_bags(seed: int, office_index: str, day: date, *, rural: bool) -> int:
+    """How many partner bags residents bring to an office on a day (Poisson, seeded)."""
+    mean = PARTNER_BAGS_PER_OFFICE_DAY_RURAL if rural else PARTNER_BAGS_PER_OFFICE_DAY_URBAN
+    rng = random.Random(f"bags:{seed}:{office_index}:{day.isoformat()}")
+    limit, k, p = math.exp(-mean), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1

@@ -13,7 +13,6 @@ from selpo.simulation.demand import Order
 
 STEP = timedelta(hours=1)
 ORDER_HOUR_UTC = 7  # the day's orders are handed over at the warehouse at 10:00 Moscow time
-RETURN_TRANSIT = timedelta(days=3)  # from "returning" to "returned to the marketplace"
 RETRY_CLOSED = timedelta(hours=1)  # a recipient who finds the office closed comes back later
 RETRY_UNSTAFFED = timedelta(days=1)  # the counter is unstaffed today: come back tomorrow
 
@@ -36,6 +35,7 @@ class StepOutcome:
     not_served: list[Pickup] = field(default_factory=list)  # office closed: come back later
     turned_away: list[Pickup] = field(default_factory=list)  # unstaffed: come back tomorrow
     sent_back: list[str] = field(default_factory=list)  # tracking numbers now returning
+    # (they ride the route runs' return legs: ``ServiceOperations`` moves them to the act)
 
 
 class Operations(Protocol):
@@ -46,7 +46,6 @@ class Operations(Protocol):
         now: datetime,
         orders: Sequence[Order],
         pickups: Sequence[Pickup],
-        returns_done: Sequence[str],
     ) -> StepOutcome: ...
 
 
@@ -58,6 +57,7 @@ class EngineTotals:
     unserved: int = 0
     refused_at_creation: int = 0
     created: int = 0
+    sent_back: int = 0  # parcels whose return started at their office
     unserved_by_district: dict[str, int] = field(default_factory=dict)
     orders_by_district: dict[str, int] = field(default_factory=dict)
 
@@ -72,14 +72,14 @@ def run(
     operations: Operations,
     progress: Callable[[int], None] | None = None,
 ) -> EngineTotals:
-    """Walk ``days`` days hour by hour: orders once a day, pickups when due, returns.
+    """Walk ``days`` days hour by hour: orders once a day, pickups when due (the way back,
+    from the offices to the warehouses, is the operations' own: the route runs carry it).
 
     The clock must start at or before ``start`` 00:00 UTC; it ends ``days`` days later.
     """
     totals = EngineTotals()
     by_tracking: dict[str, Order] = {}
     due: list[tuple[datetime, str]] = []  # (when, tracking number) of pickups
-    returns: list[tuple[datetime, str]] = []
     end = datetime(start.year, start.month, start.day, tzinfo=clock.now().tzinfo) + timedelta(
         days=days
     )
@@ -99,9 +99,7 @@ def run(
                     orders.append(order)
         pickups = [Pickup(t, by_tracking[t]) for when, t in due if when <= now]
         due = [(when, t) for when, t in due if when > now]
-        returns_done = [t for when, t in returns if when <= now]
-        returns = [(when, t) for when, t in returns if when > now]
-        outcome = operations.step(now, orders, pickups, returns_done)
+        outcome = operations.step(now, orders, pickups)
         by_order = {o.order_id: o for o in orders}
         for order_id, tracking in outcome.created:
             by_tracking[tracking] = by_order[order_id]
@@ -115,8 +113,7 @@ def run(
             due.append((now + RETRY_CLOSED, pickup.tracking_number))
         for pickup in outcome.turned_away:
             due.append((now + RETRY_UNSTAFFED, pickup.tracking_number))
-        for tracking in outcome.sent_back:
-            returns.append((now + RETURN_TRANSIT, tracking))
+        totals.sent_back += len(outcome.sent_back)
         due.sort()
         step_no += 1
         if progress is not None and now.hour == 0:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from selpo.db import session_scope
 from selpo.kit.display import (
@@ -26,7 +27,16 @@ from selpo.kit.display import (
     format_roubles,
     local_day,
 )
-from selpo.models import District, PostOffice, Shipment, TrackingEvent
+from selpo.logistics.return_legs import load_factor
+from selpo.models import (
+    District,
+    PostOffice,
+    ReturnLeg,
+    ReturnLegItem,
+    Shipment,
+    TrackingEvent,
+    WarehouseAct,
+)
 from selpo.office.rules import status_ru
 from selpo.simulation.service import OfficeUse, SimulationResult
 
@@ -91,6 +101,92 @@ KPI_HEADER = [
     "cash_collected_kop",
 ]
 OFFICE_HEADER = ["office_index", "district", "cells", "peak_parcels", "peak_use", "overflow"]
+RETURNS_HEADER = [
+    "office_index",
+    "district",
+    "parcels_back",
+    "customer_returns",
+    "partner_bags",
+    "loaded",
+    "waited_for_room",
+    "still_waiting",
+]
+WAY_BACK_HEADER = [
+    "return_legs",
+    "legs_with_load",
+    "items_loaded",
+    "load_factor_mean",
+    "load_factor_max",
+    "items_waited_for_room",
+    "max_runs_waited",
+    "still_waiting",
+    "delivered_to_warehouses",
+    "warehouse_acts",
+    "partner_bags_at_hub",
+]
+
+
+@dataclass
+class OfficeReturns:
+    """What one office sent back over the run, by kind, and what waited for room."""
+
+    index: str
+    district: str
+    parcels_back: int = 0
+    customer_returns: int = 0
+    partner_bags: int = 0
+    loaded: int = 0  # left the office on a return leg
+    waited: int = 0  # left behind by at least one run for lack of room
+    still_waiting: int = 0
+
+    def row(self) -> list[str]:
+        return [
+            self.index,
+            self.district,
+            str(self.parcels_back),
+            str(self.customer_returns),
+            str(self.partner_bags),
+            str(self.loaded),
+            str(self.waited),
+            str(self.still_waiting),
+        ]
+
+
+@dataclass
+class WayBack:
+    """The return legs over the run: how full the vans went back, what waited for room."""
+
+    legs: int = 0
+    legs_with_load: int = 0
+    items_loaded: int = 0
+    load_factors: list[float] = field(default_factory=list)  # of the legs with a load
+    items_waited: int = 0
+    max_runs_waited: int = 0
+    still_waiting: int = 0
+    delivered: int = 0
+    acts: int = 0
+    bags_at_hub: int = 0
+    offices: list[OfficeReturns] = field(default_factory=list)
+
+    @property
+    def load_factor_mean(self) -> float | None:
+        return sum(self.load_factors) / len(self.load_factors) if self.load_factors else None
+
+    def row(self) -> list[str]:
+        mean = self.load_factor_mean
+        return [
+            str(self.legs),
+            str(self.legs_with_load),
+            str(self.items_loaded),
+            "" if mean is None else f"{mean:.4f}",
+            f"{max(self.load_factors):.4f}" if self.load_factors else "",
+            str(self.items_waited),
+            str(self.max_runs_waited),
+            str(self.still_waiting),
+            str(self.delivered),
+            str(self.acts),
+            str(self.bags_at_hub),
+        ]
 
 
 def _share(part: int, whole: int) -> str:
@@ -105,6 +201,14 @@ class Report:
     region: Kpi
     offices: list[OfficeUse]
     statuses: dict[str, int]
+    way_back: WayBack = field(default_factory=WayBack)
+
+    def returns_csv(self) -> str:
+        return _csv(RETURNS_HEADER, [o.row() for o in self.way_back.offices])
+
+    def way_back_summary(self) -> dict[str, str]:
+        """The region's way-back figures (header -> text value)."""
+        return dict(zip(WAY_BACK_HEADER, self.way_back.row(), strict=True))
 
     def kpi_csv(self) -> str:
         return _csv(KPI_HEADER, [k.row() for k in [*self.districts, self.region]])
@@ -132,6 +236,10 @@ class Report:
             "districts": [dict(zip(KPI_HEADER, k.row(), strict=True)) for k in self.districts],
             "offices": [dict(zip(OFFICE_HEADER, r, strict=True)) for r in self.office_rows()],
             "statuses": dict(self.statuses),
+            "way_back": self.way_back_summary(),
+            "returns": [
+                dict(zip(RETURNS_HEADER, o.row(), strict=True)) for o in self.way_back.offices
+            ],
         }
 
     def storage_totals(self) -> tuple[int, int]:
@@ -177,6 +285,7 @@ def compute(result: SimulationResult) -> Report:
         for shipment, district, zone in session.execute(query):
             statuses[shipment.status] = statuses.get(shipment.status, 0) + 1
             _count(kpi(district), shipment, zone, shipment.id in expired)
+        way_back = _way_back(session)
     region = Kpi(REGION)
     for k in kpis.values():
         for name in (
@@ -194,7 +303,58 @@ def compute(result: SimulationResult) -> Report:
             setattr(region, name, getattr(region, name) + getattr(k, name))
         region.days.extend(k.days)
     offices = sorted(result.use.values(), key=lambda u: u.index)
-    return Report([kpis[a] for a in sorted(kpis)], region, offices, dict(sorted(statuses.items())))
+    return Report(
+        [kpis[a] for a in sorted(kpis)],
+        region,
+        offices,
+        dict(sorted(statuses.items())),
+        way_back,
+    )
+
+
+def _way_back(session: Session) -> WayBack:
+    """The return legs and what went back from each office, from the database."""
+    figures = WayBack()
+    for leg in session.scalars(select(ReturnLeg).order_by(ReturnLeg.id)):
+        figures.legs += 1
+        if leg.items:
+            figures.legs_with_load += 1
+            figures.load_factors.append(
+                load_factor(leg.items, leg.litres, leg.capacity_parcels, leg.capacity_litres)
+            )
+    figures.acts = len(list(session.scalars(select(WarehouseAct.id))))
+    offices: dict[int, OfficeReturns] = {}
+    names = {
+        o.id: (o.index, d)
+        for o, d in session.execute(
+            select(PostOffice, District.name).join(District, PostOffice.district_id == District.id)
+        )
+    }
+    for item in session.scalars(select(ReturnLegItem).order_by(ReturnLegItem.id)):
+        index, district = names[item.office_id]
+        office = offices.setdefault(item.office_id, OfficeReturns(index, district))
+        if item.kind == "shipment":
+            office.parcels_back += 1
+        elif item.kind == "customer_return":
+            office.customer_returns += 1
+        else:
+            office.partner_bags += 1
+        if item.status == "waiting":
+            office.still_waiting += 1
+            figures.still_waiting += 1
+        else:
+            office.loaded += 1
+            figures.items_loaded += 1
+        if item.runs_waited:
+            office.waited += 1
+            figures.items_waited += 1
+            figures.max_runs_waited = max(figures.max_runs_waited, item.runs_waited)
+        if item.status == "delivered":
+            figures.delivered += 1
+        if item.status == "at_hub" and item.kind == "partner_bag":
+            figures.bags_at_hub += 1
+    figures.offices = sorted(offices.values(), key=lambda o: o.index)
+    return figures
 
 
 def _count(k: Kpi, shipment: Shipment, zone: str, expired: bool) -> None:
@@ -219,12 +379,19 @@ def _count(k: Kpi, shipment: Shipment, zone: str, expired: bool) -> None:
 
 
 def write(report: Report, directory: Path, *, title: str) -> list[Path]:
-    """Write ``kpi.csv``, ``offices.csv`` and ``index.html`` into ``directory``."""
+    """Write ``kpi.csv``, ``offices.csv``, ``returns.csv`` and ``index.html`` into
+    ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    paths = [directory / "kpi.csv", directory / "offices.csv", directory / "index.html"]
+    paths = [
+        directory / "kpi.csv",
+        directory / "offices.csv",
+        directory / "returns.csv",
+        directory / "index.html",
+    ]
     paths[0].write_text(report.kpi_csv(), encoding="utf-8")
     paths[1].write_text(report.office_csv(), encoding="utf-8")
-    paths[2].write_text(render_html(report, title=title), encoding="utf-8")
+    paths[2].write_text(report.returns_csv(), encoding="utf-8")
+    paths[3].write_text(render_html(report, title=title), encoding="utf-8")
     return paths
 
 
@@ -329,6 +496,11 @@ def render_html(report: Report, *, title: str) -> str:
         kpis=[KpiView.of(k) for k in [*report.districts, report.region]],
         on_time=_chart(on_time),
         storage=_chart(use),
+        way_back=report.way_back,
+        returns=sorted(
+            report.way_back.offices,
+            key=lambda o: (-(o.parcels_back + o.customer_returns + o.partner_bags), o.index),
+        )[:30],
     )
 
 
@@ -343,7 +515,10 @@ def summary_line(report: Report, started: datetime, finished: datetime) -> str:
         f"orders {format_number(r.orders)}, unserved {format_number(r.unserved)}, "
         f"reached office {format_number(r.reached_office)}, "
         f"on time {share(r.on_time, r.promised)}, unclaimed {share(r.unclaimed, r.outcomes)}, "
-        f"cash {format_roubles(r.cash_kop)} "
+        f"cash {format_roubles(r.cash_kop)}, "
+        f"way back {format_number(report.way_back.items_loaded)} loaded on "
+        f"{format_number(report.way_back.legs_with_load)} legs, "
+        f"{format_number(report.way_back.items_waited)} waited for room "
         f"({format_number((finished - started).total_seconds(), 1)} s)"
     )
 

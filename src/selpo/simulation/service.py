@@ -12,7 +12,7 @@ import tempfile
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import FrozenClock
 from selpo.kit.display import local_day
-from selpo.logistics import movement, promises, timetables
+from selpo.logistics import movement, promises, return_legs, timetables, way_back
 from selpo.marketplace import service as marketplace_service
 from selpo.migrate import upgrade_to_head
 from selpo.models import (
@@ -31,6 +31,8 @@ from selpo.models import (
     Marketplace,
     MarketplaceConnection,
     PostOffice,
+    ReturnLeg,
+    ReturnLegItem,
     Settlement,
     Shipment,
 )
@@ -44,21 +46,39 @@ from selpo.shipment.schemas import ShipmentCreate
 from selpo.shipment.service import PickupPolicy
 from selpo.simulation import engine
 from selpo.simulation.demand import (
+    CUSTOMER_RETURN_DELAY_H,
+    PARTNER_BAG_LITRES,
+    PARTNER_BAG_WEIGHT_G,
     REACH_KM,
     Assignment,
     Order,
     Place,
     Site,
+    customer_returns,
     daily_orders,
+    partner_bags,
     unstaffed,
 )
 from selpo.simulation.engine import EngineTotals, Pickup, StepOutcome
 
 PEPPER = "selpo-simulation-pepper"
+# Where a parcel holds its cell (as the counter's cell map counts it).
+IN_CELL = (
+    Status.READY_FOR_PICKUP,
+    Status.STORAGE_EXPIRED,
+    Status.REFUSED,
+    Status.PARTIALLY_DELIVERED,
+    Status.RETURNING,
+)
 OVERFLOW_CELL = "OVERFLOW"
 PARCEL_DIMENSIONS_MM = (300, 200, 150)
 PARCEL_WEIGHT_G = 1500
 TIMETABLE_SEED = 0
+LINE_HAUL_HOUR_UTC = 5  # the daily line-haul from each district hub to the warehouses
+SIMULATED_PARTNER = "SIM-PARTNER"  # the stand-in collection partner (see _partner_bags)
+# Barcodes of the stand-ins for the other domains' things (customer returns, partner bags):
+# 14 digits, 9 first, never a shipment's tracking number in the scratch database.
+STAND_IN_BARCODE = "9{kind}{ref:012d}"
 
 
 @dataclass(frozen=True)
@@ -136,13 +156,13 @@ class ServiceOperations:
         self.use: dict[str, OfficeUse] = {
             o.index: OfficeUse(o.index, o.district, o.cells) for o in offices
         }
+        self._returning: deque[tuple[datetime, int]] = deque()  # buyers' returns: when, id
+        self._bag_days: set[tuple[int, date]] = set()
+        self._stand_ins = 0
+        self._next_last_call: datetime | None = None  # of any route run, after the last pass
 
     def step(
-        self,
-        now: datetime,
-        orders: Sequence[Order],
-        pickups: Sequence[Pickup],
-        returns_done: Sequence[str],
+        self, now: datetime, orders: Sequence[Order], pickups: Sequence[Pickup]
     ) -> StepOutcome:
         outcome = StepOutcome()
         with session_scope(self._factory) as session:
@@ -155,12 +175,115 @@ class ServiceOperations:
             self._shelve(session, now, outcome)
             if pickups:
                 self._collect(session, now, pickups, outcome)
-            if returns_done:
-                found = shipment_service.get_shipments(session, returns_done)
-                shipment_service.complete_returns(
-                    session, shipments=[found[t] for t in returns_done], now=now
-                )
+            self._customer_returns(session, now)
+            self._partner_bags(session, now)
+            self._way_back(session, now)
         return outcome
+
+    # ------------------------------------------------------------------ the way back
+
+    def _way_back(self, session: Session, now: datetime) -> None:
+        """The worker loads the return legs whose vans made their last call (only when a van
+        has made one since the last pass: nothing else can fix a leg); the hub accepts every
+        leg whose van is back (all it carries: no losses are simulated); once a day the
+        line-haul takes what is at each hub to the warehouses, with an act."""
+        due = self._next_last_call
+        if due is None or now >= due:
+            return_legs.advance_return_legs(session, now)
+            self._next_last_call = return_legs.next_last_call(session, now)
+        back = session.scalars(
+            select(ReturnLeg)
+            .where(ReturnLeg.accepted_at.is_(None), ReturnLeg.back_at <= now)
+            .order_by(ReturnLeg.back_at, ReturnLeg.id)
+        )
+        for leg in list(back):
+            barcodes = list(
+                session.scalars(
+                    select(ReturnLegItem.barcode).where(
+                        ReturnLegItem.route_code == leg.route_code,
+                        ReturnLegItem.departure == leg.departure,
+                    )
+                )
+            )
+            if not barcodes:
+                leg.accepted_at, leg.missing = now, 0
+                continue
+            return_legs.accept_at_hub(
+                session,
+                route_id=leg.route_code,
+                departure=leg.departure,
+                barcodes=barcodes,
+                now=now,
+            )
+        if now.hour != LINE_HAUL_HOUR_UTC:
+            return
+        hubs = session.scalars(
+            select(ReturnLegItem.hub_code)
+            .where(ReturnLegItem.status == way_back.AT_HUB, ReturnLegItem.hub_code.is_not(None))
+            .distinct()
+        )
+        for hub in sorted(h for h in hubs if h):
+            return_legs.deliver_to_warehouses(session, hub=hub, now=now)
+
+    def _customer_returns(self, session: Session, now: datetime) -> None:
+        """Buyers bring back what is due (``demand.customer_returns``).
+
+        A stand-in for the returns domain's counter screen: the return goes straight on the
+        way back with ``way_back.send_back`` (kind ``customer_return``, to the parcel's
+        warehouse) — when ``selpo.returns`` is there, this is where its acceptance is
+        called instead."""
+        due: list[int] = []
+        while self._returning and self._returning[0][0] <= now:
+            due.append(self._returning.popleft()[1])
+        if not due:
+            return
+        shipments = list(
+            session.scalars(select(Shipment).where(Shipment.id.in_(due)).order_by(Shipment.id))
+        )
+        warehouses = way_back.handover_warehouses(session, due)
+        fallback = way_back.default_warehouse_id(session)
+        for shipment in shipments:
+            way_back.send_back(
+                session,
+                kind="customer_return",
+                ref_id=shipment.id,
+                barcode=STAND_IN_BARCODE.format(kind=1, ref=shipment.id),
+                office_id=shipment.destination_office_id,
+                weight_g=shipment.weight_g,
+                litres=shipment.length_mm * shipment.width_mm * shipment.height_mm / 1e6,
+                ready_at=now,
+                now=now,
+                marketplace_id=shipment.marketplace_id,
+                warehouse_id=warehouses.get(shipment.id, fallback),
+            )
+
+    def _partner_bags(self, session: Session, now: datetime) -> None:
+        """Residents bring a collection partner's bags to the offices open now, once per
+        office and local day (``demand.partner_bags``).
+
+        A stand-in for the collection domain's counter screen: each bag goes straight on the
+        way back with ``way_back.send_back`` (kind ``partner_bag``, partner
+        ``SIMULATED_PARTNER``) — when ``selpo.collection`` is there, this is where its bag
+        intake is called instead. Bags stay at the hub for the partner's own act."""
+        for office in self._offices.values():
+            day = local_day(now, office.timezone)
+            if (office.id, day) in self._bag_days or not self._open(office, now):
+                continue
+            self._bag_days.add((office.id, day))
+            for _ in range(partner_bags(self._seed, office.index, day, rural=office.rural)):
+                self._stand_ins += 1
+                way_back.send_back(
+                    session,
+                    kind="partner_bag",
+                    ref_id=self._stand_ins,
+                    barcode=STAND_IN_BARCODE.format(kind=2, ref=self._stand_ins),
+                    office_id=office.id,
+                    weight_g=PARTNER_BAG_WEIGHT_G,
+                    litres=PARTNER_BAG_LITRES,
+                    ready_at=now,
+                    now=now,
+                    partner_code=SIMULATED_PARTNER,
+                )
 
     def _dispatch(self, session: Session, now: datetime, *, handed_over: bool) -> None:
         """The worker's timetable job (``advance_parcels``), every step.
@@ -232,6 +355,7 @@ class ServiceOperations:
         query = select(Shipment).where(Shipment.status == status).order_by(Shipment.id)
         shipments = list(session.scalars(query))
         shipment_service.start_returns(session, shipments=shipments, now=now)
+        way_back.send_shipments_back(session, shipments=shipments, now=now)
         outcome.sent_back.extend(s.tracking_number for s in shipments)
 
     def _open(self, office: _OfficeInfo, now: datetime) -> bool:
@@ -254,11 +378,13 @@ class ServiceOperations:
         if not arrived:
             return
         # Cells taken at the offices that shelve now (elsewhere nothing is added this step,
-        # so their peak is already counted).
+        # so their peak is already counted): a parcel going back keeps its cell until a
+        # return run loads it.
         used: dict[int, set[str]] = {s.destination_office_id: set() for s in arrived}
         rows = session.execute(
             select(Shipment.destination_office_id, Shipment.cell_code).where(
-                Shipment.status == Status.READY_FOR_PICKUP,
+                Shipment.status.in_(IN_CELL),
+                Shipment.cell_code.is_not(None),
                 Shipment.destination_office_id.in_(sorted(used)),
             )
         )
@@ -328,9 +454,20 @@ class ServiceOperations:
             )
             issues.append(shipment_service.Issue(shipment, refused, cod_method="cash"))
         shipment_service.refuse_many(session, shipments=refusals, now=now, clerk="simulation")
-        shipment_service.start_returns(session, shipments=refusals, now=now)
-        out.sent_back.extend(s.tracking_number for s in refusals)
         shipment_service.issue_to_recipients(session, issues=issues, now=now, clerk="simulation")
+        # The clerk scans what was refused, whole or in part, into the returns at once.
+        partly = [i.shipment for i in issues if i.shipment.status == Status.PARTIALLY_DELIVERED]
+        back = [*refusals, *partly]
+        shipment_service.start_returns(session, shipments=back, now=now)
+        way_back.send_shipments_back(session, shipments=back, now=now)
+        out.sent_back.extend(s.tracking_number for s in back)
+        delay = timedelta(hours=CUSTOMER_RETURN_DELAY_H)
+        for issue in issues:
+            shipment = issue.shipment
+            if shipment.status == Status.DELIVERED and customer_returns(
+                self._seed, shipment.tracking_number
+            ):
+                self._returning.append((now + delay, shipment.id))
 
 
 def _payload(order: Order) -> ShipmentCreate:

@@ -1,4 +1,5 @@
-"""The district hub dispatcher's pages: the day's route runs and their printable manifests.
+"""The district hub dispatcher's pages: the day's route runs, their printable manifests, and
+each run's return leg (what the van brings back from the offices, what waits for room).
 
 On the workstation's page framework (``PageRoute``: a missing session goes to the sign-in, a
 refusal is a Russian page, rolled back) with its sign-in. A dispatcher sees the district hubs of
@@ -18,8 +19,10 @@ from sqlalchemy import select
 from selpo.deps import ClockDep
 from selpo.errors import Forbidden
 from selpo.kit.display import local_day
-from selpo.logistics import manifests
+from selpo.logistics import manifests, return_legs
 from selpo.logistics.manifest_pdf import render_manifest
+from selpo.logistics.return_leg_pdf import render_return_leg
+from selpo.logistics.return_leg_schemas import ReturnLegRead
 from selpo.logistics.schemas import ManifestRead, RouteRunRead
 from selpo.models import Hub, Region
 from selpo.office import auth
@@ -125,6 +128,42 @@ def manifest_pdf(run_id: str, db: DbDep, clock: ClockDep, workstation: Workstati
     filename = f"manifest-{sheet.route_id}-{sheet.departure:%Y%m%d-%H%M}.pdf"
     return Response(
         render_manifest(sheet),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _return_leg(db: DbDep, workstation: auth.Workstation, run_id: str) -> ReturnLegRead:
+    """A run's return leg, if its hub is one this account dispatches."""
+    mine = {hub.code for hub in _hubs(db, workstation)}
+    route_id, departure = return_legs.parse_leg_id(run_id)
+    leg = return_legs.get_leg(db, route_id=route_id, departure=departure)
+    if leg.hub not in mine:
+        raise Forbidden("Этот рейс не вашего узла.")
+    return leg
+
+
+@router.get("/{run_id}/return")
+def return_leg(request: Request, run_id: str, db: DbDep, workstation: WorkstationDep) -> Response:
+    """Обратный рейс: что машина забирает из отделений, что ждёт следующего рейса."""
+    leg = _return_leg(db, workstation, run_id)
+    return templates.TemplateResponse(
+        request,
+        "dispatch/return_leg.html",
+        {"m": leg, "tz": leg.timezone, "who": workstation.clerk},
+    )
+
+
+@router.get("/{run_id}/return/pdf")
+def return_leg_pdf(run_id: str, db: DbDep, workstation: WorkstationDep) -> Response:
+    """Накладная обратного рейса в PDF."""
+    leg = _return_leg(db, workstation, run_id)
+    filename = f"return-{leg.route_id}-{leg.departure:%Y%m%d-%H%M}.pdf"
+    return Response(
+        render_return_leg(leg),
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'inline; filename="{filename}"',

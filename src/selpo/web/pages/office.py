@@ -38,6 +38,7 @@ from selpo.errors import PROBLEM_JSON, DomainError, InvalidInput
 from selpo.kit.display import plural
 from selpo.kit.moments import day_in_range
 from selpo.kit.rate_limit import TokenBuckets
+from selpo.logistics import return_legs
 from selpo.models import PostOffice
 from selpo.office import auth, service
 from selpo.office.auth import Workstation
@@ -991,12 +992,15 @@ def search_page(desk: DeskDep, q: str = "") -> Response:
 
 @router.get("/{index}/returns")
 def returns_page(desk: DeskDep) -> Response:
-    """Parcels to send back, and the scan that sends them."""
+    """Parcels to send back, the scan that sends them, and what leaves on the next run."""
+    view = service.returns_view(desk.db, office=desk.office)
     return _page(
         desk,
         "office/returns.html",
         active="returns",
-        view=service.returns_view(desk.db, office=desk.office),
+        view=view,
+        cells={p.tracking_number: p.cell for p in view.returning if p.cell},
+        outlook=return_legs.office_outlook(desk.db, office_index=desk.office.index, now=desk.now),
     )
 
 
@@ -1016,7 +1020,7 @@ def returns_scan(desk: PostDeskDep, barcode: Annotated[str, Form()] = "") -> Res
     if line is not None and line.note:
         _flash(desk, line.note)  # an order of several places: the other places still to scan
     elif line is not None:
-        cell = f" Ячейка {line.cell} свободна." if line.cell else ""
+        cell = f" Ячейка {line.cell} занята до обратного рейса." if line.cell else ""
         _flash(desk, f"Посылка …{line.tracking_number[-4:]} оформлена в возврат.{cell}")
     return _redirect(f"{desk.base}/returns")
 
