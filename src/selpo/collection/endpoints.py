@@ -121,7 +121,9 @@ def create_act(
     return JSONResponse(act.model_dump(mode="json"), status_code=201 if created else 200)
 
 
-@router.get("/acts/{number}", response_model=ActRead, responses=problem_responses(401, 404, 429))
+@router.get(
+    "/acts/{number}", response_model=ActRead, responses=problem_responses(401, 404, 422, 429)
+)
 def read_act(session: SessionDep, partner: PartnerDep, number: str) -> ActRead:
     """One of the partner's collection acts."""
     return service.get_act(session, partner_id=partner.partner_id, number=number[:32])
@@ -135,7 +137,7 @@ def read_act(session: SessionDep, partner: PartnerDep, number: str) -> ActRead:
             "description": "The act to sign at the hub (A4, Russian)",
             "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
         },
-        **problem_responses(401, 404, 429),
+        **problem_responses(401, 404, 422, 429),
     },
 )
 def act_pdf(session: SessionDep, partner: PartnerDep, number: str) -> Response:
