@@ -121,6 +121,14 @@ def handover_warehouses(session: Session, shipment_ids: Collection[int]) -> dict
     return dict(session.execute(query).all())
 
 
+def home_warehouse_id(session: Session, shipment_id: int) -> int | None:
+    """Where what goes back of an order ends: the warehouse of its latest hand-over act, else
+    the default warehouse (``default_warehouse_id``)."""
+    return handover_warehouses(session, [shipment_id]).get(shipment_id) or (
+        default_warehouse_id(session)
+    )
+
+
 def send_shipments_back(
     session: Session, *, shipments: Sequence[Shipment], now: datetime
 ) -> list[ReturnLegItem]:

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from selpo.db import in_sandbox
 from selpo.logistics import way_back
 from selpo.models import PostOffice, Shipment
-from selpo.returns import repository
 from selpo.shipment import repository as shipment_repository
 from selpo.shipment import service as shipment_service
 from selpo.shipment.errors import ShipmentNotFound
@@ -49,24 +48,11 @@ def recall(
 
 def send_shipment_back(session: Session, *, shipment: Shipment, now: datetime) -> None:
     """Put a returning parcel on the way back from its office to its warehouse (the one of
-    its hand-over act, else the default); nothing for a sandbox parcel."""
+    its hand-over act, else the default: ``way_back.send_shipments_back``, as for a refused
+    parcel); nothing for a sandbox parcel."""
     if in_sandbox(session):
         return
-    warehouse = repository.home_warehouse(session, shipment.id)
-    litres = shipment.length_mm * shipment.width_mm * shipment.height_mm / 1_000_000
-    way_back.send_back(
-        session,
-        kind="shipment",
-        ref_id=shipment.id,
-        barcode=shipment.tracking_number,
-        office_id=shipment.destination_office_id,
-        weight_g=shipment.weight_g,
-        litres=round(litres, 3),
-        ready_at=now,
-        now=now,
-        marketplace_id=shipment.marketplace_id,
-        warehouse_id=warehouse.id if warehouse else None,
-    )
+    way_back.send_shipments_back(session, shipments=[shipment], now=now)
 
 
 def recalled_arrived(

@@ -13,8 +13,6 @@ from selpo.db import failure_counted, unlocked
 from selpo.models import (
     CustomerReturn,
     CustomerReturnItem,
-    Handover,
-    HandoverEntry,
     PostOffice,
     ReturnCodeGuard,
     Shipment,
@@ -129,23 +127,6 @@ def shipments_by_id(session: Session, ids: Collection[int]) -> dict[int, Shipmen
     if not ids:
         return {}
     return {s.id: s for s in session.scalars(select(Shipment).where(Shipment.id.in_(ids)))}
-
-
-def home_warehouse(session: Session, shipment_id: int) -> Warehouse | None:
-    """Where what goes back of an order ends: the warehouse of its latest hand-over act, else
-    the network's default warehouse (else the first there is)."""
-    query = (
-        select(Warehouse)
-        .join(Handover, Handover.warehouse_id == Warehouse.id)
-        .join(HandoverEntry, HandoverEntry.handover_id == Handover.id)
-        .where(HandoverEntry.shipment_id == shipment_id)
-        .order_by(Handover.created_at.desc(), Handover.id.desc())
-    )
-    found = session.scalars(query).first()
-    if found is not None:
-        return found
-    fallback = select(Warehouse).order_by(Warehouse.is_default.desc(), Warehouse.id)
-    return session.scalars(fallback).first()
 
 
 def warehouse_code(session: Session, warehouse_id: int | None) -> str | None:

@@ -633,7 +633,7 @@ def accept_at_counter(
     )
     assert shipment is not None
     refund = _refund_for(session, ret, shipment, units)
-    warehouse = repository.home_warehouse(session, shipment.id)
+    warehouse_id = way_back.home_warehouse_id(session, shipment.id)
     for item in items:
         item.accepted_quantity = units[item.position]
     taken_units = sum(i.quantity for i in items) or 1
@@ -641,7 +641,7 @@ def accept_at_counter(
     ret.tracking_number = _return_number(session, office, now)
     ret.status = ACCEPTED
     ret.office_id = office.id
-    ret.warehouse_id = warehouse.id if warehouse else None
+    ret.warehouse_id = warehouse_id
     ret.weight_g = weight_g or max(1, round(shipment.weight_g * share))
     ret.accepted_by = actor
     ret.accepted_at = now
