@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from selpo.db import session_scope
 from selpo.kit.clock import FrozenClock
 from selpo.models import (
+    CollectionBag,
+    CustomerReturn,
     District,
     ManifestEntry,
     PostOffice,
@@ -136,6 +138,18 @@ def test_what_goes_back_rides_the_return_legs_to_the_act(
             assert leg.items <= leg.capacity_parcels
             assert leg.litres <= leg.capacity_litres + 1e-6
         kinds = {kind for kind, _ in items}
+        # The bags and the buyers' returns are the collection's and the returns' own rows.
+        bags = {b.id: b for b in session.scalars(select(CollectionBag))}
+        taken = {r.id: r for r in session.scalars(select(CustomerReturn))}
+        for (kind, ref_id), item in items.items():
+            if kind == "partner_bag":
+                assert bags[ref_id].code == item.barcode
+                assert bags[ref_id].status == (
+                    "at_office" if item.status == "waiting" else item.status
+                )
+            elif kind == "customer_return":
+                assert taken[ref_id].tracking_number == item.barcode
+                assert taken[ref_id].status != "registered"
     assert {"shipment", "partner_bag"} <= kinds
     computed = report.compute(result)
     way_back = computed.way_back

@@ -20,14 +20,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from selpo.collection import service as collection_service
 from selpo.db import create_db_engine, make_session_factory, session_scope
 from selpo.kit.clock import FrozenClock
 from selpo.kit.display import local_day
+from selpo.kit.lockout import Lockout
 from selpo.logistics import movement, promises, return_legs, timetables, way_back
 from selpo.marketplace import service as marketplace_service
 from selpo.migrate import upgrade_to_head
 from selpo.models import (
+    Clerk,
+    CollectionPartner,
     District,
+    Hub,
     Marketplace,
     MarketplaceConnection,
     PostOffice,
@@ -39,7 +44,12 @@ from selpo.models import (
 from selpo.network import regions
 from selpo.network.importer import import_region
 from selpo.network.rules import OfficeCapacity, is_open_at
+from selpo.office import auth
 from selpo.planning.service import resolve_region
+from selpo.returns import repository as returns_repository
+from selpo.returns import service as returns_service
+from selpo.returns.schemas import ReturnCreate, ReturnItemIn
+from selpo.shipment import repository as shipment_repository
 from selpo.shipment import service as shipment_service
 from selpo.shipment.lifecycle import Status
 from selpo.shipment.schemas import ShipmentCreate
@@ -47,7 +57,6 @@ from selpo.shipment.service import PickupPolicy
 from selpo.simulation import engine
 from selpo.simulation.demand import (
     CUSTOMER_RETURN_DELAY_H,
-    PARTNER_BAG_LITRES,
     PARTNER_BAG_WEIGHT_G,
     REACH_KM,
     Assignment,
@@ -75,10 +84,10 @@ PARCEL_DIMENSIONS_MM = (300, 200, 150)
 PARCEL_WEIGHT_G = 1500
 TIMETABLE_SEED = 0
 LINE_HAUL_HOUR_UTC = 5  # the daily line-haul from each district hub to the warehouses
-SIMULATED_PARTNER = "SIM-PARTNER"  # the stand-in collection partner (see _partner_bags)
-# Barcodes of the stand-ins for the other domains' things (customer returns, partner bags):
-# 14 digits, 9 first, never a shipment's tracking number in the scratch database.
-STAND_IN_BARCODE = "9{kind}{ref:012d}"
+SIMULATED_PARTNER = "SIM_PARTNER"  # the collection partner ``prepare`` adds
+PARTNER_MATERIAL = "knitwear"  # what its bags hold (``demand.PARTNER_BAG_WEIGHT_G`` each)
+RETURN_REASON = "Не подошёл"
+RETURN_LOCKOUT = Lockout(max_failures=5, period=timedelta(minutes=15))
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,8 @@ class ServiceOperations:
     ``seed`` draws the unstaffed office-days (``demand.unstaffed``); ``absences=False``
     leaves every office staffed. ``every_step_dispatch=True`` runs the full timetable pass
     in every step instead of only when it can depart something (see ``_dispatch``).
+    ``partner``: the code of the collection partner whose bags residents bring (None: no
+    bags).
     """
 
     def __init__(
@@ -141,6 +152,7 @@ class ServiceOperations:
         seed: int = 0,
         absences: bool = True,
         every_step_dispatch: bool = False,
+        partner: str | None = None,
     ) -> None:
         self._factory = factory
         self._offices = {o.id: o for o in offices}
@@ -157,8 +169,11 @@ class ServiceOperations:
             o.index: OfficeUse(o.index, o.district, o.cells) for o in offices
         }
         self._returning: deque[tuple[datetime, int]] = deque()  # buyers' returns: when, id
+        self._at_counter: list[tuple[int, str]] = []  # registered returns: office id, code
+        self._return_policy = returns_service.CodePolicy(pepper=PEPPER, lockout=RETURN_LOCKOUT)
         self._bag_days: set[tuple[int, date]] = set()
-        self._stand_ins = 0
+        self._partner = partner
+        self._clerks: dict[str, str] = {}  # district name -> its simulated supervisor's login
         self._next_last_call: datetime | None = None  # of any route run, after the last pass
 
     def step(
@@ -226,64 +241,112 @@ class ServiceOperations:
             return_legs.deliver_to_warehouses(session, hub=hub, now=now)
 
     def _customer_returns(self, session: Session, now: datetime) -> None:
-        """Buyers bring back what is due (``demand.customer_returns``).
-
-        A stand-in for the returns domain's counter screen: the return goes straight on the
-        way back with ``way_back.send_back`` (kind ``customer_return``, to the parcel's
-        warehouse) — when ``selpo.returns`` is there, this is where its acceptance is
-        called instead."""
-        due: list[int] = []
+        """Buyers bring back what is due (``demand.customer_returns``), through the returns
+        service: when the return is due the marketplace registers it (``register_return``:
+        every unit taken, its code for the buyer); at the first moment the office's counter
+        serves, its clerk finds it by that code and accepts every unit (``find_by_code``,
+        ``accept_at_counter``, as the counter page does), which puts it on the way back."""
         while self._returning and self._returning[0][0] <= now:
-            due.append(self._returning.popleft()[1])
-        if not due:
-            return
-        shipments = list(
-            session.scalars(select(Shipment).where(Shipment.id.in_(due)).order_by(Shipment.id))
-        )
-        warehouses = way_back.handover_warehouses(session, due)
-        fallback = way_back.default_warehouse_id(session)
-        for shipment in shipments:
-            way_back.send_back(
+            shipment_id = self._returning.popleft()[1]
+            shipment = session.get(Shipment, shipment_id)
+            marketplace = session.get(Marketplace, shipment.marketplace_id) if shipment else None
+            assert shipment is not None
+            assert marketplace is not None
+            lines = shipment_repository.items_of(session, shipment.id)
+            registered = returns_service.register_return(
                 session,
-                kind="customer_return",
-                ref_id=shipment.id,
-                barcode=STAND_IN_BARCODE.format(kind=1, ref=shipment.id),
-                office_id=shipment.destination_office_id,
-                weight_g=shipment.weight_g,
-                litres=shipment.length_mm * shipment.width_mm * shipment.height_mm / 1e6,
-                ready_at=now,
+                marketplace=marketplace,
+                return_in=ReturnCreate(
+                    tracking_number=shipment.tracking_number,
+                    external_return_id=f"SIM-RET-{shipment.tracking_number}",
+                    reason=RETURN_REASON,
+                    items=[
+                        ReturnItemIn(position=i.position, quantity=i.quantity - i.refused_quantity)
+                        for i in lines
+                        if i.quantity > i.refused_quantity
+                    ],
+                ),
                 now=now,
-                marketplace_id=shipment.marketplace_id,
-                warehouse_id=warehouses.get(shipment.id, fallback),
+                pepper=PEPPER,
             )
+            self._at_counter.append((shipment.destination_office_id, registered.return_code))
+        waiting: list[tuple[int, str]] = []
+        for office_id, code in self._at_counter:
+            office = self._offices[office_id]
+            if not self._open(office, now):
+                waiting.append((office_id, code))
+                continue
+            row = session.get(PostOffice, office_id)
+            assert row is not None
+            seat = f"simulation:{office.index}"
+            found = returns_service.find_by_code(
+                session, office=row, code=code, seat=seat, policy=self._return_policy, now=now
+            )
+            assert found.return_id is not None, found.message
+            items = returns_repository.items_of(session, found.return_id)
+            returns_service.accept_at_counter(
+                session,
+                office=row,
+                return_id=found.return_id,
+                ticket=found.ticket,
+                seat=seat,
+                pepper=PEPPER,
+                accepted={i.position: i.quantity for i in items},
+                weight_g=None,
+                actor="simulation",
+                now=now,
+            )
+        self._at_counter = waiting
 
     def _partner_bags(self, session: Session, now: datetime) -> None:
-        """Residents bring a collection partner's bags to the offices open now, once per
-        office and local day (``demand.partner_bags``).
-
-        A stand-in for the collection domain's counter screen: each bag goes straight on the
-        way back with ``way_back.send_back`` (kind ``partner_bag``, partner
-        ``SIMULATED_PARTNER``) — when ``selpo.collection`` is there, this is where its bag
-        intake is called instead. Bags stay at the hub for the partner's own act."""
+        """Residents bring the simulated collection partner's bags (``SIMULATED_PARTNER``,
+        made in ``prepare``) to the offices open now, once per office and local day
+        (``demand.partner_bags``): the clerk takes each with ``collection.take_bag``, as the
+        counter page does, which puts it on the way back to the partner's depot hub. Without
+        that partner (a simulated history in the service's own database) no bags come."""
+        if self._partner is None:
+            return
         for office in self._offices.values():
             day = local_day(now, office.timezone)
             if (office.id, day) in self._bag_days or not self._open(office, now):
                 continue
             self._bag_days.add((office.id, day))
-            for _ in range(partner_bags(self._seed, office.index, day, rural=office.rural)):
-                self._stand_ins += 1
-                way_back.send_back(
+            bags = partner_bags(self._seed, office.index, day, rural=office.rural)
+            if not bags:
+                continue
+            row = session.get(PostOffice, office.id)
+            assert row is not None
+            clerk = self._bag_clerk(session, office, now)
+            for _ in range(bags):
+                collection_service.take_bag(
                     session,
-                    kind="partner_bag",
-                    ref_id=self._stand_ins,
-                    barcode=STAND_IN_BARCODE.format(kind=2, ref=self._stand_ins),
-                    office_id=office.id,
-                    weight_g=PARTNER_BAG_WEIGHT_G,
-                    litres=PARTNER_BAG_LITRES,
-                    ready_at=now,
+                    office=row,
+                    clerk=clerk,
+                    partner_code=self._partner,
+                    material=PARTNER_MATERIAL,
+                    weight=str(PARTNER_BAG_WEIGHT_G),
                     now=now,
-                    partner_code=SIMULATED_PARTNER,
                 )
+
+    def _bag_clerk(self, session: Session, office: _OfficeInfo, now: datetime) -> Clerk:
+        """Who takes the bags at ``office``: the simulated supervisor of its district, made
+        on its first bag (one account per district, not per office: each account's password
+        is an argon2 hash, some 0.15 s)."""
+        login = self._clerks.get(office.district)
+        if login is None:
+            login = f"simulation-{len(self._clerks) + 1}"
+            self._clerks[office.district] = login
+        clerk = session.scalar(select(Clerk).where(Clerk.login == login))
+        if clerk is None:
+            clerk = auth.add_supervisor(
+                session,
+                district_name=office.district,
+                login=login,
+                password=auth.generate_password(),
+                now=now,
+                full_name="Симуляция",
+            )
+        return clerk
 
     def _dispatch(self, session: Session, now: datetime, *, handed_over: bool) -> None:
         """The worker's timetable job (``advance_parcels``), every step.
@@ -618,6 +681,8 @@ def prepare(config: SimulationConfig, folder: Path | None = None) -> sessionmake
         resolve_region(session, config.region)  # the region asked for is there
     with session_scope(factory) as session:
         timetables.generate_timetable(session, now=setup_time, seed=TIMETABLE_SEED)
+    with session_scope(factory) as session:
+        _add_partner(session, region=config.region, now=setup_time)
     if config.connect or config.connect_all:
         with session_scope(factory) as session:
             markets = select(Marketplace).order_by(Marketplace.code)
@@ -632,6 +697,30 @@ def prepare(config: SimulationConfig, folder: Path | None = None) -> sessionmake
                     now=setup_time,
                 )
     return factory
+
+
+def _add_partner(session: Session, *, region: str | None, now: datetime) -> None:
+    """The simulated collection partner (``collection.add_partner``): it takes knitwear at
+    every office of the region, its depot the region's sorting centre (or, without one, its
+    first hub by code)."""
+    found = resolve_region(session, region)
+    hub = session.scalars(
+        select(Hub)
+        .where(Hub.region_id == found.id)
+        .order_by(Hub.kind != "regional_sorting_centre", Hub.code)
+        .limit(1)
+    ).first()
+    if hub is None:
+        return  # no hub to take bags to: no partner, no bags
+    collection_service.add_partner(
+        session,
+        code=SIMULATED_PARTNER,
+        name="Партнёр симуляции",
+        takes=[PARTNER_MATERIAL],
+        offices=f"region:{found.code}",
+        depot=hub.code,
+        now=now,
+    )
 
 
 def simulate(
@@ -657,8 +746,13 @@ def run_on(
         code = region.code
         places = _load_places(session, region.id)
         offices, sites = _load_offices(session, region.id)
+        partner = session.scalar(
+            select(CollectionPartner.code).where(CollectionPartner.code == SIMULATED_PARTNER)
+        )
     assignment = Assignment(places, sites, config.reach_km)
-    operations = ServiceOperations(factory, offices, seed=config.seed, absences=config.absences)
+    operations = ServiceOperations(
+        factory, offices, seed=config.seed, absences=config.absences, partner=partner
+    )
     start = datetime(config.start.year, config.start.month, config.start.day, tzinfo=UTC)
     clock = FrozenClock(start)
     totals = engine.run(
