@@ -101,6 +101,7 @@ class TestJobScheduler:
             "purge-personal-data",
             "purge-finished-outbox",
             "maintain-partitions",
+            "return-legs",
         }
         assert jobs["storage-expiry"] == jobs["advance-parcels"] == timedelta(seconds=30)
         assert jobs["purge-finished-outbox"] == timedelta(hours=1)  # purges stay rarer
