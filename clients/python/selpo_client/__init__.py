@@ -104,6 +104,8 @@ __all__ = [
     "ReturnItem",
     "ReturnLine",
     "ReturnPage",
+    "ScanBatchResult",
+    "ScanResult",
     "SelpoClient",
     "SelpoError",
     "SelpoTransportError",
