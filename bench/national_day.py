@@ -372,7 +372,7 @@ class Day:
             job.result()
 
     def route(self, number: str, office: str) -> None:
-        """The parcel's route scans, one request each (the operator API has no batch)."""
+        """The parcel's route scans, one request each (``--single-scans``)."""
         for code in ROUTE_SCANS:
             event = {
                 "tracking_number": number,
