@@ -99,6 +99,8 @@ def test_a_batch_records_every_scan_and_a_bad_one_fails_alone(
     assert [r["position"] for r in results] == list(range(7))
     assert [r["status_code"] for r in results] == [201, 422, 422, 422, 409, 201, 201]
     assert [r["scan_id"] for r in results] == [f"S-{n}" for n in range(1, 8)]
+    odd = client.post(BATCH, json=[{"scan_id": 7}, {"scan_id": ""}], headers=admin).json()
+    assert [(r["status_code"], r["scan_id"]) for r in odd["results"]] == [(422, None)] * 2
     assert results[1]["error"]["errors"][0]["field"] == "code"
     assert {e["field"] for e in results[2]["error"]["errors"]} == {"code", "occurred_at"}
     assert results[3]["error"]["errors"][0]["field"] == "tracking_number"

@@ -1303,6 +1303,12 @@ class _PlaceWays:
                         set_committed_value(place, "arrived_at", rows[place.id]["arrived_at"])
 
 
+def _echoed_scan_id(raw: Any) -> str | None:
+    """The ``scan_id`` of an item that failed validation, when it is one to echo."""
+    scan_id = raw.get("scan_id") if isinstance(raw, dict) else None
+    return scan_id if isinstance(scan_id, str) and 0 < len(scan_id) <= 100 else None
+
+
 def record_scan_batch(
     session: Session,
     *,
@@ -1324,7 +1330,7 @@ def record_scan_batch(
             results[position] = TrackingEventBatchItemResult(
                 position=position,
                 status_code=422,
-                scan_id=raw.get("scan_id") if isinstance(raw, dict) else None,
+                scan_id=_echoed_scan_id(raw),
                 error={
                     "type": "about:blank",
                     "title": "Invalid input",
