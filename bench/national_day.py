@@ -5,6 +5,7 @@ size, and the ratio to raw inserts of the same rows in the same run.
 Run from the repository root::
 
     .venv/bin/python bench/national_day.py --scale 0.003 [--clients 2] [--scanners 8]
+        [--single-scans]
         [--server-workers 2] [--workers 2] [--webhook-concurrency 16] [--drain-timeout 600]
         [--window 60] [--postgres-url URL]
 
@@ -23,9 +24,11 @@ and the counter work go out over ``--scanners`` threads):
 * ``handover_act``   ``POST /v1/handovers`` with the 1,000 numbers (``handed_over`` events);
 * ``hub_acceptance`` ``POST /v1/handovers/{id}/acceptance`` (operator key: one
   ``arrived_at_sorting_centre`` event each);
-* ``scan``           ``POST /v1/tracking-events`` three times per parcel (operator key:
-  departed the sorting centre, arrived at the hub, arrived at the office) — six events a
-  parcel with ``created``; the operator API takes route scans one at a time;
+* ``scan_batch``     ``POST /v1/tracking-events/batch`` of the wave's 1,000 parcels, once per
+  route scan (operator key: departed the sorting centre, arrived at the hub, arrived at the
+  office) — six events a parcel with ``created``; with ``--single-scans`` instead
+  ``scan``: ``POST /v1/tracking-events`` three times per parcel, one event a request (the way
+  before the batch existed, for comparison);
 * ``shelve``/``issue`` a tenth of the parcels on the clerk's pages: put in a cell (the SMS with
   the pickup code goes out), then handed out with the code read from the SMS sink.
 
@@ -119,6 +122,7 @@ class Options:
     workers: int
     offices: int
     scanners: int
+    single_scans: bool
     webhook_concurrency: int
     drain_timeout_s: float
     window_s: float
@@ -273,7 +277,10 @@ class Day:
         codes: CodeReader,
         timeline: Timeline,
         scanners: int,
+        *,
+        single_scans: bool = False,
     ) -> None:
+        self.single_scans = single_scans
         self.pool = ThreadPoolExecutor(max_workers=scanners, thread_name_prefix="scanner")
         self.fixture = fixture
         self.timeline = timeline
@@ -343,14 +350,18 @@ class Day:
             ),
             ok=(200,),
         )
-        # The wave's route scans and counter work go out over the shared pool, as the hubs'
-        # and offices' many scanners would send them.
-        jobs = [
-            self.pool.submit(self.route, number, payloads[i]["destination_index"])
-            for i, number in enumerate(numbers)
-        ]
-        for job in jobs:
-            job.result()
+        if self.single_scans:
+            # The wave's route scans one by one over the shared pool, as the hubs' and
+            # offices' many scanners would send them.
+            jobs = [
+                self.pool.submit(self.route, number, payloads[i]["destination_index"])
+                for i, number in enumerate(numbers)
+            ]
+            for job in jobs:
+                job.result()
+        else:
+            destinations = [payloads[i]["destination_index"] for i in range(len(numbers))]
+            self.route_batches(n, numbers, destinations)
         counter = [
             self.pool.submit(
                 self.counter, i % len(self.desks), numbers[i], payloads[i]["recipient"]["phone"]
@@ -361,7 +372,7 @@ class Day:
             job.result()
 
     def route(self, number: str, office: str) -> None:
-        """The parcel's route scans, one request each (the operator API has no batch)."""
+        """The parcel's route scans, one request each (``--single-scans``)."""
         for code in ROUTE_SCANS:
             event = {
                 "tracking_number": number,
@@ -375,6 +386,32 @@ class Day:
                 lambda e=event: self.http.post("/v1/tracking-events", json=e, headers=self.admin),
                 ok=(201,),
             )
+
+    def route_batches(self, n: int, numbers: list[str], offices: list[str]) -> None:
+        """The wave's route scans, one batch of the wave's parcels per route scan (each scan
+        with its ``scan_id``, as a hub's scanner would send them)."""
+        for code in ROUTE_SCANS:
+            at = datetime.now(UTC).isoformat()
+            batch = [
+                {
+                    "scan_id": f"{number}-{code}",
+                    "tracking_number": number,
+                    "code": code,
+                    "occurred_at": at,
+                    "office_index": office if code == "arrived_at_office" else None,
+                    "actor": "national-day",
+                }
+                for number, office in zip(numbers, offices, strict=True)
+            ]
+            answer = self.timeline.timed(
+                "scan_batch",
+                lambda b=batch: self.http.post(
+                    "/v1/tracking-events/batch", json=b, headers=self.admin
+                ),
+                ok=(200,),
+            )
+            if answer is None or answer.json()["recorded"] != len(batch):
+                self.failures.append(f"wave {n}: the {code} batch did not record every scan")
 
     def counter(self, desk_no: int, number: str, phone: str) -> None:
         """The clerk shelves the parcel and, once its SMS is out, hands it over by the code."""
@@ -652,7 +689,15 @@ def report_operations(console: Console, timeline: Timeline, elapsed: float) -> N
 
 
 def report_over_time(console: Console, timeline: Timeline, elapsed: float, window: float) -> None:
-    ops = ("create_single", "create_batch", "scan", "hub_acceptance", "shelve", "issue")
+    ops = (
+        "create_single",
+        "create_batch",
+        "scan",
+        "scan_batch",
+        "hub_acceptance",
+        "shelve",
+        "issue",
+    )
     table = Table(title=f"Over time: p50 / p99 per {window:.0f} s window (requests in it)")
     table.add_column("from")
     for op in ops:
@@ -686,6 +731,11 @@ def main(argv: list[str] | None = None) -> int:
         "--scanners", type=int, default=8, help="threads sending the route scans and counter work"
     )
     parser.add_argument(
+        "--single-scans",
+        action="store_true",
+        help="route scans one request each (POST /v1/tracking-events), not in batches",
+    )
+    parser.add_argument(
         "--webhook-concurrency", type=int, default=16, help="webhooks in flight per subscription"
     )
     parser.add_argument(
@@ -706,6 +756,7 @@ def main(argv: list[str] | None = None) -> int:
         args.workers,
         args.offices,
         args.scanners,
+        args.single_scans,
         args.webhook_concurrency,
         args.drain_timeout,
         args.window,
@@ -764,7 +815,9 @@ def run(console: Console, options: Options) -> int:
         timeline = Timeline()
         codes = CodeReader(db.url, folder / "sms.log")
         stack.callback(codes.close)
-        day = Day(base, fixture, codes, timeline, options.scanners)
+        day = Day(
+            base, fixture, codes, timeline, options.scanners, single_scans=options.single_scans
+        )
         stack.callback(day.close)
         cpu_before = cpu_seconds(server.pid) + sum(cpu_seconds(p.pid) for p in worker_processes)
         api_s = run_day(day, options)

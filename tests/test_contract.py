@@ -486,6 +486,10 @@ def _operator_paths(contract: Contract, admin: dict[str, str], ozon: Marketplace
         json_body={**scan, "tracking_number": "15565099999999"},
     )
     c.call("POST", "/v1/tracking-events", expect=403, headers=ozon.headers, json_body=scan)
+    scans = [{**scan, "code": "departed_hub", "scan_id": "CT-SCAN-1"}]
+    c.call("POST", "/v1/tracking-events/batch", expect=200, headers=admin, json_body=scans)
+    c.call("POST", "/v1/tracking-events/batch", expect=403, headers=ozon.headers, json_body=scans)
+    c.call("POST", "/v1/tracking-events/batch", expect=422, headers=admin, json_body=[])
     c.call("GET", "/v1/timetable", expect=200, headers=admin)
     c.call("GET", "/v1/warehouses", expect=200, headers=admin)
     routes = c.call("GET", "/v1/routes", expect=200, headers=admin).json()

@@ -31,6 +31,7 @@ from selpo.shipment.examples import SHIPMENT as EXAMPLE_SHIPMENT
 from selpo_client import (
     Item,
     NewPlace,
+    NewScan,
     NewShipment,
     Parcel,
     QuoteRequest,
@@ -46,7 +47,7 @@ from selpo_client import (
 from selpo_client.errors import InvalidSignature
 from tests.client.conftest import Live
 from tests.conftest import TEST_NOW
-from tests.fixtures.builders import PESTYAKI_INDEX, shipment_payload
+from tests.fixtures.builders import PESTYAKI_INDEX, admin_headers, shipment_payload
 from tests.fixtures.receiver import Receiver
 
 PEPPER = "client-test-pepper"
@@ -140,6 +141,34 @@ def test_a_batch_reports_each_item_and_the_list_pages_to_the_end(selpo: SelpoCli
     listed = [s.tracking_number for s in selpo.iter_shipments(page_size=2)]
     assert listed == numbers  # every page, oldest first, nothing twice
     assert [s.tracking_number for s in selpo.iter_shipments(status="cancelled")] == []
+
+
+def test_a_hub_records_scans_in_a_batch_and_a_retry_records_nothing_twice(
+    live: Live, selpo: SelpoClient, session_factory: sessionmaker[Session]
+) -> None:
+    created = selpo.create_batch([new_shipment(f"CL-SCAN-{n}") for n in range(3)])
+    numbers = [r.shipment.tracking_number for r in created.results if r.shipment]
+    with session_scope(session_factory) as session:
+        secret = admin_headers(session, now=TEST_NOW)["Authorization"].removeprefix("Bearer ")
+    live.clock.advance(timedelta(hours=4))
+    at = live.clock.now() - timedelta(hours=1)
+    scans = [
+        NewScan(scan_id=f"HUB-{n}", tracking_number=number, code="handed_over", occurred_at=at)
+        for n, number in enumerate(numbers)
+    ]
+    bad = {"scan_id": "HUB-X", "tracking_number": numbers[0], "code": "teleported"}
+    with SelpoClient(live.base_url, api_key=secret) as hub:
+        result = hub.record_scans([*scans, {**bad, "occurred_at": at.isoformat()}])
+        assert (result.recorded, result.repeated, result.failed) == (3, 0, 1)
+        assert [r.status for r in result.results[:3]] == ["handed_over"] * 3
+        assert result.results[3].error is not None
+        assert result.results[3].error["errors"][0]["field"] == "code"
+        again = hub.record_scans(scans)
+        assert (again.recorded, again.repeated) == (0, 3)
+    assert [e.code for e in selpo.get_shipment(numbers[0]).events] == ["created", "handed_over"]
+    with pytest.raises(SelpoError) as refused:
+        selpo.record_scans(scans)  # a marketplace's key may not scan
+    assert refused.value.status == 403
 
 
 def test_patch_cancel_and_the_409_with_what_may_change(selpo: SelpoClient) -> None:

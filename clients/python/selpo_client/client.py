@@ -35,6 +35,7 @@ from selpo_client.models import (
     CustomerReturn,
     Handover,
     NewReturn,
+    NewScan,
     NewShipment,
     Payouts,
     PickupPoint,
@@ -44,6 +45,7 @@ from selpo_client.models import (
     RegisteredReturn,
     ReturnLine,
     ReturnPage,
+    ScanBatchResult,
     Shipment,
     ShipmentChange,
     ShipmentPage,
@@ -289,6 +291,16 @@ class SelpoClient:
         return self._post("/v1/shipments/batch", BatchResult, body, idempotency_key=idempotency_key)
 
     create_batch = create_shipments
+
+    def record_scans(self, scans: Sequence[NewScan | Body]) -> ScanBatchResult:
+        """``POST /v1/tracking-events/batch`` (operator key): up to 1,000 scans of a hub or an
+        office system; each has its own result (a bad one fails alone). Each scan carries its
+        ``scan_id``, so the batch is retried safely: a scan recorded before answers 200."""
+        if not 1 <= len(scans) <= MAX_BATCH:
+            raise ValueError(f"a batch holds 1 to {MAX_BATCH} scans")
+        body = [_json(s if isinstance(s, BaseModel) else NewScan.model_validate(s)) for s in scans]
+        response = self._post_raw("/v1/tracking-events/batch", body, keyed=False, idempotent=True)
+        return ScanBatchResult.model_validate(response.json())
 
     def get_shipment(self, tracking_number: str) -> Shipment:
         """``GET /v1/shipments/{n}``: the shipment with its events (a place's number finds its

@@ -228,6 +228,42 @@ class BatchResult(Answer):
     results: list[BatchItemResult]
 
 
+class NewScan(Request):
+    """A hub's or an office system's scan, sent with the operator key
+    (``POST /v1/tracking-events/batch``); ``scan_id`` is the scanner's own id for it, so a
+    batch sent again records nothing twice."""
+
+    scan_id: str = Field(min_length=1, max_length=100)
+    tracking_number: str
+    code: str
+    occurred_at: datetime
+    office_index: str | None = Field(default=None, pattern=r"^\d{6}$")
+    actor: str | None = Field(default=None, max_length=100)
+    raw: dict[str, Any] | None = None
+
+
+class ScanResult(Answer):
+    """The outcome of one scan of a batch: 201 recorded, 200 recorded before (same
+    ``scan_id``), else its problem in ``error``; ``status`` is the parcel's after the batch."""
+
+    position: int
+    status_code: int
+    scan_id: str | None = None
+    tracking_number: str | None = None
+    applied: bool = False
+    status: str | None = None
+    error: dict[str, Any] | None = None
+
+
+class ScanBatchResult(Answer):
+    """Per-scan outcomes of a batch of scans; a bad scan fails alone."""
+
+    recorded: int
+    repeated: int
+    failed: int
+    results: list[ScanResult]
+
+
 class CodReport(Answer):
     """Cash on delivery reconciled for one day."""
 

@@ -31,6 +31,8 @@ from selpo.shipment.examples import (
     SHIPMENT_HANDED_OVER,
     SHIPMENT_PAGE,
     SHIPMENT_UPDATED,
+    TRACKING_EVENT_BATCH,
+    TRACKING_EVENT_BATCH_RESULT,
     TRACKING_EVENT_CREATE,
 )
 from selpo.shipment.idempotency import Answer, answer_once
@@ -41,6 +43,7 @@ from selpo.shipment.schemas import (
     ShipmentPage,
     ShipmentPatch,
     ShipmentRead,
+    TrackingEventBatchResult,
     TrackingEventCreate,
 )
 from selpo.shipment.tracking import InvalidTrackingNumber, parse_tracking_number
@@ -391,6 +394,40 @@ def record_tracking_event(
         max_skew=timedelta(minutes=settings.scan_clock_skew_minutes),
     )
     return service.read_shipment(session, shipment)
+
+
+@router.post(
+    "/tracking-events/batch",
+    response_model=TrackingEventBatchResult,
+    tags=["operations"],
+    responses={
+        **example_answer(TRACKING_EVENT_BATCH_RESULT),
+        **problem_responses(401, 403, 413, 422, 429),
+    },
+    openapi_extra=example_body(TRACKING_EVENT_BATCH),
+)
+def record_tracking_events_batch(
+    payload: list[dict[str, Any]],
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    _admin: AdminDep,
+) -> Any:
+    """Record up to 1,000 scans of a hub or an office system at once (operator key).
+
+    Each scan is judged on its own as ``POST /v1/tracking-events`` judges it and gets its own
+    result: 201 recorded, 200 recorded before (its ``scan_id`` is already among the parcel's
+    events: a retried batch records nothing twice), else the status and problem of its
+    refusal; the good scans are recorded even when others are refused."""
+    if not 1 <= len(payload) <= MAX_BATCH:
+        raise InvalidInput(f"a batch holds 1 to {MAX_BATCH} scans", field="body")
+    result = service.record_scan_batch(
+        session,
+        payload=payload,
+        now=clock.now(),
+        max_skew=timedelta(minutes=settings.scan_clock_skew_minutes),
+    )
+    return JSONResponse(result.model_dump(mode="json"))
 
 
 @router.get(

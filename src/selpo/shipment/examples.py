@@ -162,6 +162,55 @@ TRACKING_EVENT_CREATE: dict[str, Any] = {
     "actor": "hub-scan",
 }
 
+TRACKING_EVENT_BATCH: list[dict[str, Any]] = [
+    {
+        "scan_id": "HUB-IVN-2026-11-25-000001",
+        "tracking_number": NUMBER,
+        "code": "arrived_at_hub",
+        "occurred_at": "2026-11-25T18:00:00+03:00",
+    },
+    {
+        "scan_id": "HUB-IVN-2026-11-25-000002",
+        "tracking_number": NUMBER,
+        "code": "teleported",
+        "occurred_at": "2026-11-25T18:00:05+03:00",
+    },
+]
+
+TRACKING_EVENT_BATCH_RESULT: dict[str, Any] = {
+    "recorded": 1,
+    "repeated": 0,
+    "failed": 1,
+    "results": [
+        {
+            "position": 0,
+            "status_code": 201,
+            "scan_id": "HUB-IVN-2026-11-25-000001",
+            "tracking_number": NUMBER,
+            "applied": True,
+            "status": "in_transit",
+            "error": None,
+        },
+        {
+            "position": 1,
+            "status_code": 422,
+            "scan_id": "HUB-IVN-2026-11-25-000002",
+            "tracking_number": NUMBER,
+            "applied": False,
+            "status": None,
+            "error": {
+                "type": "about:blank",
+                "title": "Invalid input",
+                "status": 422,
+                "detail": "unknown event code 'teleported'; known: ...",
+                "errors": [
+                    {"field": "code", "reason": "unknown event code 'teleported'; known: ..."}
+                ],
+            },
+        },
+    ],
+}
+
 SHIPMENT_PAGE: dict[str, Any] = {
     "items": [
         {

@@ -63,6 +63,21 @@ def get_by_tracking_number(
     return session.scalars(query).first()
 
 
+def recorded_scan_ids(session: Session, shipment_ids: Collection[int]) -> set[tuple[int, str]]:
+    """The ``(shipment id, scan id)`` of the events already recorded for these shipments from
+    scans that carried an id (``source["scan_id"]``): how a retried batch of scans is known."""
+    found: set[tuple[int, str]] = set()
+    ids = sorted(set(shipment_ids))
+    for start in range(0, len(ids), CHUNK):
+        query = select(TrackingEvent.shipment_id, TrackingEvent.source).where(
+            TrackingEvent.shipment_id.in_(ids[start : start + CHUNK])
+        )
+        for shipment_id, source in session.execute(query):
+            if isinstance(source, dict) and isinstance(source.get("scan_id"), str):
+                found.add((int(shipment_id), source["scan_id"]))
+    return found
+
+
 def by_place_numbers(
     session: Session, tracking_numbers: Collection[str], *, lock: bool = False
 ) -> dict[str, Shipment]:

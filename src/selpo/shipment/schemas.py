@@ -378,6 +378,36 @@ class TrackingEventCreate(BaseModel):
     raw: dict[str, Any] | None = None
 
 
+class TrackingEventBatchItem(TrackingEventCreate):
+    """One scan of a batch: ``scan_id`` is the scanner's own id for it, so a batch sent
+    again records nothing twice."""
+
+    scan_id: str = Field(min_length=1, max_length=100)
+
+
+class TrackingEventBatchItemResult(BaseModel):
+    """The outcome of one scan of a batch: 201 recorded (``applied``: it moved the status),
+    200 recorded before under the same ``scan_id``, else the status and problem of its
+    refusal. ``status`` is the parcel's once the whole batch is recorded."""
+
+    position: int
+    status_code: int
+    scan_id: str | None = None
+    tracking_number: str | None = None
+    applied: bool = False
+    status: str | None = None
+    error: dict[str, Any] | None = None
+
+
+class TrackingEventBatchResult(BaseModel):
+    """Per-scan outcomes of a batch of scans."""
+
+    recorded: int
+    repeated: int
+    failed: int
+    results: list[TrackingEventBatchItemResult]
+
+
 class CodReport(BaseModel):
     """Cash on delivery reconciled for one marketplace and day."""
 

@@ -98,13 +98,18 @@ from selpo.shipment.schemas import (
     ShipmentPatch,
     ShipmentRead,
     ShipmentSummary,
+    TrackingEventBatchItem,
+    TrackingEventBatchItemResult,
+    TrackingEventBatchResult,
     TrackingEventRead,
 )
 from selpo.shipment.tracking import (
     MAX_SERIAL,
+    InvalidTrackingNumber,
     is_valid_tracking_number,
     make_tracking_number,
     month_code,
+    parse_tracking_number,
 )
 
 S = Status
@@ -980,16 +985,19 @@ class Scan:
     office_index: str | None = None
     actor: str = "hub-scan"
     raw: dict[str, Any] | None = None
+    scan_id: str | None = None  # the scanner's own id: a scan sent again is not recorded twice
 
 
 @dataclass(frozen=True)
 class ScanOutcome:
-    """One scan of a batch: recorded (``applied``: it moved the status) or refused."""
+    """One scan of a batch: recorded (``applied``: it moved the status), recorded before
+    (``repeated``: its ``scan_id`` is already among the parcel's events) or refused."""
 
     position: int
     shipment: Shipment | None = None
     applied: bool = False
     error: DomainError | None = None
+    repeated: bool = False
 
 
 SCAN_CLOCK_SKEW = timedelta(minutes=5)  # the default of SELPO_SCAN_CLOCK_SKEW_MINUTES
@@ -1061,6 +1069,14 @@ def record_scans(
         session, {s.destination_office_id for s in shipments.values()}
     )
     ways = _PlaceWays(session, shipments.values())
+    seen = repository.recorded_scan_ids(
+        session,
+        {
+            shipments[scan.tracking_number].id
+            for _, scan in indexed
+            if scan.scan_id is not None and scan.tracking_number in shipments
+        },
+    )
     positions: list[int] = []
     moves: list[_Move] = []
     steps: list[_PlaceStep | None] = []
@@ -1069,6 +1085,11 @@ def record_scans(
         if shipment is None:
             outcomes[position] = ScanOutcome(position, error=ShipmentNotFound(scan.tracking_number))
             continue
+        if scan.scan_id is not None:
+            if (shipment.id, scan.scan_id) in seen:
+                outcomes[position] = ScanOutcome(position, shipment=shipment, repeated=True)
+                continue
+            seen.add((shipment.id, scan.scan_id))
         if scan.occurred_at < shipment.created_at:
             outcomes[position] = ScanOutcome(
                 position,
@@ -1089,6 +1110,8 @@ def record_scans(
         if step is not None and step.places > 1:
             code, target = step.code or code, step.target or target
             source = {**(source or {}), "place": step.place.number, "places": step.places}
+        if scan.scan_id is not None:
+            source = {**(source or {}), "scan_id": scan.scan_id}
         positions.append(position)
         steps.append(step)
         moves.append(
@@ -1278,6 +1301,99 @@ class _PlaceWays:
                     if place.id in rows:
                         set_committed_value(place, "status", rows[place.id]["status"])
                         set_committed_value(place, "arrived_at", rows[place.id]["arrived_at"])
+
+
+def _echoed_scan_id(raw: Any) -> str | None:
+    """The ``scan_id`` of an item that failed validation, when it is one to echo."""
+    scan_id = raw.get("scan_id") if isinstance(raw, dict) else None
+    return scan_id if isinstance(scan_id, str) and 0 < len(scan_id) <= 100 else None
+
+
+def record_scan_batch(
+    session: Session,
+    *,
+    payload: Sequence[Any],
+    now: datetime,
+    max_skew: timedelta = SCAN_CLOCK_SKEW,
+) -> TrackingEventBatchResult:
+    """Record a batch of raw scan bodies (``POST /v1/tracking-events/batch``): each is
+    validated and judged on its own as ``record_scans`` judges it; the good ones are recorded
+    even when others are refused, and each gets its own result. A scan whose ``scan_id`` is
+    already among its parcel's events (a retried batch) is answered 200 and not recorded
+    again."""
+    results: dict[int, TrackingEventBatchItemResult] = {}
+    valid: list[tuple[int, TrackingEventBatchItem]] = []
+    for position, raw in enumerate(payload):
+        try:
+            valid.append((position, TrackingEventBatchItem.model_validate(raw)))
+        except ValidationError as exc:
+            results[position] = TrackingEventBatchItemResult(
+                position=position,
+                status_code=422,
+                scan_id=_echoed_scan_id(raw),
+                error={
+                    "type": "about:blank",
+                    "title": "Invalid input",
+                    "status": 422,
+                    "errors": _validation_errors(exc),
+                },
+            )
+    scans: list[Scan] = []
+    for position, item in valid:
+        try:
+            number = parse_tracking_number(item.tracking_number)
+        except InvalidTrackingNumber as exc:
+            number = item.tracking_number
+            error = InvalidInput(str(exc), field="tracking_number")
+            results[position] = TrackingEventBatchItemResult(
+                position=position,
+                status_code=error.status_code,
+                scan_id=item.scan_id,
+                tracking_number=item.tracking_number,
+                error=error.problem(),
+            )
+            continue
+        scans.append(
+            Scan(
+                number,
+                item.code,
+                item.occurred_at,
+                item.office_index,
+                item.actor,
+                item.raw,
+                item.scan_id,
+            )
+        )
+    parsed = [(p, i) for p, i in valid if p not in results]
+    outcomes = record_scans(session, scans=scans, now=now, max_skew=max_skew)
+    for (position, item), scan, outcome in zip(parsed, scans, outcomes, strict=True):
+        shipment = outcome.shipment
+        if outcome.error is not None:
+            results[position] = TrackingEventBatchItemResult(
+                position=position,
+                status_code=outcome.error.status_code,
+                scan_id=item.scan_id,
+                tracking_number=scan.tracking_number,
+                status=shipment.status if shipment is not None else None,
+                error=outcome.error.problem(),
+            )
+        else:
+            assert shipment is not None
+            results[position] = TrackingEventBatchItemResult(
+                position=position,
+                status_code=200 if outcome.repeated else 201,
+                scan_id=item.scan_id,
+                tracking_number=scan.tracking_number,
+                applied=outcome.applied,
+                status=shipment.status,
+            )
+    ordered = [results[i] for i in sorted(results)]
+    return TrackingEventBatchResult(
+        recorded=sum(1 for r in ordered if r.status_code == 201),
+        repeated=sum(1 for r in ordered if r.status_code == 200),
+        failed=sum(1 for r in ordered if r.status_code >= 400),
+        results=ordered,
+    )
 
 
 def record_scan(
