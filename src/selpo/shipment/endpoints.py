@@ -24,6 +24,7 @@ from selpo.shipment.examples import (
     BATCH_REQUEST,
     BATCH_RESULT,
     COD_REPORT,
+    OFFICE,
     SHIPMENT,
     SHIPMENT_CANCELLED,
     SHIPMENT_CREATE,
@@ -79,7 +80,7 @@ CREATE_EXAMPLES: dict[str, Any] = {
         "summary": "A parcel of one place",
         "value": {
             "external_order_id": "ORD-1001",
-            "destination_index": "155650",
+            "destination_index": OFFICE,
             "recipient": _RECIPIENT,
             "parcel": {
                 "weight_g": 1200,
@@ -96,7 +97,7 @@ CREATE_EXAMPLES: dict[str, Any] = {
         "summary": "An order of two places (weight and size come from the places)",
         "value": {
             "external_order_id": "ORD-1002",
-            "destination_index": "155650",
+            "destination_index": OFFICE,
             "recipient": _RECIPIENT,
             "parcel": {"declared_value_kop": 150000, "cod_kop": 0},
             "items": _ITEMS,
