@@ -71,10 +71,11 @@ def cpu_seconds(pid: int) -> float:
 
 @contextmanager
 def serve_process(
-    database_url: str, log: Path, *, extra: Sequence[str] = ()
+    database_url: str, log: Path, *, extra: Sequence[str] = (), nice: int = 0
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Run the application on ``database_url`` until the block ends; yield its base URL and
-    the server process (``--workers N`` makes it the parent of N worker processes)."""
+    the server process (``--workers N`` makes it the parent of N worker processes), ``nice``
+    steps below the bench's own scheduling priority."""
     port = free_port()
     command = [
         sys.executable,
@@ -94,7 +95,11 @@ def serve_process(
     env = {**os.environ, DATABASE_URL_ENV: database_url}
     with log.open("wb") as output:
         process = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT
+            ["nice", "-n", str(nice), *command] if nice else command,
+            cwd=REPO,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     try:
         base = f"http://127.0.0.1:{port}"

@@ -28,7 +28,17 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import httpx
-from sqlalchemy import ColumnElement, CursorResult, case, func, or_, select, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from selpo.db import session_scope
@@ -150,9 +160,14 @@ def hold_delay(failures: int, rng: random.Random) -> timedelta:
     return timedelta(seconds=ceiling / 2 + rng.uniform(0, ceiling / 2))
 
 
+# 'pending' as a literal, as the partial indexes' predicates spell it (models/outbox_message):
+# a bound parameter would leave a generic plan unable to prove the predicate and use them.
+PENDING: ColumnElement[str] = literal_column("'pending'")
+
+
 def _claimable(now: datetime) -> tuple[ColumnElement[bool], ...]:
     return (
-        OutboxMessage.status == "pending",
+        OutboxMessage.status == PENDING,
         OutboxMessage.available_at <= now,
         or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
     )
@@ -237,13 +252,25 @@ def _claim_ids(
     if session.get_bind().dialect.name == "postgresql":
         # Lock the chosen rows still free and skip those another worker holds; a statement of
         # its own, so the rows claimed are exactly the rows locked.
-        locked = list(
-            session.scalars(
-                select(OutboxMessage.id)
-                .where(OutboxMessage.id.in_(ids), *_claimable(now))
-                .with_for_update(skip_locked=True)
+        # By id alone (the primary key), and still free checked here: with the claimable
+        # conditions in the query a planner may walk the due index past the backlog instead.
+        rows = session.execute(
+            select(
+                OutboxMessage.id,
+                OutboxMessage.status,
+                OutboxMessage.available_at,
+                OutboxMessage.claimed_until,
             )
+            .where(OutboxMessage.id.in_(ids))
+            .with_for_update(skip_locked=True)
         )
+        locked = [
+            message_id
+            for message_id, status, available_at, claimed_until in rows
+            if status == "pending"
+            and available_at <= now
+            and (claimed_until is None or claimed_until <= now)
+        ]
         if locked:
             session.execute(claim.where(OutboxMessage.id.in_(locked)))
     else:
