@@ -582,7 +582,7 @@ def make_act(
             or_(ReturnLegItem.hub_code == hub.code, ReturnLegItem.hub_code.is_(None)),
         )
         .order_by(ReturnLegItem.id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     )
     if wanted is not None:
         query = query.where(ReturnLegItem.barcode.in_(wanted))

@@ -55,7 +55,9 @@ def bump_timetable_version(session: Session, now: datetime) -> int:
 
 def lock_timetable(session: Session) -> None:
     """Hold the timetable's version row until the transaction ends (one dispatcher at a time)."""
-    session.execute(select(TimetableVersion.id).where(TimetableVersion.id == 1).with_for_update())
+    session.execute(
+        select(TimetableVersion.id).where(TimetableVersion.id == 1).with_for_update(key_share=True)
+    )
 
 
 # ---------------------------------------------------------------------------- registry

@@ -505,7 +505,7 @@ def accept_at_hub(
     leg = session.scalar(
         select(ReturnLeg)
         .where(ReturnLeg.route_code == route.id, ReturnLeg.departure == departure)
-        .with_for_update()
+        .with_for_update(key_share=True)
     )
     if leg is None:
         raise ReturnLegNotLoaded(run_id(route.id, departure))
@@ -517,7 +517,7 @@ def accept_at_hub(
             select(ReturnLegItem)
             .where(ReturnLegItem.route_code == route.id, ReturnLegItem.departure == departure)
             .order_by(ReturnLegItem.id)
-            .with_for_update()
+            .with_for_update(key_share=True)
         )
     )
     by_code = {i.barcode: i for i in items}
@@ -594,7 +594,7 @@ def deliver_to_warehouses(
             ReturnLegItem.warehouse_id.is_not(None),
         )
         .order_by(ReturnLegItem.warehouse_id, ReturnLegItem.marketplace_id, ReturnLegItem.id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     )
     houses = {w.id: w for w in session.scalars(select(Warehouse))}
     if warehouse is not None:

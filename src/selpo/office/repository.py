@@ -44,7 +44,7 @@ TO_RETURN = ("storage_expired", "refused", "partially_delivered")
 
 def lock_office(session: Session, office_id: int) -> PostOffice:
     """The office row, locked until the transaction ends (serialises shelving per office)."""
-    query = select(PostOffice).where(PostOffice.id == office_id).with_for_update()
+    query = select(PostOffice).where(PostOffice.id == office_id).with_for_update(key_share=True)
     return session.scalars(query).one()
 
 
@@ -72,7 +72,7 @@ def lock_shipment(session: Session, shipment_id: int) -> Shipment:
     query = (
         select(Shipment)
         .where(Shipment.id == shipment_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
     return session.scalars(query).one()
@@ -405,7 +405,7 @@ def damaged_shipment_ids(session: Session, shipment_ids: Collection[int]) -> set
 def lock_code_guard(session: Session, office_id: int) -> CodeSearchGuard:
     """The office's code-search guard row, created if needed, locked for the transaction."""
     query = (
-        select(CodeSearchGuard).where(CodeSearchGuard.post_office_id == office_id).with_for_update()
+        select(CodeSearchGuard).where(CodeSearchGuard.post_office_id == office_id).with_for_update(key_share=True)
     )
     guard = session.scalars(query).first()
     if guard is not None:

@@ -29,7 +29,7 @@ def by_id(
     if marketplace_id is not None:
         query = query.where(CustomerReturn.marketplace_id == marketplace_id)
     if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
+        query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
     return session.scalars(query).first()
 
 

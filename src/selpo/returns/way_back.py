@@ -22,7 +22,7 @@ def return_moved(session: Session, item: ReturnLegItem, step: str, now: datetime
     ret = session.scalars(
         select(CustomerReturn)
         .where(CustomerReturn.id == item.ref_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).one()
     shipment = session.get(Shipment, ret.shipment_id)

@@ -508,7 +508,7 @@ def accept_handover(
     handover = session.scalar(
         select(Handover)
         .where(Handover.id == handover_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
     if handover is None:

@@ -44,7 +44,7 @@ def get_by_tracking_number(
     if marketplace_id is not None:
         query = query.where(Shipment.marketplace_id == marketplace_id)
     if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
+        query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
     found = session.scalars(query).first()
     if found is not None:
         return found
@@ -59,7 +59,7 @@ def get_by_tracking_number(
     if marketplace_id is not None:
         query = query.where(Shipment.marketplace_id == marketplace_id)
     if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
+        query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
     return session.scalars(query).first()
 
 
@@ -102,7 +102,7 @@ def by_place_numbers(
             .order_by(Shipment.tracking_number)
         )
         if lock:
-            orders = orders.with_for_update()
+            orders = orders.with_for_update(key_share=True)
         shipments.update((s.id, s) for s in session.scalars(orders))
     return {n: shipments[i] for n, i in owners.items() if i in shipments}
 
@@ -177,7 +177,7 @@ def by_tracking_numbers(
             .order_by(Shipment.tracking_number)
         )
         if lock:
-            query = query.with_for_update()
+            query = query.with_for_update(key_share=True)
         found.update((s.tracking_number, s) for s in session.scalars(query))
     return found
 

@@ -29,7 +29,7 @@ def shipment_moved(session: Session, item: ReturnLegItem, step: str, now: dateti
     shipment = session.scalars(
         select(Shipment)
         .where(Shipment.id == item.ref_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).one()
     if shipment.status == Status.RETURNING:
