@@ -399,6 +399,29 @@ class TestBatchClaims:
             probe = claim_due(session, now=after, per_subscription=2)
         assert len(probe) == 10
 
+    def test_a_trickle_of_events_still_counts_one_post_per_claim(
+        self, session_factory: sessionmaker[Session], marketplace: MarketplaceKey
+    ) -> None:
+        subscribe(
+            session_factory,
+            marketplace.marketplace_id,
+            "http://127.0.0.1:9/hooks",
+            now=TEST_NOW,
+            batch_max=10,
+        )
+        claimed: list[int] = []
+        for _ in range(3):
+            # One event at a time, each claimed on its own: a batch of one each.
+            _publish(session_factory, marketplace.marketplace_id, 1)
+            with session_scope(session_factory) as session:
+                claimed.append(len(claim_due(session, now=TEST_NOW, per_subscription=2)))
+        assert claimed == [1, 1, 0]  # two POSTs in flight: the third waits
+        with session_scope(session_factory) as session:
+            # Once those claims end, the waiting event and seven more leave in one POST.
+            _publish(session_factory, marketplace.marketplace_id, 7, now=TEST_NOW)
+            later = claim_due(session, now=TEST_NOW + DEFAULT_LEASE, per_subscription=2)
+        assert len(later) == 10
+
     def test_a_running_batch_keeps_the_claim_of_every_message(
         self,
         session_factory: sessionmaker[Session],

@@ -202,18 +202,26 @@ def _webhook_candidates(
     subscriptions that are not on hold, each up to its free places, oldest first within each.
 
     A subscription's places are ``per_subscription`` POSTs (one while it is failing) less the
-    claims running anywhere; a POST carries up to its ``batch_max`` messages, and claims
-    running are counted as full batches (rounded up). One small index range per subscription
+    POSTs running anywhere; a POST carries up to its ``batch_max`` messages. A claim's messages
+    of one subscription are sent in consecutive groups of ``batch_max`` (only the last may be
+    shorter) and a group is recorded at once, so the rows still running under one claim token
+    make ``ceil(rows / batch_max)`` POSTs. One small index range per subscription
     (the subscriptions are few, their backlogs may be long), so the cost does not grow with a
     backlog held behind a dead endpoint.
     """
-    running: dict[int | None, int] = {}
+    running: dict[tuple[int | None, str | None], int] = {}
     # Only claimed pending rows have a lease in the future (recording clears it); few rows,
     # counted here so the planner walks the claimed_until index rather than group the table.
-    for subscription_id in session.scalars(
-        select(OutboxMessage.subscription_id).where(OutboxMessage.claimed_until > now)
+    for subscription_id, token in session.execute(
+        select(OutboxMessage.subscription_id, OutboxMessage.claim_token).where(
+            OutboxMessage.claimed_until > now
+        )
     ):
-        running[subscription_id] = running.get(subscription_id, 0) + 1
+        running[subscription_id, token] = running.get((subscription_id, token), 0) + 1
+    claims: dict[int, list[int]] = {}  # subscription -> rows running under each claim token
+    for (subscription_id, _), rows in running.items():
+        if subscription_id is not None:
+            claims.setdefault(subscription_id, []).append(rows)
     places: dict[int, int] = {}  # messages
     sizes: dict[int, int] = {}  # messages per POST
     for subscription_id, failures, batch_max in session.execute(
@@ -231,7 +239,7 @@ def _webhook_candidates(
         )
     ):
         size = max(batch_max or 1, 1)
-        posts_running = -(-running.get(subscription_id, 0) // size)
+        posts_running = sum(-(-rows // size) for rows in claims.get(subscription_id, ()))
         free = (1 if failures else per_subscription) - posts_running
         if free > 0:
             places[subscription_id] = free * size
