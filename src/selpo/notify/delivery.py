@@ -925,8 +925,10 @@ def deliver_due(
     rng: random.Random | None = None,
     per_subscription: int = PER_SUBSCRIPTION,
 ) -> DeliveryReport:
-    """One pass: claim up to ``limit`` due messages, send them in parallel, record each result,
-    all at ``now`` (the worker's loop uses ``Dispatcher`` directly and keeps claiming)."""
+    """One pass: claim up to ``limit`` due sendings (an SMS, a webhook POST: a batching
+    subscription's carries up to its ``batch_max`` messages), send them in parallel, record
+    the results, all at ``now`` (the worker's loop uses ``Dispatcher`` directly and keeps
+    claiming)."""
     dispatcher = Dispatcher(
         session_factory,
         http=http,
