@@ -390,6 +390,30 @@ def _marketplace_paths(
     c.call("GET", "/v1/webhooks/events", expect=200)
     hook_id = str(hook["id"])
     c.call(
+        "PATCH",
+        "/v1/webhooks/{subscription_id}",
+        expect=200,
+        headers=key,
+        json_body={"batch_max": 50},
+        subscription_id=hook_id,
+    )
+    c.call(
+        "PATCH",
+        "/v1/webhooks/{subscription_id}",
+        expect=422,
+        headers=key,
+        json_body={"batch_max": 101},
+        subscription_id=hook_id,
+    )
+    c.call(
+        "PATCH",
+        "/v1/webhooks/{subscription_id}",
+        expect=404,
+        headers=yandex.headers,
+        json_body={"batch_max": 50},
+        subscription_id=hook_id,
+    )
+    c.call(
         "GET",
         "/v1/webhooks/{subscription_id}/deliveries",
         expect=200,

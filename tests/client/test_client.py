@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from pypdf import PdfReader
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,6 +43,8 @@ from selpo_client import (
     Shipment,
     ShipmentChange,
     parse_webhook,
+    parse_webhook_batch,
+    parse_webhook_events,
     verify_webhook_signature,
 )
 from selpo_client.errors import InvalidSignature
@@ -383,6 +386,64 @@ def test_webhooks_subscribe_deliver_replay_and_verify(
     with pytest.raises(SelpoError) as gone:
         selpo.webhook_deliveries(subscription.id + 1000)
     assert gone.value.status == 404
+
+
+def test_batched_webhooks_subscribe_change_and_parse(
+    live: Live,
+    selpo: SelpoClient,
+    receiver: Receiver,
+    session_factory: sessionmaker[Session],
+    tmp_path: Path,
+) -> None:
+    subscription = selpo.subscribe_webhook(receiver.url, ["shipment.created"], batch_max=50)
+    assert subscription.batch_max == 50
+    changed = selpo.update_webhook(
+        subscription.id, events=["shipment.created", "shipment.cancelled"]
+    )
+    assert (changed.batch_max, changed.events) == (50, ["shipment.created", "shipment.cancelled"])
+    assert [s.batch_max for s in selpo.list_webhooks()] == [50]
+
+    created = [selpo.create_shipment(new_shipment(f"CL-BATCH-{n}")) for n in range(3)]
+    selpo.cancel_shipment(created[0].tracking_number)
+    assert _deliver(session_factory, live, tmp_path / "sms.log") >= 4
+    (request,) = receiver.accepted  # one POST of four events
+    header = request.headers["x-selpo-signature"]
+    assert request.headers["x-selpo-event-type"] == "batch"
+    batch = parse_webhook_batch(subscription.secret, header, request.body, now=TEST_NOW)
+    assert [(e.type, e.data["tracking_number"]) for e in batch.events] == [
+        *(("shipment.created", c.tracking_number) for c in created),
+        ("shipment.cancelled", created[0].tracking_number),
+    ]
+    either = parse_webhook_events(subscription.secret, header, request.body, now=TEST_NOW)
+    assert [e.event_id for e in either] == [e.event_id for e in batch.events]
+    with pytest.raises(InvalidSignature):
+        parse_webhook_batch("wrong", header, request.body, now=TEST_NOW)
+
+    # Back to one event per POST: parse_webhook_events reads that shape too.
+    assert selpo.update_webhook(subscription.id, batch_max=1).batch_max == 1
+    selpo.cancel_shipment(created[1].tracking_number)
+    _deliver(session_factory, live, tmp_path / "sms.log")
+    single = receiver.accepted[-1]
+    (alone,) = parse_webhook_events(
+        subscription.secret, single.headers["x-selpo-signature"], single.body, now=TEST_NOW
+    )
+    assert (alone.type, alone.data["tracking_number"]) == (
+        "shipment.cancelled",
+        created[1].tracking_number,
+    )
+
+    with pytest.raises(ValidationError):
+        selpo.update_webhook(subscription.id, batch_max=101)  # refused before it is sent
+    other = live.client(live.yandex)
+    with pytest.raises(SelpoError) as theirs:
+        other.update_webhook(subscription.id, batch_max=5)
+    other.close()
+    assert theirs.value.status == 404
+    with pytest.raises(SelpoError) as refused:
+        selpo.request(
+            "PATCH", f"/v1/webhooks/{subscription.id}", json={"batch_max": 0}, idempotent=True
+        )
+    assert refused.value.status == 422
 
 
 # ------------------------------------------------------------- the integrator, end to end

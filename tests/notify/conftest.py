@@ -82,6 +82,7 @@ def subscribe(
     *,
     now: datetime,
     events: tuple[str, ...] = ("*",),
+    batch_max: int = 1,
 ) -> WebhookSubscription:
     """A committed subscription."""
     with session_scope(session_factory) as session:
@@ -92,6 +93,7 @@ def subscribe(
             events=list(events),
             now=now,
             allow_hosts=LOOPBACK,
+            batch_max=batch_max,
         )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from selpo.db import session_scope
+from selpo.errors import InvalidInput
 from selpo.kit.clock import FrozenClock
 from selpo.models import OutboxMessage
 from selpo.notify import service
@@ -200,3 +201,133 @@ class TestEventCatalogue:
         listed = {i["type"]: i for i in client.get("/v1/webhooks/events").json()["items"]}
         for item in example["items"]:
             assert item == listed[item["type"]]
+
+
+class TestBatchMax:
+    def test_create_takes_it_and_the_list_shows_it(
+        self, client: TestClient, marketplace: MarketplaceKey
+    ) -> None:
+        single = _create(client, marketplace)
+        response = client.post(
+            "/v1/webhooks",
+            json={"url": URL + "/batch", "events": ["*"], "batch_max": 50},
+            headers=marketplace.headers,
+        )
+        assert response.status_code == 201, response.text
+        batched = response.json()
+        assert (single["batch_max"], batched["batch_max"]) == (1, 50)
+        listed = client.get("/v1/webhooks", headers=marketplace.headers).json()["items"]
+        assert [(i["id"], i["batch_max"]) for i in listed] == [
+            (single["id"], 1),
+            (batched["id"], 50),
+        ]
+
+    @pytest.mark.parametrize("batch_max", [0, -1, 101, 1000, "many", 2.5, None, True])
+    def test_create_refuses_a_batch_max_out_of_range(
+        self, client: TestClient, marketplace: MarketplaceKey, batch_max: object
+    ) -> None:
+        response = client.post(
+            "/v1/webhooks",
+            json={"url": URL, "events": ["*"], "batch_max": batch_max},
+            headers=marketplace.headers,
+        )
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert {e["field"] for e in response.json()["errors"]} == {"batch_max"}
+        assert client.get("/v1/webhooks", headers=marketplace.headers).json()["items"] == []
+
+    def test_patch_changes_only_what_is_sent(
+        self, client: TestClient, marketplace: MarketplaceKey
+    ) -> None:
+        created = _create(client, marketplace, ["shipment.created"])
+        path = f"/v1/webhooks/{created['id']}"
+        response = client.patch(path, json={"batch_max": 100}, headers=marketplace.headers)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert (body["batch_max"], body["events"], body["url"]) == (
+            100,
+            ["shipment.created"],
+            URL,
+        )
+        assert "secret" not in body
+        again = client.patch(path, json={"batch_max": 100}, headers=marketplace.headers)
+        assert again.json() == body  # the same change twice: the same answer
+        both = client.patch(
+            path,
+            json={"events": ["shipment.cancelled", "shipment.created"], "batch_max": 1},
+            headers=marketplace.headers,
+        ).json()
+        assert (both["batch_max"], both["events"]) == (
+            1,
+            ["shipment.cancelled", "shipment.created"],
+        )
+        (listed,) = client.get("/v1/webhooks", headers=marketplace.headers).json()["items"]
+        assert listed == both
+
+    @pytest.mark.parametrize(
+        ("payload", "field"),
+        [
+            ({"batch_max": 0}, "batch_max"),
+            ({"batch_max": 101}, "batch_max"),
+            ({"batch_max": "ten"}, "batch_max"),
+            ({"batch_max": None}, "request"),
+            ({"events": []}, "events"),
+            ({"events": ["shipment.exploded"]}, "events"),
+            ({"batch_max": 10, "events": ["shipment.exploded"]}, "events"),
+            ({"url": "https://other.example/hooks"}, "url"),
+            ({}, "request"),
+        ],
+    )
+    def test_patch_refuses_bad_input_and_changes_nothing(
+        self,
+        client: TestClient,
+        marketplace: MarketplaceKey,
+        payload: dict[str, object],
+        field: str,
+    ) -> None:
+        created = _create(client, marketplace, ["shipment.created"])
+        response = client.patch(
+            f"/v1/webhooks/{created['id']}", json=payload, headers=marketplace.headers
+        )
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert field in {e["field"] for e in response.json()["errors"]}
+        (listed,) = client.get("/v1/webhooks", headers=marketplace.headers).json()["items"]
+        assert (listed["batch_max"], listed["events"]) == (1, ["shipment.created"])
+
+    def test_patch_of_another_marketplaces_or_a_stopped_subscription_is_404(
+        self, client: TestClient, marketplace: MarketplaceKey, other: MarketplaceKey
+    ) -> None:
+        theirs = _create(client, other)
+        response = client.patch(
+            f"/v1/webhooks/{theirs['id']}", json={"batch_max": 50}, headers=marketplace.headers
+        )
+        assert response.status_code == 404
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["errors"] == [
+            {"field": "id", "reason": f"no webhook subscription has id {theirs['id']}"}
+        ]
+        (kept,) = client.get("/v1/webhooks", headers=other.headers).json()["items"]
+        assert kept["batch_max"] == 1
+        mine = _create(client, marketplace)
+        client.delete(f"/v1/webhooks/{mine['id']}", headers=marketplace.headers)
+        stopped = client.patch(
+            f"/v1/webhooks/{mine['id']}", json={"batch_max": 50}, headers=marketplace.headers
+        )
+        assert stopped.status_code == 404
+        assert client.patch("/v1/webhooks/1", json={"batch_max": 5}).status_code == 401
+
+    def test_the_service_refuses_out_of_range_values_too(
+        self, session_factory: sessionmaker[Session], marketplace: MarketplaceKey
+    ) -> None:
+        with session_scope(session_factory) as session:
+            for batch_max in (0, 101):
+                with pytest.raises(InvalidInput, match="batch_max"):
+                    service.create_subscription(
+                        session,
+                        marketplace_id=marketplace.marketplace_id,
+                        url=URL,
+                        events=["*"],
+                        now=TEST_NOW,
+                        batch_max=batch_max,
+                    )

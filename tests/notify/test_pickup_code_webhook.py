@@ -132,7 +132,9 @@ class Shelf:
     shelved_at: datetime
 
 
-def _subscribe(session: Session, marketplace_id: int, url: str) -> WebhookSubscription:
+def _subscribe(
+    session: Session, marketplace_id: int, url: str, batch_max: int = 1
+) -> WebhookSubscription:
     return notify_service.create_subscription(
         session,
         marketplace_id=marketplace_id,
@@ -140,10 +142,18 @@ def _subscribe(session: Session, marketplace_id: int, url: str) -> WebhookSubscr
         events=[READY],
         now=TEST_NOW,
         allow_hosts=LOOPBACK,
+        batch_max=batch_max,
     )
 
 
-def _shelve(factory: sessionmaker[Session], *, code: str, opted_in: bool, urls: list[str]) -> Shelf:
+def _shelve(
+    factory: sessionmaker[Session],
+    *,
+    code: str,
+    opted_in: bool,
+    urls: list[str],
+    batch_max: int = 1,
+) -> Shelf:
     """Commit a marketplace (opted in or not) subscribed at ``urls``, and a parcel of it made,
     scanned to the office and shelved through the real services."""
     with session_scope(factory) as session:
@@ -157,7 +167,7 @@ def _shelve(factory: sessionmaker[Session], *, code: str, opted_in: bool, urls: 
         )
         marketplace_service.set_pickup_code_in_webhook(marketplace, enabled=opted_in)
         for url in urls:
-            _subscribe(session, marketplace.id, url)
+            _subscribe(session, marketplace.id, url, batch_max)
         outcome = shipment_service.create_shipments(
             session,
             marketplace=marketplace,
@@ -281,6 +291,42 @@ class TestTheCodeGoesOverHttpsOnly:
         assert after[secure.url].payload["data"]["pickup_qr"] is None
         assert after[secure.url].payload["data"]["cell"] == "S-07"
         assert after[secure.url].secret_fields is None
+        assert _in_clear(session_factory) == []
+
+    def test_a_batching_subscriber_gets_the_code_in_its_batch_kept_until_sent(
+        self,
+        session_factory: sessionmaker[Session],
+        secure: Receiver,
+        trusting: httpx.Client,
+    ) -> None:
+        shelf = _shelve(
+            session_factory, code="BATCH_APP", opted_in=True, urls=[secure.url], batch_max=20
+        )
+        secure.answer = 503
+        first_try = shelf.shelved_at + timedelta(seconds=1)
+        _deliver(session_factory, trusting, first_try)
+        # Failed: still pending, so the code stays for the next attempt.
+        pending = _rows(session_factory, shelf.marketplace_id)[secure.url]
+        assert (pending.status, pending.last_error) == ("pending", "HTTP 503")
+        assert pending.payload["data"]["pickup_code"] == shelf.code
+        assert pending.secret_fields == ["pickup_code", "pickup_qr"]
+
+        secure.answer = 200
+        _deliver(session_factory, trusting, first_try + timedelta(minutes=1))
+        [got] = secure.accepted
+        assert got.headers["x-selpo-event-type"] == "batch"
+        [event] = json.loads(got.body)["events"]
+        assert event["type"] == READY
+        assert event["data"]["pickup_code"] == shelf.code
+        assert event["data"]["pickup_qr"] == pickup_qr(shelf.tracking_number, shelf.code)
+        sent = _rows(session_factory, shelf.marketplace_id)[secure.url]
+        assert sent.status == "sent"
+        assert (sent.payload["data"]["pickup_code"], sent.payload["data"]["pickup_qr"]) == (
+            None,
+            None,
+        )
+        assert sent.payload["data"]["cell"] == "S-07"
+        assert sent.secret_fields is None
         assert _in_clear(session_factory) == []
 
     def test_a_marketplace_that_did_not_opt_in_never_gets_the_code(

@@ -7,7 +7,9 @@
         pdf = selpo.labels([shipment.tracking_number], format="a4")
 
 Refusals raise ``SelpoError`` (the problem details); webhooks are checked with
-``verify_webhook_signature`` / ``parse_webhook``. See docs/api.md of the selpo repository.
+``verify_webhook_signature`` / ``parse_webhook`` (``parse_webhook_batch`` for a subscription
+with ``batch_max`` above 1, ``parse_webhook_events`` for either shape). See docs/api.md of the
+selpo repository.
 """
 
 from selpo_client.client import SelpoClient
@@ -54,15 +56,19 @@ from selpo_client.models import (
     ShipmentPage,
     ShipmentSummary,
     TrackingEvent,
+    WebhookBatch,
     WebhookDelivery,
     WebhookEvent,
     WebhookEventType,
     WebhookSubscription,
+    WebhookSubscriptionChange,
     WebhookSubscriptionCreated,
 )
 from selpo_client.webhooks import (
     SIGNATURE_HEADER,
     parse_webhook,
+    parse_webhook_batch,
+    parse_webhook_events,
     sign_webhook,
     verify_webhook_signature,
 )
@@ -114,12 +120,16 @@ __all__ = [
     "ShipmentPage",
     "ShipmentSummary",
     "TrackingEvent",
+    "WebhookBatch",
     "WebhookDelivery",
     "WebhookEvent",
     "WebhookEventType",
     "WebhookSubscription",
+    "WebhookSubscriptionChange",
     "WebhookSubscriptionCreated",
     "parse_webhook",
+    "parse_webhook_batch",
+    "parse_webhook_events",
     "sign_webhook",
     "verify_webhook_signature",
 ]

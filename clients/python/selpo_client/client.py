@@ -53,6 +53,7 @@ from selpo_client.models import (
     WebhookDelivery,
     WebhookEventType,
     WebhookSubscription,
+    WebhookSubscriptionChange,
     WebhookSubscriptionCreated,
 )
 
@@ -487,16 +488,33 @@ class SelpoClient:
     # ------------------------------------------------------------------------ webhooks
 
     def subscribe_webhook(
-        self, url: str, events: Iterable[str] = ("*",)
+        self, url: str, events: Iterable[str] = ("*",), *, batch_max: int | None = None
     ) -> WebhookSubscriptionCreated:
         """``POST /v1/webhooks``: subscribe an https URL; the answer's ``secret`` (for the
-        signatures) is shown this once."""
-        return self._post(
-            "/v1/webhooks",
-            WebhookSubscriptionCreated,
-            {"url": url, "events": list(events)},
-            keyed=False,
+        signatures) is shown this once. ``batch_max`` (1 to 100, the server's default 1): up
+        to that many events per POST (``parse_webhook_batch`` reads them)."""
+        body: dict[str, Any] = {"url": url, "events": list(events)}
+        if batch_max is not None:
+            body["batch_max"] = batch_max
+        return self._post("/v1/webhooks", WebhookSubscriptionCreated, body, keyed=False)
+
+    def update_webhook(
+        self,
+        subscription_id: int,
+        *,
+        batch_max: int | None = None,
+        events: Iterable[str] | None = None,
+    ) -> WebhookSubscription:
+        """``PATCH /v1/webhooks/{id}``: change the events per POST and/or the event types (the
+        whole new list); only what is given changes. Setting the same values twice is
+        harmless, so it is retried like a read."""
+        change = WebhookSubscriptionChange(
+            batch_max=batch_max, events=None if events is None else list(events)
         )
+        response = self.request(
+            "PATCH", f"/v1/webhooks/{subscription_id}", json=change.body(), idempotent=True
+        )
+        return WebhookSubscription.model_validate(response.json())
 
     def list_webhooks(self) -> list[WebhookSubscription]:
         """``GET /v1/webhooks``: the active subscriptions (without secrets)."""

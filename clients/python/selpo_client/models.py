@@ -373,7 +373,15 @@ class WebhookSubscription(Answer):
     events: list[str]
     active: bool
     created_at: datetime
+    batch_max: int = 1  # events per POST; above 1 they come as a ``WebhookBatch``
     held_until: datetime | None = None
+
+
+class WebhookSubscriptionChange(Request):
+    """A change of a subscription (``PATCH /v1/webhooks/{id}``): only the fields set."""
+
+    batch_max: int | None = Field(default=None, ge=1, le=100)
+    events: list[str] | None = Field(default=None, min_length=1)
 
 
 class WebhookSubscriptionCreated(WebhookSubscription):
@@ -416,6 +424,15 @@ class WebhookEvent(Answer):
     created_at: datetime
     data: dict[str, Any]
     sandbox: bool = False  # a test key's shipment: ``"sandbox": true`` beside ``data``
+
+
+class WebhookBatch(Answer):
+    """A batched webhook's body (a subscription with ``batch_max`` above 1): up to that many
+    events, each exactly the body it would have alone. ``batch_id`` names this POST only (a
+    retry may group differently): de-duplicate on each event's ``event_id``."""
+
+    batch_id: str
+    events: list[WebhookEvent]
 
 
 # ---------------------------------------------------------- hand-over acts (added with acts)

@@ -29,3 +29,6 @@ class WebhookSubscription(Base):
     # the moment before which none of its messages is tried (one probe at a time after it).
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     held_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Events per POST: 1 sends each event on its own (the body is the event); 2 to 100 sends
+    # up to that many of its claimed events together as {"batch_id", "events": [...]}.
+    batch_max: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Body, Query, Response, status
 
 from selpo.deps import ClockDep, RowId, SessionDep, SettingsDep
 from selpo.errors import InvalidInput, problem_responses
@@ -19,9 +19,11 @@ from selpo.notify.events import CATALOGUE
 from selpo.notify.examples import (
     DELIVERY_PAGE,
     REPLAY_RESULT,
-    SUBSCRIPTION_CREATE,
+    SUBSCRIPTION_CREATE_EXAMPLES,
     SUBSCRIPTION_CREATED,
     SUBSCRIPTION_PAGE,
+    SUBSCRIPTION_PATCH_EXAMPLES,
+    SUBSCRIPTION_PATCHED,
 )
 from selpo.notify.schemas import (
     ReplayResult,
@@ -32,6 +34,7 @@ from selpo.notify.schemas import (
     WebhookSubscriptionCreate,
     WebhookSubscriptionCreated,
     WebhookSubscriptionPage,
+    WebhookSubscriptionPatch,
     WebhookSubscriptionRead,
 )
 
@@ -53,7 +56,7 @@ def _marketplace_id(principal: Principal) -> int:
         **example_answer(SUBSCRIPTION_CREATED, status=201),
         **problem_responses(401, 413, 422, 429),
     },
-    openapi_extra=example_body(SUBSCRIPTION_CREATE),
+    openapi_extra=example_body(named=SUBSCRIPTION_CREATE_EXAMPLES),
 )
 def create_webhook(
     subscription_in: WebhookSubscriptionCreate,
@@ -65,7 +68,10 @@ def create_webhook(
     """Subscribe an https URL to events; the answer holds the signing secret, shown this once.
 
     The URL's host must resolve to public addresses only (no loopback, private, link-local
-    or metadata addresses): 422 naming `url` otherwise.
+    or metadata addresses): 422 naming `url` otherwise. `batch_max` (1 to 100, default 1)
+    above 1 has the events come up to that many per POST, as
+    `{"batch_id": "<uuid>", "events": [<event>, ...]}` with `X-Selpo-Event-Type: batch`;
+    422 naming `batch_max` outside 1-100.
     """
     subscription = service.create_subscription(
         session,
@@ -74,6 +80,7 @@ def create_webhook(
         events=subscription_in.events,
         now=clock.now(),
         allow_hosts=parse_allow_hosts(settings.webhook_allow_hosts),
+        batch_max=subscription_in.batch_max,
     )
     return WebhookSubscriptionCreated.model_validate(subscription)
 
@@ -108,6 +115,34 @@ def list_webhook_events() -> WebhookEventCatalogue:
             for kind in CATALOGUE.values()
         ]
     )
+
+
+@router.patch(
+    "/{subscription_id}",
+    response_model=WebhookSubscriptionRead,
+    responses={
+        **example_answer(SUBSCRIPTION_PATCHED),
+        **problem_responses(401, 404, 413, 422, 429),
+    },
+)
+def update_webhook(
+    subscription_id: RowId,
+    patch: Annotated[WebhookSubscriptionPatch, Body(openapi_examples=SUBSCRIPTION_PATCH_EXAMPLES)],
+    session: SessionDep,
+    principal: MarketplaceDep,
+) -> WebhookSubscriptionRead:
+    """Change a subscription: `batch_max` (1 to 100: events per POST, from the next delivery
+    on) and/or `events` (the whole new list, for events published from now on). Only the
+    fields sent change; sending the same change again gives the same answer. Another
+    marketplace's subscription answers 404, like an unknown one; 422 names a bad field."""
+    subscription = service.update_subscription(
+        session,
+        marketplace_id=_marketplace_id(principal),
+        subscription_id=subscription_id,
+        batch_max=patch.batch_max,
+        events=patch.events,
+    )
+    return WebhookSubscriptionRead.model_validate(subscription)
 
 
 @router.delete(

@@ -9,12 +9,46 @@ SUBSCRIPTION_CREATE: dict[str, Any] = {
     "events": ["shipment.status_changed", "shipment.cancelled"],
 }
 
+# A high-volume integrator's: up to 50 events per POST.
+SUBSCRIPTION_CREATE_BATCHED: dict[str, Any] = {
+    "url": "https://market.example/selpo/webhooks/batch",
+    "events": ["*"],
+    "batch_max": 50,
+}
+
+SUBSCRIPTION_CREATE_EXAMPLES: dict[str, Any] = {
+    "one_event_per_post": {
+        "summary": "Two event types, one event per POST (batch_max left at 1)",
+        "value": SUBSCRIPTION_CREATE,
+    },
+    "batched": {
+        "summary": "Every event, up to 50 per POST (a high-volume receiver)",
+        "value": SUBSCRIPTION_CREATE_BATCHED,
+    },
+}
+
 SUBSCRIPTION: dict[str, Any] = {
     "id": 7,
     **SUBSCRIPTION_CREATE,
     "active": True,
     "created_at": "2026-11-25T09:00:00Z",
+    "batch_max": 1,
     "held_until": None,
+}
+
+SUBSCRIPTION_BATCHED: dict[str, Any] = {
+    **SUBSCRIPTION,
+    "id": 8,
+    **SUBSCRIPTION_CREATE_BATCHED,
+}
+
+SUBSCRIPTION_PATCH_EXAMPLES: dict[str, Any] = {
+    "batch": {"summary": "Up to 50 events per POST from now on", "value": {"batch_max": 50}},
+    "unbatch": {"summary": "Back to one event per POST", "value": {"batch_max": 1}},
+    "events": {
+        "summary": "Every event type, for events published from now on",
+        "value": {"events": ["*"]},
+    },
 }
 
 SUBSCRIPTION_CREATED: dict[str, Any] = {
@@ -22,7 +56,9 @@ SUBSCRIPTION_CREATED: dict[str, Any] = {
     "secret": "whsec_9usa-2Ajec-rqPk-EvhZrmK6b00sZVTINp1pTI5KWqo",
 }
 
-SUBSCRIPTION_PAGE: dict[str, Any] = {"items": [SUBSCRIPTION]}
+SUBSCRIPTION_PATCHED: dict[str, Any] = {**SUBSCRIPTION, "batch_max": 50}
+
+SUBSCRIPTION_PAGE: dict[str, Any] = {"items": [SUBSCRIPTION, SUBSCRIPTION_BATCHED]}
 
 DELIVERY_PAGE: dict[str, Any] = {
     "items": [

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
+from selpo.notify.batching import BATCH_MAX_LIMIT
 from selpo.notify.events import CATALOGUE
+
+BATCH_MAX_DESCRIPTION = (
+    "Events per POST: 1 (the default) sends each event on its own, the body being the event;"
+    f" 2 to {BATCH_MAX_LIMIT} sends up to that many at once as"
+    ' `{"batch_id": ..., "events": [...]}` (every POST of the subscription then has that'
+    " shape, even with one event), for receivers of many events (docs/notify.md, Batched"
+    " delivery)"
+)
 
 
 class WebhookSubscriptionCreate(BaseModel):
@@ -26,6 +35,52 @@ class WebhookSubscriptionCreate(BaseModel):
         description="Event types, or `*` for every type",
         examples=[["shipment.status_changed", "shipment.cancelled"]],
     )
+    batch_max: int = Field(
+        default=1,
+        ge=1,
+        le=BATCH_MAX_LIMIT,
+        strict=True,
+        description=BATCH_MAX_DESCRIPTION,
+        examples=[50],
+    )
+
+
+class WebhookSubscriptionPatch(BaseModel):
+    """A change of a subscription: only the fields sent change (at least one, none null)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
+    # A field left out is None; a null sent is refused below, so the schema does not offer it.
+    batch_max: Annotated[
+        int | None,
+        WithJsonSchema({"type": "integer", "minimum": 1, "maximum": BATCH_MAX_LIMIT}),
+    ] = Field(
+        default=None,
+        ge=1,
+        le=BATCH_MAX_LIMIT,
+        strict=True,
+        description=BATCH_MAX_DESCRIPTION,
+        examples=[50],
+    )
+    events: Annotated[
+        list[str] | None,
+        WithJsonSchema({"type": "array", "items": {"type": "string"}, "minItems": 1}),
+    ] = Field(
+        default=None,
+        min_length=1,
+        description="Event types, or `*` for every type: the whole new list (for events "
+        "published from now on)",
+        examples=[["*"]],
+    )
+
+    @model_validator(mode="after")
+    def _some_field_and_no_null(self) -> WebhookSubscriptionPatch:
+        if not self.model_fields_set:
+            raise ValueError("name at least one field to change: batch_max, events")
+        nulls = sorted(f for f in self.model_fields_set if getattr(self, f) is None)
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null")
+        return self
 
 
 class WebhookSubscriptionRead(BaseModel):
@@ -38,6 +93,7 @@ class WebhookSubscriptionRead(BaseModel):
     events: list[str]
     active: bool
     created_at: datetime
+    batch_max: int = Field(description=BATCH_MAX_DESCRIPTION)
     held_until: datetime | None = Field(
         default=None,
         description=(

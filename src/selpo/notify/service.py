@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from selpo.db import in_sandbox
 from selpo.errors import InvalidInput
 from selpo.models import OutboxMessage, WebhookSubscription
+from selpo.notify.batching import BATCH_MAX_LIMIT
 from selpo.notify.destination import (
     DestinationRefused,
     Resolver,
@@ -299,6 +300,14 @@ def _checked_events(events: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(events))
 
 
+def _checked_batch_max(batch_max: int) -> int:
+    if isinstance(batch_max, bool) or not 1 <= batch_max <= BATCH_MAX_LIMIT:
+        raise InvalidInput(
+            f"batch_max is 1 (one event per POST) to {BATCH_MAX_LIMIT}", field="batch_max"
+        )
+    return batch_max
+
+
 def create_subscription(
     session: Session,
     *,
@@ -308,11 +317,13 @@ def create_subscription(
     now: datetime,
     allow_hosts: frozenset[str] = frozenset(),
     resolve: Resolver = system_resolve,
+    batch_max: int = 1,
 ) -> WebhookSubscription:
     """Subscribe a URL of the marketplace to event types, with a new signing secret.
 
     The URL must be https to a host whose addresses are all public, unless the host is on
     ``allow_hosts`` (development: http and any address). ``resolve`` looks names up.
+    ``batch_max`` (1 to 100): events per POST; above 1 they come batched (docs/notify.md).
     """
     subscription = WebhookSubscription(
         marketplace_id=marketplace_id,
@@ -321,6 +332,7 @@ def create_subscription(
         secret=SECRET_PREFIX + secrets.token_urlsafe(32),
         active=True,
         created_at=now,
+        batch_max=_checked_batch_max(batch_max),
     )
     session.add(subscription)
     session.flush()
@@ -351,6 +363,31 @@ def get_subscription(
         or not subscription.active
     ):
         raise WebhookSubscriptionNotFound(subscription_id)
+    return subscription
+
+
+def update_subscription(
+    session: Session,
+    *,
+    marketplace_id: int,
+    subscription_id: int,
+    batch_max: int | None = None,
+    events: Sequence[str] | None = None,
+) -> WebhookSubscription:
+    """Change an active subscription of the marketplace: its events per POST, its event types
+    (``None``: unchanged). Everything is checked before anything changes. Messages already
+    queued keep going (a new event-type list applies to events published from now on); a new
+    ``batch_max`` applies from the next claim."""
+    subscription = get_subscription(
+        session, marketplace_id=marketplace_id, subscription_id=subscription_id
+    )
+    checked_batch = None if batch_max is None else _checked_batch_max(batch_max)
+    checked_events = None if events is None else _checked_events(events)
+    if checked_batch is not None:
+        subscription.batch_max = checked_batch
+    if checked_events is not None:
+        subscription.events = checked_events
+    session.flush()
     return subscription
 
 

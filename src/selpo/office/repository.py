@@ -405,7 +405,9 @@ def damaged_shipment_ids(session: Session, shipment_ids: Collection[int]) -> set
 def lock_code_guard(session: Session, office_id: int) -> CodeSearchGuard:
     """The office's code-search guard row, created if needed, locked for the transaction."""
     query = (
-        select(CodeSearchGuard).where(CodeSearchGuard.post_office_id == office_id).with_for_update(key_share=True)
+        select(CodeSearchGuard)
+        .where(CodeSearchGuard.post_office_id == office_id)
+        .with_for_update(key_share=True)
     )
     guard = session.scalars(query).first()
     if guard is not None:

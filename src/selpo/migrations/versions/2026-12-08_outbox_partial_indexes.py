@@ -2,7 +2,7 @@
 running claims
 
 Revision ID: e22216afc645
-Revises: 8b3e5f1c2d47
+Revises: 9cc0fc2fcc3c
 Create Date: 2026-12-08 02:30:00
 
 The full indexes on (status, available_at), (subscription_id, status, available_at, id) and
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e22216afc645"
-down_revision: str | Sequence[str] | None = "8b3e5f1c2d47"
+down_revision: str | Sequence[str] | None = "9cc0fc2fcc3c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
