@@ -126,6 +126,7 @@ class Options:
     scanners: int
     single_scans: bool
     webhook_concurrency: int
+    webhook_batch: int
     drain_timeout_s: float
     vacuum_every_s: float
     window_s: float
@@ -849,6 +850,12 @@ def main(argv: list[str] | None = None) -> int:
         "--webhook-concurrency", type=int, default=16, help="webhooks in flight per subscription"
     )
     parser.add_argument(
+        "--webhook-batch",
+        type=int,
+        default=50,
+        help="the subscription's batch_max: events per POST (1: one event a POST)",
+    )
+    parser.add_argument(
         "--drain-timeout",
         type=float,
         default=DRAIN_TIMEOUT_S,
@@ -876,6 +883,7 @@ def main(argv: list[str] | None = None) -> int:
         args.scanners,
         args.single_scans,
         args.webhook_concurrency,
+        args.webhook_batch,
         args.drain_timeout,
         args.vacuum_every,
         args.window,
@@ -917,6 +925,7 @@ def run(console: Console, options: Options) -> int:
                 events=["*"],
                 now=datetime.now(UTC),
                 allow_hosts=frozenset({"127.0.0.1"}),
+                batch_max=options.webhook_batch,
             )
             offices = {
                 o.index: o.id
