@@ -131,10 +131,13 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(
         default=4,
         ge=1,
-        description="Webhooks one subscription may have in flight at once, across workers.",
+        description=(
+            "POSTs one subscription may have in flight at once, across workers (a batching"
+            " subscription's POST carries up to its batch_max events)."
+        ),
     )
     delivery_threads: int = Field(
-        default=16, ge=1, description="Webhooks one worker sends at once (SMS have 4 more)."
+        default=16, ge=1, description="Webhook POSTs one worker sends at once (SMS have 4 more)."
     )
     jobs_interval_s: float = Field(
         default=60.0,
