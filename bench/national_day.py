@@ -5,9 +5,10 @@ size, and the ratio to raw inserts of the same rows in the same run.
 Run from the repository root::
 
     .venv/bin/python bench/national_day.py --scale 0.003 [--clients 2] [--scanners 8]
-        [--single-scans]
-        [--server-workers 2] [--workers 2] [--webhook-concurrency 16] [--drain-timeout 600]
-        [--window 60] [--postgres-url URL]
+        [--single-scans] [--webhook-batch 50]
+        [--server-workers 2] [--bulk-server-workers 0] [--background-nice 0]
+        [--workers 2] [--webhook-concurrency 16] [--drain-timeout 600]
+        [--vacuum-every 30] [--window 60] [--postgres-url URL]
 
 The whole day (``--scale 1``) is 1,000,000 shipments, 6,000,000 tracking events and 100,000
 counter issues; ``--scale`` takes that fraction of each. A fresh database
@@ -15,7 +16,13 @@ counter issues; ``--scale`` takes that fraction of each. A fresh database
 included), the bundled region imported, one marketplace connected to the busiest offices with a
 webhook subscription to a receiver on 127.0.0.1, an operator key, and a clerk signed in at each
 office. The real application runs under uvicorn (``--server-workers`` processes) with
-``--workers`` ``selpo worker`` processes beside it (SMS to a file, webhooks to the receiver).
+``--workers`` ``selpo worker`` processes beside it (SMS to a file, webhooks to the receiver,
+``--webhook-batch`` events a POST: the subscription's ``batch_max``). With
+``--bulk-server-workers N`` the batches below go to a second uvicorn pool of their own, as a
+reverse proxy would route them by path; ``--background-nice K`` runs that pool and the workers
+K nice steps lower (what ``CPUWeight=`` does for a systemd service). On a server with
+autovacuum off (a shared test server) the bench runs ``VACUUM (ANALYZE)`` of the day's busy
+tables every ``--vacuum-every`` seconds, as autovacuum would.
 
 ``--clients`` threads take waves of 1,000 parcels, each through its whole day (the route scans
 and the counter work go out over ``--scanners`` threads):
@@ -32,11 +39,15 @@ and the counter work go out over ``--scanners`` threads):
 * ``shelve``/``issue`` a tenth of the parcels on the clerk's pages: put in a cell (the SMS with
   the pickup code goes out), then handed out with the code read from the SMS sink.
 
-Meanwhile ``create_single`` sends one ``POST /v1/shipments`` a second: the latency
-a marketplace's single create sees during the day. When the clients are done the outbox is
-drained (every webhook and SMS sent). The same rows (shipments, their items, six events each,
-the outbox rows) are then inserted straight with SQLAlchemy Core executemany, 1,000 shipments
-a transaction: the ceiling the API's rate is compared with.
+Meanwhile ``create_single`` sends one ``POST /v1/shipments`` a second from a process of its
+own: the latency a marketplace's single create sees during the day. When the clients are done
+the outbox is drained (every webhook and SMS sent). The same rows (shipments, their items,
+six events each, the outbox rows) are then inserted straight with SQLAlchemy Core
+executemany, 1,000 shipments a transaction: the ceiling the API's rate is compared with.
+
+CPU is reported a parcel for the API server, the workers and PostgreSQL (its postmaster's
+processes, exited backends included), and for the whole machine (the bench's own clients and
+the receiver too).
 """
 
 from __future__ import annotations
@@ -459,23 +470,61 @@ class Day:
         self.failures.append(f"{number}: no SMS with its code in {CODE_WAIT_S:.0f} s")
 
     def singles(self, stop: threading.Event) -> None:
-        """One single create every ``SINGLE_EVERY_S`` until ``stop``."""
+        """One single create every ``SINGLE_EVERY_S`` until ``stop``, sent from a process of
+        its own (a marketplace's request comes from elsewhere: the bench's own threads, busy
+        encoding batches of 1,000, would otherwise delay it on this process's GIL)."""
         offices = [d.desk.index for d in self.desks]
-        for n in itertools.count():
-            if stop.wait(SINGLE_EVERY_S):
-                return
-            order = f"S-{n}"
-            payload = body(order, offices[n % len(offices)])
-            answer = self.timeline.timed(
-                "create_single",
-                lambda o=order, p=payload: self.http.post(
-                    "/v1/shipments", json=p, headers={**self.market, "Idempotency-Key": o}
-                ),
-                ok=(201,),
-            )
-            if answer is not None:
+        context = multiprocessing.get_context("spawn")
+        results: multiprocessing.Queue[tuple[float, float, str | None]] = context.Queue()
+        halt = context.Event()
+        process = context.Process(
+            target=_send_singles,
+            args=(str(self.http.base_url), self.fixture.marketplace_key, offices, halt, results),
+            daemon=True,
+        )
+        process.start()
+        stop.wait()
+        halt.set()
+        while True:
+            started_at, took, error = results.get(timeout=60)
+            if took < 0:
+                break
+            with self.timeline.lock:
+                self.timeline.moments["create_single"].append(started_at - self.timeline.started)
+            Tally.note(self.timeline, "create_single", took, error=error)
+            if error is None:
                 with self.timeline.lock:
                     self.shipments += 1
+        process.join(30)
+
+
+def _send_singles(
+    base: str,
+    key: str,
+    offices: list[str],
+    halt: Any,
+    results: Any,
+) -> None:
+    """The single creates' process: (monotonic start, seconds, error) per request, then
+    (0, -1, None) when ``halt`` is set."""
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=base, trust_env=False, timeout=300.0) as http:
+        for n in itertools.count():
+            if halt.wait(SINGLE_EVERY_S):
+                break
+            order = f"S-{n}"
+            started = time.monotonic()
+            try:
+                answer = http.post(
+                    "/v1/shipments",
+                    json=body(order, offices[n % len(offices)]),
+                    headers={**headers, "Idempotency-Key": order},
+                )
+                error = None if answer.status_code == 201 else f"{answer.status_code}"
+            except httpx.HTTPError as exc:
+                error = type(exc).__name__
+            results.put((started, time.monotonic() - started, error))
+    results.put((0.0, -1.0, None))
 
 
 def run_day(day: Day, options: Options) -> float:
