@@ -185,6 +185,13 @@ class TestRequestId:
         assert SANE_ID.fullmatch(made)
         assert (made == offered) == bool(SANE_ID.fullmatch(offered))
 
+    def test_every_answer_says_how_long_the_application_took(self, client: TestClient) -> None:
+        for response in (client.get("/healthz"), client.get("/v1/explode-nothing-here")):
+            timing = response.headers["server-timing"]
+            name, _, duration = timing.partition(";dur=")
+            assert name == "app"
+            assert 0 <= float(duration) < 60_000
+
     def test_a_sane_id_from_the_client_is_echoed(self, client: TestClient) -> None:
         response = client.get("/healthz", headers={"X-Request-Id": "lb-7f3a.91:2"})
         assert response.headers["x-request-id"] == "lb-7f3a.91:2"

@@ -1,4 +1,5 @@
-"""Every request gets an id (``X-Request-Id``) and one access-log line.
+"""Every request gets an id (``X-Request-Id``), the time the application took to answer
+(``Server-Timing: app;dur=<ms>``) and one access-log line.
 
 The id is the client's when it is a sane token (1 to 64 letters, digits, ``.``, ``_``, ``-``,
 ``:``), otherwise a new one. It goes back in the response's header, in every problem body and
@@ -68,7 +69,12 @@ class RequestIdMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)[HEADER] = request_id
+                headers = MutableHeaders(scope=message)
+                headers[HEADER] = request_id
+                # How long the application took to start answering (W3C Server Timing), so a
+                # client can tell the server's time from the network's and its own queueing.
+                spent_ms = (time.perf_counter() - started) * 1000
+                headers.append("Server-Timing", f"app;dur={spent_ms:.1f}")
             await send(message)
 
         try:
