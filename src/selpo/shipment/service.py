@@ -22,6 +22,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from selpo.errors import DomainError, InvalidInput
 from selpo.kit.display import local_day
@@ -529,12 +530,12 @@ def create_shipments(
         while True:
             try:
                 with session.begin_nested():
-                    ids = list(
-                        session.scalars(
-                            insert(Shipment).returning(Shipment.id, sort_by_parameter_order=True),
-                            rows,
-                        )
-                    )
+                    # A plain executemany, then the ids by number: a RETURNING of 1,000 rows
+                    # is one statement with some 20,000 parameters, which the driver parses
+                    # in Python every time (far dearer than the one SELECT).
+                    session.execute(insert(Shipment), rows)
+                    by_number = repository.ids_by_tracking_numbers(session, numbers)
+                ids = [by_number[number] for number in numbers]
                 break
             except IntegrityError:
                 # A concurrent request created some of these orders since they were checked:
@@ -906,6 +907,7 @@ def _record(
     the moved shipments' new status, and one insert of their marketplaces' webhooks."""
     events: list[dict[str, Any]] = []
     webhooks: list[notify_service.MarketplaceEvent] = []
+    moved: dict[int, tuple[Shipment, dict[str, Any]]] = {}
     for move, decision in zip(moves, decisions, strict=True):
         if decision is None:
             continue
@@ -925,15 +927,27 @@ def _record(
         )
         if not decision.applies:
             continue
-        shipment.status = decision.status_after.value
-        shipment.updated_at = now
+        values = moved[shipment.id][1] if shipment.id in moved else {}
+        values["status"] = decision.status_after.value
+        values["updated_at"] = now
         if decision.status_after in FINAL:
-            shipment.finished_at = now
+            values["finished_at"] = now
+        moved[shipment.id] = (shipment, values)
+        for key, value in values.items():
+            set_committed_value(shipment, key, value)
         webhooks.append(
             notify_service.MarketplaceEvent(
                 shipment.marketplace_id, "shipment.status_changed", _status_data(shipment, move)
             )
         )
+    if moved:
+        # One bulk UPDATE by id per set of columns (the objects already hold the values as
+        # committed): no unit-of-work pass over a thousand objects.
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for shipment, values in moved.values():
+            shapes.setdefault(tuple(values), []).append({"id": shipment.id, **values})
+        for rows in shapes.values():
+            session.execute(update(Shipment), rows)
     if events:
         session.execute(insert(TrackingEvent), events)
     notify_service.publish_many(session, events=webhooks, now=now)
@@ -1204,7 +1218,7 @@ class _PlaceStep:
     for an order of several places, the event and status it asks of the order (``None``:
     the scan's own)."""
 
-    place: ShipmentPlace
+    place: repository.PlaceState
     places: int
     status: str
     arrived_at: datetime | None
@@ -1220,7 +1234,7 @@ class _PlaceWays:
     def __init__(self, session: Session, shipments: Iterable[Shipment]) -> None:
         self.session = session
         by_id = {s.id: s for s in shipments}
-        self.places = repository.places_of_many(session, by_id)
+        self.places = repository.place_states_of_many(session, by_id)
         multi = {i for i, places in self.places.items() if len(places) > 1}
         markets = repository.marketplaces_by_id(session, {by_id[i].marketplace_id for i in multi})
         self.ready_on_first = {
@@ -1296,11 +1310,13 @@ class _PlaceWays:
                 }
         if rows:
             self.session.execute(update(ShipmentPlace), list(rows.values()))
-            for places in self.places.values():
-                for place in places:
-                    if place.id in rows:
-                        set_committed_value(place, "status", rows[place.id]["status"])
-                        set_committed_value(place, "arrived_at", rows[place.id]["arrived_at"])
+            # Places the session holds as objects (loaded earlier in the request) show it too.
+            held = self.session.identity_map
+            for place_id, row in rows.items():
+                held_place = held.get(identity_key(ShipmentPlace, place_id))
+                if held_place is not None:
+                    set_committed_value(held_place, "status", row["status"])
+                    set_committed_value(held_place, "arrived_at", row["arrived_at"])
 
 
 def _echoed_scan_id(raw: Any) -> str | None:
