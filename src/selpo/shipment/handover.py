@@ -463,7 +463,7 @@ def create_handover(
         for s in shipments
         if s.status == Status.CREATED
     ]
-    for outcome in shipment_service.record_scans(session, scans=scans, now=now):
+    for outcome in shipment_service.record_scans(session, scans=scans, now=now, locked=locked):
         if outcome.error is not None:  # pragma: no cover - the statuses were checked, locked
             raise outcome.error
     # The other places of an order of several go to the driver too: each is scanned on its

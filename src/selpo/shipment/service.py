@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -1039,6 +1039,7 @@ def record_scans(
     scans: Sequence[Scan],
     now: datetime,
     max_skew: timedelta = SCAN_CLOCK_SKEW,
+    locked: Mapping[str, Shipment] | None = None,
 ) -> list[ScanOutcome]:
     """Record many scans at once, each judged as ``record_scan`` would judge it, in this
     order (late scans never move the status back); a refused scan does not stop the others.
@@ -1051,6 +1052,9 @@ def record_scans(
     One locked read of the shipments, one of their latest events, one insert of tracking
     events and one of webhooks, however many scans: how the warehouse's hand-overs and the
     timetable's departures and arrivals are recorded by the thousand.
+
+    ``locked``: shipments by number the caller has already locked in this transaction
+    (``repository.by_tracking_numbers(..., lock=True)``); they are not read again.
     """
     outcomes: dict[int, ScanOutcome] = {}
     checked: list[tuple[int, Scan]] = []
@@ -1076,7 +1080,9 @@ def record_scans(
         else:
             indexed.append((position, scan))
     wanted = {scan.tracking_number for _, scan in indexed}
-    shipments = repository.by_tracking_numbers(session, wanted, lock=True)
+    held = {n: locked[n] for n in wanted if n in locked} if locked else {}
+    shipments = repository.by_tracking_numbers(session, wanted - held.keys(), lock=True)
+    shipments.update(held)
     if len(shipments) < len(wanted):
         shipments.update(repository.by_place_numbers(session, wanted - shipments.keys(), lock=True))
     destinations = repository.offices_by_id(
