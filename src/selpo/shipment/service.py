@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -927,22 +927,29 @@ def _record(
         )
         if not decision.applies:
             continue
-        values = moved[shipment.id][1] if shipment.id in moved else {}
-        values["status"] = decision.status_after.value
-        values["updated_at"] = now
-        if decision.status_after in FINAL:
-            values["finished_at"] = now
-        moved[shipment.id] = (shipment, values)
-        for key, value in values.items():
-            set_committed_value(shipment, key, value)
+        if shipment.id in moved or not inspect(shipment).modified:
+            values = moved[shipment.id][1] if shipment.id in moved else {}
+            values["status"] = decision.status_after.value
+            values["updated_at"] = now
+            if decision.status_after in FINAL:
+                values["finished_at"] = now
+            moved[shipment.id] = (shipment, values)
+            for key, value in values.items():
+                set_committed_value(shipment, key, value)
+        else:  # other changes of it wait for the flush: all in its one UPDATE there
+            shipment.status = decision.status_after.value
+            shipment.updated_at = now
+            if decision.status_after in FINAL:
+                shipment.finished_at = now
         webhooks.append(
             notify_service.MarketplaceEvent(
                 shipment.marketplace_id, "shipment.status_changed", _status_data(shipment, move)
             )
         )
     if moved:
-        # One bulk UPDATE by id per set of columns (the objects already hold the values as
-        # committed): no unit-of-work pass over a thousand objects.
+        # The shipments with no other change pending: one bulk UPDATE by id per set of
+        # columns (the objects already hold the values as committed), no unit-of-work pass
+        # over a thousand objects.
         shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for shipment, values in moved.values():
             shapes.setdefault(tuple(values), []).append({"id": shipment.id, **values})
