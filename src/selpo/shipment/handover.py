@@ -26,7 +26,7 @@ from datetime import date, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -437,29 +437,33 @@ def create_handover(
     )
     session.add(handover)
     session.flush()
-    session.add_all(
-        HandoverEntry(
-            handover_id=handover.id,
-            shipment_id=s.id,
-            line=line,
-            on_open_act=True,
-            tracking_number=s.tracking_number,
-            external_order_id=s.external_order_id,
-            places=places[s.id],
-            weight_g=s.weight_g,
-            declared_value_kop=s.declared_value_kop,
-            cod_kop=s.cod_kop,
-        )
-        for line, s in enumerate(shipments, start=1)
+    # One executemany (the entries' ids are not needed here: no objects, no RETURNING).
+    session.execute(
+        insert(HandoverEntry),
+        [
+            {
+                "handover_id": handover.id,
+                "shipment_id": s.id,
+                "line": line,
+                "on_open_act": True,
+                "tracking_number": s.tracking_number,
+                "external_order_id": s.external_order_id,
+                "places": places[s.id],
+                "weight_g": s.weight_g,
+                "declared_value_kop": s.declared_value_kop,
+                "cod_kop": s.cod_kop,
+                "scanned_at": None,
+            }
+            for line, s in enumerate(shipments, start=1)
+        ],
     )
-    session.flush()
     raw = {"handover_id": handover.id, "handover": handover.number, "warehouse": warehouse.code}
     scans = [
         shipment_service.Scan(s.tracking_number, "handed_over", now, actor=ACTOR, raw=raw)
         for s in shipments
         if s.status == Status.CREATED
     ]
-    for outcome in shipment_service.record_scans(session, scans=scans, now=now):
+    for outcome in shipment_service.record_scans(session, scans=scans, now=now, locked=locked):
         if outcome.error is not None:  # pragma: no cover - the statuses were checked, locked
             raise outcome.error
     # The other places of an order of several go to the driver too: each is scanned on its

@@ -6,6 +6,7 @@ import threading
 import weakref
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Engine, create_engine, event, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -68,13 +69,20 @@ def recorded_scan_ids(session: Session, shipment_ids: Collection[int]) -> set[tu
     scans that carried an id (``source["scan_id"]``): how a retried batch of scans is known."""
     found: set[tuple[int, str]] = set()
     ids = sorted(set(shipment_ids))
+    # The database picks the scan ids out of the sources (a JSON string under "scan_id"):
+    # only those come back, not every event's whole source to decode.
+    scan_id = TrackingEvent.source["scan_id"]
+    if session.get_bind().dialect.name == "postgresql":
+        is_text = func.json_typeof(scan_id) == "string"
+    else:
+        is_text = func.json_type(TrackingEvent.source, '$."scan_id"') == "text"
     for start in range(0, len(ids), CHUNK):
-        query = select(TrackingEvent.shipment_id, TrackingEvent.source).where(
-            TrackingEvent.shipment_id.in_(ids[start : start + CHUNK])
+        query = select(TrackingEvent.shipment_id, scan_id.as_string()).where(
+            TrackingEvent.shipment_id.in_(ids[start : start + CHUNK]), is_text
         )
-        for shipment_id, source in session.execute(query):
-            if isinstance(source, dict) and isinstance(source.get("scan_id"), str):
-                found.add((int(shipment_id), source["scan_id"]))
+        found.update(
+            (int(shipment_id), str(value)) for shipment_id, value in session.execute(query)
+        )
     return found
 
 
@@ -121,6 +129,42 @@ def places_of_many(
             .order_by(ShipmentPlace.shipment_id, ShipmentPlace.number)
         )
         for place in session.scalars(query):
+            found[place.shipment_id].append(place)
+    return found
+
+
+class PlaceState(NamedTuple):
+    """What a scan needs of a place: read as plain columns, no ORM object to build."""
+
+    id: int
+    shipment_id: int
+    number: int
+    tracking_number: str
+    status: str
+    arrived_at: datetime | None
+
+
+def place_states_of_many(
+    session: Session, shipment_ids: Collection[int]
+) -> dict[int, list[PlaceState]]:
+    """``places_of_many`` as plain column tuples (what the database holds now)."""
+    found: dict[int, list[PlaceState]] = {i: [] for i in shipment_ids}
+    ids = sorted(found)
+    for start in range(0, len(ids), CHUNK):
+        query = (
+            select(
+                ShipmentPlace.id,
+                ShipmentPlace.shipment_id,
+                ShipmentPlace.number,
+                ShipmentPlace.tracking_number,
+                ShipmentPlace.status,
+                ShipmentPlace.arrived_at,
+            )
+            .where(ShipmentPlace.shipment_id.in_(ids[start : start + CHUNK]))
+            .order_by(ShipmentPlace.shipment_id, ShipmentPlace.number)
+        )
+        for row in session.execute(query):
+            place = PlaceState(*row)
             found[place.shipment_id].append(place)
     return found
 
@@ -179,6 +223,18 @@ def by_tracking_numbers(
         if lock:
             query = query.with_for_update(key_share=True)
         found.update((s.tracking_number, s) for s in session.scalars(query))
+    return found
+
+
+def ids_by_tracking_numbers(session: Session, tracking_numbers: Sequence[str]) -> dict[str, int]:
+    """The ids of the shipments with these numbers, by number (missing ones are left out)."""
+    found: dict[str, int] = {}
+    numbers = list(tracking_numbers)
+    for start in range(0, len(numbers), CHUNK):
+        query = select(Shipment.tracking_number, Shipment.id).where(
+            Shipment.tracking_number.in_(numbers[start : start + CHUNK])
+        )
+        found.update((str(n), int(i)) for n, i in session.execute(query))
     return found
 
 

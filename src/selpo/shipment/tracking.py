@@ -25,7 +25,12 @@ def check_digit(first13: str) -> int:
     """The check digit for the first 13 digits."""
     if len(first13) != 13 or not first13.isdigit():
         raise InvalidTrackingNumber("a tracking number's body is 13 digits")
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(first13))
+    # Odd places (1st, 3rd, ...: indexes 0, 2, ...) weigh 3, the others 1.
+    if first13.isascii():  # summed as bytes: each ASCII digit is its value plus ord("0")
+        raw = first13.encode()
+        total = 3 * (sum(raw[0::2]) - 7 * 48) + sum(raw[1::2]) - 6 * 48
+    else:  # other Unicode digits (``str.isdigit`` lets them in, ``int`` reads them)
+        total = 3 * sum(map(int, first13[0::2])) + sum(map(int, first13[1::2]))
     return (10 - total % 10) % 10
 
 
