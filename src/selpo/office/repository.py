@@ -43,9 +43,15 @@ TO_RETURN = ("storage_expired", "refused", "partially_delivered")
 
 
 def lock_office(session: Session, office_id: int) -> PostOffice:
-    """The office row, locked until the transaction ends (serialises shelving per office)."""
-    query = select(PostOffice).where(PostOffice.id == office_id).with_for_update(key_share=True)
-    return session.scalars(query).one()
+    """The office row, locked until the transaction ends (serialises shelving per office).
+
+    The lock reads the id only; the office itself comes from the session when it holds it
+    already (the request's desk does), so its row is not read and built a second time."""
+    query = select(PostOffice.id).where(PostOffice.id == office_id).with_for_update(key_share=True)
+    session.execute(query).one()
+    office = session.get(PostOffice, office_id)
+    assert office is not None  # locked just now
+    return office
 
 
 def office_by_id(session: Session, office_id: int) -> PostOffice | None:
@@ -115,6 +121,17 @@ def occupied_cells(session: Session, office_id: int) -> dict[str, Shipment]:
         Shipment.cell_code.is_not(None),
     )
     return {s.cell_code: s for s in session.scalars(query) if s.cell_code}
+
+
+def occupied_cell_numbers(session: Session, office_id: int) -> dict[str, str]:
+    """Cell code → the tracking number of the parcel in it, for this office (two columns, no
+    parcel objects built: for a shelving, which needs no more)."""
+    query = select(Shipment.cell_code, Shipment.tracking_number).where(
+        Shipment.destination_office_id == office_id,
+        Shipment.status.in_(IN_CELL),
+        Shipment.cell_code.is_not(None),
+    )
+    return {cell: number for cell, number in session.execute(query) if cell}
 
 
 def marketplaces(session: Session) -> dict[int, Marketplace]:

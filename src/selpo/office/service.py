@@ -1098,7 +1098,7 @@ def shelve(
     else:
         now_at = now
     size_class = _size_class(shipment, office)
-    occupied = repository.occupied_cells(session, office.id)
+    occupied = repository.occupied_cell_numbers(session, office.id)
     cells = {c.code: c for c in _cells(office)}
     if not cell_input.strip():
         proposal = propose_cells([("parcel", size_class)], list(cells.values()), occupied)
@@ -1117,8 +1117,7 @@ def shelve(
             raise CellRefused(f"В отделении нет ячейки {parsed}.", field="cell")
         if parsed in occupied:
             raise CellRefused(
-                f"Ячейка {parsed} занята посылкой …{occupied[parsed].tracking_number[-4:]}: "
-                "выберите другую.",
+                f"Ячейка {parsed} занята посылкой …{occupied[parsed][-4:]}: выберите другую.",
                 field="cell",
             )
         if size_class is None or cells[parsed].size_class not in classes_from(size_class):
@@ -1618,16 +1617,7 @@ def prepare_issue(
     now: datetime,
 ) -> PaymentView:
     """What the recipient takes and pays, for the items ticked as refused (changes nothing)."""
-    shipment = _verified_parcel(session, office, workstation, tracking_number, now)
-    _check_every_place_here(session, shipment)
-    items = _items(session, shipment)
-    cleaned = _check_refused(shipment, items, refused)
-    lines = _issue_items(items, cleaned)
-    due = cod_due(
-        shipment.cod_kop,
-        shipment.declared_value_kop,
-        [(i.price_kop, i.quantity, cleaned.get(i.position, 0)) for i in items],
-    )
+    shipment, lines, due = _payment(session, office, workstation, tracking_number, refused, now)
     return PaymentView(
         parcel=_lines(session, [shipment], office)[0],
         taken=[i for i in lines if i.taken_quantity > 0],
@@ -1636,6 +1626,28 @@ def prepare_issue(
         accepts_cash=office.accepts_cash,
         accepts_card=office.accepts_card,
     )
+
+
+def _payment(
+    session: Session,
+    office: PostOffice,
+    workstation: Workstation,
+    tracking_number: str,
+    refused: Mapping[int, int],
+    now: datetime,
+) -> tuple[Shipment, list[IssueItem], int]:
+    """The verified parcel being issued, its lines with the refused quantities, and the cash
+    due for what is taken (the checks of ``prepare_issue``; reads only)."""
+    shipment = _verified_parcel(session, office, workstation, tracking_number, now)
+    _check_every_place_here(session, shipment)
+    items = _items(session, shipment)
+    cleaned = _check_refused(shipment, items, refused)
+    due = cod_due(
+        shipment.cod_kop,
+        shipment.declared_value_kop,
+        [(i.price_kop, i.quantity, cleaned.get(i.position, 0)) for i in items],
+    )
+    return shipment, _issue_items(items, cleaned), due
 
 
 def complete_issue(
@@ -1654,15 +1666,8 @@ def complete_issue(
     ``received_kop`` is the cash the recipient gave (``None``: exactly the amount due); the
     change is what is returned. Returns the cash received, for the receipt.
     """
-    payment = prepare_issue(
-        session,
-        office=office,
-        workstation=workstation,
-        tracking_number=tracking_number,
-        refused=refused,
-        now=now,
-    )
-    due = payment.due_kop
+    # The checks of ``prepare_issue`` without the parcel's screen line (nobody sees it here).
+    verified, lines, due = _payment(session, office, workstation, tracking_number, refused, now)
     cod_method: str | None = None
     received: int | None = None
     if due > 0:
@@ -1680,15 +1685,15 @@ def complete_issue(
                     f"Получено {format_roubles(received)}, а к оплате {format_roubles(due)}.",
                     field="received",
                 )
-    shipment = repository.lock_shipment(
-        session, _issue_parcel(session, office, workstation, tracking_number).id
-    )
+    # The parcel ``_payment`` found as the one being issued here (nothing changed that since).
+    shipment = repository.lock_shipment(session, verified.id)
     document = _checked_document(workstation)
     shipment_service.issue_to_recipient(
         session,
         shipment=shipment,
         now=now,
-        refused_items={i.position: i.refused_quantity for i in payment.refused} or None,
+        refused_items={i.position: i.refused_quantity for i in lines if i.refused_quantity > 0}
+        or None,
         cod_method=cod_method,
         cod_paid_kop=due if due > 0 else None,
         clerk=workstation.actor,

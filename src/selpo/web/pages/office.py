@@ -35,6 +35,7 @@ from starlette.datastructures import FormData
 from selpo.config import Settings
 from selpo.deps import ClockDep, RowId, SessionDep, SettingsDep
 from selpo.errors import PROBLEM_JSON, DomainError, InvalidInput
+from selpo.kit.clock import Clock
 from selpo.kit.display import plural
 from selpo.kit.moments import day_in_range
 from selpo.kit.rate_limit import TokenBuckets
@@ -189,11 +190,15 @@ async def _db(request: Request, session: SessionDep) -> Session:  # no I/O: inli
 DbDep = Annotated[Session, Depends(_db)]
 
 
-def _workstation(request: Request, db: DbDep, clock: ClockDep) -> Workstation:
+def _signed_in(request: Request, db: Session, clock: Clock) -> Workstation:
     workstation = auth.resolve(db, request.cookies.get(SESSION_COOKIE), now=clock.now())
     if workstation is None:
         raise SessionExpired()
     return workstation
+
+
+def _workstation(request: Request, db: DbDep, clock: ClockDep) -> Workstation:
+    return _signed_in(request, db, clock)
 
 
 WorkstationDep = Annotated[Workstation, Depends(_workstation)]
@@ -219,14 +224,9 @@ class Desk:
         return service.pickup_policy(self.settings)
 
 
-def _desk(
-    request: Request,
-    index: str,
-    db: DbDep,
-    clock: ClockDep,
-    settings: SettingsDep,
-    workstation: WorkstationDep,
-) -> Desk:
+def _desk(request: Request, index: str, db: DbDep, clock: ClockDep, settings: SettingsDep) -> Desk:
+    # The session and the office in one trip to the thread pool (not one dependency each).
+    workstation = _signed_in(request, db, clock)
     office = auth.office_for(db, workstation, index)
     return Desk(request, db, workstation, office, clock.now(), settings)
 
@@ -1079,9 +1079,9 @@ def _scan_desk(
     db: DbDep,
     clock: ClockDep,
     settings: SettingsDep,
-    workstation: WorkstationDep,
     x_csrf_token: Annotated[str, Header()] = "",
 ) -> Desk:
+    workstation = _signed_in(request, db, clock)
     auth.check_csrf(workstation, x_csrf_token)
     office = auth.office_for(db, workstation, index)
     return Desk(request, db, workstation, office, clock.now(), settings)
