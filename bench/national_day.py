@@ -98,6 +98,7 @@ from bench.shipments import (  # noqa: E402
     RawNumbers,
     machine,
     postgres_database,
+    shipment_row,
 )
 
 from selpo.db import Base, session_scope  # noqa: E402
@@ -724,29 +725,14 @@ def raw_insert(db: Database, count: Counts, marketplace_id: int, offices: dict[s
             for i in range(size)
         ]
         rows = [
-            {
-                "tracking_number": number,
-                "marketplace_id": marketplace_id,
-                "external_order_id": s.external_order_id,
-                "destination_office_id": offices[s.destination_index],
-                "status": "arrived_at_office",
-                "recipient_name": s.recipient.name,
-                "recipient_phone": s.recipient.phone,
-                "phone_last4": s.recipient.phone[-4:],
-                "weight_g": s.parcel.weight_g,
-                "length_mm": s.parcel.length_mm,
-                "width_mm": s.parcel.width_mm,
-                "height_mm": s.parcel.height_mm,
-                "declared_value_kop": s.parcel.declared_value_kop,
-                "cod_kop": s.parcel.cod_kop,
-                "options": s.options.model_dump(),
-                "storage_extended": False,
-                "reminder_sent": False,
-                "pickup_code_failures": 0,
-                "cod_collected_kop": 0,
-                "created_at": now,
-                "updated_at": now,
-            }
+            shipment_row(
+                number,
+                s,
+                marketplace_id=marketplace_id,
+                office_id=offices[s.destination_index],
+                status="arrived_at_office",
+                now=now,
+            )
             for number, s in zip(numbers.take(size), shipments_in, strict=True)
         ]
         outbox_due += outbox_each * size

@@ -438,6 +438,41 @@ def _driver_value(value: Any, sqlite: bool) -> Any:
     return value
 
 
+def shipment_row(
+    number: str,
+    s: ShipmentCreate,
+    *,
+    marketplace_id: int,
+    office_id: int,
+    status: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The ``shipment`` row ``create_shipments`` writes for one shipment, in ``status``."""
+    return {
+        "tracking_number": number,
+        "marketplace_id": marketplace_id,
+        "external_order_id": s.external_order_id,
+        "destination_office_id": office_id,
+        "status": status,
+        "recipient_name": s.recipient.name,
+        "recipient_phone": s.recipient.phone,
+        "phone_last4": s.recipient.phone[-4:],
+        "weight_g": s.parcel.weight_g,
+        "length_mm": s.parcel.length_mm,
+        "width_mm": s.parcel.width_mm,
+        "height_mm": s.parcel.height_mm,
+        "declared_value_kop": s.parcel.declared_value_kop,
+        "cod_kop": s.parcel.cod_kop,
+        "options": s.options.model_dump(),
+        "storage_extended": False,
+        "reminder_sent": False,
+        "pickup_code_failures": 0,
+        "cod_collected_kop": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def raw_rows(
     shipments_in: list[ShipmentCreate],
     numbers: list[str],
@@ -448,29 +483,14 @@ def raw_rows(
     now = datetime.now(UTC)
     marketplace = fixture.marketplace
     shipments = [
-        {
-            "tracking_number": number,
-            "marketplace_id": marketplace.id,
-            "external_order_id": s.external_order_id,
-            "destination_office_id": fixture.office_ids[s.destination_index],
-            "status": "created",
-            "recipient_name": s.recipient.name,
-            "recipient_phone": s.recipient.phone,
-            "phone_last4": s.recipient.phone[-4:],
-            "weight_g": s.parcel.weight_g,
-            "length_mm": s.parcel.length_mm,
-            "width_mm": s.parcel.width_mm,
-            "height_mm": s.parcel.height_mm,
-            "declared_value_kop": s.parcel.declared_value_kop,
-            "cod_kop": s.parcel.cod_kop,
-            "options": s.options.model_dump(),
-            "storage_extended": False,
-            "reminder_sent": False,
-            "pickup_code_failures": 0,
-            "cod_collected_kop": 0,
-            "created_at": now,
-            "updated_at": now,
-        }
+        shipment_row(
+            number,
+            s,
+            marketplace_id=marketplace.id,
+            office_id=fixture.office_ids[s.destination_index],
+            status="created",
+            now=now,
+        )
         for number, s in zip(numbers, shipments_in, strict=True)
     ]
     items = [
